@@ -1,0 +1,367 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+
+/* Temporary paths that an interruption must not leave behind.  The
+ * handler runs asynchronously, so the table is a fixed array of
+ * pointers that are set and cleared atomically. */
+#define MAX_TEMPS 64
+static char *volatile temps[MAX_TEMPS];
+static volatile sig_atomic_t temp_is_dir[MAX_TEMPS];
+
+static void
+register_temp (char *path, int is_dir)
+{
+        for (int i = 0; i < MAX_TEMPS; i++)
+                if (temps[i] == NULL) {
+                        temp_is_dir[i] = is_dir;
+                        temps[i] = path;
+                        return;
+                }
+}
+
+void
+fs_forget_temp (const char *path)
+{
+        for (int i = 0; i < MAX_TEMPS; i++)
+                if (temps[i] != NULL && strcmp (temps[i], path) == 0) {
+                        temps[i] = NULL;
+                        return;
+                }
+}
+
+/* Only async-signal-safe calls here.  A directory is removed by a
+ * child "rm -rf", since nftw is not async-signal-safe. */
+static void
+cleanup_on_signal (int sig)
+{
+        for (int i = 0; i < MAX_TEMPS; i++) {
+                char *p = temps[i];
+                if (p == NULL)
+                        continue;
+                if (!temp_is_dir[i]) {
+                        unlink (p);
+                        continue;
+                }
+                pid_t pid = fork ();
+                if (pid == 0) {
+                        char *const argv[] = { (char *) "rm", (char *) "-rf", p, NULL };
+                        char *const envp[] = { (char *) "PATH=/usr/bin:/bin", NULL };
+                        execve ("/usr/bin/rm", argv, envp);
+                        execve ("/bin/rm", argv, envp);
+                        _exit (127);
+                }
+                if (pid > 0)
+                        while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+        }
+        signal (sig, SIG_DFL);
+        raise (sig);
+}
+
+int
+fs_install_signal_cleanup (pgimg_error_t *err)
+{
+        struct sigaction sa;
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+        memset (&sa, 0, sizeof (sa));
+        sa.sa_handler = cleanup_on_signal;
+        sigemptyset (&sa.sa_mask);
+        for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++)
+                if (sigaction (sigs[i], &sa, NULL) < 0)
+                        return pgimg_make_error_errno (err, errno, "sigaction");
+        return 0;
+}
+
+int
+fs_mkdir_p (const char *path, mode_t mode, pgimg_error_t *err)
+{
+        cleanup_free char *copy = strdup (path);
+        char *p;
+
+        if (copy == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "mkdir `%s`", path);
+        for (p = copy + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir (copy, mode) < 0 && errno != EEXIST)
+                        return pgimg_make_error_errno (err, errno, "mkdir `%s`", copy);
+                *p = '/';
+        }
+        if (mkdir (copy, mode) < 0 && errno != EEXIST)
+                return pgimg_make_error_errno (err, errno, "mkdir `%s`", copy);
+        return 0;
+}
+
+int
+fs_read_file (const char *path, size_t max_bytes, struct buf *b, pgimg_error_t *err)
+{
+        cleanup_fd int fd = open (path, O_RDONLY | O_CLOEXEC);
+        char chunk[65536];
+        size_t start = b->len;
+
+        if (fd < 0)
+                return pgimg_make_error_errno (err, errno, "open `%s`", path);
+        for (;;) {
+                ssize_t n = read (fd, chunk, sizeof (chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return pgimg_make_error_errno (err, errno, "read `%s`", path);
+                if (n == 0)
+                        break;
+                if (max_bytes && b->len - start + (size_t) n > max_bytes)
+                        return pgimg_make_error (err, EFBIG, "`%s` is larger than %zu bytes",
+                                                 path, max_bytes);
+                if (buf_add (b, chunk, (size_t) n) < 0)
+                        return pgimg_make_error_errno (err, errno, "read `%s`", path);
+        }
+        return 0;
+}
+
+int
+fs_write_all (int fd, const void *data, size_t len)
+{
+        const char *p = data;
+
+        while (len > 0) {
+                ssize_t n = write (fd, p, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -1;
+                p += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+static char *
+dir_of (const char *path)
+{
+        cleanup_free char *copy = strdup (path);
+        if (copy == NULL)
+                return NULL;
+        return strdup (dirname (copy));
+}
+
+int
+fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_error_t *err)
+{
+        cleanup_free char *dir = dir_of (final_path);
+
+        a->fd = -1;
+        a->tmp_path = NULL;
+        if (dir == NULL || asprintf (&a->tmp_path, "%s/.tmp-XXXXXX", dir) < 0) {
+                a->tmp_path = NULL;
+                return pgimg_make_error_errno (err, ENOMEM, "create `%s`", final_path);
+        }
+        a->fd = mkostemp (a->tmp_path, O_CLOEXEC);
+        if (a->fd < 0) {
+                int e = errno;
+                free (a->tmp_path);
+                a->tmp_path = NULL;
+                return pgimg_make_error_errno (err, e, "create a temporary file in `%s`", dir);
+        }
+        register_temp (a->tmp_path, 0);
+        if (fchmod (a->fd, mode) < 0) {
+                int e = errno;
+                fs_atomic_abort (a);
+                return pgimg_make_error_errno (err, e, "chmod `%s`", final_path);
+        }
+        return 0;
+}
+
+static int
+fsync_dir (const char *path)
+{
+        cleanup_free char *dir = dir_of (path);
+        cleanup_fd int fd = -1;
+
+        if (dir == NULL)
+                return -1;
+        fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        return fsync (fd);
+}
+
+int
+fs_atomic_commit (struct fs_atomic *a, const char *final_path, pgimg_error_t *err)
+{
+        int e;
+
+        if (fsync (a->fd) < 0)
+                goto fail;
+        if (close (a->fd) < 0) {
+                a->fd = -1;
+                goto fail;
+        }
+        a->fd = -1;
+        if (rename (a->tmp_path, final_path) < 0)
+                goto fail;
+        fs_forget_temp (a->tmp_path);
+        free (a->tmp_path);
+        a->tmp_path = NULL;
+        if (fsync_dir (final_path) < 0)
+                return pgimg_make_error_errno (err, errno, "fsync the directory of `%s`", final_path);
+        return 0;
+fail:
+        e = errno;
+        fs_atomic_abort (a);
+        return pgimg_make_error_errno (err, e, "write `%s`", final_path);
+}
+
+void
+fs_atomic_abort (struct fs_atomic *a)
+{
+        if (a->fd >= 0) {
+                close (a->fd);
+                a->fd = -1;
+        }
+        if (a->tmp_path) {
+                fs_forget_temp (a->tmp_path);
+                unlink (a->tmp_path);
+                free (a->tmp_path);
+                a->tmp_path = NULL;
+        }
+}
+
+int
+fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
+                      pgimg_error_t *err)
+{
+        cleanup_atomic struct fs_atomic a = FS_ATOMIC_INIT;
+
+        if (fs_atomic_open (&a, path, mode, err) < 0)
+                return -1;
+        if (fs_write_all (a.fd, data, len) < 0)
+                return pgimg_make_error_errno (err, errno, "write `%s`", path);
+        return fs_atomic_commit (&a, path, err);
+}
+
+int
+fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err)
+{
+        char *p = NULL;
+
+        if (asprintf (&p, "%s/.tmp-%s-XXXXXX", parent, tag) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "temporary directory in `%s`", parent);
+        if (mkdtemp (p) == NULL) {
+                int e = errno;
+                free (p);
+                return pgimg_make_error_errno (err, e, "create a temporary directory in `%s`", parent);
+        }
+        register_temp (p, 1);
+        *out = p;
+        return 0;
+}
+
+static int
+rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void) st;
+        (void) ftw;
+        if (flag == FTW_DP)
+                return rmdir (path);
+        return unlink (path);
+}
+
+/* Directories without write or search permission (a build may leave
+ * them) cannot be emptied: open them up first. */
+static int
+chmod_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void) ftw;
+        if (flag == FTW_D && (st->st_mode & 0700) != 0700)
+                chmod (path, (st->st_mode & 07777) | 0700);
+        return 0;
+}
+
+int
+fs_rm_rf (const char *path, pgimg_error_t *err)
+{
+        struct stat st;
+
+        if (lstat (path, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return pgimg_make_error_errno (err, errno, "remove `%s`", path);
+        }
+        if (!S_ISDIR (st.st_mode)) {
+                if (unlink (path) < 0 && errno != ENOENT)
+                        return pgimg_make_error_errno (err, errno, "remove `%s`", path);
+                return 0;
+        }
+        if (chmod (path, (st.st_mode & 07777) | 0700) < 0)
+                return pgimg_make_error_errno (err, errno, "remove `%s`", path);
+        nftw (path, chmod_entry, 64, FTW_PHYS);
+        if (nftw (path, rm_entry, 64, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+                return pgimg_make_error_errno (err, errno, "remove `%s`", path);
+        return 0;
+}
+
+int
+fs_sweep_temps (const char *dir, pgimg_error_t *err)
+{
+        cleanup_dir DIR *d = opendir (dir);
+        struct dirent *de;
+
+        if (d == NULL)
+                return errno == ENOENT ? 0 : pgimg_make_error_errno (err, errno, "open `%s`", dir);
+        while ((de = readdir (d)) != NULL) {
+                cleanup_free char *p = NULL;
+                if (strncmp (de->d_name, ".tmp-", 5) != 0)
+                        continue;
+                if (asprintf (&p, "%s/%s", dir, de->d_name) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "sweep `%s`", dir);
+                if (fs_rm_rf (p, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int
+fs_copy_file (const char *src, const char *dst, pgimg_error_t *err)
+{
+        cleanup_fd int in = open (src, O_RDONLY | O_CLOEXEC);
+        cleanup_atomic struct fs_atomic a = FS_ATOMIC_INIT;
+        struct stat st;
+        char chunk[1 << 16];
+
+        if (in < 0 || fstat (in, &st) < 0)
+                return pgimg_make_error_errno (err, errno, "open `%s`", src);
+        if (fs_atomic_open (&a, dst, st.st_mode & 07777, err) < 0)
+                return -1;
+        for (;;) {
+                ssize_t n = read (in, chunk, sizeof (chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return pgimg_make_error_errno (err, errno, "read `%s`", src);
+                if (n == 0)
+                        break;
+                if (fs_write_all (a.fd, chunk, (size_t) n) < 0)
+                        return pgimg_make_error_errno (err, errno, "write `%s`", dst);
+        }
+        return fs_atomic_commit (&a, dst, err);
+}
+
+int
+fs_exists (const char *path)
+{
+        struct stat st;
+        return lstat (path, &st) == 0;
+}

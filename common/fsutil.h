@@ -1,0 +1,76 @@
+/* fsutil.h - file helpers: whole-file reads, crash-safe writes, trees.
+ *
+ * Everything that lands in a cache or an output is written through
+ * struct fs_atomic: a temporary file in the destination's directory,
+ * fsync'ed, then renamed into place.  Temporary files still open when
+ * pgimg is interrupted (SIGINT, SIGTERM, SIGHUP) are unlinked by the
+ * handler that fs_install_signal_cleanup installs.
+ */
+#ifndef PGIMG_FSUTIL_H
+#define PGIMG_FSUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+
+/* Create dir and its parents (like mkdir -p). */
+int fs_mkdir_p (const char *path, mode_t mode, pgimg_error_t *err);
+
+/* Read a whole file into b (appending); fails past max_bytes (0: none). */
+int fs_read_file (const char *path, size_t max_bytes, struct buf *b, pgimg_error_t *err);
+
+/* write(2) all of data, retrying EINTR and short writes; -1 and errno. */
+int fs_write_all (int fd, const void *data, size_t len);
+
+struct fs_atomic {
+        int fd;
+        char *tmp_path;         /* owned */
+};
+#define FS_ATOMIC_INIT { -1, NULL }
+
+/* Open a temporary file beside final_path (which names the directory;
+ * the file name itself may be decided later by fs_atomic_commit). */
+int fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode,
+                    pgimg_error_t *err);
+/* fsync, close and rename the temporary file to final_path, then fsync
+ * the directory.  On failure the temporary file is removed. */
+int fs_atomic_commit (struct fs_atomic *a, const char *final_path, pgimg_error_t *err);
+/* Close and remove the temporary file; safe after commit and twice. */
+void fs_atomic_abort (struct fs_atomic *a);
+static inline void
+cleanup_atomicp (struct fs_atomic *a)
+{
+        fs_atomic_abort (a);
+}
+#define cleanup_atomic __attribute__ ((cleanup (cleanup_atomicp)))
+
+/* Write data to path atomically. */
+int fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
+                          pgimg_error_t *err);
+
+/* Make a fresh temporary directory "<parent>/.tmp-<tag>-XXXXXX" and
+ * register it for removal on interruption.  Returns a malloc'ed path. */
+int fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err);
+/* Unregister a path given to fs_mkdtemp (after a rename or removal). */
+void fs_forget_temp (const char *path);
+
+/* Remove a tree (like rm -rf), making directories writable first.
+ * A missing path is not an error. */
+int fs_rm_rf (const char *path, pgimg_error_t *err);
+
+/* Remove leftovers ".tmp-*" of interrupted runs directly inside dir. */
+int fs_sweep_temps (const char *dir, pgimg_error_t *err);
+
+/* Install the SIGINT/SIGTERM/SIGHUP handler that removes registered
+ * temporary files and directories, then dies of the same signal. */
+int fs_install_signal_cleanup (pgimg_error_t *err);
+
+/* Copy a file, preserving its mode. */
+int fs_copy_file (const char *src, const char *dst, pgimg_error_t *err);
+
+int fs_exists (const char *path);
+
+#endif
