@@ -1,0 +1,40 @@
+/* cache.h - the layer cache: input key -> layer, content-addressed blobs.
+ *
+ * A key is the sha256 of every input of a layer, added as labelled
+ * values (recipe, source hashes, lock digest, parent keys, the build
+ * logic's version), so a build whose inputs did not change builds
+ * nothing.  Layout under cache_dir:
+ *     blobs/sha256/<hex>     the blobs (layers, configs, manifests)
+ *     layers/<key>.json      {"digest","diffID","size","mediaType"}
+ * An entry is trusted only after its blob's digest checks out.
+ */
+#ifndef PGIMG_CACHE_H
+#define PGIMG_CACHE_H
+
+#include "common/error.h"
+#include "common/sha256.h"
+#include "layers/layer.h"
+
+struct layer_key {
+        struct sha256 h;
+};
+#define LAYER_KEY_INIT { SHA256_INIT }
+
+int layer_key_init (struct layer_key *k, pgimg_error_t *err);
+/* Adds "name=<len>:value\n" so that no two sequences of inputs collide. */
+int layer_key_add (struct layer_key *k, const char *name, const char *value, pgimg_error_t *err);
+int layer_key_final (struct layer_key *k, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *err);
+void layer_key_free (struct layer_key *k);
+
+/* Malloc'ed "<cache_dir>/blobs/sha256"; created when missing. */
+int layer_cache_blob_dir (const char *cache_dir, char **out, pgimg_error_t *err);
+
+/* 1 and *out filled on a verified hit, 0 on a miss (a corrupt or
+ * missing blob counts as a miss and its entry is removed), <0 on error. */
+int layer_cache_lookup (const char *cache_dir, const char *key, struct layer_desc *out,
+                        pgimg_error_t *err);
+/* Record key -> desc (the blob must already be in blobs/). Atomic. */
+int layer_cache_store (const char *cache_dir, const char *key, const struct layer_desc *desc,
+                       pgimg_error_t *err);
+
+#endif
