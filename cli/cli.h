@@ -1,0 +1,34 @@
+/* cli.h - the commands.  Only cli/ prints errors and chooses exit codes:
+ * 0 success, 1 failed work, 2 bad usage (see docs/cli.md). */
+#ifndef PGIMG_CLI_H
+#define PGIMG_CLI_H
+
+#include "common/error.h"
+
+#define EXIT_USAGE 2
+
+struct pgimg_ctx {
+        const char *cache_dir;  /* --cache-dir, $PGIMG_CACHE_DIR, $XDG_CACHE_HOME/pgimg */
+        const char *data_dir;   /* where versions/, extensions/, lock/, image/ live */
+        int quiet;
+};
+
+/* A command returns 0, or a negative value with *err set.  A usage
+ * error is reported by returning cli_usage_error (). */
+typedef int (*cmd_fn) (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+
+int cli_usage_error (pgimg_error_t *err, const char *cmd, const char *fmt, ...)
+        __attribute__ ((format (printf, 3, 4)));
+/* The status a usage error carries, to tell it apart in main. */
+#define CLI_USAGE_STATUS 10000
+
+/* "<data_dir>/<sub>", malloc'ed, or NULL on ENOMEM. */
+char *cli_data_path (const struct pgimg_ctx *ctx, const char *sub);
+
+int cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_sandbox (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+
+#endif
