@@ -1,0 +1,214 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/deb.h"
+#include "builder/fetch.h"
+#include "builder/rootfs.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+
+/* dpkg's path-exclude/path-include as Debian's minimal images use it:
+ * documentation goes, licences stay. */
+static const char *const doc_exclude[] = {
+        "usr/share/doc/*", "usr/share/man/*", "usr/share/info/*", "usr/share/locale/*",
+        "usr/share/lintian/*", "usr/share/linda/*", "usr/share/bug/*", NULL,
+};
+static const char *const doc_include[] = { "usr/share/doc/*/copyright", NULL };
+
+static const char passwd[] =
+        "root:x:0:0:root:/root:/bin/bash\n"
+        "postgres:x:999:999:PostgreSQL administrator:/var/lib/postgresql:/bin/bash\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+static const char group[] =
+        "root:x:0:\n"
+        "postgres:x:999:\n"
+        "nogroup:x:65534:\n";
+
+static int
+write_in (const char *root, const char *rel, const char *text, mode_t mode, pgimg_error_t *err)
+{
+        cleanup_free char *p = NULL;
+
+        if (asprintf (&p, "%s/%s", root, rel) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "write `%s`", rel);
+        return fs_write_file_atomic (p, text, strlen (text), mode, err);
+}
+
+/* Create root/rel -> target unless root/rel exists (as a file or link). */
+static int
+link_if_missing (const char *root, const char *rel, const char *target, pgimg_error_t *err)
+{
+        cleanup_free char *p = NULL;
+
+        if (asprintf (&p, "%s/%s", root, rel) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "link `%s`", rel);
+        if (fs_exists (p))
+                return 0;
+        if (symlink (target, p) < 0)
+                return pgimg_make_error_errno (err, errno, "symlink `%s`", p);
+        return 0;
+}
+
+static int
+mkdir_in (const char *root, const char *rel, mode_t mode, pgimg_error_t *err)
+{
+        cleanup_free char *p = NULL;
+
+        if (asprintf (&p, "%s/%s", root, rel) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "mkdir `%s`", rel);
+        if (fs_mkdir_p (p, 0755, err) < 0)
+                return -1;
+        if (chmod (p, mode) < 0)
+                return pgimg_make_error_errno (err, errno, "chmod `%s`", p);
+        return 0;
+}
+
+/* What maintainer scripts and update-alternatives would have done, as
+ * far as pgimg needs it. */
+static int
+fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
+{
+        static const char *const dirs[] = { "etc", "root", "tmp", "proc", "dev", "sys", "run",
+                                            "var/tmp", "usr/local/bin", NULL };
+        static const struct { const char *path, *target; } links[] = {
+                { "usr/bin/sh", "dash" },
+                { "usr/bin/awk", "gawk" },
+                { "usr/bin/cc", "gcc" },
+                { "usr/bin/pager", "cat" },
+        };
+
+        for (size_t i = 0; dirs[i]; i++)
+                if (mkdir_in (root, dirs[i], 0755, err) < 0)
+                        return -1;
+        if (mkdir_in (root, "tmp", 01777, err) < 0 || mkdir_in (root, "var/tmp", 01777, err) < 0
+            || mkdir_in (root, "root", 0700, err) < 0)
+                return -1;
+        if (owners) {
+                if (owner_map_set (owners, "tmp", 0, 0, 01777, err) < 0
+                    || owner_map_set (owners, "var/tmp", 0, 0, 01777, err) < 0
+                    || owner_map_set (owners, "root", 0, 0, 0700, err) < 0)
+                        return -1;
+        }
+        if (write_in (root, "etc/passwd", passwd, 0644, err) < 0
+            || write_in (root, "etc/group", group, 0644, err) < 0)
+                return -1;
+        for (size_t i = 0; i < sizeof (links) / sizeof (links[0]); i++) {
+                cleanup_free char *target = NULL;
+                cleanup_free char *dir = strdup (links[i].path);
+                if (dir == NULL)
+                        return pgimg_make_error_errno (err, ENOMEM, "link");
+                *strrchr (dir, '/') = '\0';
+                if (asprintf (&target, "%s/%s/%s", root, dir, links[i].target) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "link");
+                /* Only link to what the set really contains. */
+                if (fs_exists (target) && link_if_missing (root, links[i].path, links[i].target, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int
+unpack_set (const char *cache_dir, const struct lock *lock, const char *set_name,
+            const char *dest, struct owner_map *owners, pgimg_error_t *err)
+{
+        const struct lock_set *set = lock_find_set (lock, set_name);
+        struct deb_unpack_opts opts = { doc_exclude, doc_include, owners };
+
+        if (set == NULL)
+                return pgimg_make_error (err, ENOENT,
+                                         "the lock `%s` has no package set `%s`; run `pgimg lock`",
+                                         lock->path, set_name);
+        for (size_t i = 0; i < set->n; i++) {
+                const struct lock_package *p = lock_find (lock, set->packages[i]);
+                cleanup_free char *what = NULL;
+                cleanup_free char *path = NULL;
+                size_t n_urls = 0;
+
+                if (p == NULL)
+                        return pgimg_make_error (err, ENOENT,
+                                                 "package `%s` of set `%s` is missing from the lock `%s`; run `pgimg lock --update`",
+                                                 set->packages[i], set_name, lock->path);
+                while (p->urls[n_urls])
+                        n_urls++;
+                if (asprintf (&what, "%s %s", p->name, p->version) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "fetch");
+                progress_update ("unpacking %zu/%zu %s", i + 1, set->n, p->name);
+                if (fetch_cached (cache_dir, (const char *const *) p->urls, n_urls, p->sha256,
+                                  what, &path, err) < 0)
+                        return pgimg_error_wrap (err, "package set `%s` (if the pinned .deb is gone from every mirror, run `pgimg lock --update`)",
+                                                 set_name);
+                if (deb_unpack (path, dest, &opts, err) < 0)
+                        return pgimg_error_wrap (err, "unpack %s", what);
+        }
+        progress_done ();
+        return fixup_tree (dest, owners, err);
+}
+
+int
+rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *set,
+                   char **out, pgimg_error_t *err)
+{
+        char digest[SHA256_HEX_LEN + 1];
+        char key[SHA256_HEX_LEN + 1];
+        cleanup_free char *roots = NULL;
+        cleanup_free char *final = NULL;
+        cleanup_free char *tmp = NULL;
+        cleanup_buf struct buf k = BUF_INIT;
+
+        if (lock_set_digest (lock, set, digest, err) < 0)
+                return -1;
+        if (buf_addf (&k, "build-root\n%s\n%s\n%s\n", ROOTFS_LOGIC_VERSION, set, digest) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "build root");
+        if (sha256_buf_hex (k.data, k.len, key, err) < 0)
+                return -1;
+        if (asprintf (&roots, "%s/roots", cache_dir) < 0
+            || asprintf (&final, "%s/%s", roots, key) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "build root");
+        if (fs_exists (final)) {
+                *out = steal_pointer (&final);
+                return 0;
+        }
+        if (fs_mkdir_p (roots, 0755, err) < 0 || fs_sweep_temps (roots, err) < 0)
+                return -1;
+        if (fs_mkdtemp (roots, "root", &tmp, err) < 0)
+                return -1;
+        progress_note ("assembling the build root from set `%s`", set);
+        if (unpack_set (cache_dir, lock, set, tmp, NULL, err) < 0
+            || mkdir_in (tmp, "build", 0755, err) < 0 || mkdir_in (tmp, "out", 0755, err) < 0
+            || mkdir_in (tmp, "in", 0755, err) < 0) {
+                pgimg_error_t ignored = NULL;
+                fs_rm_rf (tmp, &ignored);
+                pgimg_error_free (&ignored);
+                fs_forget_temp (tmp);
+                return -1;
+        }
+        if (rename (tmp, final) < 0) {
+                int e = errno;
+                pgimg_error_t ignored = NULL;
+                fs_rm_rf (tmp, &ignored);
+                pgimg_error_free (&ignored);
+                fs_forget_temp (tmp);
+                if (fs_exists (final)) {        /* a concurrent pgimg won */
+                        *out = steal_pointer (&final);
+                        return 0;
+                }
+                return pgimg_make_error_errno (err, e, "rename `%s`", tmp);
+        }
+        fs_forget_temp (tmp);
+        *out = steal_pointer (&final);
+        return 0;
+}
+
+int
+rootfs_assemble_runtime (const char *cache_dir, const struct lock *lock, const char *set,
+                         const char *dest, struct owner_map *owners, pgimg_error_t *err)
+{
+        progress_note ("assembling the runtime base from set `%s`", set);
+        return unpack_set (cache_dir, lock, set, dest, owners, err);
+}

@@ -1,0 +1,34 @@
+/* rootfs.h - file trees assembled from a lock's package set.
+ *
+ * Packages are fetched through the download cache and unpacked with
+ * deb_unpack; maintainer scripts are not run, so this module does by
+ * hand the little they would have done that pgimg needs: /etc/passwd
+ * and /etc/group with a postgres user, /tmp, and the alternatives a
+ * build calls by their generic names (cc, awk, sh).
+ */
+#ifndef PGIMG_ROOTFS_H
+#define PGIMG_ROOTFS_H
+
+#include "builder/lock.h"
+#include "common/error.h"
+#include "common/owners.h"
+
+/* uid and gid of the postgres user in every image (as docker-library). */
+#define ROOTFS_POSTGRES_UID 999
+
+/* Bumped whenever the assembly logic changes what it produces. */
+#define ROOTFS_LOGIC_VERSION "1"
+
+/* The build root for set (usually "build") under
+ * <cache_dir>/roots/<key>, assembled once and reused; *out malloc'ed. */
+int rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *set,
+                       char **out, pgimg_error_t *err);
+
+/* Assemble set into dest (an existing empty directory) for the runtime
+ * image: documentation left out except copyright files, owners that
+ * cannot be set on disk recorded in owners. */
+int rootfs_assemble_runtime (const char *cache_dir, const struct lock *lock, const char *set,
+                             const char *dest, struct owner_map *owners,
+                             pgimg_error_t *err);
+
+#endif
