@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/error.h"
 #include "common/sha256.h"
@@ -40,6 +41,7 @@ struct lock {
         struct lock_set *sets;
         size_t n_sets;
         char digest[SHA256_HEX_LEN + 1];        /* of the lock file's bytes */
+        long long date;         /* newest InRelease Date, seconds since the epoch */
 };
 
 int lock_load (const char *path, struct lock *lock, pgimg_error_t *err);

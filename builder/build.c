@@ -1,0 +1,100 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/build.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+
+int
+build_jobs (void)
+{
+        cpu_set_t set;
+
+        if (sched_getaffinity (0, sizeof (set), &set) == 0 && CPU_COUNT (&set) > 0)
+                return CPU_COUNT (&set);
+        long n = sysconf (_SC_NPROCESSORS_ONLN);
+        return n > 0 ? (int) n : 1;
+}
+
+int
+build_run (const struct build_step *step, pgimg_error_t *err)
+{
+        char *envp[32];
+        char sde[64], jobs[32];
+        size_t n = 0;
+        cleanup_fd int log = -1;
+        int code = 0;
+        const char *argv[] = { "/bin/sh", "-euc", step->script, "build-step", NULL };
+
+        /* The environment is built from nothing: nothing of the caller's
+         * (locale, PATH, proxies, credentials) reaches a build. */
+        envp[n++] = (char *) "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+        envp[n++] = (char *) "HOME=/tmp";
+        envp[n++] = (char *) "TZ=UTC";
+        envp[n++] = (char *) "LC_ALL=C";
+        envp[n++] = (char *) "LANG=C";
+        envp[n++] = (char *) "TMPDIR=/tmp";
+        snprintf (sde, sizeof (sde), "SOURCE_DATE_EPOCH=%lld", (long long) step->source_date_epoch);
+        envp[n++] = sde;
+        snprintf (jobs, sizeof (jobs), "JOBS=%d", step->jobs > 0 ? step->jobs : 1);
+        envp[n++] = jobs;
+        for (size_t i = 0; step->env && step->env[i]; i++) {
+                if (n >= sizeof (envp) / sizeof (envp[0]) - 1)
+                        return pgimg_make_error (err, E2BIG, "build %s: too many environment variables",
+                                                 step->name);
+                envp[n++] = (char *) step->env[i];
+        }
+        envp[n] = NULL;
+
+        log = open (step->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (log < 0)
+                return pgimg_make_error_errno (err, errno, "build %s: open log `%s`", step->name,
+                                               step->log_path);
+
+        struct sandbox_opts opts = {
+                .root_dir = step->root_dir,
+                .binds = step->binds,
+                .n_binds = step->n_binds,
+                .argv = argv,
+                .envp = (const char *const *) envp,
+                .cwd = step->cwd ? step->cwd : "/",
+                .hostname = "pgimg-build",
+                .stdout_fd = log,
+                .stderr_fd = log,
+        };
+        if (sandbox_run (&opts, &code, err) < 0)
+                return pgimg_error_wrap (err, "build %s", step->name);
+        if (code != 0)
+                return pgimg_make_error (err, EIO, "build %s failed with exit code %d; log: %s",
+                                         step->name, code, step->log_path);
+        return 0;
+}
+
+int
+build_log_tail (const char *log_path, int lines, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        size_t i;
+        int seen = 0;
+
+        if (fs_read_file (log_path, 0, &b, err) < 0)
+                return -1;
+        if (b.len == 0)
+                return 0;
+        i = b.len;
+        if (b.data[i - 1] == '\n')
+                i--;
+        while (i > 0) {
+                if (b.data[i - 1] == '\n' && ++seen == lines)
+                        break;
+                i--;
+        }
+        if (buf_add (out, b.data + i, b.len - i) < 0)
+                return pgimg_make_error_errno (err, errno, "read `%s`", log_path);
+        return 0;
+}

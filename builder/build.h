@@ -1,0 +1,38 @@
+/* build.h - one build step: a shell script run in the sandbox over a
+ * build root, its output captured in a log kept after a failure.
+ */
+#ifndef PGIMG_BUILD_H
+#define PGIMG_BUILD_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "builder/sandbox.h"
+#include "common/buf.h"
+#include "common/error.h"
+
+struct build_step {
+        const char *name;               /* "postgres 15.18", for messages */
+        const char *root_dir;           /* the build root, read-only */
+        const char *script;             /* run as `sh -euc SCRIPT` */
+        const struct sandbox_bind *binds;
+        size_t n_binds;
+        const char *const *env;         /* extra "K=V", NULL-terminated, may be NULL */
+        const char *cwd;
+        const char *log_path;           /* created (truncated); kept */
+        time_t source_date_epoch;
+        int jobs;
+};
+
+/* Run the step with a clean environment: PATH, HOME=/tmp, TZ=UTC,
+ * LC_ALL=C, SOURCE_DATE_EPOCH, JOBS, then step->env.  A non-zero exit
+ * is an error naming the step, the exit code and the log. */
+int build_run (const struct build_step *step, pgimg_error_t *err);
+
+/* The last `lines` lines of a log, appended to out. */
+int build_log_tail (const char *log_path, int lines, struct buf *out, pgimg_error_t *err);
+
+/* Number of CPUs this process may use (at least 1). */
+int build_jobs (void);
+
+#endif
