@@ -164,7 +164,7 @@ fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_
 
         a->fd = -1;
         a->tmp_path = NULL;
-        if (dir == NULL || asprintf (&a->tmp_path, "%s/.tmp-XXXXXX", dir) < 0) {
+        if (dir == NULL || asprintf (&a->tmp_path, "%s/.tmp-%ld-XXXXXX", dir, (long) getpid ()) < 0) {
                 a->tmp_path = NULL;
                 return pgimg_make_error_errno (err, ENOMEM, "create `%s`", final_path);
         }
@@ -257,7 +257,7 @@ fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err)
 {
         char *p = NULL;
 
-        if (asprintf (&p, "%s/.tmp-%s-XXXXXX", parent, tag) < 0)
+        if (asprintf (&p, "%s/.tmp-%ld-%s-XXXXXX", parent, (long) getpid (), tag) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "temporary directory in `%s`", parent);
         if (mkdtemp (p) == NULL) {
                 int e = errno;
@@ -323,7 +323,15 @@ fs_sweep_temps (const char *dir, pgimg_error_t *err)
                 return errno == ENOENT ? 0 : pgimg_make_error_errno (err, errno, "open `%s`", dir);
         while ((de = readdir (d)) != NULL) {
                 cleanup_free char *p = NULL;
+                char *end;
+                long pid;
                 if (strncmp (de->d_name, ".tmp-", 5) != 0)
+                        continue;
+                /* Only leftovers of processes that are gone: another
+                 * pgimg may be writing into the same cache right now. */
+                pid = strtol (de->d_name + 5, &end, 10);
+                if (end != de->d_name + 5 && *end == '-' && pid > 0
+                    && (kill ((pid_t) pid, 0) == 0 || errno == EPERM))
                         continue;
                 if (asprintf (&p, "%s/%s", dir, de->d_name) < 0)
                         return pgimg_make_error_errno (err, ENOMEM, "sweep `%s`", dir);

@@ -51,7 +51,7 @@ cleanup_atomicp (struct fs_atomic *a)
 int fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
                           pgimg_error_t *err);
 
-/* Make a fresh temporary directory "<parent>/.tmp-<tag>-XXXXXX" and
+/* Make a fresh temporary directory "<parent>/.tmp-<pid>-<tag>-XXXXXX" and
  * register it for removal on interruption.  Returns a malloc'ed path. */
 int fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err);
 /* Unregister a path given to fs_mkdtemp (after a rename or removal). */
@@ -61,7 +61,8 @@ void fs_forget_temp (const char *path);
  * A missing path is not an error. */
 int fs_rm_rf (const char *path, pgimg_error_t *err);
 
-/* Remove leftovers ".tmp-*" of interrupted runs directly inside dir. */
+/* Remove leftovers ".tmp-<pid>-*" directly inside dir whose process is
+ * gone (an interrupted or killed run). */
 int fs_sweep_temps (const char *dir, pgimg_error_t *err);
 
 /* Install the SIGINT/SIGTERM/SIGHUP handler that removes registered

@@ -1,0 +1,548 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/build.h"
+#include "builder/fetch.h"
+#include "builder/pipeline.h"
+#include "builder/rootfs.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+#include "layers/cache.h"
+#include "oci/receipt.h"
+
+#define LOCK_REL "lock/trixie-amd64.lock.json"
+#define IMAGE_NAME "pgimg/postgres"
+
+/* Headers, static archives and PGXS are for building extensions; the
+ * image keeps the server and its modules only (they stay in the dev
+ * layer, which extension builds use). */
+static const char *const pg_runtime_exclude[] = {
+        "usr/lib/postgresql/*/include", "usr/lib/postgresql/*/lib/pgxs",
+        "usr/lib/postgresql/*/lib/*.a", "usr/lib/postgresql/*/lib/pkgconfig", NULL,
+};
+
+/* The PostgreSQL build.  Every major lives under its own prefix, so that
+ * several can sit side by side (pg_upgrade needs the old bindir). */
+static const char pg_script[] =
+        "tar --no-same-owner -xf \"/in/$SOURCE\" --strip-components=1\n"
+        "eval \"set -- $CONFIGURE_ARGS\"\n"
+        "./configure --prefix=\"/usr/lib/postgresql/$PG_MAJOR\" \"$@\"\n"
+        "make -j\"$JOBS\"\n"
+        "make -C contrib -j\"$JOBS\"\n"
+        "make install-strip DESTDIR=/out\n"
+        "make -C contrib install-strip DESTDIR=/out\n";
+
+static int
+oom (pgimg_error_t *err, const char *what)
+{
+        return pgimg_make_error_errno (err, ENOMEM, "%s", what);
+}
+
+static int
+key_of (struct layer_key *k, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *err)
+{
+        return layer_key_final (k, hex, err);
+}
+
+/* Look the layer up; on a hit fill it and return 1. */
+static int
+lookup (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *err)
+{
+        int r = layer_cache_lookup (cache_dir, l->key, &l->desc, err);
+        if (r > 0)
+                l->built = 0;
+        return r;
+}
+
+static int
+store (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *err)
+{
+        l->built = 1;
+        return layer_cache_store (cache_dir, l->key, &l->desc, err);
+}
+
+static int
+work_dir (const char *cache_dir, const char *tag, char **out, pgimg_error_t *err)
+{
+        cleanup_free char *work = NULL;
+
+        if (asprintf (&work, "%s/work", cache_dir) < 0)
+                return oom (err, "work directory");
+        if (fs_mkdir_p (work, 0755, err) < 0 || fs_sweep_temps (work, err) < 0)
+                return -1;
+        return fs_mkdtemp (work, tag, out, err);
+}
+
+static void
+drop_work_dir (char *dir)
+{
+        pgimg_error_t ignored = NULL;
+
+        if (dir == NULL)
+                return;
+        fs_rm_rf (dir, &ignored);
+        pgimg_error_free (&ignored);
+        fs_forget_temp (dir);
+}
+
+static int
+layer_opts_init (const struct pipeline_opts *o, const struct pipeline_result *res,
+                 struct layer_opts *lo)
+{
+        memset (lo, 0, sizeof (*lo));
+        lo->mtime = (time_t) res->source_date_epoch;
+        lo->compression = o->compression;
+        return 0;
+}
+
+static int
+base_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        struct pipeline_layer *l = &res->layers[res->n_layers];
+        cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
+        struct layer_key k = LAYER_KEY_INIT;
+        char set_digest[SHA256_HEX_LEN + 1];
+        char epoch[32];
+        char *tmp = NULL;
+        struct layer_opts lo;
+        int r;
+
+        l->name = "base";
+        snprintf (epoch, sizeof (epoch), "%lld", res->source_date_epoch);
+        if (lock_set_digest (&res->lock, "runtime", set_digest, err) < 0)
+                return -1;
+        if (layer_key_init (&k, err) < 0)
+                return -1;
+        if (layer_key_add (&k, "layer", "base", err) < 0
+            || layer_key_add (&k, "logic", PIPELINE_LOGIC_VERSION "/" ROOTFS_LOGIC_VERSION, err) < 0
+            || layer_key_add (&k, "set", set_digest, err) < 0
+            || layer_key_add (&k, "mtime", epoch, err) < 0
+            || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
+            || key_of (&k, l->key, err) < 0) {
+                layer_key_free (&k);
+                return -1;
+        }
+        if (asprintf (&l->comment, "pgimg: Debian packages of set runtime (%s)", res->lock_rel) < 0)
+                return oom (err, "base layer");
+        res->n_layers++;
+        if ((r = lookup (o->cache_dir, l, err)) != 0)
+                return r < 0 ? -1 : 0;
+
+        if (work_dir (o->cache_dir, "base", &tmp, err) < 0)
+                return -1;
+        layer_opts_init (o, res, &lo);
+        lo.owners = &owners;
+        r = rootfs_assemble_runtime (o->cache_dir, &res->lock, "runtime", tmp, &owners, err);
+        if (r == 0)
+                r = layer_write (tmp, &lo, res->blob_dir, &l->desc, err);
+        drop_work_dir (tmp);
+        free (tmp);
+        if (r < 0)
+                return pgimg_error_wrap (err, "runtime base");
+        return store (o->cache_dir, l, err);
+}
+
+/* Quote a word for sh. */
+static int
+add_quoted (struct buf *b, const char *s)
+{
+        if (buf_adds (b, "'") < 0)
+                return -1;
+        for (; *s; s++)
+                if ((*s == '\'' ? buf_adds (b, "'\\''") : buf_add (b, s, 1)) < 0)
+                        return -1;
+        return buf_adds (b, "' ");
+}
+
+static int
+postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        struct pipeline_layer *l = &res->layers[res->n_layers];
+        struct pipeline_layer *dev = &res->dev;
+        const struct recipe_version *v = res->version;
+        struct layer_key k = LAYER_KEY_INIT;
+        char set_digest[SHA256_HEX_LEN + 1];
+        char epoch[32];
+        cleanup_buf struct buf args = BUF_INIT;
+        cleanup_free char *root = NULL;
+        cleanup_free char *src = NULL;
+        cleanup_free char *src_dir = NULL;
+        cleanup_free char *what = NULL;
+        cleanup_free char *build_dir = NULL;
+        cleanup_free char *out_dir = NULL;
+        cleanup_free char *logs = NULL;
+        cleanup_free char *log = NULL;
+        cleanup_free char *e_source = NULL;
+        cleanup_free char *e_major = NULL;
+        cleanup_free char *e_args = NULL;
+        char *tmp = NULL;
+        struct layer_opts lo;
+        int r, hit_dev;
+
+        l->name = "postgres";
+        dev->name = "postgres-dev";
+        for (size_t i = 0; res->recipe.configure_args[i]; i++)
+                if (add_quoted (&args, res->recipe.configure_args[i]) < 0)
+                        return oom (err, "configure arguments");
+        snprintf (epoch, sizeof (epoch), "%lld", res->source_date_epoch);
+        if (lock_set_digest (&res->lock, "build", set_digest, err) < 0)
+                return -1;
+        if (layer_key_init (&k, err) < 0)
+                return -1;
+        if (layer_key_add (&k, "layer", "postgres", err) < 0
+            || layer_key_add (&k, "logic", PIPELINE_LOGIC_VERSION "/" ROOTFS_LOGIC_VERSION, err) < 0
+            || layer_key_add (&k, "recipe", res->recipe.canonical, err) < 0
+            || layer_key_add (&k, "version", v->version, err) < 0
+            || layer_key_add (&k, "source", v->sha256, err) < 0
+            || layer_key_add (&k, "build-set", set_digest, err) < 0
+            || layer_key_add (&k, "script", pg_script, err) < 0
+            || layer_key_add (&k, "mtime", epoch, err) < 0
+            || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
+            || key_of (&k, l->key, err) < 0) {
+                layer_key_free (&k);
+                return -1;
+        }
+        {
+                char dev_input[SHA256_HEX_LEN + 8];
+                snprintf (dev_input, sizeof (dev_input), "dev:%s", l->key);
+                if (sha256_buf_hex (dev_input, strlen (dev_input), dev->key, err) < 0)
+                        return -1;
+        }
+        if (asprintf (&l->comment, "pgimg: PostgreSQL %s built from source", v->version) < 0
+            || asprintf (&dev->comment, "pgimg: PostgreSQL %s headers and PGXS", v->version) < 0)
+                return oom (err, "postgres layer");
+        res->n_layers++;
+        r = lookup (o->cache_dir, l, err);
+        if (r < 0)
+                return -1;
+        hit_dev = lookup (o->cache_dir, dev, err);
+        if (hit_dev < 0)
+                return -1;
+        if (r > 0 && hit_dev > 0)
+                return 0;
+
+        if (asprintf (&what, "postgresql %s", v->version) < 0)
+                return oom (err, "postgres layer");
+        if (fetch_cached (o->cache_dir, (const char *const *) v->urls, v->n_urls, v->sha256, what,
+                          &src, err) < 0)
+                return pgimg_error_wrap (err, "source of `%s`", what);
+        if (rootfs_build_root (o->cache_dir, &res->lock, "build", &root, err) < 0)
+                return -1;
+
+        src_dir = strdup (src);
+        if (src_dir == NULL)
+                return oom (err, "postgres layer");
+        *strrchr (src_dir, '/') = '\0';
+        if (work_dir (o->cache_dir, "postgres", &tmp, err) < 0)
+                return -1;
+        if (asprintf (&build_dir, "%s/build", tmp) < 0 || asprintf (&out_dir, "%s/out", tmp) < 0
+            || asprintf (&logs, "%s/logs", o->cache_dir) < 0
+            || asprintf (&log, "%s/postgres-%s.log", logs, v->version) < 0
+            || asprintf (&e_source, "SOURCE=%s", strrchr (src, '/') + 1) < 0
+            || asprintf (&e_major, "PG_MAJOR=%s", res->recipe.major) < 0
+            || asprintf (&e_args, "CONFIGURE_ARGS=%s", args.data ? args.data : "") < 0) {
+                drop_work_dir (tmp);
+                free (tmp);
+                return oom (err, "postgres layer");
+        }
+        r = fs_mkdir_p (build_dir, 0755, err);
+        if (r == 0)
+                r = fs_mkdir_p (out_dir, 0755, err);
+        if (r == 0)
+                r = fs_mkdir_p (logs, 0755, err);
+        if (r == 0) {
+                const struct sandbox_bind binds[] = {
+                        { src_dir, "/in", 0 },
+                        { build_dir, "/build", 1 },
+                        { out_dir, "/out", 1 },
+                };
+                const char *env[] = { e_source, e_major, e_args, NULL };
+                cleanup_buf struct buf script = BUF_INIT;
+                struct build_step step = {
+                        .name = what, .root_dir = root, .binds = binds, .n_binds = 3,
+                        .env = env, .cwd = "/build", .log_path = log,
+                        .source_date_epoch = (time_t) res->source_date_epoch, .jobs = o->jobs,
+                };
+                if (buf_adds (&script, pg_script) < 0) {
+                        r = oom (err, "postgres layer");
+                } else {
+                        step.script = script.data;
+                        progress_note ("building PostgreSQL %s (log: %s)", v->version, log);
+                        r = build_run (&step, err);
+                }
+        }
+        if (r == 0) {
+                layer_opts_init (o, res, &lo);
+                lo.exclude = pg_runtime_exclude;
+                r = layer_write (out_dir, &lo, res->blob_dir, &l->desc, err);
+                if (r == 0) {
+                        lo.exclude = NULL;
+                        r = layer_write (out_dir, &lo, res->blob_dir, &dev->desc, err);
+                }
+        }
+        drop_work_dir (tmp);
+        free (tmp);
+        if (r < 0)
+                return -1;
+        if (store (o->cache_dir, l, err) < 0 || store (o->cache_dir, dev, err) < 0)
+                return -1;
+        return 0;
+}
+
+/* Env of the image: what docker-library's postgres sets, for our layout. */
+static int
+image_env (struct pipeline_result *res, pgimg_error_t *err)
+{
+        const char *major = res->recipe.major;
+        int m = atoi (major);
+        char **env = calloc (6, sizeof (char *));
+
+        if (env == NULL)
+                return oom (err, "image env");
+        res->env = env;
+        /* 18 and later keep the cluster below the major's own directory
+         * of a volume at /var/lib/postgresql, so that pg_upgrade --link
+         * can work across majors on one volume (as the official image). */
+        if (asprintf (&env[0], "PATH=/usr/lib/postgresql/%s/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", major) < 0
+            || asprintf (&env[1], "PG_MAJOR=%s", major) < 0
+            || asprintf (&env[2], "PG_VERSION=%s", res->version->version) < 0
+            || asprintf (&env[3], "LANG=C.UTF-8") < 0
+            || (m >= 18 ? asprintf (&env[4], "PGDATA=/var/lib/postgresql/%s/docker", major)
+                        : asprintf (&env[4], "PGDATA=/var/lib/postgresql/data")) < 0)
+                return oom (err, "image env");
+        res->volume = strdup (m >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data");
+        res->tags = calloc (3, sizeof (char *));
+        if (res->volume == NULL || res->tags == NULL
+            || asprintf (&res->tags[0], IMAGE_NAME ":%s", res->version->version) < 0
+            || asprintf (&res->tags[1], IMAGE_NAME ":%s", major) < 0)
+                return oom (err, "image tags");
+        return 0;
+}
+
+int
+pipeline_receipt (const struct pipeline_result *res, const char *pgimg_version, size_t n_layers,
+                  const char *manifest_digest, struct buf *out, pgimg_error_t *err)
+{
+        const struct lock_set *set = lock_find_set (&res->lock, "runtime");
+        cleanup_free struct receipt_package *pkgs = NULL;
+        struct receipt_layer layers[PIPELINE_MAX_LAYERS];
+        struct receipt r = { 0 };
+
+        if (set == NULL)
+                return pgimg_make_error (err, ENOENT, "the lock has no set `runtime`");
+        pkgs = calloc (set->n + 1, sizeof (*pkgs));
+        if (pkgs == NULL)
+                return oom (err, "receipt");
+        for (size_t i = 0; i < set->n; i++) {
+                const struct lock_package *p = lock_find (&res->lock, set->packages[i]);
+                pkgs[i].name = set->packages[i];
+                pkgs[i].version = p ? p->version : "";
+        }
+        for (size_t i = 0; i < n_layers; i++) {
+                layers[i].name = res->layers[i].name;
+                layers[i].key = res->layers[i].key;
+                layers[i].desc = &res->layers[i].desc;
+        }
+        r.pgimg_version = pgimg_version;
+        r.image = IMAGE_NAME;
+        r.tags = (const char *const *) res->tags;
+        r.pg_major = res->recipe.major;
+        r.pg_version = res->version->version;
+        r.source_sha256 = res->version->sha256;
+        r.source_urls = (const char *const *) res->version->urls;
+        r.lock_path = res->lock_rel;
+        r.lock_digest = res->lock.digest;
+        r.source_date_epoch = res->source_date_epoch;
+        r.packages = pkgs;
+        r.n_packages = set->n;
+        r.layers = layers;
+        r.n_layers = n_layers;
+        r.manifest_digest = manifest_digest;
+        return receipt_format (&r, out, err);
+}
+
+static int
+write_in (const char *root, const char *rel, const void *data, size_t len, mode_t mode,
+          pgimg_error_t *err)
+{
+        cleanup_free char *p = NULL;
+        cleanup_free char *dir = NULL;
+
+        if (asprintf (&p, "%s/%s", root, rel) < 0 || (dir = strdup (p)) == NULL)
+                return oom (err, rel);
+        *strrchr (dir, '/') = '\0';
+        if (fs_mkdir_p (dir, 0755, err) < 0)
+                return -1;
+        return fs_write_file_atomic (p, data, len, mode, err);
+}
+
+static int
+mkdir_owned (const char *root, const char *rel, uint32_t mode, struct owner_map *owners,
+             pgimg_error_t *err)
+{
+        cleanup_free char *p = NULL;
+
+        if (asprintf (&p, "%s/%s", root, rel) < 0)
+                return oom (err, rel);
+        if (fs_mkdir_p (p, 0755, err) < 0)
+                return -1;
+        return owner_map_set (owners, rel, ROOTFS_POSTGRES_UID, ROOTFS_POSTGRES_UID, mode, err);
+}
+
+static int
+entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        struct pipeline_layer *l = &res->layers[res->n_layers];
+        cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
+        cleanup_buf struct buf script = BUF_INIT;
+        cleanup_buf struct buf receipt = BUF_INIT;
+        cleanup_free char *script_path = NULL;
+        struct layer_key k = LAYER_KEY_INIT;
+        char epoch[32];
+        char *tmp = NULL;
+        struct layer_opts lo;
+        int m = atoi (res->recipe.major), r;
+
+        l->name = "entrypoint";
+        if (asprintf (&script_path, "%s/image/docker-entrypoint.sh", o->data_dir) < 0)
+                return oom (err, "entrypoint");
+        if (fs_read_file (script_path, 1 << 20, &script, err) < 0)
+                return pgimg_error_wrap (err, "entrypoint");
+        /* The receipt inside the image lists the layers below it. */
+        if (pipeline_receipt (res, o->pgimg_version, res->n_layers, NULL, &receipt, err) < 0)
+                return -1;
+        snprintf (epoch, sizeof (epoch), "%lld", res->source_date_epoch);
+        if (layer_key_init (&k, err) < 0)
+                return -1;
+        if (layer_key_add (&k, "layer", "entrypoint", err) < 0
+            || layer_key_add (&k, "logic", PIPELINE_LOGIC_VERSION, err) < 0
+            || layer_key_add (&k, "major", res->recipe.major, err) < 0
+            || layer_key_add (&k, "script", script.data, err) < 0
+            || layer_key_add (&k, "receipt", receipt.data, err) < 0
+            || layer_key_add (&k, "mtime", epoch, err) < 0
+            || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
+            || key_of (&k, l->key, err) < 0) {
+                layer_key_free (&k);
+                return -1;
+        }
+        if (asprintf (&l->comment, "pgimg: entrypoint, data directories and receipt") < 0)
+                return oom (err, "entrypoint");
+        res->n_layers++;
+        if ((r = lookup (o->cache_dir, l, err)) != 0)
+                return r < 0 ? -1 : 0;
+
+        if (work_dir (o->cache_dir, "entrypoint", &tmp, err) < 0)
+                return -1;
+        r = write_in (tmp, "usr/local/bin/docker-entrypoint.sh", script.data, script.len, 0755, err);
+        if (r == 0)
+                r = write_in (tmp, "usr/share/pgimg/receipt.json", receipt.data, receipt.len, 0644, err);
+        if (r == 0)
+                r = mkdir_owned (tmp, "docker-entrypoint-initdb.d", 0755, &owners, err);
+        if (r == 0)
+                r = owner_map_set (&owners, "docker-entrypoint-initdb.d", 0, 0, 0755, err);
+        /* Writable by any uid, as the official image, so that --user with
+         * an arbitrary uid can still create its cluster there. */
+        if (r == 0)
+                r = mkdir_owned (tmp, "var/lib/postgresql", 01777, &owners, err);
+        if (r == 0 && m < 18)
+                r = mkdir_owned (tmp, "var/lib/postgresql/data", 01777, &owners, err);
+        if (r == 0)
+                r = mkdir_owned (tmp, "run/postgresql", 03777, &owners, err);
+        if (r == 0) {
+                layer_opts_init (o, res, &lo);
+                lo.owners = &owners;
+                r = layer_write (tmp, &lo, res->blob_dir, &l->desc, err);
+        }
+        drop_work_dir (tmp);
+        free (tmp);
+        if (r < 0)
+                return pgimg_error_wrap (err, "entrypoint layer");
+        return store (o->cache_dir, l, err);
+}
+
+static int
+check_recipe_packages (const struct pipeline_result *res, pgimg_error_t *err)
+{
+        static const struct { const char *set; size_t off; } lists[] = {
+                { "build", offsetof (struct recipe, build_packages) },
+                { "runtime", offsetof (struct recipe, runtime_packages) },
+        };
+
+        for (size_t i = 0; i < 2; i++) {
+                char **names = *(char ***) ((const char *) &res->recipe + lists[i].off);
+                const struct lock_set *set = lock_find_set (&res->lock, lists[i].set);
+                for (size_t j = 0; names && names[j]; j++) {
+                        int found = 0;
+                        for (size_t n = 0; set && n < set->n && !found; n++)
+                                found = strcmp (set->packages[n], names[j]) == 0;
+                        if (!found)
+                                return pgimg_make_error (err, ENOENT,
+                                                         "package `%s` needed by `%s` is not in set `%s` of the lock `%s`; run `pgimg lock`",
+                                                         names[j], res->recipe.path, lists[i].set,
+                                                         res->lock.path);
+                }
+        }
+        return 0;
+}
+
+int
+pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        cleanup_free char *versions = NULL;
+        cleanup_free char *lock_path = NULL;
+        const char *sde = getenv ("SOURCE_DATE_EPOCH");
+
+        memset (res, 0, sizeof (*res));
+        if (asprintf (&versions, "%s/versions", o->data_dir) < 0
+            || asprintf (&lock_path, "%s/" LOCK_REL, o->data_dir) < 0
+            || (res->lock_rel = strdup (LOCK_REL)) == NULL)
+                return oom (err, "build");
+        if (recipe_resolve (versions, o->spec, &res->recipe, &res->version, err) < 0)
+                return -1;
+        if (lock_load (lock_path, &res->lock, err) < 0)
+                return -1;
+        if (check_recipe_packages (res, err) < 0)
+                return -1;
+        if (o->source_date_epoch >= 0)
+                res->source_date_epoch = o->source_date_epoch;
+        else if (sde && *sde) {
+                char *end;
+                errno = 0;
+                res->source_date_epoch = strtoll (sde, &end, 10);
+                if (errno || *end || res->source_date_epoch < 0)
+                        return pgimg_make_error (err, EINVAL,
+                                                 "SOURCE_DATE_EPOCH=`%s` is not a number of seconds", sde);
+        } else {
+                res->source_date_epoch = res->lock.date;
+        }
+        if (layer_cache_blob_dir (o->cache_dir, &res->blob_dir, err) < 0)
+                return -1;
+        if (image_env (res, err) < 0)
+                return -1;
+        if (base_layer (o, res, err) < 0)
+                return -1;
+        if (postgres_layers (o, res, err) < 0)
+                return -1;
+        return entrypoint_layer (o, res, err);
+}
+
+void
+pipeline_result_free (struct pipeline_result *res)
+{
+        for (size_t i = 0; i < res->n_layers; i++)
+                free (res->layers[i].comment);
+        free (res->dev.comment);
+        free (res->blob_dir);
+        strv_free (res->env);
+        strv_free (res->tags);
+        free (res->volume);
+        free (res->lock_rel);
+        recipe_free (&res->recipe);
+        lock_free (&res->lock);
+        memset (res, 0, sizeof (*res));
+}

@@ -1,0 +1,65 @@
+/* pipeline.h - the layers of a PostgreSQL image, built or taken from
+ * the layer cache: the runtime base (Debian packages), PostgreSQL
+ * itself, and the entrypoint with its configuration and the receipt.
+ * A layer whose inputs did not change is not rebuilt.  Writing the
+ * image from these layers is oci/'s job.
+ */
+#ifndef PGIMG_PIPELINE_H
+#define PGIMG_PIPELINE_H
+
+#include <stddef.h>
+
+#include "builder/lock.h"
+#include "builder/recipe.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "layers/layer.h"
+
+/* Bumped whenever the build logic changes what a layer contains. */
+#define PIPELINE_LOGIC_VERSION "1"
+
+struct pipeline_opts {
+        const char *cache_dir;
+        const char *data_dir;           /* versions/, lock/, image/ */
+        const char *spec;               /* "postgres-15", "postgres-15.17" */
+        enum layer_compression compression;
+        int jobs;
+        long long source_date_epoch;    /* <0: $SOURCE_DATE_EPOCH, else the lock's date */
+        const char *pgimg_version;
+};
+
+struct pipeline_layer {
+        const char *name;               /* "base", "postgres", "entrypoint" */
+        char key[SHA256_HEX_LEN + 1];
+        struct layer_desc desc;
+        int built;                      /* 0: taken from the cache */
+        char *comment;                  /* history created_by, malloc'ed */
+};
+
+#define PIPELINE_MAX_LAYERS 8
+
+struct pipeline_result {
+        struct recipe recipe;
+        const struct recipe_version *version;   /* points into recipe */
+        struct lock lock;
+        long long source_date_epoch;
+        struct pipeline_layer layers[PIPELINE_MAX_LAYERS];     /* bottom first */
+        size_t n_layers;
+        struct pipeline_layer dev;      /* full install for extension builds; not in the image */
+        char *blob_dir;
+        char **env;                     /* image Env, NULL-terminated */
+        char **tags;                    /* NULL-terminated */
+        char *volume;
+        char *lock_rel;                 /* lock path relative to data_dir */
+};
+
+int pipeline_postgres (const struct pipeline_opts *opts, struct pipeline_result *res,
+                       pgimg_error_t *err);
+void pipeline_result_free (struct pipeline_result *res);
+
+/* The receipt for res as JSON; manifest_digest may be NULL. */
+int pipeline_receipt (const struct pipeline_result *res, const char *pgimg_version,
+                      size_t n_layers, const char *manifest_digest, struct buf *out,
+                      pgimg_error_t *err);
+
+#endif
