@@ -274,6 +274,8 @@ postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgi
                         step.script = script.data;
                         progress_note ("building PostgreSQL %s (log: %s)", v->version, log);
                         r = build_run (&step, err);
+                        if (r < 0)
+                                res->failed_log = strdup (log);
                 }
         }
         if (r == 0) {
@@ -542,6 +544,7 @@ pipeline_result_free (struct pipeline_result *res)
         strv_free (res->tags);
         free (res->volume);
         free (res->lock_rel);
+        free (res->failed_log);
         recipe_free (&res->recipe);
         lock_free (&res->lock);
         memset (res, 0, sizeof (*res));

@@ -51,6 +51,7 @@ struct pipeline_result {
         char **tags;                    /* NULL-terminated */
         char *volume;
         char *lock_rel;                 /* lock path relative to data_dir */
+        char *failed_log;               /* the log of a build step that failed */
 };
 
 int pipeline_postgres (const struct pipeline_opts *opts, struct pipeline_result *res,

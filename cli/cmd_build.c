@@ -1,0 +1,225 @@
+/* cmd_build.c - pgimg build: a PostgreSQL image from a recipe. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/build.h"
+#include "builder/pipeline.h"
+#include "cli/cli.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+#include "oci/image.h"
+
+#ifndef PGIMG_VERSION
+#define PGIMG_VERSION "0.1.0"
+#endif
+
+static void
+help (void)
+{
+        printf ("usage: pgimg build [OPTIONS] postgres-MAJOR[.MINOR]\n"
+                "\n"
+                "Build a PostgreSQL image from versions/MAJOR.json and the lock, in\n"
+                "rootless namespaces, into reproducible layers; write it as a tarball\n"
+                "that `docker load` and OCI tools read.\n"
+                "\n"
+                "  -o, --output PATH         where to write the image (default postgres-VERSION.tar,\n"
+                "                            or postgres-VERSION for --format oci-dir)\n"
+                "      --compression ALGO    gzip (default) or zstd\n"
+                "      --format FORMAT       docker-archive (default; also an OCI layout) or oci-dir\n"
+                "  -j, --jobs N              parallel make jobs (default: the CPUs available)\n"
+                "      --json                print a JSON summary on stdout\n"
+                "\n"
+                "Example:\n"
+                "  pgimg build postgres-15 -o pg15.tar && docker load -i pg15.tar\n");
+}
+
+static void
+print_failed_log (const char *log)
+{
+        cleanup_buf struct buf tail = BUF_INIT;
+        pgimg_error_t ignored = NULL;
+
+        if (log == NULL || build_log_tail (log, 25, &tail, &ignored) < 0) {
+                pgimg_error_free (&ignored);
+                return;
+        }
+        fprintf (stderr, "pgimg: last lines of %s:\n%s", log, tail.data ? tail.data : "");
+}
+
+static int
+write_image (const struct pipeline_result *res, enum oci_format fmt, const char *out,
+             char manifest[LAYER_DIGEST_LEN], pgimg_error_t *err)
+{
+        struct layer_desc layers[PIPELINE_MAX_LAYERS];
+        const char *comments[PIPELINE_MAX_LAYERS];
+        const char *const entrypoint[] = { "docker-entrypoint.sh", NULL };
+        const char *const cmd[] = { "postgres", NULL };
+        const char *const ports[] = { "5432/tcp", NULL };
+        const char *const volumes[] = { res->volume, NULL };
+        char created[32];
+        time_t t = (time_t) res->source_date_epoch;
+        struct tm tm;
+
+        gmtime_r (&t, &tm);
+        strftime (created, sizeof (created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        const struct oci_kv annotations[] = {
+                { "org.opencontainers.image.created", created },
+                { "org.opencontainers.image.licenses", res->recipe.license },
+                { "org.opencontainers.image.source", res->recipe.homepage },
+                { "org.opencontainers.image.revision", res->version->sha256 },
+                { "org.opencontainers.image.title", "PostgreSQL" },
+                { "org.opencontainers.image.version", res->version->version },
+        };
+        for (size_t i = 0; i < res->n_layers; i++) {
+                layers[i] = res->layers[i].desc;
+                comments[i] = res->layers[i].comment;
+        }
+        struct oci_image img = {
+                .created = t,
+                .architecture = "amd64",
+                .user = "postgres",
+                .workdir = "/",
+                .stop_signal = "SIGINT",
+                .env = (const char *const *) res->env,
+                .entrypoint = entrypoint,
+                .cmd = cmd,
+                .exposed_ports = ports,
+                .volumes = volumes,
+                .labels = annotations,
+                .n_labels = sizeof (annotations) / sizeof (annotations[0]),
+                .annotations = annotations,
+                .n_annotations = sizeof (annotations) / sizeof (annotations[0]),
+                .layers = layers,
+                .layer_comments = comments,
+                .n_layers = res->n_layers,
+                .tags = (const char *const *) res->tags,
+        };
+        return oci_write_image (res->blob_dir, &img, fmt, out, manifest, err);
+}
+
+static int
+write_receipt (const struct pipeline_result *res, const char *out, const char *manifest,
+               pgimg_error_t *err)
+{
+        cleanup_buf struct buf receipt = BUF_INIT;
+        cleanup_free char *path = NULL;
+
+        if (asprintf (&path, "%s.receipt.json", out) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "receipt");
+        if (pipeline_receipt (res, PGIMG_VERSION, res->n_layers, manifest, &receipt, err) < 0)
+                return -1;
+        return fs_write_file_atomic (path, receipt.data, receipt.len, 0644, err);
+}
+
+static void
+print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json)
+{
+        if (json) {
+                printf ("{\"image\":\"%s\",\"output\":\"%s\",\"manifest\":\"%s\",\"layers\":[", res->tags[0],
+                        out, manifest);
+                for (size_t i = 0; i < res->n_layers; i++)
+                        printf ("%s{\"name\":\"%s\",\"digest\":\"%s\",\"diffID\":\"%s\",\"size\":%llu,\"built\":%s}",
+                                i ? "," : "", res->layers[i].name, res->layers[i].desc.digest,
+                                res->layers[i].desc.diff_id,
+                                (unsigned long long) res->layers[i].desc.size,
+                                res->layers[i].built ? "true" : "false");
+                printf ("]}\n");
+                return;
+        }
+        for (size_t i = 0; i < res->n_layers; i++)
+                progress_note ("layer %-10s %s %7.1f MB  %s", res->layers[i].name,
+                               res->layers[i].desc.digest, res->layers[i].desc.size / 1e6,
+                               res->layers[i].built ? "built" : "cached");
+        progress_note ("image %s (%s) written to %s", res->tags[0], manifest, out);
+}
+
+int
+cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "compression", required_argument, NULL, 'c' },
+                { "format", required_argument, NULL, 'f' },
+                { "help", no_argument, NULL, 'h' },
+                { "jobs", required_argument, NULL, 'j' },
+                { "json", no_argument, NULL, 'J' },
+                { "output", required_argument, NULL, 'o' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct pipeline_opts po = { 0 };
+        struct pipeline_result res;
+        enum oci_format fmt = OCI_FORMAT_ARCHIVE;
+        cleanup_free char *out = NULL;
+        char manifest[LAYER_DIGEST_LEN];
+        const char *output = NULL;
+        int c, json = 0, r;
+
+        po.compression = LAYER_GZIP;
+        po.jobs = build_jobs ();
+        while ((c = getopt_long (argc, argv, "hj:o:", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        if (layer_compression_parse (optarg, &po.compression, err) < 0)
+                                return cli_usage_error (err, "build", "unknown compression `%s`", optarg);
+                        break;
+                case 'f':
+                        if (oci_format_parse (optarg, &fmt, err) < 0)
+                                return cli_usage_error (err, "build", "unknown format `%s`", optarg);
+                        break;
+                case 'h':
+                        help ();
+                        return 0;
+                case 'j':
+                        po.jobs = atoi (optarg);
+                        if (po.jobs < 1)
+                                return cli_usage_error (err, "build", "--jobs takes a number >= 1");
+                        break;
+                case 'J':
+                        json = 1;
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
+                default:
+                        return cli_usage_error (err, "build", "unknown option");
+                }
+        }
+        if (argc - optind != 1)
+                return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
+        progress_set_quiet (ctx->quiet);
+        po.cache_dir = ctx->cache_dir;
+        po.data_dir = ctx->data_dir;
+        po.spec = argv[optind];
+        po.source_date_epoch = -1;
+        po.pgimg_version = PGIMG_VERSION;
+
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
+                return pgimg_error_wrap (err, "build %s: cache", po.spec);
+        r = pipeline_postgres (&po, &res, err);
+        if (r < 0) {
+                print_failed_log (res.failed_log);
+                pipeline_result_free (&res);
+                return pgimg_error_wrap (err, "build %s", po.spec);
+        }
+        if (output == NULL) {
+                if (asprintf (&out, "postgres-%s%s", res.version->version,
+                              fmt == OCI_FORMAT_DIR ? "" : ".tar") < 0) {
+                        pipeline_result_free (&res);
+                        return pgimg_make_error_errno (err, ENOMEM, "build");
+                }
+                output = out;
+        }
+        r = write_image (&res, fmt, output, manifest, err);
+        if (r == 0)
+                r = write_receipt (&res, output, manifest, err);
+        if (r == 0)
+                print_summary (&res, output, manifest, json);
+        pipeline_result_free (&res);
+        if (r < 0)
+                return pgimg_error_wrap (err, "build %s", po.spec);
+        return 0;
+}
