@@ -1,0 +1,113 @@
+#!/bin/bash
+# Bad input gives one clear line naming what failed and what to do, a
+# non-zero exit, and no partial file in the cache or the output.
+set -u
+. "$(dirname "$0")/lib/tap.sh"
+
+data=$(data_copy)
+cache=$(cache_copy)
+outdir=$(mktemp -d)
+trap 'rm -rf "$data" "$cache" "$outdir"' EXIT
+export PGIMG_DATA_DIR="$data"
+
+# expect NAME STATUS REGEX CMD...: exit status and a one-line message.
+expect() {
+	local name=$1 want=$2 re=$3; shift 3
+	local errf=$outdir/stderr rc
+	"$@" >/dev/null 2>"$errf"
+	rc=$?
+	local last
+	last=$(grep '^pgimg: ' "$errf" | tail -1)
+	if [ "$rc" -eq "$want" ] && [[ "$last" =~ $re ]]; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc (want $want)" "stderr: $(tail -3 "$errf")"
+	fi
+}
+p() { "$PGIMG" --cache-dir "$cache" "$@"; }
+
+expect "usage: no argument" 2 'expected one image' p build
+expect "usage: unknown option" 2 'unknown option' p build --frobnicate postgres-18
+expect "unknown command" 2 'unknown command .frob.' p frob
+expect "unknown major lists the known ones" 1 '13.*15.*17.*18' p build postgres-99
+expect "unknown minor lists the pinned ones" 1 '15\.18' p build postgres-15.99
+
+cp "$data/versions/15.json" "$outdir/15.json.orig"
+printf '{ "name": "postgres", ' > "$data/versions/15.json"
+expect "malformed recipe names file and line" 1 'versions/15\.json.*line' p build postgres-15
+cp "$outdir/15.json.orig" "$data/versions/15.json"
+
+# A checksum that does not match what the mirrors serve.
+sed -i 's/"sha256": *"[0-9a-f]*"/"sha256": "0000000000000000000000000000000000000000000000000000000000000000"/' "$data/versions/13.json"
+expect "checksum mismatch" 1 'sha256 mismatch' p build postgres-13
+no_bad_file() { [ ! -e "$cache/downloads/sha256/0000000000000000000000000000000000000000000000000000000000000000" ] && [ -z "$(temps_in "$TEST_CACHE/downloads")" ]; }
+ok "no file kept from a mismatching download" no_bad_file
+cp "$ROOT/versions/13.json" "$data/versions/13.json"
+
+# Every mirror dead (nothing listens on port 9 of loopback).
+python3 - "$data/versions/17.json" <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p))
+for v in r["versions"].values():
+    v["urls"] = ["http://127.0.0.1:9/a.tar.bz2", "http://127.0.0.1:9/b.tar.bz2"]
+    v["sha256"] = "1" * 64
+json.dump(r, open(p, "w"), indent=2)
+PY
+expect "every mirror down" 1 'mirrors failed' p build postgres-17
+cp "$ROOT/versions/17.json" "$data/versions/17.json"
+
+# A package the lock does not have.
+python3 - "$data/versions/18.json" <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p))
+r["build_packages"] = ["no-such-package-pgimg"]
+json.dump(r, open(p, "w"), indent=2)
+PY
+expect "a package missing from the lock" 1 'no-such-package-pgimg.*pgimg lock' p build postgres-18
+cp "$ROOT/versions/18.json" "$data/versions/18.json"
+
+# A lock that names a package it does not pin.
+python3 - "$data/lock/trixie-amd64.lock.json" <<'PY'
+import json, sys
+p = sys.argv[1]; l = json.load(open(p))
+l["packages"] = [x for x in l["packages"] if x["name"] != "gcc"]
+json.dump(l, open(p, "w"), indent=2)
+PY
+expect "a .deb missing from the lock" 1 'gcc' p build postgres-18
+cp "$ROOT/lock/trixie-amd64.lock.json" "$data/lock/trixie-amd64.lock.json"
+
+# A build that fails: configure cannot find what it is asked for.  The
+# build root and source come from the shared test cache's downloads.
+python3 - "$data/versions/15.json" <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p))
+r["configure"].append("--with-python")
+json.dump(r, open(p, "w"), indent=2)
+PY
+p build postgres-15 -o "$outdir/x.tar" >/dev/null 2>"$outdir/build-fail"
+rc=$?
+fails() { [ "$rc" -eq 1 ] && grep -q 'failed with exit code' "$outdir/build-fail" && grep -q 'last lines of' "$outdir/build-fail"; }
+ok "a failing build says so, names its log and prints its last lines" fails
+log_kept() { ls "$cache"/logs/postgres-15.*.log >/dev/null 2>&1; }
+ok "the failed build's log is kept" log_kept
+no_out() { [ ! -e "$outdir/x.tar" ] && [ -z "$(temps_in "$cache")" ] && [ -z "$(ls -A "$cache/work" 2>/dev/null)" ]; }
+ok "a failed build leaves no image and no temporary file" no_out
+
+# Ctrl-C in the middle of a build.
+"$PGIMG" --cache-dir "$cache" build postgres-15 -o "$outdir/y.tar" >/dev/null 2>"$outdir/int" &
+pid=$!
+for _ in $(seq 1 600); do
+	grep -qs 'checking' "$cache"/logs/postgres-15.*.log && break
+	sleep 0.5
+done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+interrupted() { [ "$rc" -eq 130 ]; }
+ok "Ctrl-C stops the build with status 130" interrupted
+sleep 1
+clean() { [ ! -e "$outdir/y.tar" ] && [ -z "$(temps_in "$cache")" ] && [ -z "$(ls -A "$cache/work" 2>/dev/null)" ]; }
+ok "Ctrl-C leaves no partial file" clean
+no_proc() { ! pgrep -f "configure --prefix=/usr/lib/postgresql" >/dev/null; }
+ok "Ctrl-C leaves no build process" no_proc
+finish

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Build the image of every major, load it into the Docker Engine, run the
+# official image's contract against it, and check that a second build
+# of an unchanged recipe builds nothing.
+set -u
+. "$(dirname "$0")/lib/tap.sh"
+have_docker || skip_all "no Docker Engine"
+
+majors=${PGIMG_MAJORS:-$(cd "$ROOT/versions" && ls *.json | sed 's/\.json$//' | sort -n)}
+for m in $majors; do
+	out="$TEST_OUT/pg$m.tar"
+	if "$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$out" --json >"$TEST_OUT/pg$m.json"; then
+		pass "build postgres-$m"
+	else
+		fail "build postgres-$m"; continue
+	fi
+	version=$(sed -n 's/.*"image":"pgimg\/postgres:\([^"]*\)".*/\1/p' "$TEST_OUT/pg$m.json")
+	ok "receipt beside the image for $m" test -s "$out.receipt.json"
+	ok "docker load postgres-$m" docker load -q -i "$out"
+	ok "tag pgimg/postgres:$version" docker image inspect "pgimg/postgres:$version" -f '{{.Id}}'
+	ok "tag pgimg/postgres:$m" docker image inspect "pgimg/postgres:$m" -f '{{.Id}}'
+	user=$(docker image inspect "pgimg/postgres:$m" -f '{{.Config.User}}')
+	check_user() { [ "$user" = postgres ]; }
+	ok "image user is postgres, not root ($m)" check_user
+	if bash "$ROOT/tests/integration/lib/runtime-contract.sh" "pgimg/postgres:$m" "$m"; then
+		pass "runtime contract of postgres-$m"
+	else
+		fail "runtime contract of postgres-$m"
+	fi
+done
+
+# Nothing changed: nothing is built, and the image is the same.
+m=$(echo $majors | awk '{print $NF}')
+if "$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$TEST_OUT/again.tar" --json >"$TEST_OUT/again.json"; then
+	built=$(grep -o '"built":true' "$TEST_OUT/again.json" | wc -l)
+	check_none() { [ "$built" -eq 0 ]; }
+	ok "a second build of postgres-$m builds no layer" check_none
+	same() { cmp -s "$TEST_OUT/again.tar" "$TEST_OUT/pg$m.tar"; }
+	ok "a second build of postgres-$m writes the same bytes" same
+else
+	fail "second build of postgres-$m"
+fi
+rm -f "$TEST_OUT/again.tar" "$TEST_OUT/again.tar.receipt.json"
+finish
