@@ -18,6 +18,16 @@
 #define MAX_TEMPS 64
 static char *volatile temps[MAX_TEMPS];
 static volatile sig_atomic_t temp_is_dir[MAX_TEMPS];
+/* A child whose work may still be writing into those paths: it is
+ * killed (and with it, as the init of its pid namespace, everything it
+ * started) before they are removed. */
+static volatile pid_t child_pid;
+
+void
+fs_register_child (pid_t pid)
+{
+        child_pid = pid;
+}
 
 static void
 register_temp (char *path, int is_dir)
@@ -45,6 +55,13 @@ fs_forget_temp (const char *path)
 static void
 cleanup_on_signal (int sig)
 {
+        pid_t child = child_pid;
+
+        if (child > 0) {
+                kill (child, SIGKILL);
+                while (waitpid (child, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
         for (int i = 0; i < MAX_TEMPS; i++) {
                 char *p = temps[i];
                 if (p == NULL)

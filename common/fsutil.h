@@ -65,6 +65,10 @@ int fs_rm_rf (const char *path, pgimg_error_t *err);
  * gone (an interrupted or killed run). */
 int fs_sweep_temps (const char *dir, pgimg_error_t *err);
 
+/* The running child (a build step) to kill before the interruption
+ * handler removes temporary paths; 0 when none. */
+void fs_register_child (pid_t pid);
+
 /* Install the SIGINT/SIGTERM/SIGHUP handler that removes registered
  * temporary files and directories, then dies of the same signal. */
 int fs_install_signal_cleanup (pgimg_error_t *err);
