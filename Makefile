@@ -41,22 +41,28 @@ DATADIR ?= $(PREFIX)/share/pgimg
 all: pgimg
 
 pgimg: $(BUILD)/pgimg
-	cp $< $@
+	$(Q)cp $< $@
 
 $(BUILD)/pgimg: $(CLI_OBJ) $(BUILD)/libpgimg.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libpgimg.a: $(LIB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
-$(BUILD)/%.o: %.c $(wildcard */*.h)
+# V=1 shows the full command lines.
+Q = $(if $(V),,@)
+
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -c -o $@ $<
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -c -o $@ $<
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libpgimg.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $^ \
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs cmocka) $(LDLIBS)
 
 unit: $(UNIT_BIN)
