@@ -41,7 +41,7 @@ struct layer_opts {
         enum layer_compression compression;
         int level;                      /* 0: the default (gzip 6, zstd 3) */
         /* NULL-terminated fnmatch(3) patterns (FNM_PATHNAME) on relative
-         * paths ("usr/share/doc/*"); a match is left out with all below
+         * paths (for instance usr/share/doc/ then a star); a match is left out with all below
          * it.  May be NULL. */
         const char *const *exclude;
 };
