@@ -593,6 +593,58 @@ dir_has_the_same_files_as_the_archive (void **state)
         }
 }
 
+/* Blobs on another file system than the output cannot be linked: the
+ * directory writer copies them (and still checks them). */
+static void
+dir_copies_blobs_across_file_systems (void **state)
+{
+        struct fixture *f = *state;
+        struct oci_image img = test_image (f);
+        char other[] = "/dev/shm/pgimg-test-oci-XXXXXX";
+        cleanup_free char *out = NULL;
+        cleanup_free char *blob = NULL;
+        char digest[LAYER_DIGEST_LEN];
+        pgimg_error_t err = NULL;
+        struct stat a, b;
+
+        if (mkdtemp (other) == NULL || stat (other, &a) < 0 || stat (f->dir, &b) < 0 || a.st_dev == b.st_dev) {
+                rmdir (other);
+                skip ();
+        }
+        assert_true (asprintf (&out, "%s/img", other) > 0);
+        assert_int_equal (oci_write_image (f->blobs, &img, OCI_FORMAT_DIR, out, digest, &err), 0);
+        assert_true (asprintf (&blob, "%s/blobs/sha256/%s", out, f->layers[1].digest + 7) > 0);
+        assert_int_equal (stat (blob, &a), 0);
+        assert_int_equal (a.st_nlink, 1);
+        assert_int_equal (a.st_size, f->layers[1].size);
+        assert_int_equal (fs_rm_rf (other, &err), 0);
+}
+
+/* Without comments, history still has one entry per layer. */
+static void
+history_without_comments (void **state)
+{
+        struct fixture *f = *state;
+        struct oci_image img = test_image (f);
+        cleanup_buf struct buf b = BUF_INIT;
+        pgimg_error_t err = NULL;
+        json_t *c, *h;
+
+        img.layer_comments = NULL;
+        img.user = NULL;
+        img.labels = NULL;
+        img.n_labels = 0;
+        assert_int_equal (oci_config_json (&img, &b, &err), 0);
+        c = json_loads (b.data, 0, NULL);
+        assert_non_null (c);
+        h = json_object_get (c, "history");
+        assert_int_equal (json_array_size (h), 2);
+        assert_null (json_object_get (json_array_get (h, 0), "created_by"));
+        assert_null (json_object_get (json_object_get (c, "config"), "User"));
+        assert_null (json_object_get (json_object_get (c, "config"), "Labels"));
+        json_decref (c);
+}
+
 static void
 bad_images_are_refused_by_name (void **state)
 {
@@ -690,6 +742,8 @@ main (void)
                 cmocka_unit_test_setup_teardown (missing_layer_blob_is_named_and_nothing_left, setup, teardown),
                 cmocka_unit_test_setup_teardown (corrupt_layer_blob_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown (dir_has_the_same_files_as_the_archive, setup, teardown),
+                cmocka_unit_test_setup_teardown (dir_copies_blobs_across_file_systems, setup, teardown),
+                cmocka_unit_test_setup_teardown (history_without_comments, setup, teardown),
                 cmocka_unit_test_setup_teardown (bad_images_are_refused_by_name, setup, teardown),
                 cmocka_unit_test (tags_are_normalized_like_docker),
                 cmocka_unit_test (formats_parse),
