@@ -48,6 +48,8 @@ enum oci_format {
         OCI_FORMAT_DIR,                 /* OCI layout directory */
 };
 
+/* "docker-archive", "archive", "oci-archive" (one tarball serves all
+ * three) or "oci-dir". */
 int oci_format_parse (const char *s, enum oci_format *f, pgimg_error_t *err);
 
 /* Write config and manifest into blob_dir; the layers must be there
@@ -56,7 +58,11 @@ int oci_write_blobs (const char *blob_dir, const struct oci_image *img,
                      char manifest_digest[LAYER_DIGEST_LEN], pgimg_error_t *err);
 
 /* Write the image to out_path (atomically: nothing is left there on
- * failure), taking blobs from blob_dir. */
+ * failure), taking blobs from blob_dir.  Every blob is looked up before
+ * anything is written (a missing one fails naming its digest) and checked
+ * against its digest while it is copied.  OCI_FORMAT_DIR replaces an
+ * existing out_path and hard-links blobs from blob_dir when it can.
+ * manifest_digest may be NULL. */
 int oci_write_image (const char *blob_dir, const struct oci_image *img, enum oci_format fmt,
                      const char *out_path, char manifest_digest[LAYER_DIGEST_LEN],
                      pgimg_error_t *err);

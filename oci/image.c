@@ -1,0 +1,47 @@
+#include <errno.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "oci/internal.h"
+
+int
+oci_format_parse (const char *s, enum oci_format *f, pgimg_error_t *err)
+{
+        /* One tarball serves `docker load` and OCI tools alike, so the
+         * three names people know it by all mean the same output. */
+        if (strcmp (s, "docker-archive") == 0 || strcmp (s, "archive") == 0
+            || strcmp (s, "oci-archive") == 0) {
+                *f = OCI_FORMAT_ARCHIVE;
+                return 0;
+        }
+        if (strcmp (s, "oci-dir") == 0) {
+                *f = OCI_FORMAT_DIR;
+                return 0;
+        }
+        return pgimg_make_error (err, EINVAL,
+                                 "unknown image format `%s` (want docker-archive, oci-archive or oci-dir)", s);
+}
+
+int
+oci_write_image (const char *blob_dir, const struct oci_image *img, enum oci_format fmt,
+                 const char *out_path, char manifest_digest[LAYER_DIGEST_LEN], pgimg_error_t *err)
+{
+        cleanup_layout struct oci_layout layout = OCI_LAYOUT_INIT;
+        struct oci_blobs blobs;
+
+        if (fmt != OCI_FORMAT_ARCHIVE && fmt != OCI_FORMAT_DIR)
+                return pgimg_make_error (err, EINVAL, "image `%s`: unknown format %d", out_path, (int) fmt);
+        if (oci_image_check (img, 1, err) < 0 || oci_write_blobs_full (blob_dir, img, &blobs, err) < 0
+            || oci_layout_build (blob_dir, img, &blobs, &layout, err) < 0)
+                return pgimg_error_wrap (err, "image `%s`", out_path);
+        if (fmt == OCI_FORMAT_ARCHIVE) {
+                if (oci_layout_write_tar (&layout, img->created, out_path, err) < 0)
+                        return pgimg_error_wrap (err, "image `%s`", out_path);
+        } else {
+                if (oci_layout_write_dir (&layout, out_path, err) < 0)
+                        return pgimg_error_wrap (err, "image `%s`", out_path);
+        }
+        if (manifest_digest != NULL)
+                memcpy (manifest_digest, blobs.manifest.digest, LAYER_DIGEST_LEN);
+        return 0;
+}
