@@ -325,6 +325,8 @@ with_retries (struct job *j, const char *url, pgimg_error_t *err)
 {
         for (int retry = 0;; retry++) {
                 enum outcome o = j->run (j, url, err);
+                if (o == DONE)
+                        pgimg_error_free (err); /* of an earlier attempt */
                 if (o != TRANSIENT)
                         return o;
                 if (retry >= retries_per_mirror)
