@@ -65,6 +65,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libpgimg.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs cmocka) $(LDLIBS)
 
+# Without libFuzzer a fuzz target is a replayer of saved inputs.
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libpgimg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
@@ -81,7 +86,7 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(BUILD)/libpgimg.a
 	@mkdir -p build-fuzz/fuzz
 	for f in $(FUZZ_SRC); do \
-		$(CC) $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz/$$(basename $$f .c) \
+		$(CC) $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -DPGIMG_LIBFUZZER -o build-fuzz/fuzz/$$(basename $$f .c) \
 			$$f build-fuzz/libpgimg.a $(LDLIBS) || exit 1; \
 	done
 

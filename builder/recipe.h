@@ -17,6 +17,9 @@ struct recipe_version {
         size_t n_urls;
         char sha256[SHA256_HEX_LEN + 1];
         char *note;                     /* e.g. "Debian repack (+dfsg)", may be NULL */
+        char *canonical;                /* the recipe reduced to this one version (no other
+                                         * pins, no default_version), compact with sorted keys:
+                                         * pinning a new minor leaves it unchanged */
 };
 
 struct recipe {
@@ -35,17 +38,26 @@ struct recipe {
 };
 
 /* Load and validate one recipe.  Errors name the file and, for JSON
- * syntax, line and column. */
+ * syntax, line and column.  r is filled on success (release it with
+ * recipe_free) and left zeroed on failure.  versions are sorted newest
+ * first. */
 int recipe_load (const char *path, struct recipe *r, pgimg_error_t *err);
+/* The same from text in memory; path only names it in messages. */
+int recipe_load_buf (const char *data, size_t len, const char *path, struct recipe *r,
+                     pgimg_error_t *err);
+/* Free what r owns and zero it; safe on a zeroed recipe. */
 void recipe_free (struct recipe *r);
 
 /* "postgres-15" (default minor) or "postgres-15.17" (exact) against
- * dir (versions/).  *v points into r.  Unknown majors and versions are
+ * dir (versions/).  *v points into r, which the caller frees with
+ * recipe_free; on failure r is zeroed.  Unknown majors and versions are
  * errors that list what exists. */
 int recipe_resolve (const char *dir, const char *spec, struct recipe *r,
                     const struct recipe_version **v, pgimg_error_t *err);
 
-/* All recipes in dir, sorted by major (numerically).  *out malloc'ed. */
+/* All recipes (*.json) in dir, sorted by major (numerically).  *out is
+ * malloc'ed: recipe_free each, then free (*out).  One invalid recipe
+ * fails the whole call, naming it. */
 int recipe_load_all (const char *dir, struct recipe **out, size_t *n, pgimg_error_t *err);
 
 #endif

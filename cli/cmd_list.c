@@ -1,0 +1,142 @@
+/* cmd_list.c - `pgimg list`: the majors and pinned minors that can be
+ * built, from <data_dir>/versions/<major>.json.
+ *
+ * The listing is the command's answer, meant for grep and awk as much
+ * as for eyes, so both forms go to stdout (like `git branch`).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/recipe.h"
+#include "cli/cli.h"
+#include "common/cleanup.h"
+
+static void
+list_usage (FILE *f)
+{
+        fprintf (f, "usage: pgimg list [--json]\n"
+                    "\n"
+                    "Show each PostgreSQL major that has a recipe, its default minor and\n"
+                    "the other pinned minors, newest first.\n"
+                    "\n"
+                    "  -h, --help   show this help\n"
+                    "      --json   print a JSON array on stdout instead\n"
+                    "\n"
+                    "Example:\n"
+                    "  $ pgimg list\n"
+                    "  postgres-15  15.18 (default)  15.17  15.15\n"
+                    "  $ pgimg build postgres-15.17\n");
+}
+
+/* JSON string literal for s.  Recipe names and versions are validated
+ * to plain ASCII, but the escaping does not rely on it. */
+static void
+json_string (FILE *f, const char *s)
+{
+        fputc ('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf (f, "\\%c", *p);
+                else if (*p < 0x20)
+                        fprintf (f, "\\u%04x", *p);
+                else
+                        fputc (*p, f);
+        }
+        fputc ('"', f);
+}
+
+static void
+print_json (FILE *f, const struct recipe *rs, size_t n)
+{
+        fputc ('[', f);
+        for (size_t i = 0; i < n; i++) {
+                const struct recipe *r = &rs[i];
+                fprintf (f, "%s{\"recipe\":\"%s-%s\",\"name\":", i ? "," : "", r->name, r->major);
+                json_string (f, r->name);
+                fputs (",\"major\":", f);
+                json_string (f, r->major);
+                fputs (",\"default_version\":", f);
+                json_string (f, r->default_version);
+                fputs (",\"versions\":[", f);
+                for (size_t k = 0; k < r->n_versions; k++) {
+                        fputs (k ? "," : "", f);
+                        json_string (f, r->versions[k].version);
+                }
+                fputs ("]}", f);
+        }
+        fputs ("]\n", f);
+}
+
+/* postgres-15  15.18 (default)  15.17  15.15 */
+static void
+print_table (FILE *f, const struct recipe *rs, size_t n)
+{
+        int width = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int w = (int) (strlen (rs[i].name) + 1 + strlen (rs[i].major));
+                if (w > width)
+                        width = w;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const struct recipe *r = &rs[i];
+                int w = (int) (strlen (r->name) + 1 + strlen (r->major));
+                fprintf (f, "%s-%s%*s  %s (default)", r->name, r->major, width - w, "",
+                         r->default_version);
+                for (size_t k = 0; k < r->n_versions; k++)
+                        if (strcmp (r->versions[k].version, r->default_version) != 0)
+                                fprintf (f, "  %s", r->versions[k].version);
+                fputc ('\n', f);
+        }
+}
+
+int
+cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, 'j' },
+                { NULL, 0, NULL, 0 },
+        };
+        cleanup_free char *dir = NULL;
+        struct recipe *rs = NULL;
+        size_t n = 0;
+        int c, json = 0, ret = 0;
+
+        opterr = 0; /* our own message, with the hint to --help */
+        while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        list_usage (stdout);
+                        return 0;
+                case 'j':
+                        json = 1;
+                        break;
+                default:
+                        return cli_usage_error (err, "list", "unknown option `%s`", argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                return cli_usage_error (err, "list", "unexpected argument `%s`", argv[optind]);
+
+        dir = cli_data_path (ctx, "versions");
+        if (dir == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "list");
+        if (recipe_load_all (dir, &rs, &n, err) < 0)
+                return pgimg_error_wrap (err, "list");
+        if (n == 0)
+                ret = pgimg_make_error (err, ENOENT, "list: no recipes in `%s`", dir);
+        else if (json)
+                print_json (stdout, rs, n);
+        else
+                print_table (stdout, rs, n);
+        for (size_t i = 0; i < n; i++)
+                recipe_free (&rs[i]);
+        free (rs);
+        if (ret == 0 && (fflush (stdout) != 0 || ferror (stdout)))
+                ret = pgimg_make_error_errno (err, errno, "list: write to stdout");
+        return ret;
+}

@@ -1,0 +1,67 @@
+/* Fuzz the recipe loader: any bytes must give either a recipe that
+ * keeps the loader's promises or an error, never a crash or a leak.
+ *
+ *   make fuzz CC=clang && build-fuzz/fuzz/fuzz_recipe -dict=... corpus/
+ *   make build/tests/fuzz/fuzz_recipe && build/tests/fuzz/fuzz_recipe versions/15.json
+ *
+ * Built without libFuzzer (no PGIMG_LIBFUZZER), main replays the files
+ * named on the command line, e.g. a crash input saved by libFuzzer. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/recipe.h"
+#include "common/buf.h"
+#include "common/fsutil.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+        struct recipe r;
+        pgimg_error_t err = NULL;
+        int found = 0;
+
+        if (recipe_load_buf ((const char *) data, size, "fuzz.json", &r, &err) < 0) {
+                if (err == NULL || err->msg == NULL || r.name != NULL)
+                        abort ();
+                pgimg_error_free (&err);
+                return 0;
+        }
+        if (r.n_versions == 0 || r.canonical == NULL || r.configure_args == NULL)
+                abort ();
+        for (size_t i = 0; i < r.n_versions; i++) {
+                const struct recipe_version *v = &r.versions[i];
+                if (v->n_urls == 0 || v->urls[v->n_urls] != NULL || !sha256_hex_valid (v->sha256)
+                    || v->canonical == NULL)
+                        abort ();
+                found |= strcmp (v->version, r.default_version) == 0;
+        }
+        if (!found)
+                abort ();
+        recipe_free (&r);
+        return 0;
+}
+
+#ifndef PGIMG_LIBFUZZER
+int
+main (int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++) {
+                struct buf b = BUF_INIT;
+                pgimg_error_t err = NULL;
+
+                if (fs_read_file (argv[i], 0, &b, &err) < 0) {
+                        fprintf (stderr, "fuzz_recipe: %s\n", err->msg);
+                        pgimg_error_free (&err);
+                        return 1;
+                }
+                LLVMFuzzerTestOneInput ((const uint8_t *) (b.data ? b.data : ""), b.len);
+                buf_release (&b);
+                printf ("replayed %s\n", argv[i]);
+        }
+        return 0;
+}
+#endif
