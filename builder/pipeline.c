@@ -196,7 +196,7 @@ postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgi
                 return -1;
         if (layer_key_add (&k, "layer", "postgres", err) < 0
             || layer_key_add (&k, "logic", PIPELINE_LOGIC_VERSION "/" ROOTFS_LOGIC_VERSION, err) < 0
-            || layer_key_add (&k, "recipe", res->recipe.canonical, err) < 0
+            || layer_key_add (&k, "recipe", v->canonical, err) < 0
             || layer_key_add (&k, "version", v->version, err) < 0
             || layer_key_add (&k, "source", v->sha256, err) < 0
             || layer_key_add (&k, "build-set", set_digest, err) < 0

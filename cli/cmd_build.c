@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "builder/build.h"
+#include "builder/fetch.h"
 #include "builder/pipeline.h"
 #include "cli/cli.h"
 #include "common/buf.h"
@@ -191,6 +192,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (argc - optind != 1)
                 return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
         progress_set_quiet (ctx->quiet);
+        fetch_set_quiet (ctx->quiet);
         po.cache_dir = ctx->cache_dir;
         po.data_dir = ctx->data_dir;
         po.spec = argv[optind];
