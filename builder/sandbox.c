@@ -172,6 +172,93 @@ fd_path (char buf[static 32], int fd)
         *p = '\0';
 }
 
+/* open_in_root without openat2 (before Linux 5.6, or under valgrind):
+ * walk the path one component at a time, never following a symlink in
+ * the kernel but splicing its target into the rest of the path, with
+ * absolute targets and ".." clamped at the root. */
+static int
+open_in_root_by_hand (int root_fd, const char *path, int flags)
+{
+        char cur[PATH_MAX] = "", rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
+        size_t cur_len = 0, rest_len = strlen (path);
+        int links = 0;
+
+        if (rest_len >= sizeof (rest)) {
+                errno = ENAMETOOLONG;
+                return -1;
+        }
+        memcpy (rest, path, rest_len + 1);
+        for (char *r = rest; *r;) {
+                size_t n, base = cur_len, rest_left;
+                struct stat st;
+                ssize_t tn;
+                int fd;
+
+                while (*r == '/')
+                        r++;
+                n = strcspn (r, "/");
+                if (n == 0 || (n == 1 && r[0] == '.')) {
+                        r += n;
+                        continue;
+                }
+                if (n == 2 && r[0] == '.' && r[1] == '.') {
+                        while (cur_len > 0 && cur[cur_len - 1] != '/')
+                                cur_len--;
+                        if (cur_len > 0)
+                                cur_len--;
+                        cur[cur_len] = '\0';
+                        r += n;
+                        continue;
+                }
+                if (cur_len + n + 2 >= sizeof (cur)) {
+                        errno = ENAMETOOLONG;
+                        return -1;
+                }
+                if (cur_len > 0)
+                        cur[cur_len++] = '/';
+                memcpy (cur + cur_len, r, n);
+                cur[cur_len + n] = '\0';
+                r += n;
+                fd = openat (root_fd, cur, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return -1;
+                if (fstat (fd, &st) < 0) {
+                        int saved = errno;
+                        close (fd);
+                        errno = saved;
+                        return -1;
+                }
+                if (!S_ISLNK (st.st_mode)) {
+                        close (fd);
+                        cur_len += n;
+                        continue;
+                }
+                tn = readlinkat (fd, "", target, sizeof (target) - 1);
+                close (fd);
+                if (tn < 0)
+                        return -1;
+                target[tn] = '\0';
+                if (++links > 40) {
+                        errno = ELOOP;
+                        return -1;
+                }
+                rest_left = strlen (r);
+                if ((size_t) tn + rest_left + 2 >= sizeof (next)) {
+                        errno = ENAMETOOLONG;
+                        return -1;
+                }
+                /* The link's target takes its place in the rest. */
+                memcpy (next, target, (size_t) tn);
+                next[tn] = '/';
+                memcpy (next + tn + 1, r, rest_left + 1);
+                memcpy (rest, next, (size_t) tn + rest_left + 2);
+                r = rest;
+                cur_len = target[0] == '/' ? 0 : base;
+                cur[cur_len] = '\0';
+        }
+        return openat (root_fd, cur_len > 0 ? cur : ".", flags | O_NOFOLLOW | O_CLOEXEC);
+}
+
 /* Open path as if root_fd were /: "..", absolute symlinks and symlinks
  * that climb out all stay inside.  A root built from packages has
  * absolute symlinks, and following one on the host would put a mount
@@ -192,6 +279,8 @@ open_in_root (int root_fd, const char *path, int flags)
         do
                 fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof (how));
         while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+        if (fd < 0 && errno == ENOSYS)
+                return open_in_root_by_hand (root_fd, path, flags);
         return fd;
 }
 
@@ -236,6 +325,9 @@ child_fail (const struct child_ctx *c, int step, int index)
         _exit (127);
 }
 
+/* Binds, remounts and propagation changes ignore the source or type;
+ * they get "none" rather than NULL, which valgrind takes for a bad
+ * pointer. */
 static int
 mount_on_fd (const char *source, int target_fd, const char *fstype, unsigned long flags,
              const char *data)
@@ -295,7 +387,7 @@ remount_read_only (int root_fd, const char *path)
                 return -1;
         r = fstatvfs (fd, &sv);
         if (r == 0)
-                r = mount_on_fd (NULL, fd, NULL,
+                r = mount_on_fd ("none", fd, "none",
                                  MS_REMOUNT | MS_BIND | MS_RDONLY | locked_mount_flags (&sv), NULL);
         saved = errno;
         close (fd);
@@ -403,7 +495,7 @@ child_mount_dev (const struct child_ctx *c, int root_fd)
         /* mknod is not allowed in a user namespace: bind the host's nodes. */
         for (size_t i = 0; i < sizeof (dev_nodes) / sizeof (dev_nodes[0]); i++) {
                 int fd = openat (dev_fd, dev_nodes[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-                if (fd < 0 || mount_on_fd (dev_node_paths[i], fd, NULL, MS_BIND, NULL) < 0)
+                if (fd < 0 || mount_on_fd (dev_node_paths[i], fd, "none", MS_BIND, NULL) < 0)
                         child_fail (c, STEP_DEV_NODE, (int) i);
                 close (fd);
         }
@@ -434,7 +526,7 @@ child_mount_binds (const struct child_ctx *c, int root_fd)
                 if (ensure_mount_point (root_fd, b->sandbox_path, c->bind_is_dir[i]) < 0)
                         child_fail (c, STEP_MOUNT_POINT, (int) i);
                 fd = open_in_root (root_fd, b->sandbox_path, O_PATH);
-                if (fd < 0 || mount_on_fd (b->host_path, fd, NULL, MS_BIND | MS_REC, NULL) < 0)
+                if (fd < 0 || mount_on_fd (b->host_path, fd, "none", MS_BIND | MS_REC, NULL) < 0)
                         child_fail (c, STEP_BIND, (int) i);
                 close (fd);
                 if (!b->writable && remount_read_only (root_fd, b->sandbox_path) < 0)
@@ -452,10 +544,10 @@ child_build_root (const struct child_ctx *c)
 
         /* Private: no mount made here propagates back to the host, and
          * pivot_root refuses a shared mount. */
-        if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        if (mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
                 child_fail (c, STEP_MAKE_PRIVATE, 0);
         /* pivot_root needs the new root to be a mount point. */
-        if (mount (o->root_dir, o->root_dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (mount (o->root_dir, o->root_dir, "none", MS_BIND | MS_REC, NULL) < 0)
                 child_fail (c, STEP_BIND_ROOT, 0);
         root_fd = open (o->root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
