@@ -228,7 +228,8 @@ background_processes_die_with_the_step (void **state)
         struct result r;
         (void) state;
 
-        run_sh ("sleep 987654 & until grep -q 987654 /proc/$!/cmdline; do :; done;"
+        /* Until the exec, the child's cmdline is still the shell's. */
+        run_sh ("sleep 987654 & until tr '\\0' ' ' < /proc/$!/cmdline | grep -q '^sleep '; do :; done;"
                 " tr '\\0' ' ' < /proc/$!/cmdline", &r);
         assert_int_equal (r.exit_code, 0);
         assert_string_equal (r.out, "sleep 987654 ");
