@@ -14,12 +14,17 @@
 #define PGIMG_SANDBOX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 
 struct sandbox_bind {
-        const char *host_path;
-        const char *sandbox_path;       /* absolute; created in a tmpfs if missing */
+        const char *host_path;          /* a directory or a file */
+        /* Absolute.  A missing mount point is created in the sandbox's
+         * view before the root turns read-only: in root_dir on disk (and
+         * removed again when the step has ended), or in /tmp's tmpfs or
+         * a writable bind when it lies there. */
+        const char *sandbox_path;
         int writable;
 };
 
@@ -28,7 +33,7 @@ struct sandbox_opts {
         const struct sandbox_bind *binds;
         size_t n_binds;
         const char *const *argv;        /* argv[0] is looked up in the sandbox's PATH */
-        const char *const *envp;
+        const char *const *envp;        /* NULL: empty environment */
         const char *cwd;                /* inside; default "/" */
         const char *hostname;           /* default "pgimg" */
         int stdout_fd;                  /* -1: /dev/null */
@@ -43,5 +48,31 @@ int sandbox_check (pgimg_error_t *err);
  * 128 + signal when it was killed.  Returns <0 only when the sandbox
  * itself could not be set up (the error says which step). */
 int sandbox_run (const struct sandbox_opts *opts, int *exit_code, pgimg_error_t *err);
+
+/* The same in steps, for a caller that must act while the step runs
+ * (`pgimg run`: stop a server with SIGINT, join its network namespace).
+ * sandbox_start returns once the command has been executed, so a setup
+ * error or a command that cannot be executed ("exec `foo`: No such
+ * file or directory") is reported here.  *out is owned by the caller;
+ * opts need not outlive the call. */
+struct sandbox;
+int sandbox_start (const struct sandbox_opts *opts, struct sandbox **out, pgimg_error_t *err);
+/* PID 1 of the step, as the caller sees it (/proc/<pid>/ns/net); 0 once reaped. */
+pid_t sandbox_pid (const struct sandbox *sb);
+/* PID 1 forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2
+ * to the command; SIGKILL ends the whole step. */
+int sandbox_kill (struct sandbox *sb, int sig, pgimg_error_t *err);
+/* Wait for the step to end (retrying EINTR); *exit_code as for sandbox_run. */
+int sandbox_wait (struct sandbox *sb, int *exit_code, pgimg_error_t *err);
+/* Kill and reap the step if it still runs, remove the mount points that
+ * were created in root_dir, free sb.  NULL is allowed. */
+void sandbox_free (struct sandbox *sb);
+
+static inline void
+cleanup_sandboxp (struct sandbox **sb)
+{
+        sandbox_free (*sb);
+}
+#define cleanup_sandbox __attribute__ ((cleanup (cleanup_sandboxp)))
 
 #endif

@@ -14,7 +14,9 @@ struct pgimg_ctx {
 };
 
 /* A command returns 0, or a negative value with *err set.  A usage
- * error is reported by returning cli_usage_error (). */
+ * error is reported by returning cli_usage_error ().  A command that
+ * passes on another program's status (`pgimg sandbox`) returns it, a
+ * positive value, and pgimg exits with it. */
 typedef int (*cmd_fn) (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 
 int cli_usage_error (pgimg_error_t *err, const char *cmd, const char *fmt, ...)

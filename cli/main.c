@@ -179,7 +179,7 @@ main (int argc, char **argv)
                 optind = 0;
                 ret = commands[i].fn (&ctx, sub_argc, sub_argv, &err);
                 if (ret >= 0)
-                        return 0;
+                        return ret; /* `pgimg sandbox`: its command's status */
                 fprintf (stderr, "pgimg: %s\n", err ? err->msg : "failed");
                 ret = err && err->status == CLI_USAGE_STATUS ? EXIT_USAGE : 1;
                 pgimg_error_free (&err);
