@@ -28,7 +28,7 @@ build_run (const struct build_step *step, pgimg_error_t *err)
         char sde[64], jobs[32];
         size_t n = 0;
         cleanup_fd int log = -1;
-        int code = 0;
+        int code = 0, r;
         const char *argv[] = { "/bin/sh", "-euc", step->script, "build-step", NULL };
 
         /* The environment is built from nothing: nothing of the caller's
@@ -67,7 +67,14 @@ build_run (const struct build_step *step, pgimg_error_t *err)
                 .stdout_fd = log,
                 .stderr_fd = log,
         };
-        if (sandbox_run (&opts, &code, err) < 0)
+        cleanup_sandbox struct sandbox *sb = NULL;
+        if (sandbox_start (&opts, &sb, err) < 0)
+                return pgimg_error_wrap (err, "build %s", step->name);
+        /* An interruption kills the step before removing its directories. */
+        fs_register_child (sandbox_pid (sb));
+        r = sandbox_wait (sb, &code, err);
+        fs_register_child (0);
+        if (r < 0)
                 return pgimg_error_wrap (err, "build %s", step->name);
         if (code != 0)
                 return pgimg_make_error (err, EIO, "build %s failed with exit code %d; log: %s",
