@@ -148,6 +148,7 @@ struct tar_writer {
         struct buf path;                /* relative path of the current entry */
         struct link_table links;
         unsigned char *chunk;
+        int discard;                    /* failed: drop what is written */
 };
 
 static la_ssize_t
@@ -155,6 +156,8 @@ write_cb (struct archive *a, void *client, const void *data, size_t len)
 {
         struct tar_writer *w = client;
 
+        if (w->discard)
+                return (la_ssize_t) len;
         if (compress_stream_write (w->out, data, len, &w->stream_err) < 0) {
                 archive_set_error (a, EIO, "%s", w->stream_err->msg);
                 return -1;
@@ -457,10 +460,13 @@ tar_write_tree (const char *root_dir, const struct layer_opts *opts,
                 ret = walk_dir (&w, fd, err);
         if (ret == 0 && archive_write_close (a) != ARCHIVE_OK)
                 ret = write_error (&w, err);
-        /* After a failure, freeing must not try to end the archive
-         * cleanly through write_cb. */
-        if (ret < 0)
-                archive_write_fail (a);
+        /* After a failure the stream is thrown away, but libarchive frees
+         * its buffers only when closed (archive_write_fail leaks them):
+         * close it into the void. */
+        if (ret < 0) {
+                w.discard = 1;
+                archive_write_close (a);
+        }
         pgimg_error_free (&w.stream_err);
         link_table_free (&w.links);
         buf_release (&w.path);
