@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,7 +380,8 @@ write_item (struct tar_writer *w, int dir_fd, const struct dir_item *it, pgimg_e
 
         if (fill_entry (w, dir_fd, it, &data, err) < 0)
                 return -1;
-        if (archive_write_header (w->a, w->entry) != ARCHIVE_OK)
+        int r = archive_write_header (w->a, w->entry);
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
                 return write_error (w, err);
         if (data && write_file_data (w, dir_fd, it, err) < 0)
                 return -1;
@@ -430,6 +432,49 @@ walk_dir (struct tar_writer *w, int fd, pgimg_error_t *err)
         return ret;
 }
 
+/* libarchive turns a non-ASCII name into a pax "path" record by way of
+ * the current locale, so the tar would depend on the caller's LANG.
+ * This thread walks in C.UTF-8 whatever the process uses: UTF-8 names
+ * are stored as such, and the rare name that is not UTF-8 goes in as raw
+ * bytes (hdrcharset=BINARY, libarchive's warning ignored). */
+struct utf8_scope {
+        locale_t utf8;
+        locale_t old;
+};
+
+static int
+utf8_enter (struct utf8_scope *sc, const char *what, pgimg_error_t *err)
+{
+        sc->utf8 = newlocale (LC_ALL_MASK, "C.UTF-8", (locale_t) 0);
+        if (sc->utf8 == (locale_t) 0)
+                return pgimg_make_error_errno (err, errno, "%s: the C.UTF-8 locale", what);
+        sc->old = uselocale (sc->utf8);
+        return 0;
+}
+
+static void
+utf8_leave (struct utf8_scope *sc)
+{
+        if (sc->utf8 == (locale_t) 0)
+                return;
+        uselocale (sc->old);
+        freelocale (sc->utf8);
+        sc->utf8 = (locale_t) 0;
+}
+#define cleanup_utf8_scope __attribute__ ((cleanup (utf8_leave)))
+
+static int
+walk_in_utf8_locale (struct tar_writer *w, int fd, pgimg_error_t *err)
+{
+        cleanup_utf8_scope struct utf8_scope sc = { 0 };
+
+        if (utf8_enter (&sc, w->root, err) < 0) {
+                close (fd);
+                return -1;
+        }
+        return walk_dir (w, fd, err);
+}
+
 int
 tar_write_tree (const char *root_dir, const struct layer_opts *opts,
                 struct compress_stream *out, pgimg_error_t *err)
@@ -446,10 +491,8 @@ tar_write_tree (const char *root_dir, const struct layer_opts *opts,
         w.entry = entry;
         w.chunk = chunk;
         /* Restricted pax: plain ustar headers unless a name or size needs
-         * an extended one.  Names are bytes, not text in the locale of
-         * whoever runs the build. */
+         * an extended one. */
         if (archive_write_set_format_pax_restricted (a) != ARCHIVE_OK
-            || archive_write_set_format_option (a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK
             || archive_write_add_filter_none (a) != ARCHIVE_OK
             || archive_write_open (a, &w, NULL, write_cb, NULL) != ARCHIVE_OK)
                 return error_from_archive (err, a, "layer of `%s`", root_dir);
@@ -457,7 +500,7 @@ tar_write_tree (const char *root_dir, const struct layer_opts *opts,
         if (fd < 0)
                 ret = pgimg_make_error_errno (err, errno, "open `%s`", root_dir);
         else
-                ret = walk_dir (&w, fd, err);
+                ret = walk_in_utf8_locale (&w, fd, err);
         if (ret == 0 && archive_write_close (a) != ARCHIVE_OK)
                 ret = write_error (&w, err);
         /* After a failure the stream is thrown away, but libarchive frees
@@ -573,6 +616,7 @@ layer_extract (const char *blob_path, const char *dest_dir, struct owner_map *ow
         cleanup_archive_read struct archive *rd = archive_read_new ();
         cleanup_archive_write struct archive *wr = archive_write_disk_new ();
         cleanup_free char *root = realpath (dest_dir, NULL);
+        cleanup_utf8_scope struct utf8_scope sc = { 0 };
         struct archive_entry *e;
         /* Owners are never applied (a rootless build cannot); modes and
          * times are.  libarchive refuses on its own to write through a
@@ -589,6 +633,9 @@ layer_extract (const char *blob_path, const char *dest_dir, struct owner_map *ow
             || archive_read_support_format_tar (rd) != ARCHIVE_OK
             || archive_write_disk_set_options (wr, flags) != ARCHIVE_OK)
                 return error_from_archive (err, rd, "extract `%s`", blob_path);
+        /* Names as written: see walk_in_utf8_locale. */
+        if (utf8_enter (&sc, blob_path, err) < 0)
+                return -1;
         if (archive_read_open_filename (rd, blob_path, 1 << 16) != ARCHIVE_OK)
                 return error_from_archive (err, rd, "open `%s`", blob_path);
         for (;;) {

@@ -1,6 +1,7 @@
 /* test_layers.c - layer writing, extraction and the layer cache. */
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -188,7 +189,10 @@ list_layer (const char *path, size_t *n_out)
         size_t n = 0;
 
         assert_non_null (v);
-        while (archive_read_next_header (a, &e) == ARCHIVE_OK) {
+        int r;
+
+        /* ARCHIVE_WARN: a UTF-8 name that the C locale cannot show. */
+        while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
                 const char *hl = archive_entry_hardlink (e);
                 const char *sl = archive_entry_symlink (e);
                 assert_true (n < 63);
@@ -235,7 +239,10 @@ same_tree_same_digests (void **state)
                 struct stat st;
 
                 write_layer (t0, &opts, blobs, &d0);
+                /* The caller's locale must not change a name's bytes. */
+                assert_non_null (setlocale (LC_ALL, "C.UTF-8"));
                 write_layer (t1, &opts, blobs, &d1);
+                assert_non_null (setlocale (LC_ALL, "C"));
                 assert_string_equal (d0.digest, d1.digest);
                 assert_string_equal (d0.diff_id, d1.diff_id);
                 assert_int_equal (d0.size, d1.size);
