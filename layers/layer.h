@@ -41,8 +41,8 @@ struct layer_opts {
         enum layer_compression compression;
         int level;                      /* 0: the default (gzip 6, zstd 3) */
         /* NULL-terminated fnmatch(3) patterns (FNM_PATHNAME) on relative
-         * paths (for instance usr/share/doc/ then a star); a match is left out with all below
-         * it.  May be NULL. */
+         * paths ("usr/share/doc", "*.pyc"); a match is left out with all
+         * below it.  May be NULL. */
         const char *const *exclude;
 };
 

@@ -1,0 +1,218 @@
+/* cache.c - input keys and the layers/<key>.json entries that map them
+ * to blobs.  An entry is a claim about a blob; it is believed only once
+ * the blob's size and sha256 check out, and forgotten when they don't. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "layers/cache.h"
+
+#define ENTRY_MAX_BYTES (64 * 1024)
+
+static inline void
+cleanup_jsonp (json_t **j)
+{
+        json_decref (*j);
+}
+#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
+
+int
+layer_key_init (struct layer_key *k, pgimg_error_t *err)
+{
+        return sha256_init (&k->h, err);
+}
+
+int
+layer_key_add (struct layer_key *k, const char *name, const char *value, pgimg_error_t *err)
+{
+        cleanup_free char *head = NULL;
+        int n = asprintf (&head, "%s=%zu:", name, strlen (value));
+
+        if (n < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "layer key");
+        if (sha256_update (&k->h, head, (size_t) n, err) < 0
+            || sha256_update (&k->h, value, strlen (value), err) < 0
+            || sha256_update (&k->h, "\n", 1, err) < 0)
+                return -1;
+        return 0;
+}
+
+int
+layer_key_final (struct layer_key *k, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *err)
+{
+        return sha256_final_hex (&k->h, hex, err);
+}
+
+void
+layer_key_free (struct layer_key *k)
+{
+        sha256_free (&k->h);
+}
+
+int
+layer_cache_blob_dir (const char *cache_dir, char **out, pgimg_error_t *err)
+{
+        char *dir = NULL;
+
+        if (asprintf (&dir, "%s/blobs/sha256", cache_dir) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "cache `%s`", cache_dir);
+        if (fs_mkdir_p (dir, 0755, err) < 0) {
+                free (dir);
+                return -1;
+        }
+        *out = dir;
+        return 0;
+}
+
+static int
+entry_path (const char *cache_dir, const char *key, char **out, pgimg_error_t *err)
+{
+        /* The key becomes a file name: nothing but hex may reach it. */
+        if (!sha256_hex_valid (key))
+                return pgimg_make_error (err, EINVAL, "cache key `%s` is not a sha256", key);
+        if (asprintf (out, "%s/layers/%s.json", cache_dir, key) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "cache `%s`", cache_dir);
+        return 0;
+}
+
+static int
+compression_of (const char *media_type, enum layer_compression *c)
+{
+        for (int i = LAYER_GZIP; i <= LAYER_UNCOMPRESSED; i++)
+                if (strcmp (media_type, layer_media_type ((enum layer_compression) i)) == 0) {
+                        *c = (enum layer_compression) i;
+                        return 0;
+                }
+        return -1;
+}
+
+static const char *
+hex_of (const char *digest)
+{
+        if (strncmp (digest, "sha256:", 7) != 0 || !sha256_hex_valid (digest + 7))
+                return NULL;
+        return digest + 7;
+}
+
+/* Parse an entry into *out; -1 when it is not one. */
+static int
+parse_entry (const struct buf *b, struct layer_desc *out)
+{
+        cleanup_json json_t *root = json_loadb (b->data, b->len, 0, NULL);
+        const char *digest = NULL, *diff_id = NULL, *media_type = NULL;
+        json_int_t size = -1;
+
+        if (root == NULL
+            || json_unpack (root, "{s:s, s:s, s:I, s:s}", "digest", &digest, "diffID", &diff_id,
+                            "size", &size, "mediaType", &media_type) != 0
+            || hex_of (digest) == NULL || hex_of (diff_id) == NULL || size < 0
+            || compression_of (media_type, &out->compression) < 0)
+                return -1;
+        memcpy (out->digest, digest, LAYER_DIGEST_LEN - 1);
+        out->digest[LAYER_DIGEST_LEN - 1] = '\0';
+        memcpy (out->diff_id, diff_id, LAYER_DIGEST_LEN - 1);
+        out->diff_id[LAYER_DIGEST_LEN - 1] = '\0';
+        out->size = (uint64_t) size;
+        return 0;
+}
+
+/* 1 when the blob is there with the size and digest the entry claims.
+ * A blob whose content does not match its name is removed as well: it
+ * would otherwise be kept by the next layer_write of that digest. */
+static int
+blob_matches (const char *cache_dir, const struct layer_desc *d, pgimg_error_t *err)
+{
+        cleanup_free char *blob = NULL;
+        char hex[SHA256_HEX_LEN + 1];
+        struct stat st;
+
+        if (asprintf (&blob, "%s/blobs/sha256/%s", cache_dir, d->digest + 7) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "cache `%s`", cache_dir);
+        if (lstat (blob, &st) < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return pgimg_make_error_errno (err, errno, "stat `%s`", blob);
+        }
+        if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size != d->size)
+                return 0;
+        if (sha256_file_hex (blob, hex, err) < 0)
+                return -1;
+        if (strcmp (hex, d->digest + 7) != 0) {
+                if (unlink (blob) < 0 && errno != ENOENT)
+                        return pgimg_make_error_errno (err, errno, "remove the damaged `%s`", blob);
+                return 0;
+        }
+        return 1;
+}
+
+int
+layer_cache_lookup (const char *cache_dir, const char *key, struct layer_desc *out,
+                    pgimg_error_t *err)
+{
+        cleanup_free char *path = NULL;
+        cleanup_buf struct buf b = BUF_INIT;
+        struct layer_desc d;
+        int ok;
+
+        if (entry_path (cache_dir, key, &path, err) < 0)
+                return -1;
+        if (!fs_exists (path))
+                return 0;
+        if (fs_read_file (path, ENTRY_MAX_BYTES, &b, err) < 0) {
+                if ((*err)->status != EFBIG)
+                        return -1;
+                pgimg_error_free (err);
+                ok = 0;
+        } else {
+                memset (&d, 0, sizeof (d));
+                ok = parse_entry (&b, &d) == 0 ? blob_matches (cache_dir, &d, err) : 0;
+                if (ok < 0)
+                        return -1;
+        }
+        if (!ok) {
+                if (unlink (path) < 0 && errno != ENOENT)
+                        return pgimg_make_error_errno (err, errno, "remove the stale `%s`", path);
+                return 0;
+        }
+        *out = d;
+        return 1;
+}
+
+int
+layer_cache_store (const char *cache_dir, const char *key, const struct layer_desc *desc,
+                   pgimg_error_t *err)
+{
+        cleanup_free char *path = NULL;
+        cleanup_free char *dir = NULL;
+        cleanup_free char *blob = NULL;
+        cleanup_free char *text = NULL;
+        cleanup_json json_t *root = NULL;
+        const char *hex = hex_of (desc->digest);
+
+        if (entry_path (cache_dir, key, &path, err) < 0)
+                return -1;
+        if (hex == NULL || hex_of (desc->diff_id) == NULL)
+                return pgimg_make_error (err, EINVAL, "cache entry %s: bad digest `%s` or diff_id `%s`",
+                                         key, desc->digest, desc->diff_id);
+        if (asprintf (&blob, "%s/blobs/sha256/%s", cache_dir, hex) < 0
+            || asprintf (&dir, "%s/layers", cache_dir) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "cache `%s`", cache_dir);
+        if (!fs_exists (blob))
+                return pgimg_make_error (err, ENOENT, "cache entry %s: no blob `%s`", key, blob);
+        root = json_pack ("{s:s, s:s, s:I, s:s}", "digest", desc->digest, "diffID", desc->diff_id,
+                          "size", (json_int_t) desc->size, "mediaType",
+                          layer_media_type (desc->compression));
+        text = root ? json_dumps (root, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+        if (text == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "cache entry %s", key);
+        if (fs_mkdir_p (dir, 0755, err) < 0)
+                return -1;
+        return fs_write_file_atomic (path, text, strlen (text), 0644, err);
+}
