@@ -48,9 +48,6 @@ json_t *oci_json_strv (const char *const *v);
 json_t *oci_json_descriptor (const char *media_type, const char *digest, uint64_t size);
 /* The RFC 3339 UTC form of t, "1970-01-01T00:00:00Z". */
 void oci_rfc3339 (time_t t, char out[32]);
-/* OCI media type of a layer blob.  The same table as layer_media_type
- * (layers/), kept here so that oci/ links without the layer writer. */
-const char *oci_layer_media_type (enum layer_compression c);
 
 /* ---- reference.c ---- */
 

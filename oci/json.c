@@ -54,16 +54,3 @@ oci_rfc3339 (time_t t, char out[32])
                 out[0] = '\0';
 }
 
-const char *
-oci_layer_media_type (enum layer_compression c)
-{
-        switch (c) {
-        case LAYER_ZSTD:
-                return "application/vnd.oci.image.layer.v1.tar+zstd";
-        case LAYER_UNCOMPRESSED:
-                return "application/vnd.oci.image.layer.v1.tar";
-        case LAYER_GZIP:
-        default:
-                return "application/vnd.oci.image.layer.v1.tar+gzip";
-        }
-}

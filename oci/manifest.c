@@ -158,7 +158,7 @@ oci_manifest_json (const struct oci_image *img, const struct oci_blob *config, s
                 goto oom;
         for (size_t i = 0; i < img->n_layers; i++) {
                 const struct layer_desc *l = &img->layers[i];
-                json_t *d = oci_json_descriptor (oci_layer_media_type (l->compression), l->digest, l->size);
+                json_t *d = oci_json_descriptor (layer_media_type (l->compression), l->digest, l->size);
                 if (json_array_append_new (layers, d) < 0)
                         goto oom;
         }
