@@ -1488,8 +1488,9 @@ record_owner (const struct unpack *u, const char *rel, struct archive_entry *e, 
 
         if (owners == NULL)
                 return 0;
+        /* A link's mode means nothing: only its owner is worth keeping. */
         if (archive_entry_filetype (e) == AE_IFLNK)
-                perm = disk_mode = 0777;
+                perm = disk_mode = 0755;
         /* A path seen before keeps its entry up to date even when the
          * later package's is ordinary. */
         if (uid == 0 && gid == 0 && (perm & ~(mode_t) 0755) == 0 && perm == disk_mode
