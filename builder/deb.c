@@ -589,8 +589,11 @@ take_value (struct index_internal *ii, struct cursor *c, const char *value)
         if (buf_add (&joined, value, (size_t) (e - value)) < 0)
                 goto oom;
         while (c->p < c->end && (*c->p == ' ' || *c->p == '\t')) {
+                const char *start = c->p;
                 e = line_end (c);
-                if (buf_add (&joined, " ", 1) < 0 || buf_add (&joined, c->p, (size_t) (e - c->p)) < 0)
+                while (start < e && (*start == ' ' || *start == '\t'))
+                        start++;
+                if (buf_add (&joined, " ", 1) < 0 || buf_add (&joined, start, (size_t) (e - start)) < 0)
                         goto oom;
                 next_line (c);
         }
