@@ -75,7 +75,7 @@ fuzz:
 	$(MAKE) BUILD=build-fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(BUILD)/libpgimg.a
 	@mkdir -p build-fuzz/fuzz
 	for f in $(FUZZ_SRC); do \
-		$(CC) $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz/$$(basename $$f .c) \
+		$(CC) $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -DFUZZING_ENGINE=libfuzzer -o build-fuzz/fuzz/$$(basename $$f .c) \
 			$$f build-fuzz/libpgimg.a $(LDLIBS) || exit 1; \
 	done
 
