@@ -47,6 +47,11 @@ struct deb_index {
  * line. */
 int deb_index_add (struct deb_index *idx, const char *text, size_t len, const char *base_url,
                    const char *snapshot_url, pgimg_error_t *err);
+/* deb_index_add for a Packages file on disk, plain or compressed with
+ * xz, gzip or zstd. */
+int deb_index_add_file (struct deb_index *idx, const char *path, const char *base_url,
+                        const char *snapshot_url, pgimg_error_t *err);
+/* Frees every package's strings; idx is empty and reusable after. */
 void deb_index_free (struct deb_index *idx);
 
 /* The closure of roots over Pre-Depends and Depends: alternatives in
@@ -57,6 +62,14 @@ void deb_index_free (struct deb_index *idx);
  * error naming the chain ("gcc -> cpp -> libmpc3 (>= 1.1)"). */
 int deb_resolve (const struct deb_index *idx, const char *const *roots, size_t n_roots,
                  size_t **out, size_t *n_out, pgimg_error_t *err);
+
+/* deb_resolve, preferring for each name pin_versions[i] of pin_names[i]
+ * when that version is in the index and fits (a re-lock keeps what the
+ * lock already holds).  A pin does not make a package part of the
+ * result; only the roots and their dependencies do. */
+int deb_resolve_pinned (const struct deb_index *idx, const char *const *roots, size_t n_roots,
+                        const char *const *pin_names, const char *const *pin_versions,
+                        size_t n_pins, size_t **out, size_t *n_out, pgimg_error_t *err);
 
 struct deb_unpack_opts {
         /* fnmatch patterns on paths relative to the root, like dpkg's
@@ -70,8 +83,14 @@ struct deb_unpack_opts {
 };
 
 /* Unpack data.tar.* of deb_path into root_dir, merged-/usr style:
- * entries under bin/, sbin/, lib/, lib64/ go below usr/.  Entries that
- * would escape root_dir are refused. */
+ * entries under bin/, sbin/, lib/, lib64/ (and lib32/, libx32/) go below
+ * usr/, and the links bin, sbin, lib, lib64 -> usr/... are created when
+ * missing.  Entries with a ".." component are refused; symbolic links
+ * already in root_dir are followed as if root_dir were / (an absolute
+ * target or a ".." never leads out of it).  Existing files are replaced,
+ * so the last package unpacked wins.  Nothing is chowned.  Patterns
+ * starting with "/" match "/<path>" (dpkg's spelling), others "<path>".
+ * On failure root_dir holds what was unpacked so far. */
 int deb_unpack (const char *deb_path, const char *root_dir, const struct deb_unpack_opts *opts,
                 pgimg_error_t *err);
 

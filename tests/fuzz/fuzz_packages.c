@@ -1,0 +1,56 @@
+/* fuzz_packages.c - Packages text into deb_index_add, then a resolution
+ * over what was parsed, since the resolver re-parses the relation
+ * fields.
+ *
+ *   make fuzz CC=clang && build-fuzz/fuzz/fuzz_packages corpus/
+ *   cc ... -o replay tests/fuzz/fuzz_packages.c libpgimg.a && ./replay crash-file
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "builder/deb.h"
+#include "common/fsutil.h"
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+        struct deb_index idx = DEB_INDEX_INIT;
+        pgimg_error_t err = NULL;
+        size_t *out = NULL, n = 0;
+
+        deb_index_add (&idx, (const char *) data, size, "http://m", NULL, &err);
+        pgimg_error_free (&err);
+        if (idx.n > 0) {
+                const char *root = idx.pkgs[0].name;
+                deb_resolve (&idx, &root, 1, &out, &n, &err);
+                pgimg_error_free (&err);
+                free (out);
+        }
+        deb_index_free (&idx);
+        return 0;
+}
+
+/* libFuzzer brings its own main; without it, replay the files named. */
+#ifndef PGIMG_LIBFUZZER
+int
+main (int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++) {
+                struct buf b = BUF_INIT;
+                pgimg_error_t err = NULL;
+                if (fs_read_file (argv[i], 0, &b, &err) < 0) {
+                        fprintf (stderr, "%s\n", err->msg);
+                        pgimg_error_free (&err);
+                        return 1;
+                }
+                LLVMFuzzerTestOneInput ((const uint8_t *) (b.data ? b.data : ""), b.len);
+                buf_release (&b);
+                fprintf (stderr, "replayed %s\n", argv[i]);
+        }
+        return 0;
+}
+#endif
