@@ -178,6 +178,38 @@ load_sets (const char *path, json_t *root, struct lock *lock, pgimg_error_t *err
         return 0;
 }
 
+static int release_date_to_timestamp (const char *date, char out[17]);
+
+/* The newest Date of the indexes the lock was resolved from: the
+ * default SOURCE_DATE_EPOCH of what is built from it, so that the time
+ * in layers and images changes only when the packages may have. */
+static long long
+newest_source_date (json_t *root)
+{
+        json_t *sources = json_object_get (root, "sources"), *s;
+        long long newest = 0;
+        size_t i;
+
+        json_array_foreach (sources, i, s) {
+                const char *date = json_string_value (json_object_get (s, "date"));
+                char ts[17];
+                struct tm tm;
+
+                if (date == NULL || release_date_to_timestamp (date, ts) < 0)
+                        continue;
+                memset (&tm, 0, sizeof (tm));
+                if (sscanf (ts, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+                        continue;
+                tm.tm_year -= 1900;
+                tm.tm_mon -= 1;
+                long long t = (long long) timegm (&tm);
+                if (t > newest)
+                        newest = t;
+        }
+        return newest;
+}
+
 static int
 lock_parse (const char *path, const struct buf *text, struct lock *lock, pgimg_error_t *err)
 {
@@ -200,6 +232,7 @@ lock_parse (const char *path, const struct buf *text, struct lock *lock, pgimg_e
                 return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
         if (load_packages (path, root, lock, err) < 0)
                 return -1;
+        lock->date = newest_source_date (root);
         return load_sets (path, root, lock, err);
 }
 
