@@ -55,6 +55,15 @@ teardown (void **state)
 {
         struct fixture *f = *state;
         pgimg_error_t err = NULL;
+        cleanup_free char *gpghome = NULL;
+        /* gpg started an agent for the throwaway key: stop it. */
+        if (asprintf (&gpghome, "%s/gnupg", f->dir) > 0 && fs_exists (gpghome)) {
+                char *cmd = NULL;
+                if (asprintf (&cmd, "gpgconf --homedir %s --kill gpg-agent 2>/dev/null", gpghome) > 0
+                    && system (cmd) != 0)
+                        fprintf (stderr, "# could not stop the test's gpg-agent\n");
+                free (cmd);
+        }
         fs_rm_rf (f->dir, &err);
         pgimg_error_free (&err);
         free (f->dir);
@@ -213,6 +222,118 @@ update_refuses_bad_input (void **state)
         pgimg_error_free (&err);
 }
 
+/* ------------------------------------------------------------------ */
+/* lock_update against a local archive signed by a throwaway key        */
+
+static int
+run (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+static int
+run (const char *fmt, ...)
+{
+        va_list ap;
+        char *cmd = NULL;
+        int r;
+        va_start (ap, fmt);
+        r = vasprintf (&cmd, fmt, ap);
+        va_end (ap);
+        assert_true (r > 0);
+        r = system (cmd);
+        free (cmd);
+        return r;
+}
+
+static const char stanza_fmt[] = "Package: %s\nVersion: %s\nArchitecture: amd64\n"
+                                 "Filename: pool/main/%s_%s_amd64.deb\nSize: 10\nSHA256: " SHA_A "\n%s\n";
+
+/* Write dists/s/{Release,InRelease} and the Packages.xz they list. */
+static void
+publish (const char *archive, const char *gpghome, const char *libc_version)
+{
+        cleanup_free char *packages = NULL;
+        FILE *f;
+
+        assert_int_equal (run ("mkdir -p %s/dists/s/main/binary-amd64", archive), 0);
+        assert_true (asprintf (&packages, "%s/dists/s/main/binary-amd64/Packages", archive) > 0);
+        f = fopen (packages, "w");
+        assert_non_null (f);
+        fprintf (f, stanza_fmt, "app", "1.0", "app", "1.0", "Depends: libc6 (>= 2)\n");
+        fprintf (f, stanza_fmt, "libc6", "2.40-1", "libc6", "2.40-1", "");
+        if (libc_version)
+                fprintf (f, stanza_fmt, "libc6", libc_version, "libc6", libc_version, "");
+        fclose (f);
+        assert_int_equal (run ("cd %s/dists/s && xz -f main/binary-amd64/Packages && "
+                               "{ printf 'Suite: s\\nDate: Sat, 09 Aug 2025 09:12:34 UTC\\nSHA256:\\n'; "
+                               "printf ' %%s %%s main/binary-amd64/Packages.xz\\n' "
+                               "$(sha256sum main/binary-amd64/Packages.xz | cut -d' ' -f1) "
+                               "$(stat -c %%s main/binary-amd64/Packages.xz); } > Release && "
+                               "gpg -q --batch --homedir %s --yes --clearsign -o InRelease Release",
+                               archive, gpghome),
+                          0);
+}
+
+static void
+update_from_signed_archive (void **state)
+{
+        struct fixture *f = *state;
+        cleanup_free char *gpghome = NULL, *archive = NULL, *keyring = NULL, *input = NULL, *input_text = NULL;
+        pgimg_error_t err = NULL;
+        struct lock lock;
+
+        if (run ("command -v gpg >/dev/null && command -v gpgv >/dev/null && command -v xz >/dev/null") != 0)
+                skip ();
+        assert_true (asprintf (&gpghome, "%s/gnupg", f->dir) > 0);
+        assert_true (asprintf (&archive, "%s/debian", f->dir) > 0);
+        assert_true (asprintf (&keyring, "%s/keyring.gpg", f->dir) > 0);
+        assert_true (asprintf (&input, "%s/packages.json", f->dir) > 0);
+        assert_int_equal (run ("mkdir -m 700 %s && gpg -q --batch --homedir %s --passphrase '' "
+                               "--quick-gen-key 'pgimg test <t@example.org>' ed25519 sign never 2>/dev/null && "
+                               "gpg -q --batch --homedir %s --export > %s",
+                               gpghome, gpghome, gpghome, keyring),
+                          0);
+        publish (archive, gpghome, NULL);
+        assert_true (asprintf (&input_text,
+                               "{\"arch\": \"amd64\", \"keyring\": \"%s\", \"sets\": {\"runtime\": [\"app\"]},"
+                               " \"sources\": [{\"url\": \"file://%s\", \"snapshot\": \"https://snap/debian\","
+                               " \"suite\": \"s\", \"components\": [\"main\"]}]}",
+                               keyring, archive) > 0);
+        assert_int_equal (fs_write_file_atomic (input, input_text, strlen (input_text), 0644, &err), 0);
+
+        if (lock_update (input, NULL, 0, f->path, f->dir, 0, &err) < 0)
+                fail_msg ("%s", err->msg);
+        assert_int_equal (lock_load (f->path, &lock, &err), 0);
+        assert_int_equal (lock.n_pkgs, 2);
+        assert_string_equal (lock_find (&lock, "libc6")->version, "2.40-1");
+        cleanup_free char *snap = NULL;
+        assert_true (asprintf (&snap, "https://snap/debian/20250809T091234Z/pool/main/libc6_2.40-1_amd64.deb") > 0);
+        assert_string_equal (lock_find (&lock, "libc6")->urls[1], snap);
+        lock_free (&lock);
+
+        /* A newer libc6 and a recipe's extra root: a re-lock keeps the
+         * pinned libc6, adds the root; --update takes the newer one. */
+        publish (archive, gpghome, "2.41-1");
+        static const char *const extra_roots[] = { "libc6", NULL };
+        const struct lock_request extra = { "build", extra_roots };
+        assert_int_equal (lock_update (input, &extra, 1, f->path, f->dir, 0, &err), 0);
+        assert_int_equal (lock_load (f->path, &lock, &err), 0);
+        assert_string_equal (lock_find (&lock, "libc6")->version, "2.40-1");
+        assert_non_null (lock_find_set (&lock, "build"));
+        lock_free (&lock);
+        assert_int_equal (lock_update (input, NULL, 0, f->path, f->dir, 1, &err), 0);
+        assert_int_equal (lock_load (f->path, &lock, &err), 0);
+        assert_string_equal (lock_find (&lock, "libc6")->version, "2.41-1");
+        lock_free (&lock);
+
+        /* A Release changed after signing is refused. */
+        assert_int_equal (run ("sed -i 's/^Suite: s/Suite: x/' %s/dists/s/InRelease", archive), 0);
+        assert_true (lock_update (input, NULL, 0, f->path, f->dir, 1, &err) < 0);
+        cleanup_free char *want = NULL;
+        assert_true (asprintf (&want, "the signature of file://%s/dists/s/InRelease does not verify with `%s`: ",
+                               archive, keyring) > 0);
+        if (strncmp (err->msg, want, strlen (want)) != 0)
+                fail_msg ("got `%s`", err->msg);
+        pgimg_error_free (&err);
+}
+
 int
 main (void)
 {
@@ -221,6 +342,7 @@ main (void)
                 cmocka_unit_test_setup_teardown (refuse_bad_locks, setup, teardown),
                 cmocka_unit_test_setup_teardown (refuse_missing_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown (update_refuses_bad_input, setup, teardown),
+                cmocka_unit_test_setup_teardown (update_from_signed_archive, setup, teardown),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
