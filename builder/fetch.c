@@ -231,8 +231,10 @@ setup (CURL *curl, const char *url, struct sink *s, char *errbuf)
         SET (CURLOPT_ERRORBUFFER, errbuf);
         /* Signals would be unsafe with threads; timeouts use the clock. */
         SET (CURLOPT_NOSIGNAL, 1L);
-        /* No file://, no ftp://, not even after a redirect. */
-        SET (CURLOPT_PROTOCOLS_STR, "http,https");
+        /* file:// only when named directly (a local mirror, whose files
+         * are checked like any other); a redirect may lead only to
+         * http(s), and ftp:// is never spoken. */
+        SET (CURLOPT_PROTOCOLS_STR, "http,https,file");
         SET (CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
         SET (CURLOPT_FOLLOWLOCATION, 1L);
         SET (CURLOPT_MAXREDIRS, MAX_REDIRECTS);
