@@ -76,7 +76,7 @@ unit: $(UNIT_BIN)
 integration: pgimg
 	@tests/run-integration.sh
 
-test: unit integration
+test: unit check-asan integration
 
 check-asan:
 	$(MAKE) BUILD=build-asan SANITIZE=address,undefined unit
