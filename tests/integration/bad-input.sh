@@ -93,7 +93,9 @@ ok "the failed build's log is kept" log_kept
 no_out() { [ ! -e "$outdir/x.tar" ] && [ -z "$(temps_in "$cache")" ] && [ -z "$(ls -A "$cache/work" 2>/dev/null)" ]; }
 ok "a failed build leaves no image and no temporary file" no_out
 
-# Ctrl-C in the middle of a build.
+# Ctrl-C in the middle of a build (of the good recipe again).
+cp "$ROOT/versions/15.json" "$data/versions/15.json"
+rm -f "$cache"/logs/postgres-15.*.log
 "$PGIMG" --cache-dir "$cache" build postgres-15 -o "$outdir/y.tar" >/dev/null 2>"$outdir/int" &
 pid=$!
 for _ in $(seq 1 600); do
@@ -103,7 +105,7 @@ done
 kill -INT "$pid"
 wait "$pid"
 rc=$?
-interrupted() { [ "$rc" -eq 130 ]; }
+interrupted() { [ "$rc" -eq 130 ] || { echo "#   exit $rc: $(tail -2 "$outdir/int")"; false; }; }
 ok "Ctrl-C stops the build with status 130" interrupted
 sleep 1
 clean() { [ ! -e "$outdir/y.tar" ] && [ -z "$(temps_in "$cache")" ] && [ -z "$(ls -A "$cache/work" 2>/dev/null)" ]; }
