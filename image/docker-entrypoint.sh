@@ -102,7 +102,7 @@ docker_create_db_directories() {
 
 	# Created before initdb runs so that it belongs to the right user.
 	if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then
-		mkdir -p "$POSTGRES_INITDB_WALDIR"
+		mkdir -p "$POSTGRES_INITDB_WALDIR" 2> /dev/null || :
 		if [ "$user" = '0' ]; then
 			find "$POSTGRES_INITDB_WALDIR" \! -user postgres -exec chown postgres '{}' +
 		fi
@@ -131,7 +131,7 @@ docker_verify_data_dir_owner() {
 	fi
 	if [ -n "${POSTGRES_INITDB_WALDIR:-}" ] && [ -z "$DATABASE_ALREADY_EXISTS" ] \
 		&& [ -z "$problem" ] && [ ! -O "$POSTGRES_INITDB_WALDIR" ]; then
-		problem="POSTGRES_INITDB_WALDIR ($POSTGRES_INITDB_WALDIR) is not owned by it"
+		problem="POSTGRES_INITDB_WALDIR ($POSTGRES_INITDB_WALDIR) is missing or not owned by it"
 	fi
 	[ -n "$problem" ] || return 0
 	cat >&2 <<-EOE
@@ -139,15 +139,17 @@ docker_verify_data_dir_owner() {
 		       (uid $uid, gid $gid): $problem.
 
 		       PostgreSQL only runs on a data directory owned by the user it runs as.
-		       Either:
-		         - run the container as root ("--user root") once; the entrypoint
-		           then hands the directory to the postgres user (uid 999) and runs
-		           PostgreSQL as that user;
-		         - give the directory to uid $uid on the host, e.g.
-		           "chown -R $uid:$gid <host directory>";
-		         - or set PGDATA to a subdirectory of the mount that uid $uid can
-		           create, e.g. "-e PGDATA=$PGDATA/pgdata".
+		       Either run the container as the image's postgres user (uid 999, the
+		       default) or as root, which hands the directory to uid 999 and runs
+		       PostgreSQL as that user; or, to run as uid $uid, give the directory to
+		       it (e.g. "chown -R $uid:$gid <host directory>" for a bind mount).
 	EOE
+	if [ -z "$DATABASE_ALREADY_EXISTS" ] && ! getent passwd "$uid" > /dev/null 2>&1; then
+		cat >&2 <<-EOE
+			       To create a new database, uid $uid also needs an entry in /etc/passwd
+			       (initdb asks for one; this image has no nss_wrapper to fake it).
+		EOE
+	fi
 	exit 1
 }
 
