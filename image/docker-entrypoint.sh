@@ -12,8 +12,17 @@
 # cluster's postgresql.conf here rather than into postgresql.conf.sample at
 # build time, so the image's files stay exactly as PostgreSQL installs them.
 #
-# Tools called: bash, id, stat, mkdir, chmod, chown, find, ls, cat, sed, getent,
-# gunzip, xzcat, zstd, gosu, and PostgreSQL's initdb, pg_ctl, postgres, psql.
+# What the image must provide:
+#   - on PATH: bash, id, stat, mkdir, chmod, chown, find, ls, cat, sed,
+#     getent, gunzip, xzcat, zstd, gosu, and PostgreSQL's initdb, pg_ctl,
+#     postgres, psql (and basename, for docker-ensure-initdb.sh);
+#   - a user "postgres" (uid 999) that owns /var/lib/postgresql and, below
+#     18, the PGDATA directory, so that the default, non-root user can
+#     create and use the data directory on a fresh volume;
+#   - Env PGDATA and PG_MAJOR (18+ checks for data in the pre-18 places);
+#   - /docker-entrypoint-initdb.d, readable by postgres.
+# The socket directory is PostgreSQL's compiled-in one; the entrypoint
+# creates /var/run/postgresql when it can, as the official one does.
 #
 # Adapted from docker-library/postgres's docker-entrypoint.sh:
 #

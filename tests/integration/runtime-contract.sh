@@ -49,10 +49,23 @@ work="$(mktemp -d)"
 containers=()
 volumes=()
 
+# "docker rm -v" has been seen to leave a container's anonymous volume
+# behind, so the volumes are listed first and removed explicitly as well.
+remove_container() {
+	local anon
+	anon="$(docker inspect -f '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}' "$1" 2> /dev/null)"
+	docker rm -f -v "$1" > /dev/null 2>&1
+	local v
+	for v in $anon; do
+		case " ${volumes[*]} " in *" $v "*) continue ;; esac
+		docker volume rm -f "$v" > /dev/null 2>&1
+	done
+}
+
 cleanup() {
 	local c v
 	for c in "${containers[@]}"; do
-		docker rm -f -v "$c" > /dev/null 2>&1
+		remove_container "$c"
 	done
 	for v in "${volumes[@]}"; do
 		docker volume rm -f "$v" > /dev/null 2>&1
@@ -359,7 +372,32 @@ reuse_volume() {
 }
 check "(i) a new container on the same volume needs no password, skips init and keeps data" \
 	"$prefix-reuse" reuse_volume
-docker rm -f -v "$prefix-reuse" > /dev/null 2>&1
+remove_container "$prefix-reuse"
+
+# docker-ensure-initdb.sh initializes and exits; docker-enforce-initdb.sh
+# refuses a volume that is already initialized.
+ensure_initdb() {
+	local c="$prefix-ensure" v="$prefix-ensure" code
+	volumes+=( "$v" )
+	docker volume create "$v" > /dev/null || return 1
+	create_pg "$c" --entrypoint docker-ensure-initdb.sh -e POSTGRES_PASSWORD="$password" \
+		-v "$v:$want_volume" || return 1
+	docker start "$c" > /dev/null || return 1
+	code="$(wait_exit "$c")" || return 1
+	[ "$code" = 0 ] || { diag "ensure exited $code"; return 1; }
+	docker start "$c" > /dev/null || return 1
+	code="$(wait_exit "$c")" || return 1
+	[ "$code" = 0 ] || { diag "ensure on initialized data exited $code"; return 1; }
+	logs_have "$c" 'docker-ensure-initdb.sh: note: database already initialized' || return 1
+	c="$prefix-enforce"
+	create_pg "$c" --entrypoint docker-enforce-initdb.sh -v "$v:$want_volume" || return 1
+	docker start "$c" > /dev/null || return 1
+	code="$(wait_exit "$c")" || return 1
+	[ "$code" = 1 ] || { diag "enforce on initialized data exited $code"; return 1; }
+	logs_have "$c" "docker-enforce-initdb.sh: error: (unexpected) database found in '$want_pgdata'!"
+}
+check "docker-ensure-initdb.sh initializes once; docker-enforce-initdb.sh refuses initialized data" \
+	"$prefix-ensure" ensure_initdb
 
 # ------------------------------------------- (d) user and database, (h) _FILE
 printf '%s\n' "$password-from-file" > "$work/secrets/postgres-password"
@@ -393,7 +431,7 @@ waldir_used() {
 	[ "$got" = "$walsrc" ] || { diag "pg_wal -> $got"; return 1; }
 }
 check "POSTGRES_INITDB_WALDIR: pg_wal is a link to $walsrc" "$named" waldir_used
-docker rm -f -v "$named" > /dev/null 2>&1
+remove_container "$named"
 
 both_password_vars() {
 	local c code
@@ -418,7 +456,7 @@ trust_login() {
 	[ "$got" = 7 ] || { diag "$got"; return 1; }
 }
 check "(g) TCP login without a password works" "$trust" trust_login
-docker rm -f -v "$trust" > /dev/null 2>&1
+remove_container "$trust"
 
 # -------------------------------------------------------------- (l) as root
 # A tmpfs is owned by root, so the entrypoint has to hand it to postgres
@@ -435,7 +473,7 @@ pgdata_owner() {
 	[ "$got" = '999 700' ] || { diag "PGDATA owner and mode: $got"; return 1; }
 }
 check "(l) --user root: PGDATA was handed to uid 999 with mode 700" "$asroot" pgdata_owner
-docker rm -f -v "$asroot" > /dev/null 2>&1
+remove_container "$asroot"
 
 # ------------------------------------------------------ (m) arbitrary uid
 # There is no nss_wrapper in the image: an unknown uid must be told what to

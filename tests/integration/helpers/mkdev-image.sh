@@ -29,7 +29,8 @@ layout="${LAYOUT_MAJOR:-$major}"
 work="${WORK:-/tmp/pgimg-dev}"
 mirror="${MIRROR:-http://deb.debian.org/debian}"
 here="$(cd "$(dirname "$0")" && pwd)"
-entrypoint="$here/../../../image/docker-entrypoint.sh"
+imagedir="$here/../../../image"
+entrypoint="$imagedir/docker-entrypoint.sh"
 base="$work/rootfs-base"
 root="$work/rootfs-$major"
 
@@ -91,13 +92,15 @@ else
 	volume=/var/lib/postgresql/data
 	install -d -o 999 -g 999 -m 1777 "$root$pgdata"
 fi
-install -D -m 0755 "$entrypoint" "$root/usr/local/bin/docker-entrypoint.sh"
+install -D -m 0755 "$entrypoint" "$imagedir/docker-ensure-initdb.sh" "$root/usr/local/bin/"
+ln -sfT docker-ensure-initdb.sh "$root/usr/local/bin/docker-enforce-initdb.sh"
 if [ "$layout" != "$major" ]; then
 	ln -s "$major" "$root/usr/lib/postgresql/$layout"
 fi
 version="$(chroot "$root" "/usr/lib/postgresql/$major/bin/postgres" --version \
 	| sed -n 's/^postgres (PostgreSQL) \([0-9.]*\).*/\1/p')"
 
+old_id="$(docker image inspect -f '{{.Id}}' "$tag" 2> /dev/null || :)"
 tar --numeric-owner -C "$root" --exclude=./.done -c . | docker import \
 	--change "ENV PG_MAJOR=$layout" \
 	--change "ENV PG_VERSION=$version" \
@@ -114,3 +117,7 @@ tar --numeric-owner -C "$root" --exclude=./.done -c . | docker import \
 # step can.
 printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$tag-import" | docker build -q -t "$tag" -
 docker rmi "$tag-import" > /dev/null
+# the image this one replaces would otherwise stay behind, untagged
+if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]; then
+	docker rmi "$old_id" > /dev/null 2>&1 || :
+fi
