@@ -12,8 +12,17 @@
 # cluster's postgresql.conf here rather than into postgresql.conf.sample at
 # build time, so the image's files stay exactly as PostgreSQL installs them.
 #
-# Tools called: bash, id, stat, mkdir, chmod, chown, find, ls, cat, sed, getent,
-# gunzip, xzcat, zstd, gosu, and PostgreSQL's initdb, pg_ctl, postgres, psql.
+# What the image must provide:
+#   - on PATH: bash, id, stat, mkdir, chmod, chown, find, ls, cat, sed,
+#     getent, gunzip, xzcat, zstd, gosu, and PostgreSQL's initdb, pg_ctl,
+#     postgres, psql (and basename, for docker-ensure-initdb.sh);
+#   - a user "postgres" (uid 999) that owns /var/lib/postgresql and, below
+#     18, the PGDATA directory, so that the default, non-root user can
+#     create and use the data directory on a fresh volume;
+#   - Env PGDATA and PG_MAJOR (18+ checks for data in the pre-18 places);
+#   - /docker-entrypoint-initdb.d, readable by postgres.
+# The socket directory is PostgreSQL's compiled-in one; the entrypoint
+# creates /var/run/postgresql when it can, as the official one does.
 #
 # Adapted from docker-library/postgres's docker-entrypoint.sh:
 #
@@ -102,7 +111,7 @@ docker_create_db_directories() {
 
 	# Created before initdb runs so that it belongs to the right user.
 	if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then
-		mkdir -p "$POSTGRES_INITDB_WALDIR"
+		mkdir -p "$POSTGRES_INITDB_WALDIR" 2> /dev/null || :
 		if [ "$user" = '0' ]; then
 			find "$POSTGRES_INITDB_WALDIR" \! -user postgres -exec chown postgres '{}' +
 		fi
@@ -131,7 +140,7 @@ docker_verify_data_dir_owner() {
 	fi
 	if [ -n "${POSTGRES_INITDB_WALDIR:-}" ] && [ -z "$DATABASE_ALREADY_EXISTS" ] \
 		&& [ -z "$problem" ] && [ ! -O "$POSTGRES_INITDB_WALDIR" ]; then
-		problem="POSTGRES_INITDB_WALDIR ($POSTGRES_INITDB_WALDIR) is not owned by it"
+		problem="POSTGRES_INITDB_WALDIR ($POSTGRES_INITDB_WALDIR) is missing or not owned by it"
 	fi
 	[ -n "$problem" ] || return 0
 	cat >&2 <<-EOE
@@ -139,15 +148,17 @@ docker_verify_data_dir_owner() {
 		       (uid $uid, gid $gid): $problem.
 
 		       PostgreSQL only runs on a data directory owned by the user it runs as.
-		       Either:
-		         - run the container as root ("--user root") once; the entrypoint
-		           then hands the directory to the postgres user (uid 999) and runs
-		           PostgreSQL as that user;
-		         - give the directory to uid $uid on the host, e.g.
-		           "chown -R $uid:$gid <host directory>";
-		         - or set PGDATA to a subdirectory of the mount that uid $uid can
-		           create, e.g. "-e PGDATA=$PGDATA/pgdata".
+		       Either run the container as the image's postgres user (uid 999, the
+		       default) or as root, which hands the directory to uid 999 and runs
+		       PostgreSQL as that user; or, to run as uid $uid, give the directory to
+		       it (e.g. "chown -R $uid:$gid <host directory>" for a bind mount).
 	EOE
+	if [ -z "$DATABASE_ALREADY_EXISTS" ] && ! getent passwd "$uid" > /dev/null 2>&1; then
+		cat >&2 <<-EOE
+			       To create a new database, uid $uid also needs an entry in /etc/passwd
+			       (initdb asks for one; this image has no nss_wrapper to fake it).
+		EOE
+	fi
 	exit 1
 }
 

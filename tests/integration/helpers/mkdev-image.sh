@@ -9,6 +9,10 @@
 #   tests/integration/helpers/mkdev-image.sh [MAJOR] [TAG]
 #     MAJOR  a PostgreSQL major packaged by Debian trixie (default 17)
 #     TAG    image to create (default pgimg-dev/pg:MAJOR)
+#   LAYOUT_MAJOR=18 tests/integration/helpers/mkdev-image.sh 17 pgimg-dev/pg:18-layout
+#     lays the image out as major 18 (PG_MAJOR, PATH, PGDATA, VOLUME) around
+#     17's binaries, for the 18+ data layout while Debian has no 18; the
+#     contract test then fails only where it asks the server its version.
 #
 # The base is trimmed to what the runtime base promises: perl, awk, apt,
 # dpkg and util-linux's mountpoint are removed, so an entrypoint that
@@ -21,10 +25,12 @@ set -euo pipefail
 
 major="${1:-17}"
 tag="${2:-pgimg-dev/pg:$major}"
+layout="${LAYOUT_MAJOR:-$major}"
 work="${WORK:-/tmp/pgimg-dev}"
 mirror="${MIRROR:-http://deb.debian.org/debian}"
 here="$(cd "$(dirname "$0")" && pwd)"
-entrypoint="$here/../../../image/docker-entrypoint.sh"
+imagedir="$here/../../../image"
+entrypoint="$imagedir/docker-entrypoint.sh"
 base="$work/rootfs-base"
 root="$work/rootfs-$major"
 
@@ -67,28 +73,38 @@ fi
 rm -f "$root"/usr/bin/perl* "$root"/usr/bin/*awk "$root"/etc/alternatives/*awk \
 	"$root"/usr/bin/mountpoint "$root"/usr/bin/apt* "$root"/usr/bin/dpkg*
 
+# The rootfs is shared by every layout built from it: drop what an earlier
+# run left for another one.
+find "$root/usr/lib/postgresql" -mindepth 1 -maxdepth 1 -type l -delete
+rm -rf "${root:?}/var/lib/postgresql"
+
 # Owners and modes as the image builder sets them.
 install -d -o 999 -g 999 -m 1777 "$root/var/lib/postgresql"
 # /var/run is an absolute symlink to /run: going through it from outside
 # the chroot would land on the host's /run.
 install -d -o 999 -g 999 -m 3777 "$root/run/postgresql"
 install -d -m 0755 "$root/docker-entrypoint-initdb.d"
-if [ "$major" -ge 18 ]; then
-	pgdata="/var/lib/postgresql/$major/docker"
+if [ "$layout" -ge 18 ]; then
+	pgdata="/var/lib/postgresql/$layout/docker"
 	volume=/var/lib/postgresql
 else
 	pgdata=/var/lib/postgresql/data
 	volume=/var/lib/postgresql/data
 	install -d -o 999 -g 999 -m 1777 "$root$pgdata"
 fi
-install -D -m 0755 "$entrypoint" "$root/usr/local/bin/docker-entrypoint.sh"
+install -D -m 0755 "$entrypoint" "$imagedir/docker-ensure-initdb.sh" "$root/usr/local/bin/"
+ln -sfT docker-ensure-initdb.sh "$root/usr/local/bin/docker-enforce-initdb.sh"
+if [ "$layout" != "$major" ]; then
+	ln -s "$major" "$root/usr/lib/postgresql/$layout"
+fi
 version="$(chroot "$root" "/usr/lib/postgresql/$major/bin/postgres" --version \
 	| sed -n 's/^postgres (PostgreSQL) \([0-9.]*\).*/\1/p')"
 
+old_id="$(docker image inspect -f '{{.Id}}' "$tag" 2> /dev/null || :)"
 tar --numeric-owner -C "$root" --exclude=./.done -c . | docker import \
-	--change "ENV PG_MAJOR=$major" \
+	--change "ENV PG_MAJOR=$layout" \
 	--change "ENV PG_VERSION=$version" \
-	--change "ENV PATH=/usr/lib/postgresql/$major/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+	--change "ENV PATH=/usr/lib/postgresql/$layout/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
 	--change 'ENV LANG=C.UTF-8' \
 	--change "ENV PGDATA=$pgdata" \
 	--change "VOLUME $volume" \
@@ -101,3 +117,7 @@ tar --numeric-owner -C "$root" --exclude=./.done -c . | docker import \
 # step can.
 printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$tag-import" | docker build -q -t "$tag" -
 docker rmi "$tag-import" > /dev/null
+# the image this one replaces would otherwise stay behind, untagged
+if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]; then
+	docker rmi "$old_id" > /dev/null 2>&1 || :
+fi

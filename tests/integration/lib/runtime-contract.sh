@@ -49,10 +49,23 @@ work="$(mktemp -d)"
 containers=()
 volumes=()
 
+# "docker rm -v" has been seen to leave a container's anonymous volume
+# behind, so the volumes are listed first and removed explicitly as well.
+remove_container() {
+	local anon
+	anon="$(docker inspect -f '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}' "$1" 2> /dev/null)"
+	docker rm -f -v "$1" > /dev/null 2>&1
+	local v
+	for v in $anon; do
+		case " ${volumes[*]} " in *" $v "*) continue ;; esac
+		docker volume rm -f "$v" > /dev/null 2>&1
+	done
+}
+
 cleanup() {
 	local c v
 	for c in "${containers[@]}"; do
-		docker rm -f -v "$c" > /dev/null 2>&1
+		remove_container "$c"
 	done
 	for v in "${volumes[@]}"; do
 		docker volume rm -f "$v" > /dev/null 2>&1
@@ -106,6 +119,7 @@ create_pg() {
 # usage: wait_ready CONTAINER
 # Polls pg_isready over TCP: the temporary server of the init phase only
 # listens on the socket, so TCP readiness means the final server is up.
+# -U because a uid without a passwd entry has no default user name.
 wait_ready() {
 	local container="$1" deadline=$((SECONDS + ready_timeout_s))
 	while [ "$SECONDS" -lt "$deadline" ]; do
@@ -113,7 +127,7 @@ wait_ready() {
 			diag "$container is not running"
 			return 1
 		fi
-		if docker exec "$container" pg_isready -q -h 127.0.0.1 -p 5432 -t 2 > /dev/null 2>&1; then
+		if docker exec "$container" pg_isready -q -h 127.0.0.1 -p 5432 -U postgres -d postgres -t 2 > /dev/null 2>&1; then
 			return 0
 		fi
 		sleep 1
@@ -358,14 +372,41 @@ reuse_volume() {
 }
 check "(i) a new container on the same volume needs no password, skips init and keeps data" \
 	"$prefix-reuse" reuse_volume
-docker rm -f -v "$prefix-reuse" > /dev/null 2>&1
+remove_container "$prefix-reuse"
+
+# docker-ensure-initdb.sh initializes and exits; docker-enforce-initdb.sh
+# refuses a volume that is already initialized.
+ensure_initdb() {
+	local c="$prefix-ensure" v="$prefix-ensure" code
+	volumes+=( "$v" )
+	docker volume create "$v" > /dev/null || return 1
+	create_pg "$c" --entrypoint docker-ensure-initdb.sh -e POSTGRES_PASSWORD="$password" \
+		-v "$v:$want_volume" || return 1
+	docker start "$c" > /dev/null || return 1
+	code="$(wait_exit "$c")" || return 1
+	[ "$code" = 0 ] || { diag "ensure exited $code"; return 1; }
+	docker start "$c" > /dev/null || return 1
+	code="$(wait_exit "$c")" || return 1
+	[ "$code" = 0 ] || { diag "ensure on initialized data exited $code"; return 1; }
+	logs_have "$c" 'docker-ensure-initdb.sh: note: database already initialized' || return 1
+	c="$prefix-enforce"
+	create_pg "$c" --entrypoint docker-enforce-initdb.sh -v "$v:$want_volume" || return 1
+	docker start "$c" > /dev/null || return 1
+	code="$(wait_exit "$c")" || return 1
+	[ "$code" = 1 ] || { diag "enforce on initialized data exited $code"; return 1; }
+	logs_have "$c" "docker-enforce-initdb.sh: error: (unexpected) database found in '$want_pgdata'!"
+}
+check "docker-ensure-initdb.sh initializes once; docker-enforce-initdb.sh refuses initialized data" \
+	"$prefix-ensure" ensure_initdb
 
 # ------------------------------------------- (d) user and database, (h) _FILE
 printf '%s\n' "$password-from-file" > "$work/secrets/postgres-password"
 chmod 0644 "$work/secrets/postgres-password"
 named="$prefix-named"
+walsrc="$(dirname "$want_pgdata")/wal"
 create_pg "$named" -e POSTGRES_USER=app -e POSTGRES_DB=appdb \
-	-e POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password
+	-e POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password \
+	-e POSTGRES_INITDB_ARGS='--wal-segsize=32' -e POSTGRES_INITDB_WALDIR="$walsrc"
 # The file variant reads the whole file and drops the trailing newline,
 # as "$(< file)" does.
 docker cp "$work/secrets" "$named:/run/" > /dev/null
@@ -382,7 +423,15 @@ file_password() {
 	[ "$got" = app ] || { diag "$got"; return 1; }
 }
 check "(h) POSTGRES_PASSWORD_FILE sets the password (TCP login as app to appdb)" "$named" file_password
-docker rm -f -v "$named" > /dev/null 2>&1
+check "POSTGRES_INITDB_ARGS reach initdb (--wal-segsize=32)" "$named" \
+	sql_eq 32MB "$named" -U app -d appdb -c 'SHOW wal_segment_size'
+waldir_used() {
+	local got
+	got="$(docker exec "$named" readlink "$want_pgdata/pg_wal")" || return 1
+	[ "$got" = "$walsrc" ] || { diag "pg_wal -> $got"; return 1; }
+}
+check "POSTGRES_INITDB_WALDIR: pg_wal is a link to $walsrc" "$named" waldir_used
+remove_container "$named"
 
 both_password_vars() {
 	local c code
@@ -407,7 +456,7 @@ trust_login() {
 	[ "$got" = 7 ] || { diag "$got"; return 1; }
 }
 check "(g) TCP login without a password works" "$trust" trust_login
-docker rm -f -v "$trust" > /dev/null 2>&1
+remove_container "$trust"
 
 # -------------------------------------------------------------- (l) as root
 # A tmpfs is owned by root, so the entrypoint has to hand it to postgres
@@ -424,7 +473,7 @@ pgdata_owner() {
 	[ "$got" = '999 700' ] || { diag "PGDATA owner and mode: $got"; return 1; }
 }
 check "(l) --user root: PGDATA was handed to uid 999 with mode 700" "$asroot" pgdata_owner
-docker rm -f -v "$asroot" > /dev/null 2>&1
+remove_container "$asroot"
 
 # ------------------------------------------------------ (m) arbitrary uid
 # There is no nss_wrapper in the image: an unknown uid must be told what to
@@ -443,6 +492,39 @@ unknown_uid() {
 	fi
 }
 check "(m) --user 1234:1234 stops with a clear message, before initdb" "$prefix-uid" unknown_uid
+
+# Once the data exists and belongs to it, any uid can run the server: only
+# initdb needs a passwd entry.
+own_data_uid() {
+	local c="$prefix-uid-init" v="$prefix-uid"
+	volumes+=( "$v" )
+	docker volume create "$v" > /dev/null || return 1
+	create_pg "$c" -e POSTGRES_PASSWORD="$password" -v "$v:$want_volume" || return 1
+	docker start "$c" > /dev/null && wait_ready "$c" || return 1
+	docker stop -t "$exit_timeout_s" "$c" > /dev/null || return 1
+	timeout 60 docker run --rm --user root --entrypoint chown -v "$v:$want_volume" "$image" \
+		-R 1234:1234 "$want_pgdata" || return 1
+	c="$prefix-uid-run"
+	create_pg "$c" --user 1234:1234 -v "$v:$want_volume" || return 1
+	docker start "$c" > /dev/null && wait_ready "$c" || return 1
+	grep -q $'^Uid:\t1234\t' <<< "$(docker exec "$c" cat /proc/1/status)" || return 1
+	sql_eq 1 "$c" -U postgres -c 'SELECT 1'
+}
+check "(m) --user 1234:1234 runs a database that it owns" "$prefix-uid-run" own_data_uid
+
+if [ "$major" -ge 18 ]; then
+	old_mount() {
+		local c="$prefix-oldmount" code
+		create_pg "$c" -e POSTGRES_PASSWORD="$password" -v /var/lib/postgresql/data || return 1
+		docker start "$c" > /dev/null || return 1
+		code="$(wait_exit "$c")" || return 1
+		[ "$code" != 0 ] || { diag "exited 0"; return 1; }
+		logs_have "$c" 'Error: in 18+, these Docker images are configured to store database data in a' \
+			&& logs_have "$c" '/var/lib/postgresql/data (unused mount/volume)'
+	}
+	check "(k) 18+: a volume at the old /var/lib/postgresql/data is refused, as upstream does" \
+		"$prefix-oldmount" old_mount
+fi
 
 echo "1..$tests"
 echo "runtime-contract: $passed passed, $failed failed"
