@@ -30,6 +30,11 @@ static const char *const pg_runtime_exclude[] = {
  * several can sit side by side (pg_upgrade needs the old bindir). */
 static const char pg_script[] =
         "tar --no-same-owner -xf \"/in/$SOURCE\" --strip-components=1\n"
+        /* The socket where Debian and the official image have it, so that
+         * a socket directory shared between containers works the same. */
+        "sed -i 's|^#define DEFAULT_PGSOCKET_DIR .*|#define DEFAULT_PGSOCKET_DIR \"/var/run/postgresql\"|' "
+        "src/include/pg_config_manual.h\n"
+        "grep -q '^#define DEFAULT_PGSOCKET_DIR \"/var/run/postgresql\"' src/include/pg_config_manual.h\n"
         "eval \"set -- $CONFIGURE_ARGS\"\n"
         "./configure --prefix=\"/usr/lib/postgresql/$PG_MAJOR\" \"$@\"\n"
         "make -j\"$JOBS\"\n"
@@ -402,8 +407,11 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
         struct pipeline_layer *l = &res->layers[res->n_layers];
         cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
         cleanup_buf struct buf script = BUF_INIT;
+        cleanup_buf struct buf ensure = BUF_INIT;
         cleanup_buf struct buf receipt = BUF_INIT;
         cleanup_free char *script_path = NULL;
+        cleanup_free char *ensure_path = NULL;
+        cleanup_free char *enforce_link = NULL;
         struct layer_key k = LAYER_KEY_INIT;
         char epoch[32];
         char *tmp = NULL;
@@ -411,9 +419,11 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
         int m = atoi (res->recipe.major), r;
 
         l->name = "entrypoint";
-        if (asprintf (&script_path, "%s/image/docker-entrypoint.sh", o->data_dir) < 0)
+        if (asprintf (&script_path, "%s/image/docker-entrypoint.sh", o->data_dir) < 0
+            || asprintf (&ensure_path, "%s/image/docker-ensure-initdb.sh", o->data_dir) < 0)
                 return oom (err, "entrypoint");
-        if (fs_read_file (script_path, 1 << 20, &script, err) < 0)
+        if (fs_read_file (script_path, 1 << 20, &script, err) < 0
+            || fs_read_file (ensure_path, 1 << 20, &ensure, err) < 0)
                 return pgimg_error_wrap (err, "entrypoint");
         /* The receipt inside the image lists the layers below it. */
         if (pipeline_receipt (res, o->pgimg_version, res->n_layers, NULL, &receipt, err) < 0)
@@ -425,6 +435,7 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
             || layer_key_add (&k, "logic", PIPELINE_LOGIC_VERSION, err) < 0
             || layer_key_add (&k, "major", res->recipe.major, err) < 0
             || layer_key_add (&k, "script", script.data, err) < 0
+            || layer_key_add (&k, "ensure", ensure.data, err) < 0
             || layer_key_add (&k, "receipt", receipt.data, err) < 0
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
@@ -441,6 +452,12 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
         if (work_dir (o->cache_dir, "entrypoint", &tmp, err) < 0)
                 return -1;
         r = write_in (tmp, "usr/local/bin/docker-entrypoint.sh", script.data, script.len, 0755, err);
+        if (r == 0)
+                r = write_in (tmp, "usr/local/bin/docker-ensure-initdb.sh", ensure.data, ensure.len, 0755, err);
+        /* The official image's name for "initialize, and fail if already done". */
+        if (r == 0 && (asprintf (&enforce_link, "%s/usr/local/bin/docker-enforce-initdb.sh", tmp) < 0
+                       || symlink ("docker-ensure-initdb.sh", enforce_link) < 0))
+                r = pgimg_make_error_errno (err, errno, "entrypoint: symlink docker-enforce-initdb.sh");
         if (r == 0)
                 r = write_in (tmp, "usr/share/pgimg/receipt.json", receipt.data, receipt.len, 0644, err);
         if (r == 0)

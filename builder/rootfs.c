@@ -75,13 +75,18 @@ static int
 fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
 {
         static const char *const dirs[] = { "etc", "root", "tmp", "proc", "dev", "sys", "run",
-                                            "var/tmp", "usr/local/bin", NULL };
+                                            "var", "var/tmp", "usr/local/bin", NULL };
         static const struct { const char *path, *target; } links[] = {
                 { "usr/bin/sh", "dash" },
                 { "usr/bin/awk", "gawk" },
                 { "usr/bin/cc", "gcc" },
                 { "usr/bin/pager", "cat" },
         };
+        /* base-files' postinst makes these; /var/run/postgresql must be
+         * the /run/postgresql of the entrypoint layer. */
+        if (link_if_missing (root, "var/run", "/run", err) < 0
+            || link_if_missing (root, "var/lock", "/run/lock", err) < 0)
+                return -1;
 
         for (size_t i = 0; dirs[i]; i++)
                 if (mkdir_in (root, dirs[i], 0755, err) < 0)
