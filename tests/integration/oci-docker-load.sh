@@ -50,7 +50,7 @@ trap 'exit 130' INT TERM
 if ! out=$(make build/libpgimg.a 2>&1); then
 	not_ok "build/libpgimg.a builds" "$out"; finish
 fi
-libs=$(pkg-config --libs libarchive libcrypto jansson)
+libs="$(pkg-config --libs libarchive libcrypto libcurl jansson libzstd zlib) -lpthread"
 if ! out=$(cc -std=c11 -D_GNU_SOURCE -I. -Wall -Wextra -Werror -o "$work/oci-write" \
 	tests/integration/helpers/oci-write.c build/libpgimg.a $libs 2>&1); then
 	not_ok "oci-write helper builds" "$out"; finish
