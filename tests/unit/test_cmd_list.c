@@ -1,7 +1,6 @@
 /* `pgimg list` against the real versions/ (run from the repository
  * root).  The command is compiled in here, since cli/ is not part of
- * libpgimg.a; the two helpers it takes from main.c are restated with
- * the same behaviour. */
+ * libpgimg.a, with the helpers of cli/util.c. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,31 +13,9 @@
 #include <cmocka.h>
 
 #include "cli/cmd_list.c"
+#include "cli/util.c"
 #include "common/buf.h"
 #include "common/fsutil.h"
-
-int
-cli_usage_error (pgimg_error_t *err, const char *cmd, const char *fmt, ...)
-{
-        va_list ap;
-        cleanup_free char *msg = NULL;
-
-        va_start (ap, fmt);
-        if (vasprintf (&msg, fmt, ap) < 0)
-                msg = NULL;
-        va_end (ap);
-        return pgimg_make_error (err, CLI_USAGE_STATUS, "%s: %s (see `pgimg %s --help`)", cmd,
-                                 msg ? msg : "bad usage", cmd);
-}
-
-char *
-cli_data_path (const struct pgimg_ctx *ctx, const char *sub)
-{
-        char *p = NULL;
-        if (asprintf (&p, "%s/%s", ctx->data_dir, sub) < 0)
-                return NULL;
-        return p;
-}
 
 /* Run `pgimg list ARGS` with stdout captured into *out. */
 static int
