@@ -40,14 +40,19 @@ write_in (const char *root, const char *rel, const char *text, mode_t mode, pgim
         return fs_write_file_atomic (p, text, strlen (text), mode, err);
 }
 
-/* Create root/rel -> target unless root/rel exists (as a file or link). */
+/* Create root/rel -> target unless root/rel exists (as a file or link).
+ * An empty directory there is replaced: packages ship /var/run and
+ * /var/lock as directories that their postinst turns into links. */
 static int
 link_if_missing (const char *root, const char *rel, const char *target, pgimg_error_t *err)
 {
         cleanup_free char *p = NULL;
+        struct stat st;
 
         if (asprintf (&p, "%s/%s", root, rel) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "link `%s`", rel);
+        if (lstat (p, &st) == 0 && S_ISDIR (st.st_mode) && rmdir (p) < 0 && errno != ENOTEMPTY)
+                return pgimg_make_error_errno (err, errno, "replace `%s` by a link", p);
         if (fs_exists (p))
                 return 0;
         if (symlink (target, p) < 0)
