@@ -52,22 +52,7 @@ fi
 docker_verify_data_dir_owner
 
 if [ -z "$DATABASE_ALREADY_EXISTS" ]; then
-	docker_verify_minimum_env
-	docker_error_old_databases
-
-	ls /docker-entrypoint-initdb.d/ > /dev/null
-
-	docker_init_database_dir
-	pg_setup_hba_conf "$@"
-
-	export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
-	docker_temp_server_start "$@"
-
-	docker_setup_db
-	docker_process_init_files /docker-entrypoint-initdb.d/*
-
-	docker_temp_server_stop
-	unset PGPASSWORD
+	docker_init_empty_cluster "$@"
 else
 	self="$(basename "$0")"
 	case "$self" in

@@ -449,6 +449,31 @@ _pg_want_help() {
 	return 1
 }
 
+# Initialize an empty PGDATA: initdb, the password, POSTGRES_DB, then the
+# files of /docker-entrypoint-initdb.d against a server on its socket only.
+# Shared with docker-ensure-initdb.sh.
+docker_init_empty_cluster() {
+	docker_verify_minimum_env
+	docker_error_old_databases
+
+	# fail before initdb, not half-way, if the scripts are unreadable
+	ls /docker-entrypoint-initdb.d/ > /dev/null
+
+	docker_init_database_dir
+	pg_setup_hba_conf "$@"
+
+	# psql needs it when POSTGRES_INITDB_ARGS asks for password
+	# authentication on the socket too (--auth-local=scram-sha-256)
+	export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
+	docker_temp_server_start "$@"
+
+	docker_setup_db
+	docker_process_init_files /docker-entrypoint-initdb.d/*
+
+	docker_temp_server_stop
+	unset PGPASSWORD
+}
+
 _main() {
 	# if the first argument looks like a flag, it is meant for postgres
 	if [ "${1:0:1}" = '-' ]; then
@@ -465,25 +490,7 @@ _main() {
 		docker_verify_data_dir_owner
 
 		if [ -z "$DATABASE_ALREADY_EXISTS" ]; then
-			docker_verify_minimum_env
-			docker_error_old_databases
-
-			# fail before initdb, not half-way, if the scripts are unreadable
-			ls /docker-entrypoint-initdb.d/ > /dev/null
-
-			docker_init_database_dir
-			pg_setup_hba_conf "$@"
-
-			# psql needs it when POSTGRES_INITDB_ARGS asks for password
-			# authentication on the socket too (--auth-local=scram-sha-256)
-			export PGPASSWORD="${PGPASSWORD:-$POSTGRES_PASSWORD}"
-			docker_temp_server_start "$@"
-
-			docker_setup_db
-			docker_process_init_files /docker-entrypoint-initdb.d/*
-
-			docker_temp_server_stop
-			unset PGPASSWORD
+			docker_init_empty_cluster "$@"
 
 			cat <<-'EOM'
 
