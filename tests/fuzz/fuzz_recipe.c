@@ -45,23 +45,4 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         return 0;
 }
 
-#ifndef PGIMG_LIBFUZZER
-int
-main (int argc, char **argv)
-{
-        for (int i = 1; i < argc; i++) {
-                struct buf b = BUF_INIT;
-                pgimg_error_t err = NULL;
-
-                if (fs_read_file (argv[i], 0, &b, &err) < 0) {
-                        fprintf (stderr, "fuzz_recipe: %s\n", err->msg);
-                        pgimg_error_free (&err);
-                        return 1;
-                }
-                LLVMFuzzerTestOneInput ((const uint8_t *) (b.data ? b.data : ""), b.len);
-                buf_release (&b);
-                printf ("replayed %s\n", argv[i]);
-        }
-        return 0;
-}
-#endif
+#include "tests/fuzz/replay.h"
