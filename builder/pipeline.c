@@ -48,12 +48,6 @@ oom (pgimg_error_t *err, const char *what)
         return pgimg_make_error_errno (err, ENOMEM, "%s", what);
 }
 
-static int
-key_of (struct layer_key *k, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *err)
-{
-        return layer_key_final (k, hex, err);
-}
-
 /* Look the layer up; on a hit fill it and return 1. */
 static int
 lookup (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *err)
@@ -95,14 +89,13 @@ drop_work_dir (char *dir)
         fs_forget_temp (dir);
 }
 
-static int
+static void
 layer_opts_init (const struct pipeline_opts *o, const struct pipeline_result *res,
                  struct layer_opts *lo)
 {
         memset (lo, 0, sizeof (*lo));
         lo->mtime = (time_t) res->source_date_epoch;
         lo->compression = o->compression;
-        return 0;
 }
 
 static int
@@ -128,7 +121,7 @@ base_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_er
             || layer_key_add (&k, "set", set_digest, err) < 0
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
-            || key_of (&k, l->key, err) < 0) {
+            || layer_key_final (&k, l->key, err) < 0) {
                 layer_key_free (&k);
                 return -1;
         }
@@ -208,7 +201,7 @@ postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgi
             || layer_key_add (&k, "script", pg_script, err) < 0
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
-            || key_of (&k, l->key, err) < 0) {
+            || layer_key_final (&k, l->key, err) < 0) {
                 layer_key_free (&k);
                 return -1;
         }
@@ -439,7 +432,7 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
             || layer_key_add (&k, "receipt", receipt.data, err) < 0
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
-            || key_of (&k, l->key, err) < 0) {
+            || layer_key_final (&k, l->key, err) < 0) {
                 layer_key_free (&k);
                 return -1;
         }
@@ -484,27 +477,21 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
         return store (o->cache_dir, l, err);
 }
 
+/* Every package a recipe names for a set must be in that set of the lock. */
 static int
-check_recipe_packages (const struct pipeline_result *res, pgimg_error_t *err)
+check_in_set (const struct pipeline_result *res, const char *set_name, char *const *names,
+              pgimg_error_t *err)
 {
-        static const struct { const char *set; size_t off; } lists[] = {
-                { "build", offsetof (struct recipe, build_packages) },
-                { "runtime", offsetof (struct recipe, runtime_packages) },
-        };
+        const struct lock_set *set = lock_find_set (&res->lock, set_name);
 
-        for (size_t i = 0; i < 2; i++) {
-                char **names = *(char ***) ((const char *) &res->recipe + lists[i].off);
-                const struct lock_set *set = lock_find_set (&res->lock, lists[i].set);
-                for (size_t j = 0; names && names[j]; j++) {
-                        int found = 0;
-                        for (size_t n = 0; set && n < set->n && !found; n++)
-                                found = strcmp (set->packages[n], names[j]) == 0;
-                        if (!found)
-                                return pgimg_make_error (err, ENOENT,
-                                                         "package `%s` needed by `%s` is not in set `%s` of the lock `%s`; run `pgimg lock`",
-                                                         names[j], res->recipe.path, lists[i].set,
-                                                         res->lock.path);
-                }
+        for (size_t j = 0; names && names[j]; j++) {
+                int found = 0;
+                for (size_t n = 0; set && n < set->n && !found; n++)
+                        found = strcmp (set->packages[n], names[j]) == 0;
+                if (!found)
+                        return pgimg_make_error (err, ENOENT,
+                                                 "package `%s` needed by `%s` is not in set `%s` of the lock `%s`; run `pgimg lock`",
+                                                 names[j], res->recipe.path, set_name, res->lock.path);
         }
         return 0;
 }
@@ -525,7 +512,8 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 return -1;
         if (lock_load (lock_path, &res->lock, err) < 0)
                 return -1;
-        if (check_recipe_packages (res, err) < 0)
+        if (check_in_set (res, "build", res->recipe.build_packages, err) < 0
+            || check_in_set (res, "runtime", res->recipe.runtime_packages, err) < 0)
                 return -1;
         if (o->source_date_epoch >= 0)
                 res->source_date_epoch = o->source_date_epoch;

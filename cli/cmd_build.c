@@ -117,12 +117,31 @@ write_receipt (const struct pipeline_result *res, const char *out, const char *m
         return fs_write_file_atomic (path, receipt.data, receipt.len, 0644, err);
 }
 
+/* s as a JSON string: output paths may hold quotes or backslashes. */
+static void
+print_json_string (const char *s)
+{
+        putchar ('"');
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        printf ("\\%c", c);
+                else if (c < 0x20)
+                        printf ("\\u%04x", c);
+                else
+                        putchar (c);
+        }
+        putchar ('"');
+}
+
 static void
 print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json)
 {
         if (json) {
-                printf ("{\"image\":\"%s\",\"output\":\"%s\",\"manifest\":\"%s\",\"layers\":[", res->tags[0],
-                        out, manifest);
+                /* tag, digests and layer names are plain ASCII by construction */
+                printf ("{\"image\":\"%s\",\"output\":", res->tags[0]);
+                print_json_string (out);
+                printf (",\"manifest\":\"%s\",\"layers\":[", manifest);
                 for (size_t i = 0; i < res->n_layers; i++)
                         printf ("%s{\"name\":\"%s\",\"digest\":\"%s\",\"diffID\":\"%s\",\"size\":%llu,\"built\":%s}",
                                 i ? "," : "", res->layers[i].name, res->layers[i].desc.digest,

@@ -41,4 +41,13 @@ else
 	fail "second build of postgres-$m"
 fi
 rm -f "$TEST_OUT/again.tar" "$TEST_OUT/again.tar.receipt.json"
+
+# --json stays valid JSON whatever the output path holds.
+odd="$TEST_OUT/we\"ird\\name.tar"
+json_ok() {
+	"$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$odd" --json |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["output"] == sys.argv[1]' "$odd"
+}
+ok "--json output is valid JSON for an odd output path" json_ok
+rm -f "$odd" "$odd.receipt.json"
 finish
