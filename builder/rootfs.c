@@ -124,8 +124,19 @@ fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
 }
 
 static int
-unpack_set (const char *cache_dir, const struct lock *lock, const char *set_name,
-            const char *dest, struct owner_map *owners, pgimg_error_t *err)
+in_set (const struct lock_set *set, const char *name)
+{
+        for (size_t i = 0; set && i < set->n; i++)
+                if (strcmp (set->packages[i], name) == 0)
+                        return 1;
+        return 0;
+}
+
+/* Every package of set_name not in skip, unpacked into dest. */
+static int
+unpack_packages (const char *cache_dir, const struct lock *lock, const char *set_name,
+                 const struct lock_set *skip, const char *dest, struct owner_map *owners,
+                 pgimg_error_t *err)
 {
         const struct lock_set *set = lock_find_set (lock, set_name);
         struct deb_unpack_opts opts = { doc_exclude, doc_include, owners };
@@ -140,6 +151,8 @@ unpack_set (const char *cache_dir, const struct lock *lock, const char *set_name
                 cleanup_free char *path = NULL;
                 size_t n_urls = 0;
 
+                if (in_set (skip, set->packages[i]))
+                        continue;
                 if (p == NULL)
                         return pgimg_make_error (err, ENOENT,
                                                  "package `%s` of set `%s` is missing from the lock `%s`; run `pgimg lock --update`",
@@ -157,12 +170,69 @@ unpack_set (const char *cache_dir, const struct lock *lock, const char *set_name
                         return pgimg_error_wrap (err, "unpack %s", what);
         }
         progress_done ();
+        return 0;
+}
+
+static int
+unpack_set (const char *cache_dir, const struct lock *lock, const char *set_name,
+            const char *dest, struct owner_map *owners, pgimg_error_t *err)
+{
+        if (unpack_packages (cache_dir, lock, set_name, NULL, dest, owners, err) < 0)
+                return -1;
         return fixup_tree (dest, owners, err);
 }
 
 int
-rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *set,
-                   char **out, pgimg_error_t *err)
+rootfs_unpack_extra (const char *cache_dir, const struct lock *lock, const char *set,
+                     const char *skip, const char *dest, struct owner_map *owners,
+                     pgimg_error_t *err)
+{
+        return unpack_packages (cache_dir, lock, set, skip ? lock_find_set (lock, skip) : NULL,
+                                dest, owners, err);
+}
+
+static void
+drop_tmp (const char *tmp)
+{
+        pgimg_error_t ignored = NULL;
+        fs_rm_rf (tmp, &ignored);
+        pgimg_error_free (&ignored);
+        fs_forget_temp (tmp);
+}
+
+/* sets[0] unpacked, or (with more sets) a hard-linked copy of the root
+ * of sets[0] with the others unpacked over it: deb_unpack replaces
+ * files rather than writing into them, so the shared root stays intact. */
+static int
+fill_root (const char *cache_dir, const struct lock *lock, const char *const *sets,
+           const char *tmp, pgimg_error_t *err)
+{
+        cleanup_free char *base = NULL;
+
+        if (sets[1] == NULL) {
+                if (unpack_set (cache_dir, lock, sets[0], tmp, NULL, err) < 0)
+                        return -1;
+        } else {
+                const char *first[] = { sets[0], NULL };
+                if (rootfs_build_root_sets (cache_dir, lock, first, &base, err) < 0)
+                        return -1;
+                if (rmdir (tmp) < 0)
+                        return pgimg_make_error_errno (err, errno, "rmdir `%s`", tmp);
+                if (fs_link_tree (base, tmp, err) < 0)
+                        return -1;
+                for (size_t i = 1; sets[i]; i++)
+                        if (unpack_set (cache_dir, lock, sets[i], tmp, NULL, err) < 0)
+                                return -1;
+        }
+        if (mkdir_in (tmp, "build", 0755, err) < 0 || mkdir_in (tmp, "out", 0755, err) < 0
+            || mkdir_in (tmp, "in", 0755, err) < 0)
+                return -1;
+        return 0;
+}
+
+int
+rootfs_build_root_sets (const char *cache_dir, const struct lock *lock, const char *const *sets,
+                        char **out, pgimg_error_t *err)
 {
         char digest[SHA256_HEX_LEN + 1];
         char key[SHA256_HEX_LEN + 1];
@@ -170,11 +240,16 @@ rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *s
         cleanup_free char *final = NULL;
         cleanup_free char *tmp = NULL;
         cleanup_buf struct buf k = BUF_INIT;
+        cleanup_buf struct buf names = BUF_INIT;
 
-        if (lock_set_digest (lock, set, digest, err) < 0)
-                return -1;
-        if (buf_addf (&k, "build-root\n%s\n%s\n%s\n", ROOTFS_LOGIC_VERSION, set, digest) < 0)
-                return pgimg_make_error_errno (err, ENOMEM, "build root");
+        for (size_t i = 0; sets[i]; i++) {
+                if (lock_set_digest (lock, sets[i], digest, err) < 0)
+                        return -1;
+                if ((i == 0 ? buf_addf (&k, "build-root\n%s\n%s\n%s\n", ROOTFS_LOGIC_VERSION, sets[i], digest)
+                            : buf_addf (&k, "%s\n%s\n", sets[i], digest)) < 0
+                    || buf_addf (&names, "%s`%s`", i ? " + " : "", sets[i]) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "build root");
+        }
         if (sha256_buf_hex (k.data, k.len, key, err) < 0)
                 return -1;
         if (asprintf (&roots, "%s/roots", cache_dir) < 0
@@ -188,22 +263,14 @@ rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *s
                 return -1;
         if (fs_mkdtemp (roots, "root", &tmp, err) < 0)
                 return -1;
-        progress_note ("assembling the build root from set `%s`", set);
-        if (unpack_set (cache_dir, lock, set, tmp, NULL, err) < 0
-            || mkdir_in (tmp, "build", 0755, err) < 0 || mkdir_in (tmp, "out", 0755, err) < 0
-            || mkdir_in (tmp, "in", 0755, err) < 0) {
-                pgimg_error_t ignored = NULL;
-                fs_rm_rf (tmp, &ignored);
-                pgimg_error_free (&ignored);
-                fs_forget_temp (tmp);
+        progress_note ("assembling the build root from set %s", names.data);
+        if (fill_root (cache_dir, lock, sets, tmp, err) < 0) {
+                drop_tmp (tmp);
                 return -1;
         }
         if (rename (tmp, final) < 0) {
                 int e = errno;
-                pgimg_error_t ignored = NULL;
-                fs_rm_rf (tmp, &ignored);
-                pgimg_error_free (&ignored);
-                fs_forget_temp (tmp);
+                drop_tmp (tmp);
                 if (fs_exists (final)) {        /* a concurrent pgimg won */
                         *out = steal_pointer (&final);
                         return 0;
@@ -213,6 +280,14 @@ rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *s
         fs_forget_temp (tmp);
         *out = steal_pointer (&final);
         return 0;
+}
+
+int
+rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *set,
+                   char **out, pgimg_error_t *err)
+{
+        const char *sets[] = { set, NULL };
+        return rootfs_build_root_sets (cache_dir, lock, sets, out, err);
 }
 
 int

@@ -24,6 +24,18 @@
 int rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *set,
                        char **out, pgimg_error_t *err);
 
+/* The same for the union of several sets (NULL-terminated): the root
+ * of sets[0] hard-linked, the others unpacked over it. */
+int rootfs_build_root_sets (const char *cache_dir, const struct lock *lock,
+                            const char *const *sets, char **out, pgimg_error_t *err);
+
+/* Unpack set into dest (an existing directory), documentation left
+ * out, leaving out every package that is also in the set skip (may be
+ * NULL): an extension's own libraries, without the base's. */
+int rootfs_unpack_extra (const char *cache_dir, const struct lock *lock, const char *set,
+                         const char *skip, const char *dest, struct owner_map *owners,
+                         pgimg_error_t *err);
+
 /* Assemble set into dest (an existing empty directory) for the runtime
  * image: documentation left out except copyright files, owners that
  * cannot be set on disk recorded in owners. */

@@ -1,7 +1,9 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,4 +391,78 @@ fs_exists (const char *path)
 {
         struct stat st;
         return lstat (path, &st) == 0;
+}
+
+static int
+link_tree_at (int src_dir, int dst_dir, const char *src_path, pgimg_error_t *err)
+{
+        DIR *d;
+        struct dirent *de;
+        int fd = dup (src_dir);
+
+        if (fd < 0 || (d = fdopendir (fd)) == NULL) {
+                if (fd >= 0)
+                        close (fd);
+                return pgimg_make_error_errno (err, errno, "read `%s`", src_path);
+        }
+        while ((errno = 0, de = readdir (d)) != NULL) {
+                struct stat st;
+                if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+                        continue;
+                if (fstatat (src_dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        goto fail;
+                if (S_ISDIR (st.st_mode)) {
+                        cleanup_fd int s = -1, t = -1;
+                        if (mkdirat (dst_dir, de->d_name, 0700) < 0
+                            || (s = openat (src_dir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0
+                            || (t = openat (dst_dir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+                                goto fail;
+                        if (link_tree_at (s, t, src_path, err) < 0) {
+                                closedir (d);
+                                return -1;
+                        }
+                        if (fchmod (t, st.st_mode & 07777) < 0)
+                                goto fail;
+                } else if (S_ISLNK (st.st_mode)) {
+                        char target[PATH_MAX];
+                        ssize_t n = readlinkat (src_dir, de->d_name, target, sizeof (target) - 1);
+                        if (n < 0)
+                                goto fail;
+                        target[n] = '\0';
+                        if (symlinkat (target, dst_dir, de->d_name) < 0)
+                                goto fail;
+                } else if (linkat (src_dir, de->d_name, dst_dir, de->d_name, 0) < 0) {
+                        goto fail;
+                }
+        }
+        if (errno != 0)
+                goto fail;
+        closedir (d);
+        return 0;
+fail:
+        {
+                int e = errno;
+                cleanup_free char *name = de ? strdup (de->d_name) : NULL;
+                closedir (d);
+                return pgimg_make_error_errno (err, e, "link the tree `%s` (at `%s`)", src_path,
+                                               name ? name : "?");
+        }
+}
+
+int
+fs_link_tree (const char *src, const char *dst, pgimg_error_t *err)
+{
+        cleanup_fd int s = open (src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_fd int t = -1;
+        struct stat st;
+
+        if (s < 0 || fstat (s, &st) < 0)
+                return pgimg_make_error_errno (err, errno, "open `%s`", src);
+        if (mkdir (dst, 0700) < 0 || (t = open (dst, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return pgimg_make_error_errno (err, errno, "create `%s`", dst);
+        if (link_tree_at (s, t, src, err) < 0)
+                return -1;
+        if (fchmod (t, st.st_mode & 07777) < 0)
+                return pgimg_make_error_errno (err, errno, "chmod `%s`", dst);
+        return 0;
 }

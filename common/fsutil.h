@@ -78,4 +78,10 @@ int fs_copy_file (const char *src, const char *dst, pgimg_error_t *err);
 
 int fs_exists (const char *path);
 
+/* Make dst (which must not exist) a copy of the tree src whose regular
+ * files are hard links to src's: directories are created with src's
+ * modes, symbolic links copied.  Cheap, but whoever writes into dst
+ * must replace files (unlink, then create), never write them in place. */
+int fs_link_tree (const char *src, const char *dst, pgimg_error_t *err);
+
 #endif
