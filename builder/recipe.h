@@ -60,4 +60,86 @@ int recipe_resolve (const char *dir, const char *spec, struct recipe *r,
  * fails the whole call, naming it. */
 int recipe_load_all (const char *dir, struct recipe **out, size_t *n, pgimg_error_t *err);
 
+/* ------------------------------------------------------------------ */
+/* Extension recipes: extensions/<name>.json (docs/extension-recipes.md) */
+
+enum ext_build {
+        EXT_BUILD_PGXS = 0,
+        EXT_BUILD_AUTOCONF,
+        EXT_BUILD_CMAKE,
+        EXT_BUILD_MESON,
+        EXT_BUILD_DEB,
+};
+
+/* A Debian build of one version for one major. */
+struct ext_deb {
+        char *major;
+        char *url;
+        char sha256[SHA256_HEX_LEN + 1];
+};
+
+struct ext_version {
+        char *version;                  /* upstream's: "0.8.0" */
+        char **urls;                    /* source, NULL-terminated; NULL for Debian builds */
+        size_t n_urls;
+        char sha256[SHA256_HEX_LEN + 1];        /* of the source; "" for Debian builds */
+        struct ext_deb *debs;           /* Debian builds by major, or NULL */
+        size_t n_debs;
+        char **majors;                  /* the majors this version builds for */
+        char *note;
+        char *canonical;                /* the recipe reduced to this version: a key input */
+};
+
+struct ext_recipe {
+        char *path;
+        char *name;                     /* "pgvector": what --with takes */
+        char *summary;
+        char *license;
+        char *homepage;
+        char *debian_source;            /* may be NULL */
+        enum ext_build build;
+        char **majors;                  /* NULL-terminated */
+        char *default_version;          /* one default for every major, or NULL ... */
+        char **default_by_major;        /* ... "15=1.7.0" pairs, NULL-terminated */
+        char **extensions;              /* CREATE EXTENSION names */
+        char **preload;                 /* shared_preload_libraries */
+        char **requires;                /* other recipes */
+        char **build_packages;
+        char **runtime_packages;
+        char **make_args;
+        char **configure_args;
+        struct ext_version *versions;   /* newest first */
+        size_t n_versions;
+};
+
+int ext_recipe_load (const char *path, struct ext_recipe *r, pgimg_error_t *err);
+int ext_recipe_load_buf (const char *data, size_t len, const char *path, struct ext_recipe *r,
+                         pgimg_error_t *err);
+void ext_recipe_free (struct ext_recipe *r);
+
+/* Every <name>.json in dir (extensions/), sorted by name; free with
+ * ext_recipes_free.  One invalid recipe fails the call, naming it. */
+int ext_recipe_load_all (const char *dir, struct ext_recipe **out, size_t *n, pgimg_error_t *err);
+void ext_recipes_free (struct ext_recipe *v, size_t n);
+
+/* The pinned version, or NULL. */
+const struct ext_version *ext_recipe_find (const struct ext_recipe *r, const char *version);
+/* 1 when v builds for major. */
+int ext_version_supports (const struct ext_version *v, const char *major);
+/* The Debian build of v for major, or NULL. */
+const struct ext_deb *ext_version_deb (const struct ext_version *v, const char *major);
+
+/* "pgvector" or "pgvector@0.8.0" for major: the recipe's version, or
+ * an error that names the extension, the version and the major (and
+ * lists what exists).  *v points into r. */
+int ext_recipe_pick (const struct ext_recipe *r, const char *version, const char *major,
+                     const struct ext_version **v, pgimg_error_t *err);
+
+const char *ext_build_name (enum ext_build b);
+
+/* An image set (images/default.json: {"summary": "...", "extensions":
+ * ["pgvector", "pg_cron@1.6.5", ...]}): its items appended to *items, a
+ * NULL-terminated vector the caller frees with strv_free. */
+int ext_image_set_load (const char *path, char ***items, pgimg_error_t *err);
+
 #endif
