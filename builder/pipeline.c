@@ -42,6 +42,9 @@ static const char pg_script[] =
         "make install-strip DESTDIR=/out\n"
         "make -C contrib install-strip DESTDIR=/out\n";
 
+static int extension_settings (const struct pipeline_result *res, struct buf *out,
+                               pgimg_error_t *err);
+
 static int
 oom (pgimg_error_t *err, const char *what)
 {
@@ -402,6 +405,7 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
         cleanup_buf struct buf script = BUF_INIT;
         cleanup_buf struct buf ensure = BUF_INIT;
         cleanup_buf struct buf receipt = BUF_INIT;
+        cleanup_buf struct buf settings = BUF_INIT;
         cleanup_free char *script_path = NULL;
         cleanup_free char *ensure_path = NULL;
         cleanup_free char *enforce_link = NULL;
@@ -419,7 +423,8 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
             || fs_read_file (ensure_path, 1 << 20, &ensure, err) < 0)
                 return pgimg_error_wrap (err, "entrypoint");
         /* The receipt inside the image lists the layers below it. */
-        if (pipeline_receipt (res, o->pgimg_version, res->n_layers, NULL, &receipt, err) < 0)
+        if (pipeline_receipt (res, o->pgimg_version, res->n_layers, NULL, &receipt, err) < 0
+            || extension_settings (res, &settings, err) < 0)
                 return -1;
         snprintf (epoch, sizeof (epoch), "%lld", res->source_date_epoch);
         if (layer_key_init (&k, err) < 0)
@@ -430,6 +435,7 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
             || layer_key_add (&k, "script", script.data, err) < 0
             || layer_key_add (&k, "ensure", ensure.data, err) < 0
             || layer_key_add (&k, "receipt", receipt.data, err) < 0
+            || (settings.len && layer_key_add (&k, "settings", settings.data, err) < 0)
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
             || layer_key_final (&k, l->key, err) < 0) {
@@ -453,6 +459,8 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
                 r = pgimg_make_error_errno (err, errno, "entrypoint: symlink docker-enforce-initdb.sh");
         if (r == 0)
                 r = write_in (tmp, "usr/share/pgimg/receipt.json", receipt.data, receipt.len, 0644, err);
+        if (r == 0 && settings.len)
+                r = write_in (tmp, "usr/share/pgimg/postgresql.conf", settings.data, settings.len, 0644, err);
         if (r == 0)
                 r = mkdir_owned (tmp, "docker-entrypoint-initdb.d", 0755, &owners, err);
         if (r == 0)
@@ -496,6 +504,146 @@ check_in_set (const struct pipeline_result *res, const char *set_name, char *con
         return 0;
 }
 
+static int
+strv_push (char ***v, size_t *n, const char *s)
+{
+        char **nv = realloc (*v, (*n + 2) * sizeof (char *));
+        if (nv == NULL)
+                return -1;
+        *v = nv;
+        if ((nv[*n] = strdup (s)) == NULL)
+                return -1;
+        nv[++*n] = NULL;
+        return 0;
+}
+
+/* The items of the image sets that build for this major, then --with. */
+static int
+gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char ***items,
+              pgimg_error_t *err)
+{
+        size_t n = 0, n_skipped = 0;
+
+        for (size_t i = 0; o->sets && o->sets[i]; i++) {
+                cleanup_strv char **set = NULL;
+                cleanup_free char *path = NULL;
+                if (strchr (o->sets[i], '/') || o->sets[i][0] == '.')
+                        return pgimg_make_error (err, EINVAL, "`%s` is not an image set name (see images/)", o->sets[i]);
+                if (asprintf (&path, "%s/images/%s.json", o->data_dir, o->sets[i]) < 0)
+                        return oom (err, "image set");
+                if (!fs_exists (path))
+                        return pgimg_make_error (err, ENOENT, "no image set `%s` (no `%s`)", o->sets[i], path);
+                if (ext_image_set_load (path, &set, err) < 0)
+                        return -1;
+                for (size_t j = 0; set && set[j]; j++) {
+                        const char *one[] = { set[j], NULL };
+                        struct extension_pick *p = NULL;
+                        size_t np = 0;
+                        pgimg_error_t e = NULL;
+                        if (extension_resolve (res->ext_recipes, res->n_ext_recipes, one, res->recipe.major,
+                                               &p, &np, &e) < 0) {
+                                if (e->status != ENOTSUP) {
+                                        *err = e;
+                                        return pgimg_error_wrap (err, "image set `%s`", o->sets[i]);
+                                }
+                                pgimg_error_free (&e);
+                                if (strv_push (&res->skipped, &n_skipped, set[j]) < 0)
+                                        return oom (err, "image set");
+                                continue;
+                        }
+                        free (p);
+                        if (strv_push (items, &n, set[j]) < 0)
+                                return oom (err, "image set");
+                }
+        }
+        for (size_t i = 0; o->with && o->with[i]; i++)
+                if (strv_push (items, &n, o->with[i]) < 0)
+                        return oom (err, "extensions");
+        return 0;
+}
+
+static int
+extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        cleanup_strv char **items = NULL;
+        cleanup_free char *dir = NULL;
+        struct extension_env env;
+
+        if ((o->with == NULL || o->with[0] == NULL) && (o->sets == NULL || o->sets[0] == NULL))
+                return 0;
+        if (asprintf (&dir, "%s/extensions", o->data_dir) < 0)
+                return oom (err, "extensions");
+        if (ext_recipe_load_all (dir, &res->ext_recipes, &res->n_ext_recipes, err) < 0)
+                return -1;
+        if (gather_items (o, res, &items, err) < 0)
+                return -1;
+        for (size_t i = 0; res->skipped && res->skipped[i]; i++)
+                progress_note ("leaving out %s: it does not support PostgreSQL %s", res->skipped[i],
+                               res->recipe.major);
+        if (extension_resolve (res->ext_recipes, res->n_ext_recipes, (const char *const *) items,
+                               res->recipe.major, &res->picks, &res->n_picks, err) < 0)
+                return -1;
+        if (res->n_layers + res->n_picks + 1 > PIPELINE_MAX_LAYERS)
+                return pgimg_make_error (err, E2BIG, "%zu extensions: an image holds at most %d",
+                                         res->n_picks, PIPELINE_MAX_LAYERS - 4);
+        res->ext_layers = calloc (res->n_picks + 1, sizeof (*res->ext_layers));
+        if (res->ext_layers == NULL)
+                return oom (err, "extensions");
+        env = (struct extension_env) {
+                .cache_dir = o->cache_dir, .blob_dir = res->blob_dir, .lock = &res->lock,
+                .major = res->recipe.major, .dev_key = res->dev.key, .dev = &res->dev.desc,
+                .source_date_epoch = res->source_date_epoch, .compression = o->compression,
+                .jobs = o->jobs,
+        };
+        for (size_t i = 0; i < res->n_picks; i++) {
+                struct extension_layer below[16];
+                size_t n_below = 0;
+                struct extension_layer *l = &res->ext_layers[i];
+                struct pipeline_layer *pl;
+                /* The layers of what it requires are below it in the list. */
+                for (char **q = res->picks[i].recipe->requires; q && *q; q++)
+                        for (size_t j = 0; j < i && n_below < 16; j++)
+                                if (strcmp (res->picks[j].recipe->name, *q) == 0)
+                                        below[n_below++] = res->ext_layers[j];
+                if (extension_layer (&env, &res->picks[i], below, n_below, l, err) < 0) {
+                        if (l->failed_log)
+                                res->failed_log = strdup (l->failed_log);
+                        return -1;
+                }
+                pl = &res->layers[res->n_layers++];
+                pl->name = l->name;
+                memcpy (pl->key, l->key, sizeof (pl->key));
+                pl->desc = l->desc;
+                pl->built = l->built;
+                if ((pl->comment = strdup (l->comment)) == NULL)
+                        return oom (err, "extensions");
+        }
+        return 0;
+}
+
+/* shared_preload_libraries and the settings the image's extensions
+ * need, for the entrypoint to add to a new cluster's postgresql.conf. */
+static int
+extension_settings (const struct pipeline_result *res, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf libs = BUF_INIT;
+
+        for (size_t i = 0; i < res->n_picks; i++)
+                for (char **p = res->picks[i].recipe->preload; p && *p; p++) {
+                        int dup = 0;
+                        for (size_t j = 0; j < i && !dup; j++)
+                                for (char **q = res->picks[j].recipe->preload; q && *q && !dup; q++)
+                                        dup = strcmp (*p, *q) == 0;
+                        for (char **q = res->picks[i].recipe->preload; q < p && !dup; q++)
+                                dup = strcmp (*p, *q) == 0;
+                        if (!dup && buf_addf (&libs, "%s%s", libs.len ? "," : "", *p) < 0)
+                                return oom (err, "extension settings");
+                }
+        if (libs.len && buf_addf (out, "shared_preload_libraries = '%s'\n", libs.data) < 0)
+                return oom (err, "extension settings");
+        return 0;
+}
+
 int
 pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
@@ -535,6 +683,8 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 return -1;
         if (postgres_layers (o, res, err) < 0)
                 return -1;
+        if (extension_layers (o, res, err) < 0)
+                return -1;
         return entrypoint_layer (o, res, err);
 }
 
@@ -552,5 +702,11 @@ pipeline_result_free (struct pipeline_result *res)
         free (res->failed_log);
         recipe_free (&res->recipe);
         lock_free (&res->lock);
+        for (size_t i = 0; res->ext_layers && i < res->n_picks; i++)
+                extension_layer_free (&res->ext_layers[i]);
+        free (res->ext_layers);
+        free (res->picks);
+        ext_recipes_free (res->ext_recipes, res->n_ext_recipes);
+        strv_free (res->skipped);
         memset (res, 0, sizeof (*res));
 }

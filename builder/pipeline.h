@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "builder/extension.h"
 #include "builder/lock.h"
 #include "builder/recipe.h"
 #include "common/buf.h"
@@ -26,6 +27,12 @@ struct pipeline_opts {
         int jobs;
         long long source_date_epoch;    /* <0: $SOURCE_DATE_EPOCH, else the lock's date */
         const char *pgimg_version;
+        /* Extensions: "name" or "name@version" items that must build
+         * (an unsupported major is an error) ... */
+        const char *const *with;
+        /* ... and image sets (images/<name>.json) whose items are left
+         * out, with a note, where the major is not supported. */
+        const char *const *sets;
 };
 
 struct pipeline_layer {
@@ -36,7 +43,7 @@ struct pipeline_layer {
         char *comment;                  /* history created_by, malloc'ed */
 };
 
-#define PIPELINE_MAX_LAYERS 8
+#define PIPELINE_MAX_LAYERS 160
 
 struct pipeline_result {
         struct recipe recipe;
@@ -52,6 +59,12 @@ struct pipeline_result {
         char *volume;
         char *lock_rel;                 /* lock path relative to data_dir */
         char *failed_log;               /* the log of a build step that failed */
+        struct ext_recipe *ext_recipes; /* extensions/, when extensions were asked for */
+        size_t n_ext_recipes;
+        struct extension_pick *picks;   /* the image's extensions, bottom first */
+        size_t n_picks;
+        struct extension_layer *ext_layers;     /* one per pick */
+        char **skipped;                 /* set items left out: "http (not for 13)" */
 };
 
 int pipeline_postgres (const struct pipeline_opts *opts, struct pipeline_result *res,

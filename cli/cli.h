@@ -3,7 +3,11 @@
 #ifndef PGIMG_CLI_H
 #define PGIMG_CLI_H
 
+#include <stddef.h>
+
+#include "builder/pipeline.h"
 #include "common/error.h"
+#include "oci/image.h"
 
 #define EXIT_USAGE 2
 
@@ -27,10 +31,26 @@ int cli_usage_error (pgimg_error_t *err, const char *cmd, const char *fmt, ...)
 /* "<data_dir>/<sub>", malloc'ed, or NULL on ENOMEM. */
 char *cli_data_path (const struct pgimg_ctx *ctx, const char *sub);
 
+/* Append the comma-separated words of list to *v (NULL-terminated, *n
+ * words so far); empty words are dropped.  -1 on ENOMEM. */
+int cli_strv_split (const char *list, char ***v, size_t *n);
+
+#ifndef PGIMG_VERSION
+#define PGIMG_VERSION "0.1.0"
+#endif
+
+/* The last lines of a failed build step's log, on stderr; log may be NULL. */
+void cli_print_failed_log (const char *log);
+
+/* Write the image of a build (its layers, config, tags) to out. */
+int cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const char *out,
+                     char manifest[LAYER_DIGEST_LEN], pgimg_error_t *err);
+
 int cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_sandbox (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 
 #endif

@@ -15,9 +15,6 @@
 #include "common/progress.h"
 #include "oci/image.h"
 
-#ifndef PGIMG_VERSION
-#define PGIMG_VERSION "0.1.0"
-#endif
 
 static void
 help (void)
@@ -33,74 +30,14 @@ help (void)
                 "      --compression ALGO    gzip (default) or zstd\n"
                 "      --format FORMAT       docker-archive (default; also an OCI layout) or oci-dir\n"
                 "  -j, --jobs N              parallel make jobs (default: the CPUs available)\n"
+                "      --with EXT[@VER],...  add extensions (extensions/EXT.json); repeatable\n"
+                "      --set NAME            add the extensions of images/NAME.json (default, full);\n"
+                "                            those that do not support the major are left out\n"
                 "      --json                print a JSON summary on stdout\n"
                 "\n"
                 "Example:\n"
-                "  pgimg build postgres-15 -o pg15.tar && docker load -i pg15.tar\n");
-}
-
-static void
-print_failed_log (const char *log)
-{
-        cleanup_buf struct buf tail = BUF_INIT;
-        pgimg_error_t ignored = NULL;
-
-        if (log == NULL || build_log_tail (log, 25, &tail, &ignored) < 0) {
-                pgimg_error_free (&ignored);
-                return;
-        }
-        fprintf (stderr, "pgimg: last lines of %s:\n%s", log, tail.data ? tail.data : "");
-}
-
-static int
-write_image (const struct pipeline_result *res, enum oci_format fmt, const char *out,
-             char manifest[LAYER_DIGEST_LEN], pgimg_error_t *err)
-{
-        struct layer_desc layers[PIPELINE_MAX_LAYERS];
-        const char *comments[PIPELINE_MAX_LAYERS];
-        const char *const entrypoint[] = { "docker-entrypoint.sh", NULL };
-        const char *const cmd[] = { "postgres", NULL };
-        const char *const ports[] = { "5432/tcp", NULL };
-        const char *const volumes[] = { res->volume, NULL };
-        char created[32];
-        time_t t = (time_t) res->source_date_epoch;
-        struct tm tm;
-
-        gmtime_r (&t, &tm);
-        strftime (created, sizeof (created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        const struct oci_kv annotations[] = {
-                { "org.opencontainers.image.created", created },
-                { "org.opencontainers.image.licenses", res->recipe.license },
-                { "org.opencontainers.image.source", res->recipe.homepage },
-                { "org.opencontainers.image.revision", res->version->sha256 },
-                { "org.opencontainers.image.title", "PostgreSQL" },
-                { "org.opencontainers.image.version", res->version->version },
-        };
-        for (size_t i = 0; i < res->n_layers; i++) {
-                layers[i] = res->layers[i].desc;
-                comments[i] = res->layers[i].comment;
-        }
-        struct oci_image img = {
-                .created = t,
-                .architecture = "amd64",
-                .user = "postgres",
-                .workdir = "/",
-                .stop_signal = "SIGINT",
-                .env = (const char *const *) res->env,
-                .entrypoint = entrypoint,
-                .cmd = cmd,
-                .exposed_ports = ports,
-                .volumes = volumes,
-                .labels = annotations,
-                .n_labels = sizeof (annotations) / sizeof (annotations[0]),
-                .annotations = annotations,
-                .n_annotations = sizeof (annotations) / sizeof (annotations[0]),
-                .layers = layers,
-                .layer_comments = comments,
-                .n_layers = res->n_layers,
-                .tags = (const char *const *) res->tags,
-        };
-        return oci_write_image (res->blob_dir, &img, fmt, out, manifest, err);
+                "  pgimg build postgres-15 -o pg15.tar && docker load -i pg15.tar\n"
+                "  pgimg build postgres-17 --with pgvector,pg_cron@1.6.5 -o pg17.tar\n");
 }
 
 static int
@@ -168,12 +105,17 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 { "jobs", required_argument, NULL, 'j' },
                 { "json", no_argument, NULL, 'J' },
                 { "output", required_argument, NULL, 'o' },
+                { "set", required_argument, NULL, 'S' },
+                { "with", required_argument, NULL, 'w' },
                 { NULL, 0, NULL, 0 },
         };
         struct pipeline_opts po = { 0 };
         struct pipeline_result res;
         enum oci_format fmt = OCI_FORMAT_ARCHIVE;
         cleanup_free char *out = NULL;
+        cleanup_strv char **with = NULL;
+        cleanup_strv char **sets = NULL;
+        size_t n_with = 0, n_sets = 0;
         char manifest[LAYER_DIGEST_LEN];
         const char *output = NULL;
         int c, json = 0, r;
@@ -204,6 +146,14 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 case 'o':
                         output = optarg;
                         break;
+                case 'S':
+                        if (cli_strv_split (optarg, &sets, &n_sets) < 0)
+                                return pgimg_make_error_errno (err, ENOMEM, "build");
+                        break;
+                case 'w':
+                        if (cli_strv_split (optarg, &with, &n_with) < 0)
+                                return pgimg_make_error_errno (err, ENOMEM, "build");
+                        break;
                 default:
                         return cli_usage_error (err, "build", "unknown option");
                 }
@@ -217,12 +167,14 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         po.spec = argv[optind];
         po.source_date_epoch = -1;
         po.pgimg_version = PGIMG_VERSION;
+        po.with = (const char *const *) with;
+        po.sets = (const char *const *) sets;
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);
         r = pipeline_postgres (&po, &res, err);
         if (r < 0) {
-                print_failed_log (res.failed_log);
+                cli_print_failed_log (res.failed_log);
                 pipeline_result_free (&res);
                 return pgimg_error_wrap (err, "build %s", po.spec);
         }
@@ -234,7 +186,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 }
                 output = out;
         }
-        r = write_image (&res, fmt, output, manifest, err);
+        r = cli_write_image (&res, fmt, output, manifest, err);
         if (r == 0)
                 r = write_receipt (&res, output, manifest, err);
         if (r == 0)

@@ -17,13 +17,15 @@
 static void
 list_usage (FILE *f)
 {
-        fprintf (f, "usage: pgimg list [--json]\n"
+        fprintf (f, "usage: pgimg list [--extensions] [--json]\n"
                     "\n"
                     "Show each PostgreSQL major that has a recipe, its default minor and\n"
                     "the other pinned minors, newest first.\n"
                     "\n"
-                    "  -h, --help   show this help\n"
-                    "      --json   print a JSON array on stdout instead\n"
+                    "  -e, --extensions  list the extension recipes instead: name, build,\n"
+                    "                    then each version with the majors it builds for\n"
+                    "  -h, --help        show this help\n"
+                    "      --json        print a JSON array on stdout instead\n"
                     "\n"
                     "Example:\n"
                     "  $ pgimg list\n"
@@ -93,10 +95,50 @@ print_table (FILE *f, const struct recipe *rs, size_t n)
         }
 }
 
+/* pgvector  pgxs  0.8.7 (13 15 17 18)  0.8.0 (13 15 17 18)  Open-source ... */
+static void
+print_extensions (FILE *f, const struct ext_recipe *rs, size_t n, int json)
+{
+        if (json)
+                fputc ('[', f);
+        for (size_t i = 0; i < n; i++) {
+                const struct ext_recipe *r = &rs[i];
+                if (json) {
+                        fprintf (f, "%s{\"name\":", i ? "," : "");
+                        json_string (f, r->name);
+                        fprintf (f, ",\"build\":\"%s\",\"summary\":", ext_build_name (r->build));
+                        json_string (f, r->summary);
+                        fputs (",\"versions\":[", f);
+                } else {
+                        fprintf (f, "%-24s %-8s", r->name, ext_build_name (r->build));
+                }
+                for (size_t k = 0; k < r->n_versions; k++) {
+                        const struct ext_version *v = &r->versions[k];
+                        if (json) {
+                                fprintf (f, "%s{\"version\":", k ? "," : "");
+                                json_string (f, v->version);
+                                fprintf (f, ",\"debian_build\":%s,\"majors\":[", v->n_debs ? "true" : "false");
+                                for (char **m = v->majors; *m; m++)
+                                        fprintf (f, "%s\"%s\"", m == v->majors ? "" : ",", *m);
+                                fputs ("]}", f);
+                                continue;
+                        }
+                        fprintf (f, "  %s (", v->version);
+                        for (char **m = v->majors; *m; m++)
+                                fprintf (f, "%s%s", m == v->majors ? "" : " ", *m);
+                        fputc (')', f);
+                }
+                fputs (json ? "]}" : "\n", f);
+        }
+        if (json)
+                fputs ("]\n", f);
+}
+
 int
 cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
         static const struct option opts[] = {
+                { "extensions", no_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },
                 { "json", no_argument, NULL, 'j' },
                 { NULL, 0, NULL, 0 },
@@ -104,11 +146,14 @@ cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cleanup_free char *dir = NULL;
         struct recipe *rs = NULL;
         size_t n = 0;
-        int c, json = 0, ret = 0;
+        int c, json = 0, ret = 0, exts = 0;
 
         opterr = 0; /* our own message, with the hint to --help */
-        while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1) {
+        while ((c = getopt_long (argc, argv, "+eh", opts, NULL)) != -1) {
                 switch (c) {
+                case 'e':
+                        exts = 1;
+                        break;
                 case 'h':
                         list_usage (stdout);
                         return 0;
@@ -122,9 +167,19 @@ cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (optind < argc)
                 return cli_usage_error (err, "list", "unexpected argument `%s`", argv[optind]);
 
-        dir = cli_data_path (ctx, "versions");
+        dir = cli_data_path (ctx, exts ? "extensions" : "versions");
         if (dir == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "list");
+        if (exts) {
+                struct ext_recipe *es = NULL;
+                if (ext_recipe_load_all (dir, &es, &n, err) < 0)
+                        return pgimg_error_wrap (err, "list");
+                print_extensions (stdout, es, n, json);
+                ext_recipes_free (es, n);
+                if (fflush (stdout) != 0 || ferror (stdout))
+                        return pgimg_make_error_errno (err, errno, "list: write to stdout");
+                return 0;
+        }
         if (recipe_load_all (dir, &rs, &n, err) < 0)
                 return pgimg_error_wrap (err, "list");
         if (n == 0)

@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/extension.h"
 #include "builder/lock.h"
+#include "builder/recipe.h"
 #include "cli/cli.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 
 static void
 lock_usage (FILE *f)
@@ -74,7 +77,37 @@ cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (input == NULL || output == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "lock");
 
-        if (lock_update (input, NULL, 0, output, ctx->cache_dir, update, err) < 0)
+        /* Each extension's packages are sets of their own, so that one
+         * recipe's change leaves the others' layers alone. */
+        cleanup_free char *ext_dir = cli_data_path (ctx, "extensions");
+        struct ext_recipe *exts = NULL;
+        size_t n_exts = 0, n_req = 0;
+        if (ext_dir == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "lock");
+        if (fs_exists (ext_dir) && ext_recipe_load_all (ext_dir, &exts, &n_exts, err) < 0)
+                return pgimg_error_wrap (err, "lock");
+        struct lock_request *req = calloc (2 * n_exts + 1, sizeof (*req));
+        char **names = calloc (2 * n_exts + 1, sizeof (char *));
+        int rc = req && names ? 0 : pgimg_make_error_errno (err, ENOMEM, "lock");
+        for (size_t i = 0; rc == 0 && i < n_exts; i++) {
+                char *b, *r;
+                if ((rc = extension_set_names (&exts[i], &b, &r, err)) < 0)
+                        break;
+                names[2 * i] = b;
+                names[2 * i + 1] = r;
+                if (exts[i].build_packages[0])
+                        req[n_req++] = (struct lock_request) { b, (const char *const *) exts[i].build_packages };
+                if (exts[i].runtime_packages[0])
+                        req[n_req++] = (struct lock_request) { r, (const char *const *) exts[i].runtime_packages };
+        }
+        if (rc == 0)
+                rc = lock_update (input, req, n_req, output, ctx->cache_dir, update, err);
+        for (size_t i = 0; names && i < 2 * n_exts; i++)
+                free (names[i]);
+        free (names);
+        free (req);
+        ext_recipes_free (exts, n_exts);
+        if (rc < 0)
                 return pgimg_error_wrap (err, "lock");
         /* Read back what was written: the summary is what a build sees. */
         if (lock_load (output, &lock, err) < 0)

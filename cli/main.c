@@ -30,6 +30,7 @@ static const struct command {
         { "list", cmd_list, "show what can be built" },
         { "lock", cmd_lock, "resolve Debian packages into the lock file" },
         { "sandbox", cmd_sandbox, "run a command in a build sandbox" },
+        { "test", cmd_test, "run the extensions' smoke tests in a container" },
 };
 
 static void

@@ -2,8 +2,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "builder/build.h"
+#include "builder/pipeline.h"
 #include "cli/cli.h"
+#include "oci/image.h"
+#include "common/buf.h"
 #include "common/cleanup.h"
 
 int
@@ -28,3 +33,92 @@ cli_data_path (const struct pgimg_ctx *ctx, const char *sub)
                 return NULL;
         return p;
 }
+
+int
+cli_strv_split (const char *list, char ***v, size_t *n)
+{
+        const char *p = list;
+
+        while (*p) {
+                size_t len = strcspn (p, ",");
+                if (len > 0) {
+                        char **nv = realloc (*v, (*n + 2) * sizeof (char *));
+                        if (nv == NULL)
+                                return -1;
+                        *v = nv;
+                        if ((nv[*n] = strndup (p, len)) == NULL)
+                                return -1;
+                        nv[++*n] = NULL;
+                }
+                p += len;
+                if (*p == ',')
+                        p++;
+        }
+        return 0;
+}
+
+int
+cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const char *out,
+             char manifest[LAYER_DIGEST_LEN], pgimg_error_t *err)
+{
+        struct layer_desc layers[PIPELINE_MAX_LAYERS];
+        const char *comments[PIPELINE_MAX_LAYERS];
+        const char *const entrypoint[] = { "docker-entrypoint.sh", NULL };
+        const char *const cmd[] = { "postgres", NULL };
+        const char *const ports[] = { "5432/tcp", NULL };
+        const char *const volumes[] = { res->volume, NULL };
+        char created[32];
+        time_t t = (time_t) res->source_date_epoch;
+        struct tm tm;
+
+        gmtime_r (&t, &tm);
+        strftime (created, sizeof (created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        const struct oci_kv annotations[] = {
+                { "org.opencontainers.image.created", created },
+                { "org.opencontainers.image.licenses", res->recipe.license },
+                { "org.opencontainers.image.source", res->recipe.homepage },
+                { "org.opencontainers.image.revision", res->version->sha256 },
+                { "org.opencontainers.image.title", "PostgreSQL" },
+                { "org.opencontainers.image.version", res->version->version },
+        };
+        for (size_t i = 0; i < res->n_layers; i++) {
+                layers[i] = res->layers[i].desc;
+                comments[i] = res->layers[i].comment;
+        }
+        struct oci_image img = {
+                .created = t,
+                .architecture = "amd64",
+                .user = "postgres",
+                .workdir = "/",
+                .stop_signal = "SIGINT",
+                .env = (const char *const *) res->env,
+                .entrypoint = entrypoint,
+                .cmd = cmd,
+                .exposed_ports = ports,
+                .volumes = volumes,
+                .labels = annotations,
+                .n_labels = sizeof (annotations) / sizeof (annotations[0]),
+                .annotations = annotations,
+                .n_annotations = sizeof (annotations) / sizeof (annotations[0]),
+                .layers = layers,
+                .layer_comments = comments,
+                .n_layers = res->n_layers,
+                .tags = (const char *const *) res->tags,
+        };
+        return oci_write_image (res->blob_dir, &img, fmt, out, manifest, err);
+}
+
+
+void
+cli_print_failed_log (const char *log)
+{
+        cleanup_buf struct buf tail = BUF_INIT;
+        pgimg_error_t ignored = NULL;
+
+        if (log == NULL || build_log_tail (log, 25, &tail, &ignored) < 0) {
+                pgimg_error_free (&ignored);
+                return;
+        }
+        fprintf (stderr, "pgimg: last lines of %s:\n%s", log, tail.data ? tail.data : "");
+}
+

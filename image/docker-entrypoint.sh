@@ -198,6 +198,18 @@ docker_init_database_dir() {
 	eval 'initdb --username="$POSTGRES_USER" --pwfile=<(printf "%s\n" "$POSTGRES_PASSWORD") '"$POSTGRES_INITDB_ARGS"' "$@"'
 
 	docker_setup_listen_addresses
+	docker_setup_extension_settings
+}
+
+# An image built with extensions that must be preloaded (pg_cron,
+# timescaledb ...) carries their settings in /usr/share/pgimg/postgresql.conf;
+# a new cluster gets them at the end of its postgresql.conf, where a user's
+# ALTER SYSTEM or -c still overrides them.
+docker_setup_extension_settings() {
+	local conf=/usr/share/pgimg/postgresql.conf
+	if [ -s "$conf" ]; then
+		{ echo; echo "# from $conf (the image's extensions)"; cat "$conf"; } >> "$PGDATA/postgresql.conf"
+	fi
 }
 
 # The official image edits postgresql.conf.sample at build time so that new

@@ -1,0 +1,553 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/build.h"
+#include "builder/deb.h"
+#include "builder/elfcheck.h"
+#include "builder/extension.h"
+#include "builder/fetch.h"
+#include "builder/rootfs.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+#include "layers/cache.h"
+
+/* The build of one extension from source.  PostgreSQL's headers, PGXS
+ * and pg_config are the postgres-dev layer, mounted read-only at
+ * /usr/lib/postgresql with the layers of the recipes it requires. */
+static const char ext_script[] =
+        "tar --no-same-owner -xf \"/in/$SOURCE\" --strip-components=1\n"
+        "export PG_CONFIG=\"/usr/lib/postgresql/$PG_MAJOR/bin/pg_config\"\n"
+        "export PATH=\"/usr/lib/postgresql/$PG_MAJOR/bin:$PATH\"\n"
+        "case $BUILD in\n"
+        "pgxs)\n"
+        "  eval \"set -- $MAKE_ARGS\"\n"
+        "  make -j\"$JOBS\" USE_PGXS=1 PG_CONFIG=\"$PG_CONFIG\" \"$@\"\n"
+        "  make install USE_PGXS=1 PG_CONFIG=\"$PG_CONFIG\" DESTDIR=/out \"$@\" ;;\n"
+        "autoconf)\n"
+        "  [ -x configure ] || { [ -x autogen.sh ] && ./autogen.sh; }\n"
+        "  eval \"set -- $CONFIGURE_ARGS\"\n"
+        "  ./configure --with-pgconfig=\"$PG_CONFIG\" \"$@\"\n"
+        "  eval \"set -- $MAKE_ARGS\"\n"
+        "  make -j\"$JOBS\" \"$@\"\n"
+        "  make install DESTDIR=/out \"$@\" ;;\n"
+        "cmake)\n"
+        "  eval \"set -- $CONFIGURE_ARGS\"\n"
+        "  cmake -S . -B _pgimg -DCMAKE_BUILD_TYPE=Release -DPG_CONFIG=\"$PG_CONFIG\" \"$@\"\n"
+        "  cmake --build _pgimg -j \"$JOBS\"\n"
+        "  DESTDIR=/out cmake --install _pgimg ;;\n"
+        "meson)\n"
+        "  eval \"set -- $CONFIGURE_ARGS\"\n"
+        "  meson setup _pgimg --buildtype=release \"$@\"\n"
+        "  meson compile -C _pgimg -j \"$JOBS\"\n"
+        "  DESTDIR=/out meson install -C _pgimg ;;\n"
+        "esac\n";
+
+/* Documentation and LLVM bitcode stay out of extension layers (the
+ * servers pgimg builds have no JIT); licences stay. */
+static const char *const ext_exclude[] = {
+        "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
+        "usr/lib/postgresql/*/lib/bitcode", "usr/lib/postgresql/*/share/doc", NULL,
+};
+static const char *const deb_exclude[] = {
+        "usr/share/man/*", "usr/share/info/*", "usr/share/locale/*", "usr/share/lintian/*",
+        "usr/share/doc/*", "usr/lib/postgresql/*/lib/bitcode/*", NULL,
+};
+static const char *const merged_usr_links[] = { "bin", "sbin", "lib", "lib64", NULL };
+static const char *const deb_include[] = { "usr/share/doc/*/copyright", NULL };
+
+static int
+oom (pgimg_error_t *err, const char *what)
+{
+        return pgimg_make_error_errno (err, ENOMEM, "%s", what);
+}
+
+int
+extension_set_names (const struct ext_recipe *r, char **build_set, char **runtime_set,
+                     pgimg_error_t *err)
+{
+        *build_set = *runtime_set = NULL;
+        if (asprintf (build_set, "ext/%s/build", r->name) < 0) {
+                *build_set = NULL;
+                return oom (err, "extension sets");
+        }
+        if (asprintf (runtime_set, "ext/%s/runtime", r->name) < 0) {
+                free (*build_set);
+                *build_set = *runtime_set = NULL;
+                return oom (err, "extension sets");
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* --with lists                                                        */
+
+static const struct ext_recipe *
+find_recipe (const struct ext_recipe *recipes, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp (recipes[i].name, name) == 0)
+                        return &recipes[i];
+        return NULL;
+}
+
+struct picks {
+        struct extension_pick *v;
+        size_t n, alloc;
+};
+
+static int
+add_pick (struct picks *p, const struct ext_recipe *r, const struct ext_version *v, pgimg_error_t *err)
+{
+        for (size_t i = 0; i < p->n; i++)
+                if (p->v[i].recipe == r && p->v[i].version == v)
+                        return 0;
+        if (p->n == p->alloc) {
+                struct extension_pick *nv = realloc (p->v, (p->alloc = p->alloc * 2 + 8) * sizeof (*nv));
+                if (nv == NULL)
+                        return oom (err, "extensions");
+                p->v = nv;
+        }
+        p->v[p->n].recipe = r;
+        p->v[p->n].version = v;
+        p->n++;
+        return 0;
+}
+
+static int
+has_recipe (const struct picks *p, const struct ext_recipe *r)
+{
+        for (size_t i = 0; i < p->n; i++)
+                if (p->v[i].recipe == r)
+                        return 1;
+        return 0;
+}
+
+static int
+add_item (const struct ext_recipe *recipes, size_t n_recipes, const char *name,
+          const char *version, const char *major, struct picks *p, int depth, pgimg_error_t *err)
+{
+        const struct ext_recipe *r = find_recipe (recipes, n_recipes, name);
+        const struct ext_version *v;
+
+        if (r == NULL)
+                return pgimg_make_error (err, ENOENT,
+                                         "unknown extension `%s` (no extensions/%s.json; `pgimg list --extensions` lists them)",
+                                         name, name);
+        if (depth > 8)
+                return pgimg_make_error (err, ELOOP, "extension `%s`: requires form a cycle", name);
+        /* A requirement already met by any version of it is met. */
+        if (version == NULL && depth > 0 && has_recipe (p, r))
+                return 0;
+        if (ext_recipe_pick (r, version, major, &v, err) < 0)
+                return -1;
+        for (char **q = r->requires; q && *q; q++)
+                if (add_item (recipes, n_recipes, *q, NULL, major, p, depth + 1, err) < 0)
+                        return pgimg_error_wrap (err, "`%s` requires `%s`", r->name, *q);
+        return add_pick (p, r, v, err);
+}
+
+static int
+pick_cmp (const void *a, const void *b)
+{
+        const struct extension_pick *x = a, *y = b;
+        int c = strcmp (x->recipe->name, y->recipe->name);
+        return c ? c : deb_version_compare (x->version->version, y->version->version);
+}
+
+int
+extension_resolve (const struct ext_recipe *recipes, size_t n_recipes, const char *const *items,
+                   const char *major, struct extension_pick **out, size_t *n_out, pgimg_error_t *err)
+{
+        struct picks p = { NULL, 0, 0 };
+
+        *out = NULL;
+        *n_out = 0;
+        for (size_t i = 0; items && items[i]; i++) {
+                cleanup_free char *name = strdup (items[i]);
+                char *at;
+                if (name == NULL) {
+                        free (p.v);
+                        return oom (err, "extensions");
+                }
+                at = strchr (name, '@');
+                if (at)
+                        *at++ = '\0';
+                if (*name == '\0' || (at && *at == '\0')) {
+                        free (p.v);
+                        return pgimg_make_error (err, EINVAL,
+                                                 "`%s` is not an extension: expected NAME or NAME@VERSION",
+                                                 items[i]);
+                }
+                if (add_item (recipes, n_recipes, name, at, major, &p, 0, err) < 0) {
+                        free (p.v);
+                        return -1;
+                }
+        }
+        if (p.n > 1)
+                qsort (p.v, p.n, sizeof (*p.v), pick_cmp);
+        *out = p.v;
+        *n_out = p.n;
+        return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Layers                                                              */
+
+static int
+work_dir (const char *cache_dir, const char *tag, char **out, pgimg_error_t *err)
+{
+        cleanup_free char *work = NULL;
+
+        if (asprintf (&work, "%s/work", cache_dir) < 0)
+                return oom (err, "work directory");
+        if (fs_mkdir_p (work, 0755, err) < 0 || fs_sweep_temps (work, err) < 0)
+                return -1;
+        return fs_mkdtemp (work, tag, out, err);
+}
+
+static void
+drop_work_dir (char *dir)
+{
+        pgimg_error_t ignored = NULL;
+
+        if (dir == NULL)
+                return;
+        fs_rm_rf (dir, &ignored);
+        pgimg_error_free (&ignored);
+        fs_forget_temp (dir);
+        free (dir);
+}
+
+/* Quote a word for sh. */
+static int
+add_quoted (struct buf *b, char *const *words)
+{
+        for (; words && *words; words++) {
+                if (buf_adds (b, "'") < 0)
+                        return -1;
+                for (const char *s = *words; *s; s++)
+                        if ((*s == '\'' ? buf_adds (b, "'\\''") : buf_add (b, s, 1)) < 0)
+                                return -1;
+                if (buf_adds (b, "' ") < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int
+has_set (const struct lock *lock, const char *set)
+{
+        return lock_find_set (lock, set) != NULL;
+}
+
+/* A recipe's packages must have been locked: the sets exist. */
+static int
+check_sets (const struct extension_env *env, const struct ext_recipe *r, const char *build_set,
+            const char *runtime_set, pgimg_error_t *err)
+{
+        if ((r->build_packages[0] && !has_set (env->lock, build_set))
+            || (r->runtime_packages[0] && !has_set (env->lock, runtime_set)))
+                return pgimg_make_error (err, ENOENT,
+                                         "the packages of `%s` are not in the lock `%s` (no set `%s`); run `pgimg lock`",
+                                         r->path, env->lock->path,
+                                         r->build_packages[0] && !has_set (env->lock, build_set) ? build_set : runtime_set);
+        return 0;
+}
+
+static int
+compute_key (const struct extension_env *env, const struct extension_pick *pick,
+             const struct ext_deb *deb, const char *build_set, const char *runtime_set,
+             const struct extension_layer *below, size_t n_below, char key[SHA256_HEX_LEN + 1],
+             pgimg_error_t *err)
+{
+        struct layer_key k = LAYER_KEY_INIT;
+        char digest[SHA256_HEX_LEN + 1];
+        char epoch[32];
+        int rc = 0;
+
+        snprintf (epoch, sizeof (epoch), "%lld", env->source_date_epoch);
+        if (layer_key_init (&k, err) < 0)
+                return -1;
+        rc |= layer_key_add (&k, "layer", "extension", err);
+        rc |= layer_key_add (&k, "logic", EXTENSION_LOGIC_VERSION "/" ROOTFS_LOGIC_VERSION, err);
+        rc |= layer_key_add (&k, "recipe", pick->version->canonical, err);
+        rc |= layer_key_add (&k, "major", env->major, err);
+        rc |= layer_key_add (&k, "postgres-dev", env->dev_key, err);
+        if (deb) {
+                for (size_t i = 0; i < pick->version->n_debs; i++)
+                        if (strcmp (pick->version->debs[i].major, env->major) == 0)
+                                rc |= layer_key_add (&k, "deb", pick->version->debs[i].sha256, err);
+        } else {
+                rc |= layer_key_add (&k, "source", pick->version->sha256, err);
+        }
+        if (!deb)
+                rc |= layer_key_add (&k, "script", ext_script, err);
+        if (rc == 0 && lock_set_digest (env->lock, "build", digest, err) == 0)
+                rc |= layer_key_add (&k, "build-set", digest, err);
+        else
+                rc = -1;
+        if (rc == 0 && has_set (env->lock, build_set)) {
+                if (lock_set_digest (env->lock, build_set, digest, err) < 0)
+                        rc = -1;
+                else
+                        rc |= layer_key_add (&k, "ext-build-set", digest, err);
+        }
+        if (rc == 0 && has_set (env->lock, runtime_set)) {
+                char base[SHA256_HEX_LEN + 1];
+                if (lock_set_digest (env->lock, runtime_set, digest, err) < 0
+                    || lock_set_digest (env->lock, "runtime", base, err) < 0)
+                        rc = -1;
+                else
+                        rc |= layer_key_add (&k, "ext-runtime-set", digest, err)
+                              | layer_key_add (&k, "runtime-set", base, err);
+        }
+        for (size_t i = 0; rc == 0 && i < n_below; i++)
+                rc |= layer_key_add (&k, "below", below[i].key, err);
+        if (rc == 0) {
+                rc |= layer_key_add (&k, "mtime", epoch, err);
+                rc |= layer_key_add (&k, "compression", layer_media_type (env->compression), err);
+        }
+        if (rc != 0 || layer_key_final (&k, key, err) < 0) {
+                layer_key_free (&k);
+                return -1;
+        }
+        return 0;
+}
+
+/* The blob of a layer in the blob store. */
+static int
+blob_path (const char *blob_dir, const struct layer_desc *d, char **out, pgimg_error_t *err)
+{
+        if (asprintf (out, "%s/%s", blob_dir, d->digest + strlen ("sha256:")) < 0) {
+                *out = NULL;
+                return oom (err, "blob path");
+        }
+        return 0;
+}
+
+/* PostgreSQL's dev tree and the required extensions, unpacked into pg/. */
+static int
+unpack_below (const struct extension_env *env, const struct extension_layer *below, size_t n_below,
+              const char *pg, pgimg_error_t *err)
+{
+        cleanup_free char *blob = NULL;
+
+        if (fs_mkdir_p (pg, 0755, err) < 0 || blob_path (env->blob_dir, env->dev, &blob, err) < 0
+            || layer_extract (blob, pg, NULL, err) < 0)
+                return pgimg_error_wrap (err, "postgres-dev layer");
+        for (size_t i = 0; i < n_below; i++) {
+                free (blob);
+                blob = NULL;
+                if (blob_path (env->blob_dir, &below[i].desc, &blob, err) < 0
+                    || layer_extract (blob, pg, NULL, err) < 0)
+                        return pgimg_error_wrap (err, "layer of `%s`", below[i].name);
+        }
+        return 0;
+}
+
+static int
+build_from_source (const struct extension_env *env, const struct extension_pick *pick,
+                   const char *build_set, const char *tmp, struct extension_layer *l, pgimg_error_t *err)
+{
+        const struct ext_recipe *r = pick->recipe;
+        const struct ext_version *v = pick->version;
+        cleanup_buf struct buf make_args = BUF_INIT;
+        cleanup_buf struct buf configure_args = BUF_INIT;
+        cleanup_free char *src = NULL, *src_dir = NULL, *root = NULL, *what = NULL;
+        cleanup_free char *build_dir = NULL, *out_dir = NULL, *pg = NULL, *pg_lib = NULL;
+        cleanup_free char *logs = NULL, *log = NULL;
+        cleanup_free char *e_source = NULL, *e_major = NULL, *e_build = NULL;
+        cleanup_free char *e_make = NULL, *e_conf = NULL;
+        const char *sets[] = { "build", has_set (env->lock, build_set) ? build_set : NULL, NULL };
+
+        if (asprintf (&what, "%s %s", r->name, v->version) < 0)
+                return oom (err, "extension");
+        if (fetch_cached (env->cache_dir, (const char *const *) v->urls, v->n_urls, v->sha256, what,
+                          &src, err) < 0)
+                return pgimg_error_wrap (err, "source of `%s`", what);
+        if (rootfs_build_root_sets (env->cache_dir, env->lock, sets, &root, err) < 0)
+                return -1;
+        if ((src_dir = strdup (src)) == NULL)
+                return oom (err, "extension");
+        *strrchr (src_dir, '/') = '\0';
+        if (add_quoted (&make_args, r->make_args) < 0 || add_quoted (&configure_args, r->configure_args) < 0
+            || asprintf (&build_dir, "%s/build", tmp) < 0 || asprintf (&out_dir, "%s/out", tmp) < 0
+            || asprintf (&pg, "%s/pg", tmp) < 0
+            || asprintf (&pg_lib, "%s/pg/usr/lib/postgresql", tmp) < 0
+            || asprintf (&logs, "%s/logs", env->cache_dir) < 0
+            || asprintf (&log, "%s/%s-%s-pg%s.log", logs, r->name, v->version, env->major) < 0
+            || asprintf (&e_source, "SOURCE=%s", strrchr (src, '/') + 1) < 0
+            || asprintf (&e_major, "PG_MAJOR=%s", env->major) < 0
+            || asprintf (&e_build, "BUILD=%s", ext_build_name (r->build)) < 0
+            || asprintf (&e_make, "MAKE_ARGS=%s", make_args.data ? make_args.data : "") < 0
+            || asprintf (&e_conf, "CONFIGURE_ARGS=%s", configure_args.data ? configure_args.data : "") < 0)
+                return oom (err, "extension");
+        if (fs_mkdir_p (build_dir, 0755, err) < 0 || fs_mkdir_p (out_dir, 0755, err) < 0
+            || fs_mkdir_p (logs, 0755, err) < 0)
+                return -1;
+        const struct sandbox_bind binds[] = {
+                { src_dir, "/in", 0 },
+                { pg_lib, "/usr/lib/postgresql", 0 },
+                { build_dir, "/build", 1 },
+                { out_dir, "/out", 1 },
+        };
+        const char *envv[] = { e_source, e_major, e_build, e_make, e_conf, NULL };
+        struct build_step step = {
+                .name = what, .root_dir = root, .script = ext_script, .binds = binds, .n_binds = 4,
+                .env = envv, .cwd = "/build", .log_path = log,
+                .source_date_epoch = (time_t) env->source_date_epoch, .jobs = env->jobs,
+        };
+        progress_note ("building %s for PostgreSQL %s (log: %s)", what, env->major, log);
+        if (build_run (&step, err) < 0) {
+                l->failed_log = strdup (log);
+                return -1;
+        }
+        return 0;
+}
+
+/* Move src's children into dst (created), merging directories. */
+static int
+move_tree (const char *src, const char *dst, pgimg_error_t *err)
+{
+        if (!fs_exists (dst)) {
+                cleanup_free char *parent = strdup (dst);
+                if (parent == NULL)
+                        return oom (err, "relocate");
+                *strrchr (parent, '/') = '\0';
+                if (fs_mkdir_p (parent, 0755, err) < 0)
+                        return -1;
+                if (rename (src, dst) < 0)
+                        return pgimg_make_error_errno (err, errno, "move `%s` to `%s`", src, dst);
+                return 0;
+        }
+        return pgimg_make_error (err, EEXIST, "relocate: `%s` exists", dst);
+}
+
+/* A Debian build: the .deb's files, Debian's share directory moved to
+ * pgimg's prefix (/usr/share/postgresql/N -> /usr/lib/postgresql/N/share). */
+static int
+take_debs (const struct extension_env *env, const struct extension_pick *pick,
+           const char *out_dir, struct owner_map *owners, pgimg_error_t *err)
+{
+        struct deb_unpack_opts opts = { deb_exclude, deb_include, owners };
+        const struct ext_version *v = pick->version;
+        cleanup_free char *what = NULL, *from = NULL, *to = NULL;
+
+        if (asprintf (&what, "%s %s (Debian build for %s)", pick->recipe->name, v->version,
+                      env->major) < 0)
+                return oom (err, "extension");
+        for (size_t i = 0; i < v->n_debs; i++) {
+                const char *urls[] = { v->debs[i].url, NULL };
+                cleanup_free char *path = NULL;
+                if (strcmp (v->debs[i].major, env->major) != 0)
+                        continue;
+                if (fetch_cached (env->cache_dir, urls, 1, v->debs[i].sha256, what, &path, err) < 0)
+                        return pgimg_error_wrap (err, "`%s`", what);
+                if (deb_unpack (path, out_dir, &opts, err) < 0)
+                        return pgimg_error_wrap (err, "unpack %s", what);
+        }
+        /* deb_unpack's merged-/usr links are the base's already. */
+        for (size_t i = 0; merged_usr_links[i]; i++) {
+                cleanup_free char *link = NULL;
+                struct stat st;
+                if (asprintf (&link, "%s/%s", out_dir, merged_usr_links[i]) < 0)
+                        return oom (err, "extension");
+                if (lstat (link, &st) == 0 && S_ISLNK (st.st_mode) && unlink (link) < 0)
+                        return pgimg_make_error_errno (err, errno, "remove `%s`", link);
+        }
+        if (asprintf (&from, "%s/usr/share/postgresql/%s", out_dir, env->major) < 0
+            || asprintf (&to, "%s/usr/lib/postgresql/%s/share", out_dir, env->major) < 0)
+                return oom (err, "extension");
+        if (fs_exists (from) && move_tree (from, to, err) < 0)
+                return pgimg_error_wrap (err, "%s", what);
+        return 0;
+}
+
+int
+extension_layer (const struct extension_env *env, const struct extension_pick *pick,
+                 const struct extension_layer *below, size_t n_below, struct extension_layer *l,
+                 pgimg_error_t *err)
+{
+        const struct ext_recipe *r = pick->recipe;
+        const struct ext_version *v = pick->version;
+        const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
+        cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
+        cleanup_free char *build_set = NULL, *runtime_set = NULL, *out_dir = NULL;
+        cleanup_free char *pg = NULL, *base = NULL;
+        const char *base_set[] = { "runtime", NULL };
+        struct layer_opts lo;
+        char *tmp = NULL;
+        int rc;
+
+        memset (l, 0, sizeof (*l));
+        if (asprintf (&l->name, "%s@%s", r->name, v->version) < 0) {
+                l->name = NULL;
+                return oom (err, "extension");
+        }
+        if (v->n_debs && deb == NULL)
+                return pgimg_make_error (err, ENOTSUP, "extension `%s`: no Debian build for PostgreSQL %s",
+                                         l->name, env->major);
+        if (asprintf (&l->comment, "pgimg: extension %s %s for PostgreSQL %s, %s", r->name, v->version,
+                      env->major, deb ? "Debian build" : "built from source") < 0) {
+                l->comment = NULL;
+                return oom (err, "extension");
+        }
+        if (extension_set_names (r, &build_set, &runtime_set, err) < 0
+            || check_sets (env, r, build_set, runtime_set, err) < 0
+            || compute_key (env, pick, deb, build_set, runtime_set, below, n_below, l->key, err) < 0)
+                return -1;
+        rc = layer_cache_lookup (env->cache_dir, l->key, &l->desc, err);
+        if (rc != 0)
+                return rc < 0 ? -1 : 0;
+
+        if (work_dir (env->cache_dir, r->name, &tmp, err) < 0)
+                return -1;
+        if (asprintf (&out_dir, "%s/out", tmp) < 0 || asprintf (&pg, "%s/pg", tmp) < 0) {
+                drop_work_dir (tmp);
+                return oom (err, "extension");
+        }
+        rc = fs_mkdir_p (out_dir, 0755, err);
+        if (rc == 0)
+                rc = unpack_below (env, below, n_below, pg, err);
+        if (rc == 0)
+                rc = deb ? take_debs (env, pick, out_dir, &owners, err)
+                         : build_from_source (env, pick, build_set, tmp, l, err);
+        if (rc == 0 && has_set (env->lock, runtime_set))
+                rc = rootfs_unpack_extra (env->cache_dir, env->lock, runtime_set, "runtime", out_dir,
+                                          &owners, err);
+        /* The runtime base as an unpacked root, to look libraries up in. */
+        if (rc == 0)
+                rc = rootfs_build_root_sets (env->cache_dir, env->lock, base_set, &base, err);
+        if (rc == 0) {
+                const char *roots[] = { base, pg, NULL };
+                rc = elfcheck_tree (out_dir, roots, env->major, err);
+        }
+        if (rc == 0) {
+                memset (&lo, 0, sizeof (lo));
+                lo.mtime = (time_t) env->source_date_epoch;
+                lo.compression = env->compression;
+                lo.owners = &owners;
+                lo.exclude = ext_exclude;
+                rc = layer_write (out_dir, &lo, env->blob_dir, &l->desc, err);
+        }
+        drop_work_dir (tmp);
+        if (rc < 0)
+                return pgimg_error_wrap (err, "extension `%s` for PostgreSQL %s", l->name, env->major);
+        l->built = 1;
+        return layer_cache_store (env->cache_dir, l->key, &l->desc, err);
+}
+
+void
+extension_layer_free (struct extension_layer *l)
+{
+        free (l->name);
+        free (l->comment);
+        free (l->failed_log);
+        memset (l, 0, sizeof (*l));
+}

@@ -1,0 +1,200 @@
+/* cmd_test.c - `pgimg test`: build an image with its extensions and
+ * pgTAP, start it in a container, run every extension's smoke test. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/build.h"
+#include "builder/fetch.h"
+#include "builder/pipeline.h"
+#include "cli/cli.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+#include "runner/engine.h"
+#include "runner/smoke.h"
+
+static void
+help (void)
+{
+        printf ("usage: pgimg test [OPTIONS] postgres-MAJOR[.MINOR]\n"
+                "\n"
+                "Build the image with the given extensions and pgTAP (from its own layer),\n"
+                "start it in a container, and run tests/smoke/<extension>.sql for each\n"
+                "extension in a fresh database.  Prints TAP, then `N passed, N failed`;\n"
+                "exits 1 when a test failed.\n"
+                "\n"
+                "      --with EXT[@VER],...  extensions to test; repeatable\n"
+                "      --set NAME            the extensions of images/NAME.json\n"
+                "      --engine docker       the container engine (docker: the Docker Engine)\n"
+                "  -j, --jobs N              parallel make jobs\n"
+                "  -h, --help                this text\n"
+                "\n"
+                "Example:\n"
+                "  pgimg test postgres-17 --with pgvector,pg_cron\n");
+}
+
+static int
+test_cases (const struct pgimg_ctx *ctx, const struct pipeline_result *res,
+            struct smoke_case **out, char ***owned, pgimg_error_t *err)
+{
+        struct smoke_case *c = calloc (res->n_picks + 1, sizeof (*c));
+        char **names = calloc (2 * res->n_picks + 1, sizeof (char *));
+
+        *out = c;
+        *owned = names;
+        if (c == NULL || names == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "test");
+        for (size_t i = 0; i < res->n_picks; i++) {
+                const struct extension_pick *p = &res->picks[i];
+                if (asprintf (&names[2 * i], "%s@%s", p->recipe->name, p->version->version) < 0
+                    || asprintf (&names[2 * i + 1], "%s/tests/smoke/%s.sql", ctx->data_dir, p->recipe->name) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "test");
+                c[i].name = names[2 * i];
+                c[i].file = names[2 * i + 1];
+        }
+        return 0;
+}
+
+/* The image under a name of its own, so that loading it for a test
+ * never moves a user's pgimg/postgres tags. */
+static int
+test_tags (struct pipeline_result *res, pgimg_error_t *err)
+{
+        char **tags = calloc (2, sizeof (char *));
+
+        if (tags == NULL || asprintf (&tags[0], "pgimg-test/postgres:%s-%ld", res->recipe.major,
+                                      (long) getpid ()) < 0) {
+                free (tags);
+                return pgimg_make_error_errno (err, ENOMEM, "test");
+        }
+        strv_free (res->tags);
+        res->tags = tags;
+        return 0;
+}
+
+static int
+run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, const char *tarball,
+           struct smoke_report *rep, pgimg_error_t *err)
+{
+        static const char *const server_args[] = { "-c", "wal_level=logical", NULL };
+        cleanup_free struct smoke_case *cases = NULL;
+        cleanup_strv char **owned = NULL;
+        struct engine eng = ENGINE_INIT;
+        char manifest[LAYER_DIGEST_LEN];
+        pgimg_error_t ignored = NULL;
+        int rc;
+
+        if (test_cases (ctx, res, &cases, &owned, err) < 0 || test_tags (res, err) < 0
+            || cli_write_image (res, OCI_FORMAT_ARCHIVE, tarball, manifest, err) < 0)
+                return -1;
+        progress_note ("starting %s in the Docker Engine", res->tags[0]);
+        rc = engine_docker_start (&eng, tarball, res->tags[0], server_args, 120, err);
+        if (rc == 0)
+                rc = smoke_run (&eng, cases, res->n_picks, rep, err);
+        if (engine_stop (&eng, rc < 0 ? &ignored : err) < 0 && rc == 0)
+                rc = -1;
+        pgimg_error_free (&ignored);
+        engine_free (&eng);
+        return rc;
+}
+
+int
+cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "engine", required_argument, NULL, 'e' },
+                { "help", no_argument, NULL, 'h' },
+                { "jobs", required_argument, NULL, 'j' },
+                { "set", required_argument, NULL, 'S' },
+                { "with", required_argument, NULL, 'w' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct pipeline_opts po = { 0 };
+        struct pipeline_result res;
+        struct smoke_report rep = { 0, 0 };
+        cleanup_strv char **with = NULL;
+        cleanup_strv char **sets = NULL;
+        cleanup_free char *work = NULL;
+        cleanup_free char *tmp = NULL;
+        cleanup_free char *tarball = NULL;
+        size_t n_with = 0, n_sets = 0;
+        int c, r;
+
+        po.compression = LAYER_GZIP;
+        po.jobs = build_jobs ();
+        while ((c = getopt_long (argc, argv, "hj:", opts, NULL)) != -1) {
+                switch (c) {
+                case 'e':
+                        if (strcmp (optarg, "docker") != 0)
+                                return cli_usage_error (err, "test", "unknown engine `%s` (docker)", optarg);
+                        break;
+                case 'h':
+                        help ();
+                        return 0;
+                case 'j':
+                        po.jobs = atoi (optarg);
+                        if (po.jobs < 1)
+                                return cli_usage_error (err, "test", "--jobs takes a number >= 1");
+                        break;
+                case 'S':
+                        if (cli_strv_split (optarg, &sets, &n_sets) < 0)
+                                return pgimg_make_error_errno (err, ENOMEM, "test");
+                        break;
+                case 'w':
+                        if (cli_strv_split (optarg, &with, &n_with) < 0)
+                                return pgimg_make_error_errno (err, ENOMEM, "test");
+                        break;
+                default:
+                        return cli_usage_error (err, "test", "unknown option");
+                }
+        }
+        if (argc - optind != 1)
+                return cli_usage_error (err, "test", "expected one image to test, like postgres-17");
+        /* pgTAP runs the tests: it is in every test image. */
+        if (cli_strv_split ("pgtap", &with, &n_with) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "test");
+        progress_set_quiet (ctx->quiet);
+        fetch_set_quiet (ctx->quiet);
+        po.cache_dir = ctx->cache_dir;
+        po.data_dir = ctx->data_dir;
+        po.spec = argv[optind];
+        po.source_date_epoch = -1;
+        po.pgimg_version = PGIMG_VERSION;
+        po.with = (const char *const *) with;
+        po.sets = (const char *const *) sets;
+
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
+                return pgimg_error_wrap (err, "test %s: cache", po.spec);
+        if (pipeline_postgres (&po, &res, err) < 0) {
+                cli_print_failed_log (res.failed_log);
+                pipeline_result_free (&res);
+                return pgimg_error_wrap (err, "test %s", po.spec);
+        }
+        r = asprintf (&work, "%s/work", ctx->cache_dir) < 0 ? pgimg_make_error_errno (err, ENOMEM, "test") : 0;
+        if (r == 0)
+                r = fs_mkdtemp (work, "test", &tmp, err);
+        if (r == 0 && asprintf (&tarball, "%s/image.tar", tmp) < 0)
+                r = pgimg_make_error_errno (err, ENOMEM, "test");
+        if (r == 0)
+                r = run_tests (ctx, &res, tarball, &rep, err);
+        if (tmp) {
+                pgimg_error_t ignored = NULL;
+                fs_rm_rf (tmp, &ignored);
+                pgimg_error_free (&ignored);
+                fs_forget_temp (tmp);
+        }
+        if (r == 0) {
+                printf ("postgres-%s: %zu passed, %zu failed\n", res.version->version, rep.passed, rep.failed);
+                if (rep.failed)
+                        r = pgimg_make_error (err, EIO, "%zu of %zu smoke tests failed on PostgreSQL %s",
+                                              rep.failed, rep.passed + rep.failed, res.version->version);
+        }
+        pipeline_result_free (&res);
+        if (r < 0)
+                return pgimg_error_wrap (err, "test %s", po.spec);
+        return 0;
+}

@@ -1,0 +1,47 @@
+/* smoke.h - the smoke tests of an image's extensions, run inside a
+ * container: for each extension, tests/smoke/<name>.sql (pgTAP) in a
+ * fresh database where pgTAP is installed, its TAP output judged.
+ *
+ * The container is an engine's business (runner/engine.h); this module
+ * only runs psql through it and reads what comes back.
+ */
+#ifndef PGIMG_SMOKE_H
+#define PGIMG_SMOKE_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "runner/engine.h"
+
+struct smoke_tap {
+        int planned;            /* -1: no plan line */
+        int passed;
+        int failed;
+        int skipped;            /* "ok N # SKIP" */
+        struct buf failures;    /* the "not ok" lines with their diagnostics */
+};
+
+/* Judge TAP text: fills t (release t->failures with buf_release). */
+void smoke_tap_parse (const char *text, size_t len, struct smoke_tap *t);
+
+/* 1 when the TAP run passed: a plan, no failures, as many tests as planned. */
+int smoke_tap_ok (const struct smoke_tap *t);
+
+struct smoke_case {
+        const char *name;       /* "pgvector@0.8.0" */
+        const char *file;       /* tests/smoke/pgvector.sql */
+};
+
+struct smoke_report {
+        size_t passed;
+        size_t failed;
+};
+
+/* Run every case against the running container of eng; prints one TAP
+ * line per case on stdout (with the failing test's diagnostics), and
+ * counts.  <0 only when the engine itself fails. */
+int smoke_run (struct engine *eng, const struct smoke_case *cases, size_t n,
+               struct smoke_report *rep, pgimg_error_t *err);
+
+#endif
