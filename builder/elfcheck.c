@@ -41,7 +41,7 @@ vaddr_to_off (const Elf64_Phdr *ph, size_t n, uint64_t vaddr, uint64_t *off)
 
 static int
 parse_needed (const unsigned char *m, size_t size, const char *path, struct buf *out,
-              pgimg_error_t *err)
+              struct buf *runpath, pgimg_error_t *err)
 {
         const Elf64_Ehdr *eh = (const void *) m;
         const Elf64_Phdr *ph;
@@ -77,18 +77,21 @@ parse_needed (const unsigned char *m, size_t size, const char *path, struct buf 
         for (size_t i = 0; i < n_dyn && dyn[i].d_tag != DT_NULL; i++) {
                 const char *s;
                 size_t len;
-                if (dyn[i].d_tag != DT_NEEDED || dyn[i].d_un.d_val >= strsz)
+                struct buf *dest = dyn[i].d_tag == DT_NEEDED ? out
+                                   : dyn[i].d_tag == DT_RUNPATH || dyn[i].d_tag == DT_RPATH ? runpath : NULL;
+                if (dest == NULL || dyn[i].d_un.d_val >= strsz)
                         continue;
                 s = (const char *) m + stroff + dyn[i].d_un.d_val;
                 len = strnlen (s, strsz - dyn[i].d_un.d_val);
-                if (buf_add (out, s, len) < 0 || buf_add (out, "", 1) < 0)
+                if ((dest == runpath && dest->len && buf_add (dest, ":", 1) < 0)
+                    || buf_add (dest, s, len) < 0 || (dest == out && buf_add (out, "", 1) < 0))
                         return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
         }
         return 0;
 }
 
-int
-elfcheck_needed (const char *path, struct buf *out, pgimg_error_t *err)
+static int
+read_dynamic (const char *path, struct buf *out, struct buf *runpath, pgimg_error_t *err)
 {
         cleanup_fd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         struct stat st;
@@ -102,13 +105,22 @@ elfcheck_needed (const char *path, struct buf *out, pgimg_error_t *err)
         m = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED)
                 return pgimg_make_error_errno (err, errno, "map `%s`", path);
-        rc = parse_needed (m, (size_t) st.st_size, path, out, err);
+        rc = parse_needed (m, (size_t) st.st_size, path, out, runpath, err);
         munmap (m, (size_t) st.st_size);
         return rc;
 }
 
+int
+elfcheck_needed (const char *path, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf runpath = BUF_INIT;
+        return read_dynamic (path, out, &runpath, err);
+}
+
+/* name in root's library directories, or in a directory of the file's
+ * RUNPATH (origin: the file's directory inside the image, for $ORIGIN). */
 static int
-found_in (const char *root, const char *major, const char *name)
+found_in (const char *root, const char *runpath, const char *origin, const char *name)
 {
         char p[4096];
 
@@ -117,15 +129,25 @@ found_in (const char *root, const char *major, const char *name)
                 if (access (p, F_OK) == 0)
                         return 1;
         }
-        snprintf (p, sizeof (p), "%s/usr/lib/postgresql/%s/lib/%s", root, major, name);
-        return access (p, F_OK) == 0;
+        while (runpath && *runpath) {
+                size_t n = strcspn (runpath, ":");
+                if (n >= 7 && strncmp (runpath, "$ORIGIN", 7) == 0)
+                        snprintf (p, sizeof (p), "%s%s%.*s/%s", root, origin, (int) (n - 7), runpath + 7, name);
+                else if (n > 0 && runpath[0] == '/')
+                        snprintf (p, sizeof (p), "%s%.*s/%s", root, (int) n, runpath, name);
+                else
+                        p[0] = '\0';
+                if (p[0] && access (p, F_OK) == 0)
+                        return 1;
+                runpath += n + (runpath[n] == ':');
+        }
+        return 0;
 }
 
 /* nftw has no user pointer. */
 static struct {
         const char *tree;
         const char *const *roots;
-        const char *major;
         pgimg_error_t *err;
 } walk;
 
@@ -133,17 +155,24 @@ static int
 check_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
         cleanup_buf struct buf needed = BUF_INIT;
+        cleanup_buf struct buf runpath = BUF_INIT;
+        cleanup_free char *origin = NULL;
 
         (void) ftw;
         if (type != FTW_F || !S_ISREG (st->st_mode))
                 return 0;
-        if (elfcheck_needed (path, &needed, walk.err) < 0)
+        if (read_dynamic (path, &needed, &runpath, walk.err) < 0)
                 return -1;
+        if (needed.len == 0)
+                return 0;
+        if ((origin = strdup (path + strlen (walk.tree))) == NULL)
+                return pgimg_make_error_errno (walk.err, ENOMEM, "`%s`", path);
+        *strrchr (origin, '/') = '\0';
         for (size_t off = 0; off < needed.len; off += strlen (needed.data + off) + 1) {
                 const char *name = needed.data + off;
-                int ok = found_in (walk.tree, walk.major, name);
+                int ok = found_in (walk.tree, runpath.data, origin, name);
                 for (size_t i = 0; !ok && walk.roots[i]; i++)
-                        ok = found_in (walk.roots[i], walk.major, name);
+                        ok = found_in (walk.roots[i], runpath.data, origin, name);
                 if (!ok) {
                         pgimg_make_error (walk.err, ENOENT,
                                           "`/%s` needs `%s`, which is not in the image; add the Debian package that ships it to the recipe's runtime_packages and run `pgimg lock`",
@@ -155,13 +184,12 @@ check_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
 }
 
 int
-elfcheck_tree (const char *tree, const char *const *roots, const char *major, pgimg_error_t *err)
+elfcheck_tree (const char *tree, const char *const *roots, pgimg_error_t *err)
 {
         int rc;
 
         walk.tree = tree;
         walk.roots = roots;
-        walk.major = major;
         walk.err = err;
         rc = nftw (tree, check_entry, 32, FTW_PHYS);
         if (rc < 0 && (err == NULL || *err == NULL))

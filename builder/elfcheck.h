@@ -1,7 +1,8 @@
 /* elfcheck.h - every ELF file of a layer must find its libraries in the
  * image: each DT_NEEDED name of a shared object or executable below
- * tree is looked up in the library directories of tree and of the
- * given roots (the runtime base, PostgreSQL, the layers below).  A
+ * tree is looked up, as the dynamic loader would, in the standard
+ * library directories and the file's RUNPATH, within tree and within
+ * the given roots (the runtime base, PostgreSQL, the layers below).  A
  * missing one fails the build here instead of the server at CREATE
  * EXTENSION.  Reads ELF64 little-endian (x86-64, arm64) only.
  */
@@ -15,9 +16,7 @@
  * NUL-separated strings; 0 with nothing appended when it is not ELF. */
 int elfcheck_needed (const char *path, struct buf *out, pgimg_error_t *err);
 
-/* Check every ELF file below tree; roots is NULL-terminated; major
- * names /usr/lib/postgresql/<major>/lib. */
-int elfcheck_tree (const char *tree, const char *const *roots, const char *major,
-                   pgimg_error_t *err);
+/* Check every ELF file below tree; roots is NULL-terminated. */
+int elfcheck_tree (const char *tree, const char *const *roots, pgimg_error_t *err);
 
 #endif

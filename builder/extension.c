@@ -526,7 +526,7 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
                 rc = rootfs_build_root_sets (env->cache_dir, env->lock, base_set, &base, err);
         if (rc == 0) {
                 const char *roots[] = { base, pg, NULL };
-                rc = elfcheck_tree (out_dir, roots, env->major, err);
+                rc = elfcheck_tree (out_dir, roots, err);
         }
         if (rc == 0) {
                 memset (&lo, 0, sizeof (lo));

@@ -225,8 +225,8 @@ elf_needed_of_a_real_binary (void **state)
         assert_true (asprintf (&copy, "%s/sh", dir) > 0);
         assert_int_equal (fs_copy_file (sh, copy, &err), 0);
         /* Against the host's libraries it resolves; alone it does not. */
-        assert_int_equal (elfcheck_tree (dir, roots, "17", &err), 0);
-        assert_true (elfcheck_tree (dir, none, "17", &err) < 0);
+        assert_int_equal (elfcheck_tree (dir, roots, &err), 0);
+        assert_true (elfcheck_tree (dir, none, &err) < 0);
         assert_non_null (strstr (err->msg, "`/sh` needs `libc.so.6`, which is not in the image"));
         pgimg_error_free (&err);
         fs_rm_rf (dir, &err);

@@ -31,12 +31,13 @@ mkdir -p "$TEST_CACHE" "$TEST_OUT"
 
 have_docker() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
 
-# A private copy of the data directory (versions/, lock/, image/) that a
-# test may break on purpose.
+# A private copy of the data directory (versions/, extensions/, images/,
+# lock/, image/, tests/smoke/) that a test may break on purpose.
 data_copy() {
 	local d
 	d=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-data-XXXXXX")
-	cp -r "$ROOT/versions" "$ROOT/lock" "$ROOT/image" "$d/"
+	cp -r "$ROOT/versions" "$ROOT/extensions" "$ROOT/images" "$ROOT/lock" "$ROOT/image" "$d/"
+	mkdir -p "$d/tests" && cp -r "$ROOT/tests/smoke" "$d/tests/"
 	echo "$d"
 }
 
