@@ -549,5 +549,6 @@ extension_layer_free (struct extension_layer *l)
         free (l->name);
         free (l->comment);
         free (l->failed_log);
+        free (l->failed_msg);
         memset (l, 0, sizeof (*l));
 }

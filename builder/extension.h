@@ -52,6 +52,7 @@ struct extension_layer {
         char *name;                             /* "pgvector@0.8.0", malloc'ed */
         char *comment;                          /* history, malloc'ed */
         char *failed_log;                       /* set when the build failed */
+        char *failed_msg;                       /* keep_going: why it is not in the image */
 };
 
 /* Build (or take from the cache) the layer of pick; below holds the

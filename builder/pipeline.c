@@ -600,15 +600,36 @@ extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pg
                 size_t n_below = 0;
                 struct extension_layer *l = &res->ext_layers[i];
                 struct pipeline_layer *pl;
+                const char *missing = NULL;
                 /* The layers of what it requires are below it in the list. */
                 for (char **q = res->picks[i].recipe->requires; q && *q; q++)
                         for (size_t j = 0; j < i && n_below < 16; j++)
-                                if (strcmp (res->picks[j].recipe->name, *q) == 0)
+                                if (strcmp (res->picks[j].recipe->name, *q) == 0) {
+                                        if (res->ext_layers[j].failed_msg)
+                                                missing = res->ext_layers[j].name;
                                         below[n_below++] = res->ext_layers[j];
+                                }
+                if (missing && o->keep_going) {
+                        if (asprintf (&l->name, "%s@%s", res->picks[i].recipe->name,
+                                      res->picks[i].version->version) < 0
+                            || asprintf (&l->failed_msg, "needs `%s`, which failed", missing) < 0)
+                                return oom (err, "extensions");
+                        continue;
+                }
                 if (extension_layer (&env, &res->picks[i], below, n_below, l, err) < 0) {
-                        if (l->failed_log)
-                                res->failed_log = strdup (l->failed_log);
-                        return -1;
+                        if (!o->keep_going) {
+                                if (l->failed_log)
+                                        res->failed_log = strdup (l->failed_log);
+                                return -1;
+                        }
+                        /* Recorded; the image is made of the others. */
+                        l->failed_msg = steal_pointer (&(*err)->msg);
+                        pgimg_error_free (err);
+                        if (l->name == NULL && asprintf (&l->name, "%s@%s", res->picks[i].recipe->name,
+                                                         res->picks[i].version->version) < 0)
+                                return oom (err, "extensions");
+                        progress_note ("%s", l->failed_msg);
+                        continue;
                 }
                 pl = &res->layers[res->n_layers++];
                 pl->name = l->name;
@@ -629,7 +650,7 @@ extension_settings (const struct pipeline_result *res, struct buf *out, pgimg_er
         cleanup_buf struct buf libs = BUF_INIT;
 
         for (size_t i = 0; i < res->n_picks; i++)
-                for (char **p = res->picks[i].recipe->preload; p && *p; p++) {
+                for (char **p = res->picks[i].recipe->preload; p && *p && !res->ext_layers[i].failed_msg; p++) {
                         int dup = 0;
                         for (size_t j = 0; j < i && !dup; j++)
                                 for (char **q = res->picks[j].recipe->preload; q && *q && !dup; q++)

@@ -33,6 +33,10 @@ struct pipeline_opts {
         /* ... and image sets (images/<name>.json) whose items are left
          * out, with a note, where the major is not supported. */
         const char *const *sets;
+        /* An extension whose layer fails to build is left out of the
+         * image and recorded (its layer's failed_msg) instead of failing
+         * the whole build. */
+        int keep_going;
 };
 
 struct pipeline_layer {

@@ -55,6 +55,7 @@ test_cases (const struct pgimg_ctx *ctx, const struct pipeline_result *res,
                         return pgimg_make_error_errno (err, ENOMEM, "test");
                 c[i].name = names[2 * i];
                 c[i].file = names[2 * i + 1];
+                c[i].not_built = res->ext_layers[i].failed_msg;
         }
         return 0;
 }
@@ -166,6 +167,7 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         po.pgimg_version = PGIMG_VERSION;
         po.with = (const char *const *) with;
         po.sets = (const char *const *) sets;
+        po.keep_going = 1;
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "test %s: cache", po.spec);

@@ -128,6 +128,10 @@ run_case (struct engine *eng, const struct smoke_case *c, size_t number, int *pa
         int status;
 
         *passed = 0;
+        if (c->not_built) {
+                printf ("not ok %zu - %s: not built: %s\n", number, c->name, c->not_built);
+                return 0;
+        }
         if (!fs_exists (c->file)) {
                 printf ("not ok %zu - %s: no smoke test `%s`\n", number, c->name, c->file);
                 return 0;

@@ -31,6 +31,7 @@ int smoke_tap_ok (const struct smoke_tap *t);
 struct smoke_case {
         const char *name;       /* "pgvector@0.8.0" */
         const char *file;       /* tests/smoke/pgvector.sql */
+        const char *not_built;  /* why it is not in the image (a failed build), or NULL */
 };
 
 struct smoke_report {
