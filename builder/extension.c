@@ -48,6 +48,18 @@ static const char ext_script[] =
         "  DESTDIR=/out meson install -C _pgimg ;;\n"
         "esac\n";
 
+/* A part of PostgreSQL's own source (a procedural language): configured
+ * as the server was, plus the recipe's options, then only its directory
+ * (the recipe's make_args: -C src/pl/plperl) is built and installed. */
+static const char pg_part_script[] =
+        "tar --no-same-owner -xf \"/in/$SOURCE\" --strip-components=1\n"
+        "eval \"set -- $PG_CONFIGURE_ARGS $CONFIGURE_ARGS\"\n"
+        "./configure --prefix=\"/usr/lib/postgresql/$PG_MAJOR\" \"$@\"\n"
+        "make -C src/backend generated-headers\n"
+        "eval \"set -- $MAKE_ARGS\"\n"
+        "make -j\"$JOBS\" \"$@\"\n"
+        "make \"$@\" install-strip DESTDIR=/out\n";
+
 /* Documentation and LLVM bitcode stay out of extension layers (the
  * servers pgimg builds have no JIT); licences stay. */
 static const char *const ext_exclude[] = {
@@ -283,11 +295,16 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
                 for (size_t i = 0; i < pick->version->n_debs; i++)
                         if (strcmp (pick->version->debs[i].major, env->major) == 0)
                                 rc |= layer_key_add (&k, "deb", pick->version->debs[i].sha256, err);
+        } else if (pick->recipe->build == EXT_BUILD_POSTGRES) {
+                rc |= layer_key_add (&k, "source", env->pg_sha256, err);
+                rc |= layer_key_add (&k, "postgres-version", env->pg_version, err);
+                for (char *const *a = env->pg_configure; a && *a; a++)
+                        rc |= layer_key_add (&k, "postgres-configure", *a, err);
+                rc |= layer_key_add (&k, "script", pg_part_script, err);
         } else {
                 rc |= layer_key_add (&k, "source", pick->version->sha256, err);
-        }
-        if (!deb)
                 rc |= layer_key_add (&k, "script", ext_script, err);
+        }
         if (rc == 0 && lock_set_digest (env->lock, "build", digest, err) == 0)
                 rc |= layer_key_add (&k, "build-set", digest, err);
         else
@@ -363,13 +380,16 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
         cleanup_free char *build_dir = NULL, *out_dir = NULL, *pg = NULL, *pg_lib = NULL;
         cleanup_free char *logs = NULL, *log = NULL;
         cleanup_free char *e_source = NULL, *e_major = NULL, *e_build = NULL;
-        cleanup_free char *e_make = NULL, *e_conf = NULL;
+        cleanup_free char *e_make = NULL, *e_conf = NULL, *e_pgconf = NULL;
+        cleanup_buf struct buf pg_configure = BUF_INIT;
         const char *sets[] = { "build", has_set (env->lock, build_set) ? build_set : NULL, NULL };
+        int part = r->build == EXT_BUILD_POSTGRES;
 
-        if (asprintf (&what, "%s %s", r->name, v->version) < 0)
+        if (asprintf (&what, "%s %s", r->name, part ? env->pg_version : v->version) < 0)
                 return oom (err, "extension");
-        if (fetch_cached (env->cache_dir, (const char *const *) v->urls, v->n_urls, v->sha256, what,
-                          &src, err) < 0)
+        if ((part ? fetch_cached (env->cache_dir, env->pg_urls, env->pg_n_urls, env->pg_sha256, what, &src, err)
+                  : fetch_cached (env->cache_dir, (const char *const *) v->urls, v->n_urls, v->sha256, what,
+                                  &src, err)) < 0)
                 return pgimg_error_wrap (err, "source of `%s`", what);
         if (rootfs_build_root_sets (env->cache_dir, env->lock, sets, &root, err) < 0)
                 return -1;
@@ -377,11 +397,13 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
                 return oom (err, "extension");
         *strrchr (src_dir, '/') = '\0';
         if (add_quoted (&make_args, r->make_args) < 0 || add_quoted (&configure_args, r->configure_args) < 0
+            || add_quoted (&pg_configure, env->pg_configure) < 0
+            || asprintf (&e_pgconf, "PG_CONFIGURE_ARGS=%s", pg_configure.data ? pg_configure.data : "") < 0
             || asprintf (&build_dir, "%s/build", tmp) < 0 || asprintf (&out_dir, "%s/out", tmp) < 0
             || asprintf (&pg, "%s/pg", tmp) < 0
             || asprintf (&pg_lib, "%s/pg/usr/lib/postgresql", tmp) < 0
             || asprintf (&logs, "%s/logs", env->cache_dir) < 0
-            || asprintf (&log, "%s/%s-%s-pg%s.log", logs, r->name, v->version, env->major) < 0
+            || asprintf (&log, "%s/%s-%s-pg%s.log", logs, r->name, part ? env->pg_version : v->version, env->major) < 0
             || asprintf (&e_source, "SOURCE=%s", strrchr (src, '/') + 1) < 0
             || asprintf (&e_major, "PG_MAJOR=%s", env->major) < 0
             || asprintf (&e_build, "BUILD=%s", ext_build_name (r->build)) < 0
@@ -397,9 +419,10 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
                 { build_dir, "/build", 1 },
                 { out_dir, "/out", 1 },
         };
-        const char *envv[] = { e_source, e_major, e_build, e_make, e_conf, NULL };
+        const char *envv[] = { e_source, e_major, e_build, e_make, e_conf, e_pgconf, NULL };
         struct build_step step = {
-                .name = what, .root_dir = root, .script = ext_script, .binds = binds, .n_binds = 4,
+                .name = what, .root_dir = root, .script = part ? pg_part_script : ext_script,
+                .binds = binds, .n_binds = 4,
                 .env = envv, .cwd = "/build", .log_path = log,
                 .source_date_epoch = (time_t) env->source_date_epoch, .jobs = env->jobs,
         };
@@ -486,14 +509,14 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
         int rc;
 
         memset (l, 0, sizeof (*l));
-        if (asprintf (&l->name, "%s@%s", r->name, v->version) < 0) {
+        if (asprintf (&l->name, "%s@%s", r->name, r->build == EXT_BUILD_POSTGRES ? env->pg_version : v->version) < 0) {
                 l->name = NULL;
                 return oom (err, "extension");
         }
         if (v->n_debs && deb == NULL)
                 return pgimg_make_error (err, ENOTSUP, "extension `%s`: no Debian build for PostgreSQL %s",
                                          l->name, env->major);
-        if (asprintf (&l->comment, "pgimg: extension %s %s for PostgreSQL %s, %s", r->name, v->version,
+        if (asprintf (&l->comment, "pgimg: extension %s for PostgreSQL %s, %s", l->name,
                       env->major, deb ? "Debian build" : "built from source") < 0) {
                 l->comment = NULL;
                 return oom (err, "extension");

@@ -40,6 +40,13 @@ struct extension_env {
         const char *major;
         const char *dev_key;                    /* the postgres-dev layer's key ... */
         const struct layer_desc *dev;           /* ... and blob */
+        /* PostgreSQL's own source, for the parts of it built as
+         * extension layers (plperl, plpython3u, pltcl). */
+        const char *pg_version;
+        const char *const *pg_urls;
+        size_t pg_n_urls;
+        const char *pg_sha256;
+        char *const *pg_configure;
         long long source_date_epoch;
         enum layer_compression compression;
         int jobs;

@@ -762,19 +762,46 @@ pins_load (const char *lock_path, struct pins *pins, pgimg_error_t *err)
         return 0;
 }
 
+/* A re-lock that kept every pinned package keeps the lock's dates: the
+ * date is every layer's SOURCE_DATE_EPOCH, and a lock that only gained
+ * packages (an extension's) must not rebuild every layer.  The old
+ * "sources" array, or NULL when something changed. */
+static json_t *
+kept_sources (const char *lock_path, const struct pins *pins, const struct deb_index *idx,
+              const struct chosen *all)
+{
+        cleanup_json json_t *old = NULL;
+        json_t *sources;
+
+        if (pins->n == 0)
+                return NULL;
+        for (size_t i = 0; i < pins->n; i++) {
+                int same = 0;
+                for (size_t j = 0; j < all->n && !same; j++)
+                        same = strcmp (idx->pkgs[all->v[j]].name, pins->names[i]) == 0
+                               && strcmp (idx->pkgs[all->v[j]].version, pins->versions[i]) == 0;
+                if (!same)
+                        return NULL;
+        }
+        old = json_load_file (lock_path, JSON_REJECT_DUPLICATES, NULL);
+        sources = old ? json_object_get (old, "sources") : NULL;
+        return json_is_array (sources) ? json_deep_copy (sources) : NULL;
+}
+
 static int
 write_lock (const char *lock_path, const struct lock_input *in, const struct deb_index *idx,
-            const struct source_state *states, json_t *sets, struct chosen *all, pgimg_error_t *err)
+            const struct source_state *states, json_t *sets, struct chosen *all, json_t *keep,
+            pgimg_error_t *err)
 {
         cleanup_json json_t *root = json_object ();
-        cleanup_json json_t *sources = json_array ();
+        cleanup_json json_t *sources = keep ? keep : json_array ();
         cleanup_json json_t *packages = json_array ();
         cleanup_free char *text = NULL;
         cleanup_free char *dir_copy = strdup (lock_path);
 
         if (root == NULL || sources == NULL || packages == NULL || dir_copy == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "lock");
-        for (size_t i = 0; i < in->n_sources; i++) {
+        for (size_t i = 0; keep == NULL && i < in->n_sources; i++) {
                 json_t *s = json_pack ("{s:s, s:s, s:s}", "suite", in->sources[i].suite, "date", states[i].date,
                                        "inrelease_sha256", states[i].inrelease_sha256);
                 if (s == NULL || json_array_append_new (sources, s) < 0)
@@ -863,7 +890,8 @@ lock_update (const char *input_path, const struct lock_request *extra, size_t n_
                         goto out;
         if (resolve_sets (&in, &idx, &pins, sets, &all, err) < 0)
                 goto out;
-        ret = write_lock (lock_path, &in, &idx, states, sets, &all, err);
+        ret = write_lock (lock_path, &in, &idx, states, sets, &all,
+                          update ? NULL : kept_sources (lock_path, &pins, &idx, &all), err);
 out:
         for (size_t i = 0; states && i < in.n_sources; i++)
                 free (states[i].date);

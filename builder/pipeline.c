@@ -592,6 +592,9 @@ extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pg
         env = (struct extension_env) {
                 .cache_dir = o->cache_dir, .blob_dir = res->blob_dir, .lock = &res->lock,
                 .major = res->recipe.major, .dev_key = res->dev.key, .dev = &res->dev.desc,
+                .pg_version = res->version->version, .pg_urls = (const char *const *) res->version->urls,
+                .pg_n_urls = res->version->n_urls, .pg_sha256 = res->version->sha256,
+                .pg_configure = res->recipe.configure_args,
                 .source_date_epoch = res->source_date_epoch, .compression = o->compression,
                 .jobs = o->jobs,
         };

@@ -658,7 +658,7 @@ static const char *const ext_version_keys[] = { "debs", "majors", "note", "sha25
 static const char *const ext_deb_keys[] = { "sha256", "url", NULL };
 static const char *const ext_build_names[] = {
         [EXT_BUILD_PGXS] = "pgxs", [EXT_BUILD_AUTOCONF] = "autoconf", [EXT_BUILD_CMAKE] = "cmake",
-        [EXT_BUILD_MESON] = "meson", [EXT_BUILD_DEB] = "deb",
+        [EXT_BUILD_MESON] = "meson", [EXT_BUILD_DEB] = "deb", [EXT_BUILD_POSTGRES] = "postgres",
 };
 
 const char *
@@ -732,6 +732,35 @@ ext_deb_entry (json_t *e, const char *path, const char *version, const char *maj
         return 0;
 }
 
+/* A version's majors (its own, or the recipe's) and its note. */
+static int
+ext_version_majors_and_note (json_t *entry, const char *path, const char *version,
+                             const struct ext_recipe *r, struct ext_version *out, pgimg_error_t *err)
+{
+        cleanup_free char *field = NULL;
+
+        if (asprintf (&field, "versions[\"%s\"].majors", version) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
+        if (out->majors == NULL && json_object_get (entry, "majors") != NULL) {
+                if (get_strv (entry, "majors", path, field, 1, major_valid, "is not a major such as \"15\"",
+                              &out->majors, NULL, err) < 0)
+                        return -1;
+        } else if (out->majors == NULL) {
+                size_t n = 0;
+                while (r->majors[n])
+                        n++;
+                if ((out->majors = calloc (n + 1, sizeof (char *))) == NULL)
+                        return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
+                for (size_t i = 0; i < n; i++)
+                        if ((out->majors[i] = strdup (r->majors[i])) == NULL)
+                                return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
+        }
+        free (field);
+        if (asprintf (&field, "versions[\"%s\"].note", version) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
+        return get_string (entry, "note", path, field, 0, &out->note, err);
+}
+
 static int
 ext_version_entry (json_t *entry, const char *path, const char *version, const struct ext_recipe *r,
                    struct ext_version *out, pgimg_error_t *err)
@@ -755,6 +784,13 @@ ext_version_entry (json_t *entry, const char *path, const char *version, const s
                 return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
         if (debs != NULL && (sha != NULL || urls != NULL))
                 return field_error (err, path, field, "has both a source (sha256, urls) and debs: pin one");
+        if (r->build == EXT_BUILD_POSTGRES) {
+                /* Built from the image's own PostgreSQL source. */
+                if (debs != NULL || sha != NULL || urls != NULL || strcmp (version, "postgres") != 0)
+                        return field_error (err, path, field,
+                                            "must be \"postgres\" with no source of its own: the build is \"postgres\"");
+                return ext_version_majors_and_note (entry, path, version, r, out, err);
+        }
         if (debs == NULL && (sha == NULL || urls == NULL))
                 return field_error (err, path, field, "needs sha256 and urls (a source) or debs (Debian builds)");
         if (r->build == EXT_BUILD_DEB && debs == NULL)
@@ -798,28 +834,8 @@ ext_version_entry (json_t *entry, const char *path, const char *version, const s
                         return -1;
                 if (out->n_urls == 0)
                         return field_error (err, path, field, "must list at least one URL");
-                free (field);
-                if (asprintf (&field, "versions[\"%s\"].majors", version) < 0)
-                        return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
-                if (json_object_get (entry, "majors") != NULL) {
-                        if (get_strv (entry, "majors", path, field, 1, major_valid, "is not a major such as \"15\"",
-                                      &out->majors, NULL, err) < 0)
-                                return -1;
-                } else {
-                        size_t n = 0;
-                        while (r->majors[n])
-                                n++;
-                        if ((out->majors = calloc (n + 1, sizeof (char *))) == NULL)
-                                return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
-                        for (size_t i = 0; i < n; i++)
-                                if ((out->majors[i] = strdup (r->majors[i])) == NULL)
-                                        return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
-                }
         }
-        free (field);
-        if (asprintf (&field, "versions[\"%s\"].note", version) < 0)
-                return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
-        return get_string (entry, "note", path, field, 0, &out->note, err);
+        return ext_version_majors_and_note (entry, path, version, r, out, err);
 }
 
 static int
@@ -926,11 +942,11 @@ ext_recipe_from_json (json_t *root, const char *path, struct ext_recipe *r, pgim
                 return -1;
         if (!http_url (r->homepage))
                 return field_error (err, path, "homepage", "must be an http:// or https:// URL");
-        for (r->build = 0; r->build <= EXT_BUILD_DEB; r->build++)
+        for (r->build = 0; r->build <= EXT_BUILD_POSTGRES; r->build++)
                 if (strcmp (build, ext_build_names[r->build]) == 0)
                         break;
-        if (r->build > EXT_BUILD_DEB)
-                return field_error (err, path, "build", "`%s` is not one of pgxs, autoconf, cmake, meson, deb", build);
+        if (r->build > EXT_BUILD_POSTGRES)
+                return field_error (err, path, "build", "`%s` is not one of pgxs, autoconf, cmake, meson, deb, postgres", build);
         if (get_strv (root, "majors", path, "majors", 1, major_valid, "is not a major such as \"15\"",
                       &r->majors, NULL, err) < 0
             || get_strv (root, "extensions", path, "extensions", 1, ext_name_valid,

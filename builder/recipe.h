@@ -69,6 +69,7 @@ enum ext_build {
         EXT_BUILD_CMAKE,
         EXT_BUILD_MESON,
         EXT_BUILD_DEB,
+        EXT_BUILD_POSTGRES,     /* a part of PostgreSQL's own source (plperl) */
 };
 
 /* A Debian build of one version for one major. */

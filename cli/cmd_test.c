@@ -50,7 +50,7 @@ test_cases (const struct pgimg_ctx *ctx, const struct pipeline_result *res,
                 return pgimg_make_error_errno (err, ENOMEM, "test");
         for (size_t i = 0; i < res->n_picks; i++) {
                 const struct extension_pick *p = &res->picks[i];
-                if (asprintf (&names[2 * i], "%s@%s", p->recipe->name, p->version->version) < 0
+                if ((names[2 * i] = strdup (res->ext_layers[i].name)) == NULL
                     || asprintf (&names[2 * i + 1], "%s/tests/smoke/%s.sql", ctx->data_dir, p->recipe->name) < 0)
                         return pgimg_make_error_errno (err, ENOMEM, "test");
                 c[i].name = names[2 * i];
