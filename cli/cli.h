@@ -50,6 +50,7 @@ int cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 int cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_sandbox (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 

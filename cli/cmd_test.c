@@ -30,6 +30,9 @@ help (void)
                 "      --with EXT[@VER],...  extensions to test; repeatable\n"
                 "      --set NAME            the extensions of images/NAME.json\n"
                 "      --engine docker       the container engine (docker: the Docker Engine)\n"
+                "      --results FILE        write one line per extension (tab-separated: major,\n"
+                "                            version, extension, its version, source, result,\n"
+                "                            reason) for `pgimg matrix`\n"
                 "  -j, --jobs N              parallel make jobs\n"
                 "  -h, --help                this text\n"
                 "\n"
@@ -77,9 +80,34 @@ test_tags (struct pipeline_result *res, pgimg_error_t *err)
         return 0;
 }
 
+/* One line a case: what `pgimg matrix` reads. */
+static int
+write_results (const char *path, const struct pipeline_result *res, const struct smoke_case *cases,
+               pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        int rc = 0;
+
+        for (size_t i = 0; i < res->n_picks && rc == 0; i++) {
+                const struct extension_pick *p = &res->picks[i];
+                const char *kind = p->recipe->build == EXT_BUILD_POSTGRES ? "postgres-source"
+                                   : p->version->n_debs ? "debian" : "source";
+                rc = buf_addf (&b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", res->recipe.major, res->version->version,
+                               p->recipe->name, p->version->version, kind,
+                               cases[i].passed ? "passed" : cases[i].not_built ? "not-built" : "failed",
+                               cases[i].passed ? "" : cases[i].reason);
+        }
+        for (size_t i = 0; res->skipped && res->skipped[i] && rc == 0; i++)
+                rc = buf_addf (&b, "%s\t%s\t%s\t-\t-\tunsupported\t\n", res->recipe.major, res->version->version,
+                               res->skipped[i]);
+        if (rc < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "results");
+        return fs_write_file_atomic (path, b.data ? b.data : "", b.len, 0644, err);
+}
+
 static int
 run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, const char *tarball,
-           struct smoke_report *rep, pgimg_error_t *err)
+           const char *results, struct smoke_report *rep, pgimg_error_t *err)
 {
         static const char *const server_args[] = { "-c", "wal_level=logical", NULL };
         cleanup_free struct smoke_case *cases = NULL;
@@ -96,6 +124,8 @@ run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, const char *tarba
         rc = engine_docker_start (&eng, tarball, res->tags[0], server_args, 120, err);
         if (rc == 0)
                 rc = smoke_run (&eng, cases, res->n_picks, rep, err);
+        if (rc == 0 && results)
+                rc = write_results (results, res, cases, err);
         if (engine_stop (&eng, rc < 0 ? &ignored : err) < 0 && rc == 0)
                 rc = -1;
         pgimg_error_free (&ignored);
@@ -110,6 +140,7 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 { "engine", required_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },
                 { "jobs", required_argument, NULL, 'j' },
+                { "results", required_argument, NULL, 'R' },
                 { "set", required_argument, NULL, 'S' },
                 { "with", required_argument, NULL, 'w' },
                 { NULL, 0, NULL, 0 },
@@ -123,6 +154,7 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cleanup_free char *tmp = NULL;
         cleanup_free char *tarball = NULL;
         size_t n_with = 0, n_sets = 0;
+        const char *results = NULL;
         int c, r;
 
         po.compression = LAYER_GZIP;
@@ -140,6 +172,9 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         po.jobs = atoi (optarg);
                         if (po.jobs < 1)
                                 return cli_usage_error (err, "test", "--jobs takes a number >= 1");
+                        break;
+                case 'R':
+                        results = optarg;
                         break;
                 case 'S':
                         if (cli_strv_split (optarg, &sets, &n_sets) < 0)
@@ -182,7 +217,7 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (r == 0 && asprintf (&tarball, "%s/image.tar", tmp) < 0)
                 r = pgimg_make_error_errno (err, ENOMEM, "test");
         if (r == 0)
-                r = run_tests (ctx, &res, tarball, &rep, err);
+                r = run_tests (ctx, &res, tarball, results, &rep, err);
         if (tmp) {
                 pgimg_error_t ignored = NULL;
                 fs_rm_rf (tmp, &ignored);

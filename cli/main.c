@@ -29,6 +29,7 @@ static const struct command {
         { "layer", cmd_layer, "turn a directory into a reproducible layer" },
         { "list", cmd_list, "show what can be built" },
         { "lock", cmd_lock, "resolve Debian packages into the lock file" },
+        { "matrix", cmd_matrix, "write the extension matrix from test results" },
         { "sandbox", cmd_sandbox, "run a command in a build sandbox" },
         { "test", cmd_test, "run the extensions' smoke tests in a container" },
 };

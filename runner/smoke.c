@@ -104,6 +104,20 @@ prepare (struct engine *eng, const char *db, struct buf *errout, int *status, pg
         return psql (eng, db, "CREATE EXTENSION IF NOT EXISTS pgtap", NULL, NULL, errout, status, err);
 }
 
+/* The first line of text, tabs and all, as a one-line reason. */
+static void
+first_line (char *out, size_t size, const char *text)
+{
+        size_t n = strcspn (text, "\n");
+        if (n >= size)
+                n = size - 1;
+        memcpy (out, text, n);
+        out[n] = '\0';
+        for (char *p = out; *p; p++)
+                if (*p == '\t' || *p == '|')
+                        *p = ' ';
+}
+
 static void
 print_indented (const char *text, size_t len)
 {
@@ -118,7 +132,7 @@ print_indented (const char *text, size_t len)
 }
 
 static int
-run_case (struct engine *eng, const struct smoke_case *c, size_t number, int *passed,
+run_case (struct engine *eng, struct smoke_case *c, size_t number, int *passed,
           pgimg_error_t *err)
 {
         cleanup_buf struct buf out = BUF_INIT_MAX (4 << 20);
@@ -130,10 +144,12 @@ run_case (struct engine *eng, const struct smoke_case *c, size_t number, int *pa
         *passed = 0;
         if (c->not_built) {
                 printf ("not ok %zu - %s: not built: %s\n", number, c->name, c->not_built);
+                first_line (c->reason, sizeof (c->reason), c->not_built);
                 return 0;
         }
         if (!fs_exists (c->file)) {
                 printf ("not ok %zu - %s: no smoke test `%s`\n", number, c->name, c->file);
+                snprintf (c->reason, sizeof (c->reason), "no smoke test");
                 return 0;
         }
         if (database_of (c->file, db, err) < 0)
@@ -142,6 +158,7 @@ run_case (struct engine *eng, const struct smoke_case *c, size_t number, int *pa
                 return -1;
         if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
                 printf ("not ok %zu - %s: could not prepare database `%s`\n", number, c->name, db);
+                snprintf (c->reason, sizeof (c->reason), "could not prepare database %s", db);
                 print_indented (errout.data ? errout.data : "", errout.len);
                 return 0;
         }
@@ -158,6 +175,8 @@ run_case (struct engine *eng, const struct smoke_case *c, size_t number, int *pa
                         WIFEXITED (status) && WEXITSTATUS (status) == 0 ? "" : ", psql failed");
                 print_indented (tap.failures.data ? tap.failures.data : "", tap.failures.len);
                 print_indented (errout.data ? errout.data : "", errout.len);
+                first_line (c->reason, sizeof (c->reason),
+                            tap.failures.len ? tap.failures.data : errout.len ? errout.data : "no TAP output");
         }
         buf_release (&tap.failures);
         if (strcmp (db, "smoke") == 0)
@@ -166,7 +185,7 @@ run_case (struct engine *eng, const struct smoke_case *c, size_t number, int *pa
 }
 
 int
-smoke_run (struct engine *eng, const struct smoke_case *cases, size_t n, struct smoke_report *rep,
+smoke_run (struct engine *eng, struct smoke_case *cases, size_t n, struct smoke_report *rep,
            pgimg_error_t *err)
 {
         rep->passed = rep->failed = 0;
@@ -175,6 +194,7 @@ smoke_run (struct engine *eng, const struct smoke_case *cases, size_t n, struct 
                 int ok;
                 if (run_case (eng, &cases[i], i + 1, &ok, err) < 0)
                         return -1;
+                cases[i].passed = ok;
                 if (ok)
                         rep->passed++;
                 else

@@ -32,6 +32,9 @@ struct smoke_case {
         const char *name;       /* "pgvector@0.8.0" */
         const char *file;       /* tests/smoke/pgvector.sql */
         const char *not_built;  /* why it is not in the image (a failed build), or NULL */
+        /* Filled by smoke_run: */
+        int passed;
+        char reason[160];       /* why it failed, one line */
 };
 
 struct smoke_report {
@@ -42,7 +45,7 @@ struct smoke_report {
 /* Run every case against the running container of eng; prints one TAP
  * line per case on stdout (with the failing test's diagnostics), and
  * counts.  <0 only when the engine itself fails. */
-int smoke_run (struct engine *eng, const struct smoke_case *cases, size_t n,
+int smoke_run (struct engine *eng, struct smoke_case *cases, size_t n,
                struct smoke_report *rep, pgimg_error_t *err);
 
 #endif

@@ -1,0 +1,203 @@
+/* cmd_matrix.c - `pgimg matrix`: docs/extensions.md from the results of
+ * real `pgimg test --results` runs: a row per extension version, a
+ * column per major, each cell tested (from source or a Debian build),
+ * not supported, failing (with the reason), or not tested. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/recipe.h"
+#include "cli/cli.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+
+static void
+help (void)
+{
+        printf ("usage: pgimg matrix [-o FILE] RESULTS...\n"
+                "\n"
+                "Write the extension matrix (Markdown) from the result files that\n"
+                "`pgimg test --results FILE` wrote, against every recipe in extensions/\n"
+                "and every major in versions/.\n"
+                "\n"
+                "  -o, --output FILE  where to write it (default: stdout)\n"
+                "\n"
+                "Example:\n"
+                "  pgimg test postgres-17 --set full --results r17.tsv\n"
+                "  pgimg matrix -o docs/extensions.md r*.tsv\n");
+}
+
+/* One result line: major, pg version, extension, version, kind, status, reason. */
+struct result {
+        char *f[7];
+};
+
+static int
+read_results (const char *path, struct result **v, size_t *n, pgimg_error_t *err)
+{
+        cleanup_buf struct buf text = BUF_INIT;
+        char *line, *save = NULL;
+
+        if (fs_read_file (path, 16 << 20, &text, err) < 0)
+                return pgimg_error_wrap (err, "results");
+        if (text.data == NULL)
+                return 0;
+        for (line = strtok_r (text.data, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+                struct result r = { { NULL } };
+                char *field = line;
+                for (int i = 0; i < 7; i++) {
+                        char *tab = i < 6 ? strchr (field, '\t') : NULL;
+                        if (i < 6 && tab == NULL)
+                                return pgimg_make_error (err, EINVAL, "`%s`: a line has fewer than 7 fields: `%s`",
+                                                         path, line);
+                        if (tab)
+                                *tab = '\0';
+                        if ((r.f[i] = strdup (field)) == NULL)
+                                return pgimg_make_error_errno (err, ENOMEM, "results");
+                        field = tab ? tab + 1 : field + strlen (field);
+                }
+                struct result *nv = realloc (*v, (*n + 1) * sizeof (*nv));
+                if (nv == NULL)
+                        return pgimg_make_error_errno (err, ENOMEM, "results");
+                *v = nv;
+                (*v)[(*n)++] = r;
+        }
+        return 0;
+}
+
+/* The newest result for (major, extension, version); later files win. */
+static const struct result *
+find (const struct result *v, size_t n, const char *major, const char *name, const char *version)
+{
+        const struct result *hit = NULL;
+
+        for (size_t i = 0; i < n; i++)
+                if (strcmp (v[i].f[0], major) == 0 && strcmp (v[i].f[2], name) == 0
+                    && (strcmp (v[i].f[3], version) == 0
+                        || (strcmp (version, "postgres") == 0 && strcmp (v[i].f[4], "postgres-source") == 0)))
+                        hit = &v[i];
+        return hit;
+}
+
+static int
+cell (struct buf *b, const struct ext_recipe *r, const struct ext_version *v, const char *major,
+      const struct result *res, size_t n_res, size_t counts[4])
+{
+        const struct result *hit = find (res, n_res, major, r->name, v->version);
+
+        if (!ext_version_supports (v, major)) {
+                for (size_t i = 0; i < r->n_versions; i++)
+                        if (ext_version_supports (&r->versions[i], major))
+                                return buf_addf (b, " – (%s) |", r->versions[i].version);
+                counts[2]++;
+                return buf_adds (b, v->n_debs ? " no Debian build |" : " not supported upstream |");
+        }
+        if (hit == NULL) {
+                counts[3]++;
+                return buf_adds (b, " not tested |");
+        }
+        if (strcmp (hit->f[5], "passed") == 0) {
+                counts[0]++;
+                return buf_addf (b, " ✅ %s (%s) |", strcmp (hit->f[4], "debian") == 0 ? "Debian build" : "from source",
+                                 hit->f[1]);
+        }
+        counts[1]++;
+        return buf_addf (b, " ❌ %s: %s |", strcmp (hit->f[5], "not-built") == 0 ? "build fails" : "test fails",
+                         hit->f[6]);
+}
+
+static int
+render (const struct ext_recipe *rs, size_t n, const struct recipe *pgs, size_t n_pg,
+        const struct result *res, size_t n_res, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf rows = BUF_INIT;
+        size_t counts[4] = { 0, 0, 0, 0 };
+        int rc = 0;
+
+        rc |= buf_adds (&rows, "| extension | version |");
+        for (size_t m = 0; m < n_pg; m++)
+                rc |= buf_addf (&rows, " %s |", pgs[m].major);
+        rc |= buf_adds (&rows, "\n|---|---|");
+        for (size_t m = 0; m < n_pg; m++)
+                rc |= buf_adds (&rows, "---|");
+        rc |= buf_adds (&rows, "\n");
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < rs[i].n_versions; k++) {
+                        rc |= buf_addf (&rows, "| %s | %s |", rs[i].name, rs[i].versions[k].version);
+                        for (size_t m = 0; m < n_pg; m++)
+                                rc |= cell (&rows, &rs[i], &rs[i].versions[k], pgs[m].major, res, n_res, counts);
+                        rc |= buf_adds (&rows, "\n");
+                }
+        rc |= buf_addf (out,
+                        "# Extensions\n\n"
+                        "Generated by `pgimg matrix` from the results of `pgimg test` runs (`tools/matrix.sh`);\n"
+                        "do not edit by hand.  A cell is a real build and smoke test in a container: ✅ built\n"
+                        "and tested (from source, or from Debian's build for that major, with the PostgreSQL\n"
+                        "version it ran on), ❌ failing (with the reason), not supported (upstream, or no\n"
+                        "Debian build exists for that major), or not tested; – (V) where another pinned version, V,\n"
+                        "serves that major.\n\n"
+                        "%zu recipes; %zu cells tested, %zu failing, %zu not supported, %zu not tested.\n\n",
+                        n, counts[0], counts[1], counts[2], counts[3]);
+        rc |= buf_add (out, rows.data, rows.len);
+        return rc < 0 ? pgimg_make_error_errno (err, ENOMEM, "matrix") : 0;
+}
+
+int
+cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "output", required_argument, NULL, 'o' },
+                { NULL, 0, NULL, 0 },
+        };
+        cleanup_free char *ext_dir = cli_data_path (ctx, "extensions");
+        cleanup_free char *pg_dir = cli_data_path (ctx, "versions");
+        cleanup_buf struct buf out = BUF_INIT;
+        struct ext_recipe *rs = NULL;
+        struct recipe *pgs = NULL;
+        struct result *res = NULL;
+        size_t n = 0, n_pg = 0, n_res = 0;
+        const char *output = NULL;
+        int c, rc = 0;
+
+        while ((c = getopt_long (argc, argv, "ho:", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        help ();
+                        return 0;
+                case 'o':
+                        output = optarg;
+                        break;
+                default:
+                        return cli_usage_error (err, "matrix", "unknown option");
+                }
+        }
+        if (optind >= argc)
+                return cli_usage_error (err, "matrix", "expected result files of `pgimg test --results`");
+        if (ext_dir == NULL || pg_dir == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "matrix");
+        for (int i = optind; i < argc && rc == 0; i++)
+                rc = read_results (argv[i], &res, &n_res, err);
+        if (rc == 0)
+                rc = ext_recipe_load_all (ext_dir, &rs, &n, err);
+        if (rc == 0)
+                rc = recipe_load_all (pg_dir, &pgs, &n_pg, err);
+        if (rc == 0)
+                rc = render (rs, n, pgs, n_pg, res, n_res, &out, err);
+        if (rc == 0 && output)
+                rc = fs_write_file_atomic (output, out.data, out.len, 0644, err);
+        else if (rc == 0 && fwrite (out.data, 1, out.len, stdout) != out.len)
+                rc = pgimg_make_error_errno (err, errno, "matrix: write to stdout");
+        for (size_t i = 0; i < n_res; i++)
+                for (int k = 0; k < 7; k++)
+                        free (res[i].f[k]);
+        free (res);
+        ext_recipes_free (rs, n);
+        for (size_t i = 0; i < n_pg; i++)
+                recipe_free (&pgs[i]);
+        free (pgs);
+        return rc < 0 ? pgimg_error_wrap (err, "matrix") : 0;
+}
