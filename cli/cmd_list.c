@@ -120,6 +120,18 @@ print_extensions (FILE *f, const struct ext_recipe *rs, size_t n, int json)
                                 fprintf (f, ",\"debian_build\":%s,\"majors\":[", v->n_debs ? "true" : "false");
                                 for (char **m = v->majors; *m; m++)
                                         fprintf (f, "%s\"%s\"", m == v->majors ? "" : ",", *m);
+                                fputs ("],\"default_for\":[", f);
+                                int first = 1;
+                                for (char **m = v->majors; *m; m++) {
+                                        const struct ext_version *d = NULL;
+                                        pgimg_error_t ignored = NULL;
+                                        if (ext_recipe_pick (r, NULL, *m, &d, &ignored) < 0)
+                                                pgimg_error_free (&ignored);
+                                        if (d == v) {
+                                                fprintf (f, "%s\"%s\"", first ? "" : ",", *m);
+                                                first = 0;
+                                        }
+                                }
                                 fputs ("]}", f);
                                 continue;
                         }

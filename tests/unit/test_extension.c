@@ -162,6 +162,9 @@ static void
 image_sets_load (void **state)
 {
         cleanup_strv char **items = NULL;
+        cleanup_strv char **full = NULL;
+        struct ext_recipe *rs = NULL;
+        size_t n = 0;
         pgimg_error_t err = NULL;
 
         (void) state;
@@ -169,6 +172,21 @@ image_sets_load (void **state)
                 fail_msg ("%s", err->msg);
         assert_non_null (items);
         assert_non_null (items[0]);
+        /* pg_cron is in the default set; the full set names every recipe. */
+        int cron = 0;
+        for (char **p = items; *p; p++)
+                cron |= strcmp (*p, "pg_cron") == 0;
+        assert_true (cron);
+        assert_int_equal (ext_image_set_load ("images/full.json", &full, &err), 0);
+        assert_int_equal (ext_recipe_load_all ("extensions", &rs, &n, &err), 0);
+        for (size_t i = 0; i < n; i++) {
+                int listed = 0;
+                for (char **p = full; *p; p++)
+                        listed |= strcmp (*p, rs[i].name) == 0;
+                if (!listed)
+                        fail_msg ("images/full.json lacks `%s`", rs[i].name);
+        }
+        ext_recipes_free (rs, n);
 }
 
 static void

@@ -1,0 +1,45 @@
+#!/bin/bash
+# The full extension matrix, the second (long) test command: every recipe
+# and every pinned version on every major, built and smoke-tested in
+# containers by `pgimg test`, then docs/extensions.md written from the
+# results by `pgimg matrix`.  Per major, one image holds the default
+# version of everything (images/full.json); the other versions go into
+# further images, one version of each extension per image.  Exits 1 when
+# any cell fails; the matrix is written either way.
+set -u
+cd "$(dirname "$0")/.."
+[ -x ./pgimg ] || make
+out=${PGIMG_MATRIX_OUT:-build/matrix}
+majors=${PGIMG_MAJORS:-$(cd versions && ls *.json | sed 's/\.json$//' | sort -n)}
+rm -rf "$out" && mkdir -p "$out"
+./pgimg list --extensions --json > "$out/recipes.json"
+status=0
+for m in $majors; do
+	echo "# postgres-$m: the default versions"
+	./pgimg test "postgres-$m" --set full --results "$out/r$m-0.tsv" >"$out/r$m-0.log" 2>&1 || status=1
+	tail -1 "$out/r$m-0.log"
+	# Rank k: the k-th non-default version of each extension for this major.
+	python3 - "$m" "$out/recipes.json" > "$out/others-$m.txt" <<'PY'
+import json, sys
+major, recipes = sys.argv[1], json.load(open(sys.argv[2]))
+ranks = []
+for r in recipes:
+    others = [v["version"] for v in r["versions"] if major in v["majors"] and major not in v["default_for"]]
+    for k, v in enumerate(others):
+        while len(ranks) <= k:
+            ranks.append([])
+        ranks[k].append("%s@%s" % (r["name"], v))
+for items in ranks:
+    print(",".join(items))
+PY
+	k=1
+	while read -r items; do
+		echo "# postgres-$m: other versions ($items)"
+		./pgimg test "postgres-$m" --with "$items" --results "$out/r$m-$k.tsv" >"$out/r$m-$k.log" 2>&1 || status=1
+		tail -1 "$out/r$m-$k.log"
+		k=$((k + 1))
+	done < "$out/others-$m.txt"
+done
+./pgimg matrix -o docs/extensions.md "$out"/r*.tsv
+echo "matrix: docs/extensions.md ($(grep -c '✅' docs/extensions.md) cells tested, $(grep -o '❌' docs/extensions.md | wc -l) failing)"
+exit $status
