@@ -258,18 +258,40 @@ has_set (const struct lock *lock, const char *set)
         return lock_find_set (lock, set) != NULL;
 }
 
-/* A recipe's packages must have been locked: the sets exist. */
+/* Whether the layer of r uses its lock set: only when the recipe names
+ * packages for it (a set left in the lock by an older recipe is not). */
+static int
+uses_set (const struct extension_env *env, char *const *packages, const char *set)
+{
+        return packages[0] != NULL && has_set (env->lock, set);
+}
+
+/* Every package a recipe names must be in its set of the lock. */
+static int
+check_set (const struct extension_env *env, const struct ext_recipe *r, char *const *packages,
+           const char *set_name, pgimg_error_t *err)
+{
+        const struct lock_set *set = lock_find_set (env->lock, set_name);
+
+        for (size_t i = 0; packages[i]; i++) {
+                int found = 0;
+                for (size_t j = 0; set && j < set->n && !found; j++)
+                        found = strcmp (set->packages[j], packages[i]) == 0;
+                if (!found)
+                        return pgimg_make_error (err, ENOENT,
+                                                 "package `%s` of `%s` is not in set `%s` of the lock `%s`; run `pgimg lock`",
+                                                 packages[i], r->path, set_name, env->lock->path);
+        }
+        return 0;
+}
+
 static int
 check_sets (const struct extension_env *env, const struct ext_recipe *r, const char *build_set,
             const char *runtime_set, pgimg_error_t *err)
 {
-        if ((r->build_packages[0] && !has_set (env->lock, build_set))
-            || (r->runtime_packages[0] && !has_set (env->lock, runtime_set)))
-                return pgimg_make_error (err, ENOENT,
-                                         "the packages of `%s` are not in the lock `%s` (no set `%s`); run `pgimg lock`",
-                                         r->path, env->lock->path,
-                                         r->build_packages[0] && !has_set (env->lock, build_set) ? build_set : runtime_set);
-        return 0;
+        if (check_set (env, r, r->build_packages, build_set, err) < 0)
+                return -1;
+        return check_set (env, r, r->runtime_packages, runtime_set, err);
 }
 
 static int
@@ -309,13 +331,13 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
                 rc |= layer_key_add (&k, "build-set", digest, err);
         else
                 rc = -1;
-        if (rc == 0 && has_set (env->lock, build_set)) {
+        if (rc == 0 && uses_set (env, pick->recipe->build_packages, build_set)) {
                 if (lock_set_digest (env->lock, build_set, digest, err) < 0)
                         rc = -1;
                 else
                         rc |= layer_key_add (&k, "ext-build-set", digest, err);
         }
-        if (rc == 0 && has_set (env->lock, runtime_set)) {
+        if (rc == 0 && uses_set (env, pick->recipe->runtime_packages, runtime_set)) {
                 char base[SHA256_HEX_LEN + 1];
                 if (lock_set_digest (env->lock, runtime_set, digest, err) < 0
                     || lock_set_digest (env->lock, "runtime", base, err) < 0)
@@ -382,7 +404,7 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
         cleanup_free char *e_source = NULL, *e_major = NULL, *e_build = NULL;
         cleanup_free char *e_make = NULL, *e_conf = NULL, *e_pgconf = NULL;
         cleanup_buf struct buf pg_configure = BUF_INIT;
-        const char *sets[] = { "build", has_set (env->lock, build_set) ? build_set : NULL, NULL };
+        const char *sets[] = { "build", uses_set (env, r->build_packages, build_set) ? build_set : NULL, NULL };
         int part = r->build == EXT_BUILD_POSTGRES;
 
         if (asprintf (&what, "%s %s", r->name, part ? env->pg_version : v->version) < 0)
@@ -541,7 +563,7 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
         if (rc == 0)
                 rc = deb ? take_debs (env, pick, out_dir, &owners, err)
                          : build_from_source (env, pick, build_set, tmp, l, err);
-        if (rc == 0 && has_set (env->lock, runtime_set))
+        if (rc == 0 && uses_set (env, r->runtime_packages, runtime_set))
                 rc = rootfs_unpack_extra (env->cache_dir, env->lock, runtime_set, "runtime", out_dir,
                                           &owners, err);
         /* The runtime base as an unpacked root, to look libraries up in. */
