@@ -1,0 +1,114 @@
+#!/bin/bash
+# Extensions: the default set builds and passes its pgTAP smoke tests in
+# a container on every major; editing one recipe rebuilds only its layer;
+# bad extension input gives one clear line and keeps the other layers.
+set -u
+. "$(dirname "$0")/lib/tap.sh"
+have_docker || skip_all "no Docker Engine"
+
+majors=${PGIMG_MAJORS:-$(cd "$ROOT/versions" && ls *.json | sed 's/\.json$//' | sort -n)}
+p() { "$PGIMG" --cache-dir "$TEST_CACHE" "$@"; }
+
+for m in $majors; do
+	log="$TEST_OUT/smoke-$m.txt"
+	if p test "postgres-$m" --set default >"$log" 2>"$log.err"; then
+		pass "smoke tests of the default set on $m: $(tail -1 "$log")"
+	else
+		fail "smoke tests of the default set on $m" "$(tail -1 "$log")" "$(grep -A6 '^not ok' "$log" | head -30)" "$(tail -3 "$log.err")"
+	fi
+	# Each test asserted something, and pg_cron was among them.
+	check_cron() { grep -q '^ok [0-9]* - pg_cron@' "$log"; }
+	ok "pg_cron is tested on $m" check_cron
+done
+
+m=$(echo $majors | awk '{print $NF}')
+data=$(data_copy)
+outdir=$(mktemp -d)
+trap 'rm -rf "$data" "$outdir"' EXIT
+
+# The image's configuration preloads what the set needs.
+preload() {
+	p build "postgres-$m" --set default -o "$outdir/d.tar" >/dev/null 2>&1 || return 1
+	docker load -q -i "$outdir/d.tar" >/dev/null || return 1
+	local id; id=$(docker run -d -e POSTGRES_PASSWORD=pw "pgimg/postgres:$m") || return 1
+	local i v=
+	for i in $(seq 60); do
+		v=$(docker exec "$id" psql -U postgres -h 127.0.0.1 -tAc 'show shared_preload_libraries' 2>/dev/null) && break
+		sleep 0.5
+	done
+	docker rm -f "$id" >/dev/null
+	[[ "$v" == *pg_cron* ]]
+}
+ok "shared_preload_libraries has pg_cron in a default image of $m" preload
+
+# Editing one recipe rebuilds its layer and nothing else that compiles.
+PGIMG_DATA_DIR="$data" p build "postgres-$m" --set default -o "$outdir/a.tar" --json >"$outdir/a.json" 2>/dev/null
+python3 - "$data/extensions/pgvector.json" <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p))
+r["make_args"] = r.get("make_args", []) + ["PGIMG_TEST=%d" % __import__("time").time_ns()]   # a new key every run
+json.dump(r, open(p, "w"), indent=2)
+PY
+if PGIMG_DATA_DIR="$data" p build "postgres-$m" --set default -o "$outdir/b.tar" --json >"$outdir/b.json" 2>"$outdir/b.err"; then
+	built=$(python3 -c 'import json,sys; print(" ".join(l["name"] for l in json.load(open(sys.argv[1]))["layers"] if l["built"]))' "$outdir/b.json")
+	check_one() { [[ "$built" =~ ^pgvector@[^\ ]+\ entrypoint$ ]]; }
+	ok "editing pgvector's recipe rebuilds only its layer (built: $built)" check_one
+else
+	fail "rebuild after editing pgvector's recipe" "$(tail -3 "$outdir/b.err")"
+fi
+cp "$ROOT/extensions/pgvector.json" "$data/extensions/pgvector.json"
+
+# expect NAME STATUS REGEX CMD...: exit status and the last pgimg: line.
+expect() {
+	local name=$1 want=$2 re=$3; shift 3
+	local errf=$outdir/stderr rc last
+	"$@" >"$outdir/stdout" 2>"$errf"
+	rc=$?
+	last=$(grep '^pgimg: ' "$errf" | tail -1)
+	if [ "$rc" -eq "$want" ] && [[ "$last" =~ $re ]]; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc (want $want)" "stderr: $(tail -3 "$errf")"
+	fi
+}
+export PGIMG_DATA_DIR="$data"
+expect "an unknown extension is named" 1 'unknown extension `nosuch`' p build "postgres-$m" --with nosuch
+expect "an unpinned version names extension, version and major" 1 "extension \`pgvector\`: version 9.9.9 is not pinned \(for PostgreSQL $m\)" p build "postgres-$m" --with pgvector@9.9.9
+expect "an unsupported major is a clear message" 1 'extension `pg_uuidv7.*` does not support PostgreSQL 13' p build postgres-13 --with pg_uuidv7
+
+# A missing runtime library is caught when the layer is made.
+python3 - "$data/extensions/pg_cron.json" <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p))
+r["runtime_packages"] = []
+r["summary"] += " (without libpq)"
+r["make_args"] = ["X=1"]    # a new layer key: not the cached one
+json.dump(r, open(p, "w"), indent=2)
+PY
+expect "a library missing from the image names file and library" 1 'pg_cron.so. needs .libpq.so.5., which is not in the image' p build "postgres-$m" --with pg_cron -o "$outdir/x.tar"
+cp "$ROOT/extensions/pg_cron.json" "$data/extensions/pg_cron.json"
+
+# A smoke test with a syntax error fails alone; the others still run.
+printf 'SELECT plan(1);\nSELEC 1;\n' > "$data/tests/smoke/hypopg.sql"
+expect "a broken smoke test fails the run" 1 'smoke tests failed' p test "postgres-$m" --with hypopg,wal2json
+tally() { grep -q '^not ok [0-9]* - hypopg' "$outdir/stdout" && grep -q '^ok [0-9]* - wal2json' "$outdir/stdout" && grep -q ': 2 passed, 1 failed' "$outdir/stdout"; }
+ok "the other smoke tests still pass and are counted" tally
+cp "$ROOT/tests/smoke/hypopg.sql" "$data/tests/smoke/hypopg.sql"
+
+# A failing build names extension, version and major; the layers built
+# before it stay in the cache, and nothing half-written is left.
+python3 - "$data/extensions/prefix.json" <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p))
+r["make_args"] = ["CFLAGS=-include /nonexistent.h"]
+json.dump(r, open(p, "w"), indent=2)
+PY
+expect "a failed extension build names it" 1 "extension \`prefix@[0-9.]*\` for PostgreSQL $m: build prefix" p build "postgres-$m" --with hypopg,prefix -o "$outdir/x.tar"
+no_image() { [ ! -e "$outdir/x.tar" ]; }
+ok "a failed build writes no image" no_image
+kept() { p build "postgres-$m" --with hypopg -o "$outdir/h.tar" --json 2>/dev/null | grep -q '"name":"hypopg@[^"]*","digest":"[^"]*","diffID":"[^"]*","size":[0-9]*,"built":false'; }
+ok "the other extension's layer was kept" kept
+no_temps() { [ -z "$(temps_in "$TEST_CACHE/work")" ]; }
+ok "no temporary file is left in the cache" no_temps
+cp "$ROOT/extensions/prefix.json" "$data/extensions/prefix.json"
+finish
