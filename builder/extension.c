@@ -435,6 +435,17 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
         if (fs_mkdir_p (build_dir, 0755, err) < 0 || fs_mkdir_p (out_dir, 0755, err) < 0
             || fs_mkdir_p (logs, 0755, err) < 0)
                 return -1;
+        /* The mount point lives in the shared root for good: one the
+         * sandbox made would be removed when its step ends, and removing
+         * a mount point detaches it in every namespace, under the feet
+         * of a build running beside it. */
+        {
+                cleanup_free char *mnt = NULL;
+                if (asprintf (&mnt, "%s/usr/lib/postgresql", root) < 0)
+                        return oom (err, "extension");
+                if (fs_mkdir_p (mnt, 0755, err) < 0)
+                        return -1;
+        }
         const struct sandbox_bind binds[] = {
                 { src_dir, "/in", 0 },
                 { pg_lib, "/usr/lib/postgresql", 0 },
