@@ -172,6 +172,22 @@ pick_cmp (const void *a, const void *b)
         return c ? c : deb_version_compare (x->version->version, y->version->version);
 }
 
+static void
+emit_ordered (const struct picks *p, size_t i, struct extension_pick *out, size_t *n, char *emitted,
+              int depth)
+{
+        if (emitted[i] || depth > 8)
+                return;
+        for (char **q = p->v[i].recipe->requires; q && *q; q++)
+                for (size_t j = 0; j < p->n; j++)
+                        if (j != i && strcmp (p->v[j].recipe->name, *q) == 0)
+                                emit_ordered (p, j, out, n, emitted, depth + 1);
+        if (!emitted[i]) {
+                emitted[i] = 1;
+                out[(*n)++] = p->v[i];
+        }
+}
+
 int
 extension_resolve (const struct ext_recipe *recipes, size_t n_recipes, const char *const *items,
                    const char *major, struct extension_pick **out, size_t *n_out, pgimg_error_t *err)
@@ -203,8 +219,22 @@ extension_resolve (const struct ext_recipe *recipes, size_t n_recipes, const cha
         }
         if (p.n > 1)
                 qsort (p.v, p.n, sizeof (*p.v), pick_cmp);
-        *out = p.v;
-        *n_out = p.n;
+        /* What a pick requires must be below it: emit requirements first. */
+        struct extension_pick *ordered = calloc (p.n + 1, sizeof (*ordered));
+        char *emitted = calloc (p.n + 1, 1);
+        size_t n = 0;
+        if (ordered == NULL || emitted == NULL) {
+                free (ordered);
+                free (emitted);
+                free (p.v);
+                return oom (err, "extensions");
+        }
+        for (size_t i = 0; i < p.n; i++)
+                emit_ordered (&p, i, ordered, &n, emitted, 0);
+        free (emitted);
+        free (p.v);
+        *out = ordered;
+        *n_out = n;
         return 0;
 }
 

@@ -48,6 +48,8 @@ static const char pg_script[] =
 
 static int extension_settings (const struct pipeline_result *res, struct buf *out,
                                pgimg_error_t *err);
+static int extension_output_plugins (const struct pipeline_result *res, struct buf *out,
+                                     pgimg_error_t *err);
 
 static int
 oom (pgimg_error_t *err, const char *what)
@@ -410,6 +412,7 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
         cleanup_buf struct buf ensure = BUF_INIT;
         cleanup_buf struct buf receipt = BUF_INIT;
         cleanup_buf struct buf settings = BUF_INIT;
+        cleanup_buf struct buf plugins = BUF_INIT;
         cleanup_free char *script_path = NULL;
         cleanup_free char *ensure_path = NULL;
         cleanup_free char *enforce_link = NULL;
@@ -428,7 +431,8 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
                 return pgimg_error_wrap (err, "entrypoint");
         /* The receipt inside the image lists the layers below it. */
         if (pipeline_receipt (res, o->pgimg_version, res->n_layers, NULL, &receipt, err) < 0
-            || extension_settings (res, &settings, err) < 0)
+            || extension_settings (res, &settings, err) < 0
+            || extension_output_plugins (res, &plugins, err) < 0)
                 return -1;
         snprintf (epoch, sizeof (epoch), "%lld", res->source_date_epoch);
         if (layer_key_init (&k, err) < 0)
@@ -440,6 +444,7 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
             || layer_key_add (&k, "ensure", ensure.data, err) < 0
             || layer_key_add (&k, "receipt", receipt.data, err) < 0
             || (settings.len && layer_key_add (&k, "settings", settings.data, err) < 0)
+            || (plugins.len && layer_key_add (&k, "output-plugins", plugins.data, err) < 0)
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
             || layer_key_final (&k, l->key, err) < 0) {
@@ -465,6 +470,8 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
                 r = write_in (tmp, "usr/share/pgimg/receipt.json", receipt.data, receipt.len, 0644, err);
         if (r == 0 && settings.len)
                 r = write_in (tmp, "usr/share/pgimg/postgresql.conf", settings.data, settings.len, 0644, err);
+        if (r == 0 && plugins.len)
+                r = write_in (tmp, "usr/share/pgimg/output-plugins", plugins.data, plugins.len, 0644, err);
         if (r == 0)
                 r = mkdir_owned (tmp, "docker-entrypoint-initdb.d", 0755, &owners, err);
         if (r == 0)
@@ -898,6 +905,18 @@ extension_settings (const struct pipeline_result *res, struct buf *out, pgimg_er
                 }
         if (libs.len && buf_addf (out, "shared_preload_libraries = '%s'\n", libs.data) < 0)
                 return oom (err, "extension settings");
+        return 0;
+}
+
+/* Logical decoding plugins the image's extensions bring, one a line:
+ * servers that restrict them (output_plugin_libraries) must allow them. */
+static int
+extension_output_plugins (const struct pipeline_result *res, struct buf *out, pgimg_error_t *err)
+{
+        for (size_t i = 0; i < res->n_picks; i++)
+                for (char **p = res->picks[i].recipe->output_plugins; p && *p && !res->ext_layers[i].failed_msg; p++)
+                        if (buf_addf (out, "%s\n", *p) < 0)
+                                return oom (err, "extension settings");
         return 0;
 }
 

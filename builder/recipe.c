@@ -651,7 +651,7 @@ fail:
 
 static const char *const ext_top_keys[] = {
         "build", "build_packages", "configure_args", "debian_source", "default_version",
-        "extensions", "homepage", "license", "majors", "make_args", "name", "requires",
+        "extensions", "homepage", "license", "majors", "make_args", "name", "output_plugins", "requires",
         "runtime_packages", "shared_preload_libraries", "summary", "versions", NULL,
 };
 static const char *const ext_version_keys[] = { "debs", "majors", "note", "sha256", "urls", NULL };
@@ -953,6 +953,8 @@ ext_recipe_from_json (json_t *root, const char *path, struct ext_recipe *r, pgim
                          "is not an extension name", &r->extensions, NULL, err) < 0
             || get_strv (root, "shared_preload_libraries", path, "shared_preload_libraries", 0,
                          ext_name_valid, "is not a library name", &r->preload, NULL, err) < 0
+            || get_strv (root, "output_plugins", path, "output_plugins", 0, ext_name_valid,
+                         "is not a library name", &r->output_plugins, NULL, err) < 0
             || get_strv (root, "requires", path, "requires", 0, ext_name_valid, "is not a recipe name",
                          &r->requires, NULL, err) < 0
             || get_strv (root, "build_packages", path, "build_packages", 0, NULL, NULL,
@@ -1045,6 +1047,7 @@ ext_recipe_free (struct ext_recipe *r)
         strv_free (r->default_by_major);
         strv_free (r->extensions);
         strv_free (r->preload);
+        strv_free (r->output_plugins);
         strv_free (r->requires);
         strv_free (r->build_packages);
         strv_free (r->runtime_packages);

@@ -104,6 +104,7 @@ struct ext_recipe {
         char **default_by_major;        /* ... "15=1.7.0" pairs, NULL-terminated */
         char **extensions;              /* CREATE EXTENSION names */
         char **preload;                 /* shared_preload_libraries */
+        char **output_plugins;          /* logical decoding plugins (output_plugin_libraries) */
         char **requires;                /* other recipes */
         char **build_packages;
         char **runtime_packages;

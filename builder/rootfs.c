@@ -86,6 +86,7 @@ fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
                 { "usr/bin/awk", "gawk" },
                 { "usr/bin/cc", "gcc" },
                 { "usr/bin/pager", "cat" },
+                { "usr/bin/which", "which.debianutils" },
         };
         /* base-files' postinst makes these; /var/run/postgresql must be
          * the /run/postgresql of the entrypoint layer. */

@@ -17,7 +17,7 @@
 #define ROOTFS_POSTGRES_UID 999
 
 /* Bumped whenever the assembly logic changes what it produces. */
-#define ROOTFS_LOGIC_VERSION "3"
+#define ROOTFS_LOGIC_VERSION "4"
 
 /* The build root for set (usually "build") under
  * <cache_dir>/roots/<key>, assembled once and reused; *out malloc'ed. */

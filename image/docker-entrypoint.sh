@@ -210,6 +210,14 @@ docker_setup_extension_settings() {
 	if [ -s "$conf" ]; then
 		{ echo; echo "# from $conf (the image's extensions)"; cat "$conf"; } >> "$PGDATA/postgresql.conf"
 	fi
+	# Servers that restrict logical decoding plugins (output_plugin_libraries)
+	# must allow the ones the image ships, beside the built-in ones.
+	local plugins=/usr/share/pgimg/output-plugins
+	if [ -s "$plugins" ] && grep -q 'output_plugin_libraries' "$PGDATA/postgresql.conf"; then
+		local list
+		list=$(tr '\n' ' ' < "$plugins" | sed 's/ *$//; s/ /, /g')
+		echo "output_plugin_libraries = 'pgoutput, test_decoding, $list'" >> "$PGDATA/postgresql.conf"
+	fi
 }
 
 # The official image edits postgresql.conf.sample at build time so that new
