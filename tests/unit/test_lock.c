@@ -247,7 +247,7 @@ static const char stanza_fmt[] = "Package: %s\nVersion: %s\nArchitecture: amd64\
 
 /* Write dists/s/{Release,InRelease} and the Packages.xz they list. */
 static void
-publish (const char *archive, const char *gpghome, const char *libc_version)
+publish (const char *archive, const char *gpghome, const char *libc_version, const char *date)
 {
         cleanup_free char *packages = NULL;
         FILE *f;
@@ -262,12 +262,12 @@ publish (const char *archive, const char *gpghome, const char *libc_version)
                 fprintf (f, stanza_fmt, "libc6", libc_version, "libc6", libc_version, "");
         fclose (f);
         assert_int_equal (run ("cd %s/dists/s && xz -f main/binary-amd64/Packages && "
-                               "{ printf 'Suite: s\\nDate: Sat, 09 Aug 2025 09:12:34 UTC\\nSHA256:\\n'; "
+                               "{ printf 'Suite: s\\nDate: %s\\nSHA256:\\n'; "
                                "printf ' %%s %%s main/binary-amd64/Packages.xz\\n' "
                                "$(sha256sum main/binary-amd64/Packages.xz | cut -d' ' -f1) "
                                "$(stat -c %%s main/binary-amd64/Packages.xz); } > Release && "
                                "gpg -q --batch --homedir %s --yes --clearsign -o InRelease Release",
-                               archive, gpghome),
+                               archive, date, gpghome),
                           0);
 }
 
@@ -290,7 +290,7 @@ update_from_signed_archive (void **state)
                                "gpg -q --batch --homedir %s --export > %s",
                                gpghome, gpghome, gpghome, keyring),
                           0);
-        publish (archive, gpghome, NULL);
+        publish (archive, gpghome, NULL, "Sat, 09 Aug 2025 09:12:34 UTC");
         assert_true (asprintf (&input_text,
                                "{\"arch\": \"amd64\", \"keyring\": \"%s\", \"sets\": {\"runtime\": [\"app\"]},"
                                " \"sources\": [{\"url\": \"file://%s\", \"snapshot\": \"https://snap/debian\","
@@ -308,19 +308,26 @@ update_from_signed_archive (void **state)
         assert_string_equal (lock_find (&lock, "libc6")->urls[1], snap);
         lock_free (&lock);
 
+        assert_int_equal (lock_load (f->path, &lock, &err), 0);
+        long long first_date = lock.date;
+        lock_free (&lock);
+
         /* A newer libc6 and a recipe's extra root: a re-lock keeps the
-         * pinned libc6, adds the root; --update takes the newer one. */
-        publish (archive, gpghome, "2.41-1");
+         * pinned libc6 and the lock's date (every layer's mtime), adds
+         * the root; --update takes the newer libc6 and the newer date. */
+        publish (archive, gpghome, "2.41-1", "Mon, 01 Dec 2025 00:00:00 UTC");
         static const char *const extra_roots[] = { "libc6", NULL };
         const struct lock_request extra = { "build", extra_roots };
         assert_int_equal (lock_update (input, &extra, 1, f->path, f->dir, 0, &err), 0);
         assert_int_equal (lock_load (f->path, &lock, &err), 0);
         assert_string_equal (lock_find (&lock, "libc6")->version, "2.40-1");
         assert_non_null (lock_find_set (&lock, "build"));
+        assert_true (lock.date == first_date);
         lock_free (&lock);
         assert_int_equal (lock_update (input, NULL, 0, f->path, f->dir, 1, &err), 0);
         assert_int_equal (lock_load (f->path, &lock, &err), 0);
         assert_string_equal (lock_find (&lock, "libc6")->version, "2.41-1");
+        assert_true (lock.date > first_date);
         lock_free (&lock);
 
         /* A Release changed after signing is refused. */
