@@ -63,6 +63,34 @@ test_cases (const struct pgimg_ctx *ctx, const struct pipeline_result *res,
         return 0;
 }
 
+/* Consecutive versions of one extension in the image (picks are sorted
+ * by name, then version): each pair is an update to test. */
+static int
+test_updates (const struct pipeline_result *res, struct smoke_update **out, size_t *n,
+              char ***owned, pgimg_error_t *err)
+{
+        struct smoke_update *u = calloc (res->n_picks + 1, sizeof (*u));
+        char **names = calloc (res->n_picks + 1, sizeof (char *));
+
+        *out = u;
+        *owned = names;
+        *n = 0;
+        if (u == NULL || names == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "test");
+        for (size_t i = 0; i + 1 < res->n_picks; i++) {
+                const struct extension_pick *a = &res->picks[i], *b = &res->picks[i + 1];
+                if (a->recipe != b->recipe || a->recipe->extensions[0] == NULL
+                    || res->ext_layers[i].failed_msg || res->ext_layers[i + 1].failed_msg)
+                        continue;
+                if (asprintf (&names[*n], "%s %s -> %s", a->recipe->name, a->version->version, b->version->version) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "test");
+                u[*n] = (struct smoke_update) { names[*n], a->recipe->extensions[0], a->version->version,
+                                                b->version->version, 0 };
+                (*n)++;
+        }
+        return 0;
+}
+
 /* The image under a name of its own, so that loading it for a test
  * never moves a user's pgimg/postgres tags. */
 static int
@@ -111,19 +139,23 @@ run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, const char *tarba
 {
         static const char *const server_args[] = { "-c", "wal_level=logical", NULL };
         cleanup_free struct smoke_case *cases = NULL;
+        cleanup_free struct smoke_update *updates = NULL;
         cleanup_strv char **owned = NULL;
+        cleanup_strv char **owned_updates = NULL;
+        size_t n_updates = 0;
         struct engine eng = ENGINE_INIT;
         char manifest[LAYER_DIGEST_LEN];
         pgimg_error_t ignored = NULL;
         int rc;
 
-        if (test_cases (ctx, res, &cases, &owned, err) < 0 || test_tags (res, err) < 0
+        if (test_cases (ctx, res, &cases, &owned, err) < 0
+            || test_updates (res, &updates, &n_updates, &owned_updates, err) < 0 || test_tags (res, err) < 0
             || cli_write_image (res, OCI_FORMAT_ARCHIVE, tarball, manifest, err) < 0)
                 return -1;
         progress_note ("starting %s in the Docker Engine", res->tags[0]);
         rc = engine_docker_start (&eng, tarball, res->tags[0], server_args, 120, err);
         if (rc == 0)
-                rc = smoke_run (&eng, cases, res->n_picks, rep, err);
+                rc = smoke_run (&eng, cases, res->n_picks, updates, n_updates, rep, err);
         if (rc == 0 && results)
                 rc = write_results (results, res, cases, err);
         if (engine_stop (&eng, rc < 0 ? &ignored : err) < 0 && rc == 0)

@@ -184,18 +184,81 @@ run_case (struct engine *eng, struct smoke_case *c, size_t number, int *passed,
         return 0;
 }
 
+/* Quote s as an SQL literal ('…', quotes doubled) or identifier. */
+static int
+sql_quoted (struct buf *b, const char *s, char q)
+{
+        if (buf_add (b, &q, 1) < 0)
+                return -1;
+        for (; *s; s++)
+                if ((*s == q && buf_add (b, &q, 1) < 0) || buf_add (b, s, 1) < 0)
+                        return -1;
+        return buf_add (b, &q, 1);
+}
+
+static int
+run_update (struct engine *eng, struct smoke_update *u, size_t number, pgimg_error_t *err)
+{
+        cleanup_buf struct buf create = BUF_INIT, update = BUF_INIT, query = BUF_INIT;
+        cleanup_buf struct buf out = BUF_INIT_MAX (1 << 16);
+        cleanup_buf struct buf errout = BUF_INIT_MAX (1 << 16);
+        int status, rc = 0;
+
+        u->passed = 0;
+        rc |= buf_adds (&create, "CREATE EXTENSION ");
+        rc |= sql_quoted (&create, u->ext, '"');
+        rc |= buf_adds (&create, " VERSION ");
+        rc |= sql_quoted (&create, u->from, '\'');
+        rc |= buf_adds (&create, " CASCADE");
+        rc |= buf_adds (&update, "ALTER EXTENSION ");
+        rc |= sql_quoted (&update, u->ext, '"');
+        rc |= buf_adds (&update, " UPDATE TO ");
+        rc |= sql_quoted (&update, u->to, '\'');
+        rc |= buf_adds (&query, "SELECT extversion FROM pg_extension WHERE extname = ");
+        rc |= sql_quoted (&query, u->ext, '\'');
+        if (rc < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "update test");
+        const char *argv[] = { "psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", "smoke",
+                               "-c", create.data, "-c", update.data, "-c", query.data, NULL };
+        if (psql (eng, "postgres", "DROP DATABASE IF EXISTS smoke", NULL, NULL, &errout, &status, err) < 0
+            || psql (eng, "postgres", "CREATE DATABASE smoke", NULL, NULL, &errout, &status, err) < 0
+            || engine_exec (eng, argv, NULL, &out, &errout, &status, err) < 0)
+                return -1;
+        while (out.len && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == ' '))
+                out.data[--out.len] = '\0';
+        if (WIFEXITED (status) && WEXITSTATUS (status) == 0 && out.data && strcmp (out.data, u->to) == 0) {
+                printf ("ok %zu - %s: ALTER EXTENSION %s UPDATE\n", number, u->name, u->ext);
+                u->passed = 1;
+        } else {
+                printf ("not ok %zu - %s: ALTER EXTENSION %s UPDATE TO '%s' (installed: %s)\n", number, u->name,
+                        u->ext, u->to, out.data ? out.data : "nothing");
+                print_indented (errout.data ? errout.data : "", errout.len);
+        }
+        psql (eng, "postgres", "DROP DATABASE IF EXISTS smoke", NULL, NULL, NULL, &status, err);
+        return 0;
+}
+
 int
-smoke_run (struct engine *eng, struct smoke_case *cases, size_t n, struct smoke_report *rep,
-           pgimg_error_t *err)
+smoke_run (struct engine *eng, struct smoke_case *cases, size_t n, struct smoke_update *updates,
+           size_t n_updates, struct smoke_report *rep, pgimg_error_t *err)
 {
         rep->passed = rep->failed = 0;
-        printf ("1..%zu\n", n);
+        printf ("1..%zu\n", n + n_updates);
         for (size_t i = 0; i < n; i++) {
                 int ok;
                 if (run_case (eng, &cases[i], i + 1, &ok, err) < 0)
                         return -1;
                 cases[i].passed = ok;
                 if (ok)
+                        rep->passed++;
+                else
+                        rep->failed++;
+                fflush (stdout);
+        }
+        for (size_t i = 0; i < n_updates; i++) {
+                if (run_update (eng, &updates[i], n + i + 1, err) < 0)
+                        return -1;
+                if (updates[i].passed)
                         rep->passed++;
                 else
                         rep->failed++;

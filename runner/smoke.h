@@ -37,6 +37,17 @@ struct smoke_case {
         char reason[160];       /* why it failed, one line */
 };
 
+/* An update between two versions of one extension in the image:
+ * CREATE EXTENSION ext VERSION 'from', then ALTER EXTENSION ext UPDATE
+ * TO 'to', and the installed version must be `to`. */
+struct smoke_update {
+        const char *name;       /* "pgtap 1.3.3 -> 1.3.4" */
+        const char *ext;
+        const char *from;
+        const char *to;
+        int passed;
+};
+
 struct smoke_report {
         size_t passed;
         size_t failed;
@@ -46,6 +57,7 @@ struct smoke_report {
  * line per case on stdout (with the failing test's diagnostics), and
  * counts.  <0 only when the engine itself fails. */
 int smoke_run (struct engine *eng, struct smoke_case *cases, size_t n,
-               struct smoke_report *rep, pgimg_error_t *err);
+               struct smoke_update *updates, size_t n_updates, struct smoke_report *rep,
+               pgimg_error_t *err);
 
 #endif

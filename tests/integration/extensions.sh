@@ -58,6 +58,14 @@ else
 fi
 cp "$ROOT/extensions/pgvector.json" "$data/extensions/pgvector.json"
 
+# Several versions side by side, and the update between consecutive ones.
+both() {
+	p test "postgres-$m" --with pgtap@1.3.3,pg_partman@5.2.4,pg_partman@5.5.0 >"$outdir/both.txt" 2>"$outdir/both.err" &&
+		grep -q '^ok [0-9]* - pgtap 1.3.3 -> 1.3.4: ALTER EXTENSION pgtap UPDATE' "$outdir/both.txt" &&
+		grep -q '^ok [0-9]* - pg_partman 5.2.4 -> 5.5.0: ALTER EXTENSION pg_partman UPDATE' "$outdir/both.txt"
+}
+if both; then pass "two versions of pgTAP and of pg_partman side by side, updated in place"; else fail "versions side by side" "$(grep -A4 '^not ok' "$outdir/both.txt" | head -12)" "$(tail -2 "$outdir/both.err")"; fi
+
 # expect NAME STATUS REGEX CMD...: exit status and the last pgimg: line.
 expect() {
 	local name=$1 want=$2 re=$3; shift 3
