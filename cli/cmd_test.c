@@ -137,7 +137,8 @@ static int
 run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, const char *tarball,
            const char *results, struct smoke_report *rep, pgimg_error_t *err)
 {
-        static const char *const server_args[] = { "-c", "wal_level=logical", NULL };
+        /* Logical decoding for wal2json and pglogical; room for MobilityDB's locks. */
+        static const char *const server_args[] = { "-c", "wal_level=logical", "-c", "max_locks_per_transaction=128", NULL };
         cleanup_free struct smoke_case *cases = NULL;
         cleanup_free struct smoke_update *updates = NULL;
         cleanup_strv char **owned = NULL;
