@@ -11,10 +11,12 @@ cd "$(dirname "$0")/.."
 [ -x ./pgimg ] || make
 out=${PGIMG_MATRIX_OUT:-build/matrix}
 majors=${PGIMG_MAJORS:-$(cd versions && ls *.json | sed 's/\.json$//' | sort -n)}
-rm -rf "$out" && mkdir -p "$out"
+# Results of majors not run this time are kept: PGIMG_MAJORS=17 redoes 17.
+mkdir -p "$out"
 ./pgimg list --extensions --json > "$out/recipes.json"
 status=0
 for m in $majors; do
+	rm -f "$out/r$m-"*
 	echo "# postgres-$m: the default versions"
 	./pgimg test "postgres-$m" --set full --results "$out/r$m-0.tsv" >"$out/r$m-0.log" 2>&1 || status=1
 	tail -1 "$out/r$m-0.log"
