@@ -32,7 +32,7 @@ int cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 /* The options push and pull share (--ca-file, --endpoint, --insecure,
- * --jobs, --retries), by their getopt value: 1 when c was one, 0 when
+ * --jobs, --limit-rate, --retries), by their getopt value: 1 when c was one, 0 when
  * not, <0 on a bad value.  In cmd_push.c. */
 struct registry_opts;
 int cli_registry_option (const char *cmd, int c, const char *arg, struct registry_opts *ro,

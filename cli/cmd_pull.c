@@ -27,6 +27,7 @@ help (void)
                 "      --insecure            plain HTTP (also: PGIMG_INSECURE_REGISTRIES=host:port,...)\n"
                 "  -j, --jobs N              blobs fetched at once (default 4)\n"
                 "      --json                print a JSON summary on stdout\n"
+                "      --limit-rate MB       at most MB per second per transfer\n"
                 "      --retries N           retries per request on 5xx, 429 and drops (default 4)\n"
                 "      --trusted-key FILE    refuse the image unless signed by this key (repeatable)\n"
                 "\n"
@@ -44,6 +45,7 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 { "insecure", no_argument, NULL, 'k' },
                 { "jobs", required_argument, NULL, 'j' },
                 { "json", no_argument, NULL, 'J' },
+                { "limit-rate", required_argument, NULL, 'L' },
                 { "output", required_argument, NULL, 'o' },
                 { "retries", required_argument, NULL, 'r' },
                 { "trusted-key", required_argument, NULL, 'T' },

@@ -30,6 +30,7 @@ help (void)
                 "      --insecure            plain HTTP (also: PGIMG_INSECURE_REGISTRIES=host:port,...)\n"
                 "  -j, --jobs N              blobs sent at once (default 4)\n"
                 "      --json                print a JSON summary on stdout\n"
+                "      --limit-rate MB       at most MB per second per transfer\n"
                 "      --mount-from REPO     mount blobs from this repository of the same registry\n"
                 "      --retries N           retries per request on 5xx, 429 and drops (default 4)\n"
                 "      --sign-key FILE       sign the manifest with this ed25519 key\n"
@@ -60,6 +61,11 @@ cli_registry_option (const char *cmd, int c, const char *arg, struct registry_op
                 return 1;
         case 'k':
                 ro->insecure = 1;
+                return 1;
+        case 'L':
+                if (atol (arg) < 1)
+                        return cli_usage_error (err, cmd, "--limit-rate takes MB per second, at least 1");
+                ro->rate_bytes_per_s = (uint64_t) atol (arg) << 20;
                 return 1;
         case 'r':
                 ro->retries = atoi (arg);
@@ -133,6 +139,7 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 { "insecure", no_argument, NULL, 'k' },
                 { "jobs", required_argument, NULL, 'j' },
                 { "json", no_argument, NULL, 'J' },
+                { "limit-rate", required_argument, NULL, 'L' },
                 { "mount-from", required_argument, NULL, 'm' },
                 { "retries", required_argument, NULL, 'r' },
                 { "sign-key", required_argument, NULL, 's' },

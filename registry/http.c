@@ -342,6 +342,10 @@ setup (struct reg_conn *k, struct xfer *x, const char *url, struct curl_slist *h
         SET (CURLOPT_WRITEDATA, x);
         if (o->ca_file)
                 SET (CURLOPT_CAINFO, o->ca_file);
+        if (o->rate_bytes_per_s) {
+                SET (CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t) o->rate_bytes_per_s);
+                SET (CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) o->rate_bytes_per_s);
+        }
         if (strcmp (q->method, "HEAD") == 0) {
                 SET (CURLOPT_NOBODY, 1L);
         } else if (strcmp (q->method, "GET") == 0) {

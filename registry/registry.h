@@ -26,6 +26,7 @@ struct registry_opts {
         int jobs;                       /* blobs moved at once; 0: 4 */
         uint64_t chunk_bytes;           /* chunked upload above; 0: 16 MiB */
         int retries;                    /* per request on 5xx, 429, drops; <0: 4 */
+        uint64_t rate_bytes_per_s;      /* cap on each transfer's speed; 0: none */
         const char *const *mount_from;  /* repositories to mount blobs from, NULL-terminated */
         const char *const *extra_tags;  /* tags to point at the manifest as well */
         const char *s3_endpoint;        /* "http://127.0.0.1:9000"; NULL: AWS */
