@@ -35,6 +35,7 @@
 #define REG_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define REG_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define REG_MEDIA_SIGNATURE "application/vnd.pgimg.signature.v1.ed25519"
+#define REG_MEDIA_SIGNATURE_CONFIG "application/vnd.pgimg.signature.config.v1+json"
 
 /* Limits on what is read from the network or a file. */
 #define REG_MAX_MANIFEST_BYTES (4u << 20)
@@ -213,6 +214,7 @@ void reg_desc_free (struct reg_desc *d);
 struct reg_blob {
         char digest[72];
         uint64_t size;
+        const char *data;               /* in memory, or NULL: read fd */
         int fd;                         /* borrowed from the image, or owned */
         int owns_fd;
         uint64_t offset;
@@ -254,6 +256,10 @@ int reg_sign (const char *key_path, const char *manifest_digest, unsigned char s
  * keys; otherwise an error saying the manifest is refused. */
 int reg_verify (const char *const *pub_paths, const char *manifest_digest,
                 const unsigned char *sig, size_t sig_len, pgimg_error_t *err);
+
+/* The tag that holds the signature of a manifest in a registry:
+ * "sha256-<hex>.sig", as cosign names its own. */
+#define REG_SIGNATURE_TAG_FMT "sha256-%s.sig"
 
 /* ---- s3.c ---- */
 

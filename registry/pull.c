@@ -302,6 +302,59 @@ fetch_manifests (struct pull *p, char digest[72], char **media_type, struct buf 
         return 0;
 }
 
+/* The signature tag of digest must hold a signature by a trusted key;
+ * its blob is checked against its own digest before it is believed. */
+static int
+check_signature (struct pull *p, const char *digest, const struct registry_opts *opts, pgimg_error_t *err)
+{
+        cleanup_conn struct reg_conn *k = NULL;
+        cleanup_buf struct buf m = BUF_INIT_MAX (REG_MAX_REPLY_BYTES);
+        cleanup_buf struct buf sig = BUF_INIT_MAX (4096);
+        cleanup_free char *media_type = NULL, *url = NULL;
+        struct reg_manifest sm = { 0 };
+        struct reg_req q = REG_REQ_INIT;
+        struct reg_resp r = { 0 };
+        char tag[128], sdigest[72], hex[SHA256_HEX_LEN + 1];
+        int ret;
+
+        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, digest + 7);
+        if (reg_conn_new (&p->c, &k, err) < 0)
+                return -1;
+        if (get_manifest (k, p, tag, &m, sdigest, &media_type, err) < 0) {
+                if ((*err)->status != ENOENT)
+                        return -1;
+                pgimg_error_free (err);
+                return pgimg_make_error (err, EPERM, "manifest %s of %s is not signed; refused (push it with --sign-key)",
+                                         digest, p->ref.path);
+        }
+        if (reg_manifest_parse (m.data, m.len, &sm, err) < 0)
+                return pgimg_error_wrap (err, "signature of %s", digest);
+        if (sm.n_layers != 1 || sm.layers[0].media_type == NULL || strcmp (sm.layers[0].media_type, REG_MEDIA_SIGNATURE) != 0) {
+                reg_manifest_free (&sm);
+                return pgimg_make_error (err, EPERM, "the signature tag of %s holds no pgimg signature; refused", digest);
+        }
+        if (asprintf (&url, "/v2/%s/blobs/%s", p->ref.path, sm.layers[0].digest) < 0) {
+                reg_manifest_free (&sm);
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        }
+        q.method = "GET";
+        q.url = url;
+        q.out = &sig;
+        q.what = "the signature";
+        ret = reg_request (k, &q, &r, err);
+        if (ret == 0 && r.status != 200)
+                ret = reg_status_error (&p->c, &r, "the download of the signature", err);
+        if (ret == 0 && sha256_buf_hex (sig.data ? sig.data : "", sig.len, hex, err) < 0)
+                ret = -1;
+        if (ret == 0 && strcmp (hex, sm.layers[0].digest + 7) != 0)
+                ret = pgimg_make_error (err, EPERM, "the signature blob of %s does not match its digest; refused", digest);
+        if (ret == 0)
+                ret = reg_verify (opts->trusted_keys, digest, (const unsigned char *) sig.data, sig.len, err);
+        reg_resp_free (&r);
+        reg_manifest_free (&sm);
+        return ret;
+}
+
 static int
 pull_registry (const char *src, const char *cache_dir, const char *out_path, const struct registry_opts *opts,
                struct registry_stats *st, pgimg_error_t *err)
@@ -328,6 +381,8 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
         if (p.c.scope == NULL)
                 r = pgimg_make_error (err, ENOMEM, "pull: out of memory");
         else if (layer_cache_blob_dir (cache_dir, &p.blob_dir, err) < 0 || fetch_manifests (&p, digest, &media_type, &m, err) < 0)
+                r = -1;
+        else if (opts->trusted_keys && check_signature (&p, digest, opts, err) < 0)
                 r = -1;
         else if (reg_manifest_parse (m.data, m.len, &p.m, err) < 0)
                 r = pgimg_error_wrap (err, "%s", src);

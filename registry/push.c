@@ -114,8 +114,12 @@ finish_upload (struct reg_conn *k, struct push *p, const struct reg_blob *b, con
         q.what = doing;
         q.headers = headers;
         q.has_body = 1;
-        q.body_fd = b->fd;
-        q.body_off = b->offset + offset;
+        if (b->data != NULL) {
+                q.body = b->data + offset;
+        } else {
+                q.body_fd = b->fd;
+                q.body_off = b->offset + offset;
+        }
         q.body_len = b->size - offset;
         if (reg_request (k, &q, &r, err) < 0)
                 return -1;
@@ -335,6 +339,52 @@ put_manifest (struct reg_conn *k, struct push *p, const char *tag, const char *d
 }
 
 static int
+memory_blob (struct reg_blob *b, const char *data, size_t len, pgimg_error_t *err)
+{
+        char hex[SHA256_HEX_LEN + 1];
+
+        memset (b, 0, sizeof (*b));
+        b->fd = -1;
+        b->data = data;
+        b->size = len;
+        if (sha256_buf_hex (data, len, hex, err) < 0)
+                return -1;
+        snprintf (b->digest, sizeof (b->digest), "sha256:%s", hex);
+        return 0;
+}
+
+/* The signature goes up as a small image of its own, tagged
+ * sha256-<hex>.sig: an empty config and one 64-byte layer. */
+static int
+push_signature (struct reg_conn *k, struct push *p, pgimg_error_t *err)
+{
+        const char *digest = p->img->manifest_digest;
+        unsigned char sig[64];
+        struct reg_blob config, layer;
+        cleanup_free char *manifest = NULL;
+        char tag[128], hex[SHA256_HEX_LEN + 1], mdigest[72];
+
+        if (reg_sign (p->opts->sign_key, digest, sig, err) < 0 || memory_blob (&config, "{}", 2, err) < 0
+            || memory_blob (&layer, (const char *) sig, sizeof (sig), err) < 0)
+                return -1;
+        if (push_blob (k, p, &config, err) < 0 || push_blob (k, p, &layer, err) < 0)
+                return -1;
+        if (asprintf (&manifest,
+                      "{\"config\":{\"digest\":\"%s\",\"mediaType\":\"%s\",\"size\":2},"
+                      "\"layers\":[{\"digest\":\"%s\",\"mediaType\":\"%s\",\"size\":64}],"
+                      "\"mediaType\":\"%s\",\"schemaVersion\":2}",
+                      config.digest, REG_MEDIA_SIGNATURE_CONFIG, layer.digest, REG_MEDIA_SIGNATURE,
+                      REG_MEDIA_OCI_MANIFEST)
+            < 0)
+                return pgimg_make_error (err, ENOMEM, "push: out of memory");
+        if (sha256_buf_hex (manifest, strlen (manifest), hex, err) < 0)
+                return -1;
+        snprintf (mdigest, sizeof (mdigest), "sha256:%s", hex);
+        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, digest + 7);
+        return put_manifest (k, p, tag, manifest, strlen (manifest), REG_MEDIA_OCI_MANIFEST, mdigest, err);
+}
+
+static int
 push_tags (struct push *p, pgimg_error_t *err)
 {
         cleanup_conn struct reg_conn *k = NULL;
@@ -355,7 +405,7 @@ push_tags (struct push *p, pgimg_error_t *err)
                                   img->manifest_digest, err)
                     < 0)
                         return -1;
-        return 0;
+        return p->opts->sign_key ? push_signature (k, p, err) : 0;
 }
 
 static int
