@@ -242,7 +242,8 @@ s3_error (struct s3 *s, const struct reg_resp *r, const char *doing, pgimg_error
                                          "bucket %s refused the request signature (SignatureDoesNotMatch) for %s: "
                                          "check AWS_SECRET_ACCESS_KEY (and the clock)",
                                          s->bucket, doing);
-        if (strcmp (code, "InvalidAccessKeyId") == 0)
+        /* versitygw says XAdminUserNotFound where AWS says InvalidAccessKeyId. */
+        if (strcmp (code, "InvalidAccessKeyId") == 0 || strcmp (code, "XAdminUserNotFound") == 0)
                 return pgimg_make_error (err, EACCES, "bucket %s does not know the access key (InvalidAccessKeyId): check AWS_ACCESS_KEY_ID",
                                          s->bucket);
         if (strcmp (code, "NoSuchBucket") == 0)
