@@ -401,13 +401,13 @@ pgimg_error_from_curl (struct reg_client *c, CURLcode code, const char *errbuf, 
                                          c->what, why);
         if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST)
                 return pgimg_make_error (err, status,
-                                         "cannot reach %s (%d tries): %s; is it running and is the "
+                                         "cannot reach %s (%d attempt%s): %s; is it running and is the "
                                          "address right?",
-                                         c->what, tries, why);
+                                         c->what, tries, tries == 1 ? "" : "s", why);
         return pgimg_make_error (err, status,
-                                 "%s dropped the connection during %s (%d tries): %s; run the same "
+                                 "%s dropped the connection during %s (%d attempt%s): %s; run the same "
                                  "command again to resume",
-                                 c->what, what, tries, why);
+                                 c->what, what, tries, tries == 1 ? "" : "s", why);
 }
 
 static int
@@ -663,8 +663,8 @@ attempt (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, const char *
         return *rc == CURLE_OK ? 0 : -1;
 }
 
-int
-reg_request (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, pgimg_error_t *err)
+static int
+request_with_retries (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, pgimg_error_t *err)
 {
         struct reg_client *c = k->c;
         cleanup_free char *url = NULL;
@@ -708,6 +708,17 @@ reg_request (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, pgimg_er
                 }
                 return 0;
         }
+}
+
+int
+reg_request (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, pgimg_error_t *err)
+{
+        int ret = request_with_retries (k, q, r, err);
+
+        /* The caller frees r only when an answer came. */
+        if (ret < 0)
+                reg_resp_free (r);
+        return ret;
 }
 
 int
