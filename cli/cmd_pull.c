@@ -15,12 +15,16 @@ static void
 help (void)
 {
         printf ("usage: pgimg pull [OPTIONS] SRC\n"
+                "       pgimg pull --cache [OPTIONS] SRC\n"
                 "\n"
                 "Fetch an image from an OCI registry (HOST[:PORT]/NAME[:TAG][@sha256:HEX]) or\n"
                 "from S3 (s3://BUCKET/PREFIX[:TAG]) into the local blob store\n"
                 "(<cache>/blobs/sha256), checking every digest.  A blob lands in the store\n"
                 "only once it checks out; the tag is recorded under <cache>/refs/.\n"
+                "With --cache, SRC is a layer cache pushed by `pgimg push --cache`: its\n"
+                "layers join the local cache, and a build takes them instead of building.\n"
                 "\n"
+                "      --cache               pull a layer cache, not an image\n"
                 "  -o, --output FILE         also write the image as a tarball (docker load, OCI tools)\n"
                 "      --ca-file FILE        trust this CA instead of the system's\n"
                 "      --endpoint URL        S3 endpoint, path-style (http://127.0.0.1:9000)\n"
@@ -32,7 +36,8 @@ help (void)
                 "      --trusted-key FILE    refuse the image unless signed by this key (repeatable)\n"
                 "\n"
                 "Example:\n"
-                "  pgimg pull localhost:5000/pgimg/postgres:17 --insecure -o pg17.tar\n");
+                "  pgimg pull localhost:5000/pgimg/postgres:17 --insecure -o pg17.tar\n"
+                "  pgimg pull --cache s3://ci-cache/pgimg:main && pgimg build postgres-17\n");
 }
 
 int
@@ -40,6 +45,7 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
         static const struct option opts[] = {
                 { "ca-file", required_argument, NULL, 'A' },
+                { "cache", no_argument, NULL, 'C' },
                 { "endpoint", required_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },
                 { "insecure", no_argument, NULL, 'k' },
@@ -56,7 +62,8 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct registry_opts ro = { .retries = -1 };
         struct registry_stats st;
         const char *output = NULL, *src;
-        int c, json = 0;
+        int c, json = 0, cache = 0;
+        unsigned entries = 0;
 
         while ((c = getopt_long (argc, argv, "hj:o:", opts, NULL)) != -1) {
                 int r = cli_registry_option ("pull", c, optarg, &ro, err);
@@ -65,6 +72,9 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 if (r > 0)
                         continue;
                 switch (c) {
+                case 'C':
+                        cache = 1;
+                        break;
                 case 'h':
                         help ();
                         return 0;
@@ -88,6 +98,20 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 return cli_usage_error (err, "pull", "expected one image to pull");
         src = argv[optind];
         progress_set_quiet (ctx->quiet);
+        if (cache && output != NULL)
+                return cli_usage_error (err, "pull", "--cache takes no --output");
+        if (cache) {
+                if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0
+                    || registry_cache_pull (ctx->cache_dir, src, &ro, &st, &entries, err) < 0)
+                        return pgimg_error_wrap (err, "pull --cache %s", src);
+                if (json)
+                        printf ("{\"manifest\":\"%s\",\"entries\":%u,\"bytesDownloaded\":%llu}\n", st.manifest_digest,
+                                entries, (unsigned long long) st.bytes_downloaded);
+                else
+                        progress_note ("pulled the layer cache %s: %u entries, %.1f MB downloaded", src, entries,
+                                       st.bytes_downloaded / 1e6);
+                return 0;
+        }
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0 || registry_pull (src, ctx->cache_dir, output, &ro, &st, err) < 0)
                 return pgimg_error_wrap (err, "pull %s", src);
         if (json)

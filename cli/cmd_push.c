@@ -18,12 +18,16 @@ static void
 help (void)
 {
         printf ("usage: pgimg push [OPTIONS] IMAGE DEST\n"
+                "       pgimg push --cache [OPTIONS] DEST\n"
                 "\n"
                 "Push an image to an OCI registry or to S3.  IMAGE is an image tarball or\n"
                 "an OCI layout directory (as `pgimg build` writes), or postgres-MAJOR[.MINOR]\n"
                 "to build that image first.  DEST is HOST[:PORT]/NAME[:TAG] or\n"
                 "s3://BUCKET/PREFIX[:TAG].  Blobs already there are not sent again.\n"
+                "With --cache, push the layer cache instead (every layer built so far,\n"
+                "by input key): a build elsewhere that pulls it builds none of them.\n"
                 "\n"
+                "      --cache               push the layer cache, not an image\n"
                 "      --ca-file FILE        trust this CA instead of the system's\n"
                 "      --chunk-size MB       blobs above go up in chunks of this size (default 16)\n"
                 "      --endpoint URL        S3 endpoint, path-style (http://127.0.0.1:9000)\n"
@@ -41,7 +45,8 @@ help (void)
                 "else ~/.aws/credentials.\n"
                 "\n"
                 "Example:\n"
-                "  pgimg push pg17.tar localhost:5000/pgimg/postgres:17 --insecure\n");
+                "  pgimg push pg17.tar localhost:5000/pgimg/postgres:17 --insecure\n"
+                "  pgimg push --cache --sign-key ci.key s3://ci-cache/pgimg:main\n");
 }
 
 int
@@ -133,6 +138,7 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
         static const struct option opts[] = {
                 { "ca-file", required_argument, NULL, 'A' },
+                { "cache", no_argument, NULL, 'C' },
                 { "chunk-size", required_argument, NULL, 'c' },
                 { "endpoint", required_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },
@@ -153,7 +159,7 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cleanup_free char *tmp_dir = NULL, *built = NULL;
         const char *image, *dest;
         struct stat sb;
-        int c, json = 0, r;
+        int c, json = 0, cache = 0, r;
         long n;
 
         while ((c = getopt_long (argc, argv, "hj:t:", opts, NULL)) != -1) {
@@ -163,6 +169,9 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         continue;
                 }
                 switch (c) {
+                case 'C':
+                        cache = 1;
+                        break;
                 case 'c':
                         n = atol (optarg);
                         if (n < 1 || n > 4096)
@@ -190,13 +199,20 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         return cli_usage_error (err, "push", "unknown option");
                 }
         }
-        if (argc - optind != 2)
-                return cli_usage_error (err, "push", "expected an image and a destination");
-        image = argv[optind];
-        dest = argv[optind + 1];
+        if (argc - optind != 2 - cache)
+                return cli_usage_error (err, "push", cache ? "expected a destination for the cache"
+                                                           : "expected an image and a destination");
+        image = cache ? NULL : argv[optind];
+        dest = argv[argc - 1];
         if (!plain_text (dest))
                 return cli_usage_error (err, "push", "the destination holds quotes or control characters");
         progress_set_quiet (ctx->quiet);
+        if (cache) {
+                if (registry_cache_push (ctx->cache_dir, dest, &ro, &st, err) < 0)
+                        return pgimg_error_wrap (err, "push --cache %s", dest);
+                print_summary (dest, &st, json);
+                return 0;
+        }
         if (stat (image, &sb) < 0 && errno == ENOENT && strncmp (image, "postgres-", 9) == 0) {
                 r = build_first (ctx, image, &tmp_dir, &built, err);
                 if (r < 0) {

@@ -13,6 +13,7 @@
  *   pull.c      registry_pull from a registry
  *   s3.c        both against S3 (SigV4)
  *   sign.c      ed25519 signatures over manifest digests
+ *   cache.c     the layer cache as one image: the remote build cache
  */
 #ifndef PGIMG_REGISTRY_INTERNAL_H
 #define PGIMG_REGISTRY_INTERNAL_H
@@ -236,6 +237,12 @@ struct reg_image {
  * read and checked against its digest; the blobs are only located. */
 int reg_image_open (const char *path, struct reg_image *img, pgimg_error_t *err);
 void reg_image_close (struct reg_image *img);
+
+/* ---- push.c ---- */
+
+/* Push an image already opened (or made in memory) to dest. */
+int reg_push_image (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
+                    struct registry_stats *stats, pgimg_error_t *err);
 
 /* ---- tarw.c ---- */
 

@@ -462,23 +462,30 @@ registry_is_s3 (const char *dest)
 }
 
 int
-registry_push (const char *image_path, const char *dest, const struct registry_opts *opts,
-               struct registry_stats *stats, pgimg_error_t *err)
+reg_push_image (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
+                struct registry_stats *stats, pgimg_error_t *err)
 {
-        struct reg_image img = REG_IMAGE_INIT;
         struct registry_stats ignored;
-        int r;
 
         if (stats == NULL)
                 stats = &ignored;
         memset (stats, 0, sizeof (*stats));
+        strcpy (stats->manifest_digest, img->manifest_digest);
+        if (registry_is_s3 (dest))
+                return reg_s3_push (img, dest, opts, stats, err);
+        return push_registry (img, dest, opts, stats, err);
+}
+
+int
+registry_push (const char *image_path, const char *dest, const struct registry_opts *opts,
+               struct registry_stats *stats, pgimg_error_t *err)
+{
+        struct reg_image img = REG_IMAGE_INIT;
+        int r;
+
         if (reg_image_open (image_path, &img, err) < 0)
                 return -1;
-        strcpy (stats->manifest_digest, img.manifest_digest);
-        if (registry_is_s3 (dest))
-                r = reg_s3_push (&img, dest, opts, stats, err);
-        else
-                r = push_registry (&img, dest, opts, stats, err);
+        r = reg_push_image (&img, dest, opts, stats, err);
         reg_image_close (&img);
         return r;
 }

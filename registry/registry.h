@@ -63,6 +63,20 @@ int registry_pull (const char *src, const char *cache_dir, const char *out_path,
                    const struct registry_opts *opts, struct registry_stats *stats,
                    pgimg_error_t *err);
 
+/* The remote build cache.  Push every verified entry of cache_dir's
+ * layer cache (layers/<key>.json and its blob) to dest as one cache
+ * image: a config that lists key -> layer, and the layers; signed with
+ * opts->sign_key.  Fails when the cache has no entry. */
+int registry_cache_push (const char *cache_dir, const char *dest, const struct registry_opts *opts,
+                         struct registry_stats *stats, pgimg_error_t *err);
+
+/* Pull the cache image src into cache_dir (every digest checked, and
+ * the signature against opts->trusted_keys when set), then record its
+ * entries, so that a build finds those layers and builds none of them.
+ * *n_entries (may be NULL) is how many were recorded. */
+int registry_cache_pull (const char *cache_dir, const char *src, const struct registry_opts *opts,
+                         struct registry_stats *stats, unsigned *n_entries, pgimg_error_t *err);
+
 /* Write a new ed25519 key pair: priv_path (mode 0600) and pub_path. */
 int registry_key_generate (const char *priv_path, const char *pub_path, pgimg_error_t *err);
 

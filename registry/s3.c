@@ -496,13 +496,17 @@ push_blob (struct reg_conn *k, struct s3 *s, const struct reg_blob *b, pgimg_err
         reg_resp_free (&r);
         if (ret < 0)
                 return -1;
-        if (b->size > threshold && b->size > MIN_PART_BYTES) {
+        if (b->data == NULL && b->size > threshold && b->size > MIN_PART_BYTES) {
                 ret = upload_multipart (k, s, b, key, err);
         } else {
                 q = (struct reg_req) REG_REQ_INIT;
                 q.has_body = 1;
-                q.body_fd = b->fd;
-                q.body_off = b->offset;
+                if (b->data != NULL) {
+                        q.body = b->data;
+                } else {
+                        q.body_fd = b->fd;
+                        q.body_off = b->offset;
+                }
                 q.body_len = b->size;
                 if ((ret = s3_do (k, s, "PUT", key, NULL, &q, &r, err)) == 0 && r.status != 200)
                         ret = s3_error (s, &r, key, err);

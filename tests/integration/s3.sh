@@ -10,7 +10,8 @@
 # credentials from ~/.aws/credentials, a wrong secret
 # (SignatureDoesNotMatch) and key id, a missing bucket, a corrupted blob
 # refused on pull with nothing stored, signatures, and a server killed
-# mid-push leaving the tag as it was.
+# mid-push leaving the tag as it was, and a layer cache moved through
+# the bucket (push --cache, pull --cache).
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 
@@ -166,6 +167,27 @@ tampered() {
 	grep -q "(tampered, or signed by another key); refused" <<<"$msg"
 }
 ok "a tampered signature is refused" tampered
+
+# ------------------------------------------------ remote build cache
+# A layer cache of one entry (the random layer under a made-up key) goes
+# to the bucket and into an empty cache elsewhere.
+cache_round_trip() {
+	local lc="$work/lc" other="$work/lc2" key diff_id
+	mkdir -p "$lc/blobs/sha256" "$lc/layers" "$other"
+	tar -xOf "$work/img.tar" "blobs/sha256/$layer" > "$lc/blobs/sha256/$layer"
+	key=$(printf 'pgimg-test-key' | sha256sum | cut -d' ' -f1)
+	diff_id=$(skopeo inspect --config "oci-archive:$work/img.tar" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["rootfs"]["diff_ids"][0])')
+	printf '{"diffID":"%s","digest":"sha256:%s","mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":%s}' \
+		"$diff_id" "$layer" "$(stat -c %s "$lc/blobs/sha256/$layer")" > "$lc/layers/$key.json"
+	"$PGIMG" -q --cache-dir "$lc" push --cache --endpoint "$endpoint" --sign-key "$work/ci.key" \
+		s3://pgimg-test/buildcache:main 2>/dev/null || return 1
+	"$PGIMG" -q --cache-dir "$other" pull --cache --endpoint "$endpoint" --trusted-key "$work/ci.pub" \
+		s3://pgimg-test/buildcache:main || return 1
+	grep -q "\"digest\":\"sha256:$layer\"" "$other/layers/$key.json" &&
+		[ "$(sha256sum < "$other/blobs/sha256/$layer" | cut -d' ' -f1)" = "$layer" ]
+}
+ok "push --cache to S3 and pull --cache into an empty cache: the entry and its blob arrive" cache_round_trip
 
 # --------------------------------------------------- killed mid-push
 ok "make a 96 MiB image of random data" "$ROOT/tests/integration/helpers/random-image.sh" "$work/big.tar" 96
