@@ -122,8 +122,12 @@ reg_store_blob (const char *blob_dir, const struct reg_desc *d, reg_fetch_fn fet
                 return r < 0 ? -1 : 0;
         if (fs_atomic_open (&a, path, 0644, err) < 0 || sha256_init (&h, err) < 0)
                 return -1;
-        if (fetch_fn (ctx, d, a.fd, &h, &written, err) < 0)
+        if (fetch_fn (ctx, d, a.fd, &h, &written, err) < 0) {
+                if (*err != NULL && (*err)->status == ENOSPC)
+                        return pgimg_error_wrap (err, "the disk of %s is full (free some space and pull again)",
+                                                 blob_dir);
                 return -1;
+        }
         if (written != d->size)
                 return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; nothing was stored",
                                          d->digest, (unsigned long long) written, (unsigned long long) d->size);

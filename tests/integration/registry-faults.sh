@@ -6,7 +6,8 @@
 # push must resume its chunked uploads where the registry says they
 # stand, the pull must resume its downloads with Range, and both must
 # end with the right digests.  Then Ctrl-C (SIGINT) in the middle of a
-# pull must leave nothing partial in the store.
+# pull, and a full disk (a small tmpfs, when one can be mounted), must
+# leave nothing partial in the store.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 
@@ -16,6 +17,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-registry-faults-XXXXXX")
 cache=$(cache_copy)
 reg_pid= proxy_pid=
 cleanup() {
+	mountpoint -q "$work/small" 2>/dev/null && umount "$work/small"
 	[ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
 	[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
 	rm -rf "$work" "$cache"
@@ -159,5 +161,21 @@ rc=$?
 check_int() { [ "$rc" = 130 ] && [ -z "$(temps_in "$fresh")" ] && [ "$(ls "$fresh/blobs/sha256" | wc -l)" -le 2 ]; }
 ok "SIGINT mid-pull: exit 130 and no partial file in the store" check_int
 rm -rf "$fresh"
+
+# A full disk during a pull: a clear error, nothing partial left.
+mkdir -p "$work/small"
+if mount -t tmpfs -o size=8m pgimg-test "$work/small" 2>/dev/null; then
+	msg=$("$PGIMG" --cache-dir "$work/small/cache" pull --insecure "$host/pgimg/faults:1" 2>&1)
+	rc=$?
+	check_full() {
+		[ "$rc" = 1 ] && grep -q "the disk of $work/small/cache/blobs/sha256 is full" <<<"$msg" &&
+			grep -q "No space left on device" <<<"$msg" && [ -z "$(temps_in "$work/small")" ]
+	}
+	ok "a full disk during a pull: exit 1, the message says so, no partial file" check_full
+	grep -o 'pgimg: .*' <<<"$msg" | sed 's/^/#   /'
+	umount "$work/small"
+else
+	pass "a full disk during a pull # SKIP cannot mount a small tmpfs here"
+fi
 
 finish
