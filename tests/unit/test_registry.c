@@ -382,6 +382,45 @@ signatures_verify_and_tampering_is_refused (void **state)
         pgimg_error_free (&err);
 }
 
+/* What is wrong with an S3 destination is said before any request. */
+static void
+s3_destinations_are_checked_first (void **state)
+{
+        struct fixture *f = *state;
+        cleanup_free char *tar = path_in (f, "img.tar");
+        cleanup_free char *none = path_in (f, "no-credentials");
+        struct registry_opts o = { .retries = 0, .s3_endpoint = "http://10.0.0.1:9000" };
+        char manifest[LAYER_DIGEST_LEN];
+        pgimg_error_t err = NULL;
+
+        assert_int_equal (write_test_image (f, OCI_FORMAT_ARCHIVE, tar, manifest), 0);
+        assert_true (registry_is_s3 ("s3://b/p"));
+        assert_false (registry_is_s3 ("localhost:5000/p"));
+
+        assert_true (registry_push (tar, "s3://Bad_Bucket/x", &o, NULL, &err) < 0);
+        assert_string_equal (err->msg, "invalid S3 location `s3://Bad_Bucket/x` (want s3://BUCKET[/PREFIX][:TAG])");
+        pgimg_error_free (&err);
+
+        unsetenv ("AWS_ACCESS_KEY_ID");
+        unsetenv ("AWS_SECRET_ACCESS_KEY");
+        setenv ("AWS_SHARED_CREDENTIALS_FILE", none, 1);
+        assert_true (registry_push (tar, "s3://bucket/x:1", &o, NULL, &err) < 0);
+        assert_string_equal (err->msg, "bucket bucket: no credentials: set AWS_ACCESS_KEY_ID and "
+                                       "AWS_SECRET_ACCESS_KEY, or write them in ~/.aws/credentials");
+        pgimg_error_free (&err);
+
+        setenv ("AWS_ACCESS_KEY_ID", "k", 1);
+        setenv ("AWS_SECRET_ACCESS_KEY", "s3cret-value", 1);
+        assert_true (registry_push (tar, "s3://bucket/x:1", &o, NULL, &err) < 0);
+        assert_string_equal (err->msg, "--endpoint `http://10.0.0.1:9000` is plain HTTP: add --insecure to send "
+                                       "requests unencrypted");
+        assert_null (strstr (err->msg, "s3cret"));
+        pgimg_error_free (&err);
+        unsetenv ("AWS_ACCESS_KEY_ID");
+        unsetenv ("AWS_SECRET_ACCESS_KEY");
+        unsetenv ("AWS_SHARED_CREDENTIALS_FILE");
+}
+
 int
 main (void)
 {
@@ -395,6 +434,7 @@ main (void)
                 cmocka_unit_test_setup_teardown (bad_images_are_refused_by_name, setup, teardown),
                 cmocka_unit_test_setup_teardown (pulled_tarball_round_trips, setup, teardown),
                 cmocka_unit_test_setup_teardown (signatures_verify_and_tampering_is_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown (s3_destinations_are_checked_first, setup, teardown),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
