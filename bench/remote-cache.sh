@@ -21,7 +21,7 @@ pid=$!
 now() { date +%s.%N; }
 
 s=$(now)
-./pgimg -q --cache-dir "$work/cold" build "postgres-$m" -o "$work/cold.tar"
+./pgimg -q --cache-dir "$work/cold" build "postgres-$m" -o "$work/cold.tar" >/dev/null
 t_cold=$(echo "$(now) - $s" | bc)
 ./pgimg -q --cache-dir "$work/cold" push --cache --insecure "127.0.0.1:$port/bench/cache:$m"
 s=$(now)
