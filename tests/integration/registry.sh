@@ -25,7 +25,7 @@ container=pgimg-registry-test-$$
 cleanup() {
 	[ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
 	docker rm -f "$container" >/dev/null 2>&1
-	[ -n "${pulled_tag:-}" ] && docker rmi -f "$pulled_tag" >/dev/null 2>&1
+	[ -n "${pulled_tag:-}" ] && docker rmi -f "$pulled_tag" "${pulled_tag%/pgimg/*}/other/postgres:18" >/dev/null 2>&1
 	rm -rf "$work"
 }
 trap cleanup EXIT
