@@ -19,7 +19,13 @@ if [ ! -s "$image" ]; then
 fi
 work=$(mktemp -d)
 pid=
-stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; pid=; }
+stop() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	pid=
+}
 trap 'stop; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
@@ -35,8 +41,11 @@ fresh_registry() {
 	exit 1
 }
 now() { date +%s.%N; }
-best_of_3() {  # best_of_3 COMMAND...: the best wall time, each on a fresh registry
-	local best= s t
+# best_of_3 COMMAND...: the best wall time into $best, each run on a fresh
+# registry.  Not called in $(...): the registry's pid must stay in this shell.
+best_of_3() {
+	local s t
+	best=
 	for _ in 1 2 3; do
 		fresh_registry
 		s=$(now)
@@ -44,7 +53,6 @@ best_of_3() {  # best_of_3 COMMAND...: the best wall time, each on a fresh regis
 		t=$(echo "$(now) - $s" | bc)
 		if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
 	done
-	echo "$best"
 }
 
 tag=$(python3 -c 'import json,sys,tarfile; print(json.load(tarfile.open(sys.argv[1]).extractfile("index.json"))["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"])' "$image")
@@ -53,10 +61,12 @@ pgimg_push() { ./pgimg -q --cache-dir "$cache" push --insecure "$image" "127.0.0
 skopeo_copy() {
 	skopeo copy -q --dest-tls-verify=false "oci-archive:$image:$tag" "docker://127.0.0.1:$port/bench/skopeo:1"
 }
-t_pgimg=$(best_of_3 pgimg_push)
+best_of_3 pgimg_push
+t_pgimg=$best
 second=$(./pgimg -q --cache-dir "$cache" push --insecure --json "$image" "127.0.0.1:$port/bench/pgimg:1" |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["bytesUploaded"])')
-t_skopeo=$(best_of_3 skopeo_copy)
+best_of_3 skopeo_copy
+t_skopeo=$best
 echo "image $image: $(echo "scale=1; $size / 1000000" | bc) MB"
 echo "second push of the same image: $second blob bytes uploaded (target 0)"
 echo "push: pgimg ${t_pgimg} s, skopeo copy ${t_skopeo} s (best of 3, fresh registry each)"

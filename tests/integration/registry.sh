@@ -51,7 +51,10 @@ auth:
     path: $work/htpasswd
 EOF
 
+stop_registry() { [ -n "$reg_pid" ] && kill -9 "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null; reg_pid=; }
+# One registry at a time: a second start would lose the first one's pid.
 start_registry() {
+	stop_registry
 	docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
 	reg_pid=$!
 	for _ in $(seq 50); do
@@ -60,7 +63,6 @@ start_registry() {
 	done
 	return 1
 }
-stop_registry() { kill -9 "$reg_pid" 2>/dev/null; wait "$reg_pid" 2>/dev/null; reg_pid=; }
 
 start_registry || { echo "Bail out! docker-registry did not start: $(tail -3 "$work/registry.log")"; exit 1; }
 
