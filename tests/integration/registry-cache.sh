@@ -7,6 +7,7 @@
 # key, or an image that is not a cache, is refused and records nothing.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/servers.sh"
 
 if ! command -v docker-registry >/dev/null; then
 	"$ROOT/tools/install-deps.sh" >/dev/null 2>&1 || true
@@ -22,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 host="localhost:$port"
 printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
 	"$work/storage" "$port" > "$work/registry.yml"
@@ -30,7 +31,6 @@ docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
 reg_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
 
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # The machine that built: the test cache (build-images fills it).
 if out=$("$PGIMG" -q --cache-dir "$TEST_CACHE" build postgres-18 -o "$work/first.tar" --json); then

@@ -10,6 +10,7 @@
 # leave nothing partial in the store.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/servers.sh"
 
 command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
 
@@ -25,7 +26,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 rport=$(free_port)
 pport=$(free_port)
 host="localhost:$pport"
@@ -108,11 +108,10 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 faults() { grep -c "^$1\$" "$work/faults.log" 2>/dev/null; }
 
 ok "make a 40 MiB image of random data" "$ROOT/tests/integration/helpers/random-image.sh" "$work/img.tar" 40
-want=$(python3 -c 'import json,sys,tarfile; print(json.load(tarfile.open(sys.argv[1]).extractfile("index.json"))["manifests"][0]["digest"])' "$work/img.tar")
+want=$(image_digest "$work/img.tar")
 size=$(stat -c %s "$work/img.tar")
 
 out=$("$PGIMG" --cache-dir "$cache" push --insecure --json --jobs 1 --chunk-size 4 "$work/img.tar" \

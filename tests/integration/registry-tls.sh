@@ -5,6 +5,7 @@
 # HTTP is not tried unless asked for.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/servers.sh"
 
 command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
 command -v openssl >/dev/null || skip_all "openssl is not installed"
@@ -19,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 host="localhost:$port"
 # A CA, and a certificate for localhost signed by it.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=pgimg-test-ca -keyout "$work/ca.key" \
@@ -47,9 +48,8 @@ docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
 reg_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null --cacert "$work/ca.crt" "https://$host/v2/" && break; sleep 0.1; done
 
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 ok "make a 2 MiB image of random data" "$ROOT/tests/integration/helpers/random-image.sh" "$work/img.tar" 2
-want=$(python3 -c 'import json,sys,tarfile; print(json.load(tarfile.open(sys.argv[1]).extractfile("index.json"))["manifests"][0]["digest"])' "$work/img.tar")
+want=$(image_digest "$work/img.tar")
 
 msg=$("$PGIMG" --cache-dir "$cache" push "$work/img.tar" "$host/pgimg/tls:1" 2>&1)
 rc=$?

@@ -8,6 +8,7 @@
 # that takes longer has to ask for new ones.  Needs python3 and openssl.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/servers.sh"
 
 command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
 command -v openssl >/dev/null || skip_all "openssl is not installed"
@@ -23,7 +24,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 tport=$(free_port)
 host="localhost:$port"
@@ -111,13 +111,12 @@ done
 
 export PGIMG_REGISTRY_USER=$user PGIMG_REGISTRY_PASSWORD=$password DOCKER_CONFIG=$work/docker
 push() { "$PGIMG" --cache-dir "$cache" push --insecure --json "$@"; }
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 challenge() { curl -s -D - -o /dev/null "http://127.0.0.1:$port/v2/" | grep -qi "^www-authenticate: Bearer realm=\"http://127.0.0.1:$tport/token\""; }
 ok "the registry answers with a Bearer challenge naming the token server" challenge
 
 ok "make a 48 MiB image of random data" "$ROOT/tests/integration/helpers/random-image.sh" "$work/img.tar" 48
-want=$(python3 -c 'import json,sys,tarfile; print(json.load(tarfile.open(sys.argv[1]).extractfile("index.json"))["manifests"][0]["digest"])' "$work/img.tar")
+want=$(image_digest "$work/img.tar")
 
 # At 8 MB/s the push takes about 6 s: three lifetimes of a token.
 out=$(push --jobs 1 --chunk-size 4 --limit-rate 8 "$work/img.tar" "$host/pgimg/token:1" 2>"$work/push.err")
@@ -137,7 +136,7 @@ ok "a mount from another repository with a token for both" test "$(field mounted
 
 pulled() {
 	"$PGIMG" -q --cache-dir "$cache" pull --insecure "$host/other/token:1" -o "$work/pulled.tar" &&
-		[ "$(python3 -c 'import json,sys,tarfile; print(json.load(tarfile.open(sys.argv[1]).extractfile("index.json"))["manifests"][0]["digest"])' "$work/pulled.tar")" = "$want" ]
+		[ "$(image_digest "$work/pulled.tar")" = "$want" ]
 }
 ok "pull back through a token, same digest" pulled
 

@@ -10,6 +10,7 @@
 # writes it), else built here into the test cache.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/servers.sh"
 
 have_docker || skip_all "no Docker Engine"
 if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
@@ -31,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 host="localhost:$port"
 user=pgimg-tester
 password="pw-$RANDOM-$RANDOM-secret"
@@ -81,10 +82,10 @@ if [ ! -s "$image" ]; then
 fi
 # The manifest digest of the image, from its index.json (it may name
 # several tags, all of one manifest).
-want=$(python3 -c 'import json,sys,tarfile; print(json.load(tarfile.open(sys.argv[1]).extractfile("index.json"))["manifests"][0]["digest"][7:])' "$image")
+want=$(image_digest "$image")
+want=${want#sha256:}
 
 push() { "$PGIMG" --cache-dir "$cache" push --insecure --json "$@"; }
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 # ---------------------------------------------------------------- push
 if out=$(push "$image" "$host/pgimg/postgres:18" 2>"$work/push1.err"); then

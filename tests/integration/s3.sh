@@ -14,6 +14,7 @@
 # the bucket (push --cache, pull --cache).
 set -u
 . "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/servers.sh"
 
 server=${PGIMG_S3_SERVER:-versitygw}
 bin=$("$ROOT/tools/test-servers.sh" "$server") || skip_all "$server cannot be installed (tools/test-servers.sh $server)"
@@ -29,7 +30,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 console=$(free_port)
 endpoint="http://127.0.0.1:$port"
@@ -75,7 +75,6 @@ ok "make bucket pgimg-test with curl --aws-sigv4" s3curl -X PUT -o /dev/null "$e
 push() { "$PGIMG" --cache-dir "$cache" push --endpoint "$endpoint" --json "$@"; }
 pull() { "$PGIMG" --cache-dir "$cache" pull --endpoint "$endpoint" "$@"; }
 qpull() { pull "$@" >/dev/null 2>&1; }
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 digest_of() { skopeo inspect --raw "oci-archive:$1" | sha256sum | cut -d' ' -f1; }
 
 ok "make a 40 MiB image of random data" "$ROOT/tests/integration/helpers/random-image.sh" "$work/img.tar" 40
