@@ -52,6 +52,15 @@ int cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+/* The options push and pull share (--ca-file, --endpoint, --insecure,
+ * --jobs, --limit-rate, --retries), by their getopt value: 1 when c was one, 0 when
+ * not, <0 on a bad value.  In cmd_push.c. */
+struct registry_opts;
+int cli_registry_option (const char *cmd, int c, const char *arg, struct registry_opts *ro,
+                         pgimg_error_t *err);
+int cmd_key (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_sandbox (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 
 #endif

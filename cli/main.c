@@ -26,10 +26,13 @@ static const struct command {
         const char *summary;
 } commands[] = {
         { "build", cmd_build, "build a PostgreSQL image" },
+        { "key", cmd_key, "make a key pair that signs pushed images" },
         { "layer", cmd_layer, "turn a directory into a reproducible layer" },
         { "list", cmd_list, "show what can be built" },
         { "lock", cmd_lock, "resolve Debian packages into the lock file" },
         { "matrix", cmd_matrix, "write the extension matrix from test results" },
+        { "pull", cmd_pull, "fetch an image from a registry or S3" },
+        { "push", cmd_push, "send an image to a registry or S3" },
         { "sandbox", cmd_sandbox, "run a command in a build sandbox" },
         { "test", cmd_test, "run the extensions' smoke tests in a container" },
 };

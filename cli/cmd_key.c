@@ -1,0 +1,59 @@
+/* cmd_key.c - pgimg key generate: an ed25519 key pair for signing pushes. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/cleanup.h"
+#include "common/progress.h"
+#include "registry/registry.h"
+
+static void
+help (void)
+{
+        printf ("usage: pgimg key generate [-o PREFIX]\n"
+                "\n"
+                "Write a new ed25519 key pair: PREFIX.key (private, mode 0600) signs\n"
+                "manifests on `pgimg push --sign-key`, PREFIX.pub checks them on\n"
+                "`pgimg pull --trusted-key`.  PREFIX defaults to pgimg-signing.\n"
+                "\n"
+                "Example:\n"
+                "  pgimg key generate -o ci && pgimg push pg17.tar reg:5000/pg:17 --sign-key ci.key\n");
+}
+
+int
+cmd_key (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "output", required_argument, NULL, 'o' },
+                { NULL, 0, NULL, 0 },
+        };
+        cleanup_free char *priv = NULL, *pub = NULL;
+        const char *prefix = "pgimg-signing";
+        int c;
+
+        while ((c = getopt_long (argc, argv, "ho:", opts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        help ();
+                        return 0;
+                case 'o':
+                        prefix = optarg;
+                        break;
+                default:
+                        return cli_usage_error (err, "key", "unknown option");
+                }
+        }
+        if (argc - optind != 1 || strcmp (argv[optind], "generate") != 0)
+                return cli_usage_error (err, "key", "expected `generate`");
+        if (asprintf (&priv, "%s.key", prefix) < 0 || asprintf (&pub, "%s.pub", prefix) < 0)
+                return pgimg_make_error (err, ENOMEM, "key: out of memory");
+        if (registry_key_generate (priv, pub, err) < 0)
+                return pgimg_error_wrap (err, "key generate");
+        progress_set_quiet (ctx->quiet);
+        progress_note ("wrote %s (keep it secret) and %s", priv, pub);
+        return 0;
+}

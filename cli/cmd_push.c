@@ -1,0 +1,237 @@
+/* cmd_push.c - pgimg push: an image to a registry or to S3. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+#include "registry/registry.h"
+
+#define MAX_REPEATS 16
+
+static void
+help (void)
+{
+        printf ("usage: pgimg push [OPTIONS] IMAGE DEST\n"
+                "       pgimg push --cache [OPTIONS] DEST\n"
+                "\n"
+                "Push an image to an OCI registry or to S3.  IMAGE is an image tarball or\n"
+                "an OCI layout directory (as `pgimg build` writes), or postgres-MAJOR[.MINOR]\n"
+                "to build that image first.  DEST is HOST[:PORT]/NAME[:TAG] or\n"
+                "s3://BUCKET/PREFIX[:TAG].  Blobs already there are not sent again.\n"
+                "With --cache, push the layer cache instead (every layer built so far,\n"
+                "by input key): a build elsewhere that pulls it builds none of them.\n"
+                "\n"
+                "      --cache               push the layer cache, not an image\n"
+                "      --ca-file FILE        trust this CA instead of the system's\n"
+                "      --chunk-size MB       blobs above go up in chunks of this size (default 16)\n"
+                "      --endpoint URL        S3 endpoint, path-style (http://127.0.0.1:9000)\n"
+                "      --insecure            plain HTTP (also: PGIMG_INSECURE_REGISTRIES=host:port,...)\n"
+                "  -j, --jobs N              blobs sent at once (default 4)\n"
+                "      --json                print a JSON summary on stdout\n"
+                "      --limit-rate MB       at most MB per second per transfer\n"
+                "      --mount-from REPO     mount blobs from this repository of the same registry\n"
+                "      --retries N           retries per request on 5xx, 429 and drops (default 4)\n"
+                "      --sign-key FILE       sign the manifest with this ed25519 key\n"
+                "  -t, --tag TAG             point this tag at the image as well (repeatable)\n"
+                "\n"
+                "Credentials: PGIMG_REGISTRY_USER and PGIMG_REGISTRY_PASSWORD, else\n"
+                "~/.docker/config.json; for S3 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,\n"
+                "else ~/.aws/credentials.\n"
+                "\n"
+                "Example:\n"
+                "  pgimg push pg17.tar localhost:5000/pgimg/postgres:17 --insecure\n"
+                "  pgimg push --cache --sign-key ci.key s3://ci-cache/pgimg:main\n");
+}
+
+int
+cli_registry_option (const char *cmd, int c, const char *arg, struct registry_opts *ro, pgimg_error_t *err)
+{
+        switch (c) {
+        case 'A':
+                ro->ca_file = arg;
+                return 1;
+        case 'e':
+                ro->s3_endpoint = arg;
+                return 1;
+        case 'j':
+                ro->jobs = atoi (arg);
+                if (ro->jobs < 1 || ro->jobs > 16)
+                        return cli_usage_error (err, cmd, "--jobs takes a number from 1 to 16");
+                return 1;
+        case 'k':
+                ro->insecure = 1;
+                return 1;
+        case 'L':
+                if (atol (arg) < 1)
+                        return cli_usage_error (err, cmd, "--limit-rate takes MB per second, at least 1");
+                ro->rate_bytes_per_s = (uint64_t) atol (arg) << 20;
+                return 1;
+        case 'r':
+                ro->retries = atoi (arg);
+                if (ro->retries < 0 || ro->retries > 10)
+                        return cli_usage_error (err, cmd, "--retries takes a number from 0 to 10");
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+static int
+add_repeat (const char **v, size_t *n, const char *arg, const char *opt, pgimg_error_t *err)
+{
+        if (*n + 1 >= MAX_REPEATS)
+                return cli_usage_error (err, "push", "%s given more than %d times", opt, MAX_REPEATS - 1);
+        v[(*n)++] = arg;
+        v[*n] = NULL;
+        return 0;
+}
+
+/* Build spec into a tarball in a temporary directory of the cache,
+ * through `pgimg build` itself, so that push writes images the same way. */
+static int
+build_first (struct pgimg_ctx *ctx, const char *spec, char **tmp_dir, char **image, pgimg_error_t *err)
+{
+        char *argv[5] = { (char *) "build", (char *) "-o", NULL, (char *) spec, NULL };
+
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0 || fs_mkdtemp (ctx->cache_dir, "push", tmp_dir, err) < 0)
+                return pgimg_error_wrap (err, "push %s", spec);
+        if (asprintf (image, "%s/image.tar", *tmp_dir) < 0)
+                return pgimg_make_error (err, ENOMEM, "push: out of memory");
+        argv[2] = *image;
+        optind = 0;
+        return cmd_build (ctx, 4, argv, err);
+}
+
+static void
+print_summary (const char *dest, const struct registry_stats *st, int json)
+{
+        if (json) {
+                /* dest was checked to be a reference or an s3:// URL of plain characters */
+                printf ("{\"destination\":\"%s\",\"manifest\":\"%s\",\"blobs\":%u,\"present\":%u,"
+                        "\"mounted\":%u,\"uploaded\":%u,\"bytesUploaded\":%llu}\n",
+                        dest, st->manifest_digest, st->blobs, st->blobs_present, st->blobs_mounted,
+                        st->blobs_uploaded, (unsigned long long) st->bytes_uploaded);
+                return;
+        }
+        progress_note ("pushed %s (%s): %u blobs, %u already there, %u mounted, %u uploaded (%.1f MB)", dest,
+                       st->manifest_digest, st->blobs, st->blobs_present, st->blobs_mounted, st->blobs_uploaded,
+                       st->bytes_uploaded / 1e6);
+}
+
+static int
+plain_text (const char *s)
+{
+        for (; *s; s++)
+                if (*s == '"' || *s == '\\' || (unsigned char) *s < 0x20)
+                        return 0;
+        return 1;
+}
+
+int
+cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "ca-file", required_argument, NULL, 'A' },
+                { "cache", no_argument, NULL, 'C' },
+                { "chunk-size", required_argument, NULL, 'c' },
+                { "endpoint", required_argument, NULL, 'e' },
+                { "help", no_argument, NULL, 'h' },
+                { "insecure", no_argument, NULL, 'k' },
+                { "jobs", required_argument, NULL, 'j' },
+                { "json", no_argument, NULL, 'J' },
+                { "limit-rate", required_argument, NULL, 'L' },
+                { "mount-from", required_argument, NULL, 'm' },
+                { "retries", required_argument, NULL, 'r' },
+                { "sign-key", required_argument, NULL, 's' },
+                { "tag", required_argument, NULL, 't' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *mounts[MAX_REPEATS] = { NULL }, *tags[MAX_REPEATS] = { NULL };
+        size_t n_mounts = 0, n_tags = 0;
+        struct registry_opts ro = { .retries = -1, .mount_from = mounts, .extra_tags = tags };
+        struct registry_stats st;
+        cleanup_free char *tmp_dir = NULL, *built = NULL;
+        const char *image, *dest;
+        struct stat sb;
+        int c, json = 0, cache = 0, r;
+        long n;
+
+        while ((c = getopt_long (argc, argv, "hj:t:", opts, NULL)) != -1) {
+                if ((r = cli_registry_option ("push", c, optarg, &ro, err)) != 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                switch (c) {
+                case 'C':
+                        cache = 1;
+                        break;
+                case 'c':
+                        n = atol (optarg);
+                        if (n < 1 || n > 4096)
+                                return cli_usage_error (err, "push", "--chunk-size takes MB from 1 to 4096");
+                        ro.chunk_bytes = (uint64_t) n << 20;
+                        break;
+                case 'h':
+                        help ();
+                        return 0;
+                case 'J':
+                        json = 1;
+                        break;
+                case 'm':
+                        if (add_repeat (mounts, &n_mounts, optarg, "--mount-from", err) < 0)
+                                return -1;
+                        break;
+                case 's':
+                        ro.sign_key = optarg;
+                        break;
+                case 't':
+                        if (add_repeat (tags, &n_tags, optarg, "--tag", err) < 0)
+                                return -1;
+                        break;
+                default:
+                        return cli_usage_error (err, "push", "unknown option");
+                }
+        }
+        if (argc - optind != 2 - cache)
+                return cli_usage_error (err, "push", cache ? "expected a destination for the cache"
+                                                           : "expected an image and a destination");
+        image = cache ? NULL : argv[optind];
+        dest = argv[argc - 1];
+        if (!plain_text (dest))
+                return cli_usage_error (err, "push", "the destination holds quotes or control characters");
+        progress_set_quiet (ctx->quiet);
+        if (cache) {
+                if (registry_cache_push (ctx->cache_dir, dest, &ro, &st, err) < 0)
+                        return pgimg_error_wrap (err, "push --cache %s", dest);
+                print_summary (dest, &st, json);
+                return 0;
+        }
+        if (stat (image, &sb) < 0 && errno == ENOENT && strncmp (image, "postgres-", 9) == 0) {
+                r = build_first (ctx, image, &tmp_dir, &built, err);
+                if (r < 0) {
+                        pgimg_error_t ignored = NULL;
+                        if (tmp_dir && fs_rm_rf (tmp_dir, &ignored) < 0)
+                                pgimg_error_free (&ignored);
+                        return r;
+                }
+                image = built;
+        }
+        r = registry_push (image, dest, &ro, &st, err);
+        if (tmp_dir != NULL) {
+                pgimg_error_t ignored = NULL;
+                if (fs_rm_rf (tmp_dir, &ignored) < 0)
+                        pgimg_error_free (&ignored);
+                fs_forget_temp (tmp_dir);
+        }
+        if (r < 0)
+                return pgimg_error_wrap (err, "push %s", dest);
+        print_summary (dest, &st, json);
+        return 0;
+}

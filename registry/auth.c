@@ -1,0 +1,271 @@
+/* auth.c - registry credentials and WWW-Authenticate challenges.
+ *
+ * Nothing here puts a user name, a password or a token into a message:
+ * errors say where credentials came from, never what they are.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "registry/internal.h"
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *
+reg_base64 (const char *data, size_t len)
+{
+        const unsigned char *p = (const unsigned char *) data;
+        char *out = malloc ((len + 2) / 3 * 4 + 1), *o = out;
+
+        if (out == NULL)
+                return NULL;
+        for (size_t i = 0; i < len; i += 3) {
+                unsigned v = (unsigned) p[i] << 16;
+                if (i + 1 < len)
+                        v |= (unsigned) p[i + 1] << 8;
+                if (i + 2 < len)
+                        v |= p[i + 2];
+                *o++ = b64[(v >> 18) & 63];
+                *o++ = b64[(v >> 12) & 63];
+                *o++ = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+                *o++ = i + 2 < len ? b64[v & 63] : '=';
+        }
+        *o = '\0';
+        return out;
+}
+
+int
+reg_unbase64 (const char *s, char **out, size_t *out_len)
+{
+        size_t len = strlen (s), n = 0;
+        unsigned v = 0;
+        int bits = 0;
+        cleanup_free char *r = malloc (len / 4 * 3 + 4);
+
+        if (r == NULL)
+                return -1;
+        for (size_t i = 0; i < len; i++) {
+                const char *c;
+                if (s[i] == '=')
+                        break;
+                if ((c = strchr (b64, s[i])) == NULL || s[i] == '\0')
+                        return -1;
+                v = (v << 6) | (unsigned) (c - b64);
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        r[n++] = (char) ((v >> bits) & 0xff);
+                }
+        }
+        r[n] = '\0';
+        if (out_len)
+                *out_len = n;
+        *out = steal_pointer (&r);
+        return 0;
+}
+
+static char *
+docker_config_path (void)
+{
+        const char *dir = getenv ("DOCKER_CONFIG");
+        const char *home = getenv ("HOME");
+        char *p = NULL;
+
+        if (dir && *dir)
+                return asprintf (&p, "%s/config.json", dir) < 0 ? NULL : p;
+        if (home && *home)
+                return asprintf (&p, "%s/.docker/config.json", home) < 0 ? NULL : p;
+        return NULL;
+}
+
+/* auths.<key>.auth, where key is the domain as `docker login` writes it
+ * (bare, or as a URL for Docker Hub and older clients). */
+static const char *
+find_auth (json_t *auths, const char *domain)
+{
+        const char *key;
+        json_t *v;
+
+        json_object_foreach (auths, key, v) {
+                const char *k = key;
+                size_t n;
+                if (strncmp (k, "https://", 8) == 0)
+                        k += 8;
+                else if (strncmp (k, "http://", 7) == 0)
+                        k += 7;
+                n = strcspn (k, "/");
+                if ((strlen (domain) == n && strncmp (k, domain, n) == 0)
+                    || (strcmp (domain, "docker.io") == 0 && strncmp (k, "index.docker.io", n) == 0)) {
+                        json_t *a = json_object_get (v, "auth");
+                        if (json_is_string (a))
+                                return json_string_value (a);
+                }
+        }
+        return NULL;
+}
+
+static int
+from_docker_config (const char *domain, struct reg_creds *c, pgimg_error_t *err)
+{
+        cleanup_free char *path = docker_config_path ();
+        cleanup_buf struct buf b = BUF_INIT;
+        cleanup_json json_t *root = NULL;
+        cleanup_free char *plain = NULL;
+        json_error_t jerr;
+        const char *auth;
+        char *colon;
+
+        if (path == NULL || !fs_exists (path))
+                return 0;
+        if (fs_read_file (path, REG_MAX_REPLY_BYTES, &b, err) < 0)
+                return -1;
+        root = json_loadb (b.data ? b.data : "", b.len, 0, &jerr);
+        if (root == NULL)
+                return pgimg_make_error (err, EINVAL, "%s: line %d: %s", path, jerr.line, jerr.text);
+        auth = find_auth (json_object_get (root, "auths"), domain);
+        if (auth == NULL || *auth == '\0')
+                return 0;
+        if (reg_unbase64 (auth, &plain, NULL) < 0 || (colon = strchr (plain, ':')) == NULL)
+                return pgimg_make_error (err, EINVAL,
+                                         "%s: the auth of %s is not base64 of user:password; "
+                                         "run `docker login %s` again",
+                                         path, domain, domain);
+        *colon = '\0';
+        c->user = strdup (plain);
+        c->password = strdup (colon + 1);
+        c->source = "~/.docker/config.json";
+        if (c->user == NULL || c->password == NULL) {
+                reg_creds_free (c);
+                return pgimg_make_error (err, ENOMEM, "credentials: out of memory");
+        }
+        return 0;
+}
+
+int
+reg_creds_lookup (const char *domain, struct reg_creds *c, pgimg_error_t *err)
+{
+        const char *user = getenv ("PGIMG_REGISTRY_USER");
+        const char *password = getenv ("PGIMG_REGISTRY_PASSWORD");
+
+        memset (c, 0, sizeof (*c));
+        if (user && *user) {
+                c->user = strdup (user);
+                c->password = strdup (password ? password : "");
+                c->source = "PGIMG_REGISTRY_USER and PGIMG_REGISTRY_PASSWORD";
+                if (c->user == NULL || c->password == NULL) {
+                        reg_creds_free (c);
+                        return pgimg_make_error (err, ENOMEM, "credentials: out of memory");
+                }
+                return 0;
+        }
+        return from_docker_config (domain, c, err);
+}
+
+void
+reg_creds_free (struct reg_creds *c)
+{
+        if (c->password)
+                explicit_bzero (c->password, strlen (c->password));
+        free (c->user);
+        free (c->password);
+        memset (c, 0, sizeof (*c));
+}
+
+/* One name=value or name="value" parameter at *p; advances past it and
+ * the comma after.  Returns 1 with *name and *value malloc'ed, 0 at the
+ * end, -1 when malformed or out of memory. */
+static int
+next_param (const char **p, char **name, char **value)
+{
+        const char *s = *p, *eq;
+        struct buf v = BUF_INIT_MAX (REG_MAX_HEADER_BYTES);
+
+        s += strspn (s, " \t,");
+        if (*s == '\0')
+                return 0;
+        eq = strchr (s, '=');
+        if (eq == NULL || eq == s)
+                return -1;
+        if ((*name = strndup (s, (size_t) (eq - s))) == NULL)
+                return -1;
+        s = eq + 1;
+        if (*s == '"') {
+                for (s++; *s && *s != '"'; s++) {
+                        if (*s == '\\' && s[1])
+                                s++;
+                        if (buf_add (&v, s, 1) < 0)
+                                goto fail;
+                }
+                if (*s != '"')
+                        goto fail;
+                s++;
+        } else {
+                size_t n = strcspn (s, ", \t");
+                if (buf_add (&v, s, n) < 0)
+                        goto fail;
+                s += n;
+        }
+        if ((*value = buf_detach (&v, NULL)) == NULL)
+                goto fail;
+        *p = s;
+        return 1;
+fail:
+        buf_release (&v);
+        free (*name);
+        *name = NULL;
+        return -1;
+}
+
+int
+reg_challenge_parse (const char *header, struct reg_challenge *c, pgimg_error_t *err)
+{
+        const char *p = header + strspn (header, " \t");
+        int r;
+
+        memset (c, 0, sizeof (*c));
+        if (strncasecmp (p, "basic", 5) == 0 && (p[5] == '\0' || p[5] == ' ')) {
+                c->bearer = 0;
+                p += 5;
+        } else if (strncasecmp (p, "bearer", 6) == 0 && (p[6] == '\0' || p[6] == ' ')) {
+                c->bearer = 1;
+                p += 6;
+        } else {
+                return pgimg_make_error (err, ENOTSUP, "an authentication scheme other than Basic and Bearer");
+        }
+        for (;;) {
+                char *name = NULL, *value = NULL;
+                char **slot = NULL;
+                if ((r = next_param (&p, &name, &value)) <= 0)
+                        break;
+                if (strcasecmp (name, "realm") == 0)
+                        slot = &c->realm;
+                else if (strcasecmp (name, "service") == 0)
+                        slot = &c->service;
+                else if (strcasecmp (name, "scope") == 0)
+                        slot = &c->scope;
+                if (slot != NULL) {
+                        free (*slot);
+                        *slot = value;
+                        value = NULL;
+                }
+                free (name);
+                free (value);
+        }
+        if (r < 0 || (c->bearer && (c->realm == NULL || *c->realm == '\0'))) {
+                reg_challenge_free (c);
+                return pgimg_make_error (err, EINVAL, "a malformed WWW-Authenticate challenge");
+        }
+        return 0;
+}
+
+void
+reg_challenge_free (struct reg_challenge *c)
+{
+        free (c->realm);
+        free (c->service);
+        free (c->scope);
+        memset (c, 0, sizeof (*c));
+}

@@ -1,0 +1,301 @@
+/* internal.h - what the files of registry/ share with each other.
+ * Nothing outside registry/ includes this header: libcurl and jansson
+ * stay inside.
+ *
+ *   ref.c       references: "host:port/path:tag", "...@sha256:<hex>"
+ *   auth.c      credentials (environment, ~/.docker/config.json) and
+ *               WWW-Authenticate challenges
+ *   http.c      one request with auth, bounded retries and backoff
+ *   manifest.c  manifests and indexes: the descriptors they hold
+ *   source.c    the blobs of an image tarball or layout directory
+ *   tarw.c      a pulled image written as a layout tarball
+ *   push.c      registry_push against a registry
+ *   pull.c      registry_pull from a registry
+ *   s3.c        both against S3 (SigV4)
+ *   sign.c      ed25519 signatures over manifest digests
+ *   cache.c     the layer cache as one image: the remote build cache
+ */
+#ifndef PGIMG_REGISTRY_INTERNAL_H
+#define PGIMG_REGISTRY_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/sha256.h"
+#include "registry/registry.h"
+
+#define REG_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define REG_MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define REG_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define REG_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define REG_MEDIA_SIGNATURE "application/vnd.pgimg.signature.v1.ed25519"
+#define REG_MEDIA_SIGNATURE_CONFIG "application/vnd.pgimg.signature.config.v1+json"
+
+/* Limits on what is read from the network or a file. */
+#define REG_MAX_MANIFEST_BYTES (4u << 20)
+#define REG_MAX_REPLY_BYTES (1u << 20)
+#define REG_MAX_HEADER_BYTES 8192
+
+static inline void
+cleanup_jsonp (json_t **j)
+{
+        if (*j != NULL)
+                json_decref (*j);
+}
+#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
+
+/* ---- ref.c ---- */
+
+struct reg_ref {
+        char *domain;           /* "localhost:5000", "docker.io" */
+        char *path;             /* "pgimg/postgres" */
+        char *tag;              /* "17"; "latest" when neither tag nor digest */
+        char *digest;           /* "sha256:<hex>" or NULL */
+};
+/* Parse s; the message quotes s and says what a reference looks like. */
+int reg_ref_parse (const char *s, struct reg_ref *r, pgimg_error_t *err);
+void reg_ref_free (struct reg_ref *r);
+/* 1 when s is "sha256:" and 64 lowercase hex digits. */
+int reg_digest_valid (const char *s);
+
+/* ---- auth.c ---- */
+
+struct reg_creds {
+        char *user;
+        char *password;
+        const char *source;     /* where they came from, for messages; static */
+};
+/* Credentials for domain: $PGIMG_REGISTRY_USER and $PGIMG_REGISTRY_PASSWORD,
+ * else auths.<domain>.auth of $DOCKER_CONFIG/config.json or
+ * ~/.docker/config.json.  None found is not an error (c stays empty). */
+int reg_creds_lookup (const char *domain, struct reg_creds *c, pgimg_error_t *err);
+void reg_creds_free (struct reg_creds *c);
+
+struct reg_challenge {
+        int bearer;             /* 0: Basic */
+        char *realm;
+        char *service;
+        char *scope;
+};
+/* Parse a WWW-Authenticate header value (Basic or Bearer with quoted
+ * parameters).  The message never quotes the header. */
+int reg_challenge_parse (const char *header, struct reg_challenge *c, pgimg_error_t *err);
+void reg_challenge_free (struct reg_challenge *c);
+
+/* "user:password" in base64, malloc'ed; NULL on ENOMEM. */
+char *reg_base64 (const char *data, size_t len);
+/* Decode base64 into a malloc'ed NUL-terminated string; -1 when invalid. */
+int reg_unbase64 (const char *s, char **out, size_t *out_len);
+
+/* ---- http.c ---- */
+
+struct reg_conn;
+struct reg_req;
+
+/* What every connection of one push or pull shares. */
+struct reg_client {
+        const struct registry_opts *opts;
+        char *base;                     /* "https://host:port" */
+        const char *what;               /* "registry localhost:5000", "bucket b" */
+        const char *host;               /* for messages */
+        struct reg_creds creds;
+        char *scope;                    /* "repository:p:pull,push" */
+        int retries;
+        /* S3 signs each request itself instead of the challenge dance. */
+        int (*sign) (struct reg_client *c, struct reg_req *q, struct curl_slist **headers,
+                     pgimg_error_t *err);
+        void *sign_ctx;
+        pthread_mutex_t lock;           /* guards what follows */
+        char *auth_header;              /* "Authorization: ..." or NULL */
+        unsigned auth_generation;       /* bumped at each new auth_header */
+        time_t auth_expires;            /* 0: never */
+        uint64_t bytes_sent;            /* request bodies */
+        uint64_t bytes_received;        /* response bodies to files */
+};
+
+/* Set up c for the registry of domain; opts is borrowed. */
+int reg_client_init (struct reg_client *c, const char *domain, const char *what,
+                     const struct registry_opts *opts, pgimg_error_t *err);
+void reg_client_free (struct reg_client *c);
+
+/* One per thread: its libcurl handle keeps connections alive. */
+int reg_conn_new (struct reg_client *c, struct reg_conn **out, pgimg_error_t *err);
+void reg_conn_free (struct reg_conn *k);
+static inline void
+cleanup_connp (struct reg_conn **k)
+{
+        if (*k != NULL)
+                reg_conn_free (*k);
+}
+#define cleanup_conn __attribute__ ((cleanup (cleanup_connp)))
+
+struct reg_req {
+        const char *method;             /* "GET", "HEAD", "PUT", "POST", "PATCH" */
+        const char *url;                /* absolute, or a path below c->base */
+        const char *const *headers;     /* extra "Name: value", NULL-terminated */
+        /* The body: bytes in memory, or a range of a file. */
+        const void *body;
+        uint64_t body_len;
+        int body_fd;                    /* -1: none */
+        uint64_t body_off;
+        int has_body;
+        /* The response body: into out (at most out->max), or appended to
+         * out_fd with out_hash updated; or dropped. */
+        struct buf *out;
+        int out_fd;                     /* -1: none */
+        struct sha256 *out_hash;
+        uint64_t out_written;           /* bytes appended to out_fd */
+        int no_retry;                   /* the caller resumes (chunked uploads) */
+        const char *what;               /* "blob sha256:…", for messages */
+};
+#define REG_REQ_INIT { .body_fd = -1, .out_fd = -1 }
+
+struct reg_resp {
+        long status;
+        char *location;                 /* absolute */
+        char *digest;                   /* Docker-Content-Digest */
+        char *range;                    /* Range */
+        char *content_type;
+        char *etag;
+        char *www_authenticate;
+        char *s3_error;                 /* <Code> of an S3 error reply */
+};
+void reg_resp_free (struct reg_resp *r);
+
+/* Send q, authenticating as the registry asks and retrying 5xx, 429
+ * and dropped connections with backoff (not when q->no_retry).  Returns
+ * 0 with r->status set for any HTTP answer but 401, which becomes a
+ * login error naming the registry; <0 when no answer came. */
+int reg_request (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, pgimg_error_t *err);
+
+/* An error for an HTTP status the caller did not expect, naming the
+ * registry, what was asked and what to do. */
+int reg_status_error (struct reg_client *c, const struct reg_resp *r, const char *doing,
+                      pgimg_error_t *err);
+
+/* The sleep before retry number `retry` (0-based), at most 8 s. */
+void reg_backoff (int retry, long retry_after_s);
+
+/* ---- manifest.c ---- */
+
+struct reg_desc {
+        char *media_type;
+        char digest[72];
+        uint64_t size;
+};
+
+struct reg_manifest {
+        char *media_type;
+        struct reg_desc config;
+        struct reg_desc *layers;
+        size_t n_layers;
+};
+
+/* 1 when media_type names an index or a manifest list. */
+int reg_media_is_index (const char *media_type);
+/* Parse an image manifest (OCI or Docker v2); *m is filled. */
+int reg_manifest_parse (const char *data, size_t len, struct reg_manifest *m, pgimg_error_t *err);
+void reg_manifest_free (struct reg_manifest *m);
+/* The descriptor of the linux/amd64 manifest of an index (or its only
+ * or first manifest when none says a platform). */
+int reg_index_pick (const char *data, size_t len, struct reg_desc *out, pgimg_error_t *err);
+/* The "mediaType" field of a JSON document, malloc'ed, or NULL. */
+char *reg_json_media_type (const char *data, size_t len);
+void reg_desc_free (struct reg_desc *d);
+
+/* ---- source.c ---- */
+
+struct reg_blob {
+        char digest[72];
+        uint64_t size;
+        const char *data;               /* in memory, or NULL: read fd */
+        int fd;                         /* borrowed from the image, or owned */
+        int owns_fd;
+        uint64_t offset;
+};
+
+struct reg_image {
+        int tar_fd;                     /* -1 for a directory */
+        char *manifest;
+        size_t manifest_len;
+        char *manifest_media_type;
+        char manifest_digest[72];
+        struct reg_blob *blobs;         /* config first, then the layers */
+        size_t n_blobs;
+};
+#define REG_IMAGE_INIT { .tar_fd = -1 }
+
+/* Open an image tarball (an OCI layout inside a tar, as `pgimg build`
+ * and `docker save` write) or an OCI layout directory.  The manifest is
+ * read and checked against its digest; the blobs are only located. */
+int reg_image_open (const char *path, struct reg_image *img, pgimg_error_t *err);
+void reg_image_close (struct reg_image *img);
+
+/* ---- push.c ---- */
+
+/* Push an image already opened (or made in memory) to dest. */
+int reg_push_image (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
+                    struct registry_stats *stats, pgimg_error_t *err);
+
+/* ---- tarw.c ---- */
+
+/* Write the image whose manifest (and index, when pulled through one)
+ * and blobs are in blob_dir as a tarball at out_path: an OCI layout and
+ * a docker-archive tagged repo_tag.  Atomic. */
+int reg_write_tarball (const char *blob_dir, const char *manifest_digest,
+                       const char *manifest_media_type, const struct reg_manifest *m,
+                       const char *repo_tag, const char *out_path, pgimg_error_t *err);
+
+/* ---- sign.c ---- */
+
+/* The signature of manifest_digest with the PEM private key at key_path:
+ * 64 bytes into sig. */
+int reg_sign (const char *key_path, const char *manifest_digest, unsigned char sig[64],
+              pgimg_error_t *err);
+/* 0 when sig is a signature of manifest_digest by one of the PEM public
+ * keys; otherwise an error saying the manifest is refused. */
+int reg_verify (const char *const *pub_paths, const char *manifest_digest,
+                const unsigned char *sig, size_t sig_len, pgimg_error_t *err);
+
+/* The tag that holds the signature of a manifest in a registry:
+ * "sha256-<hex>.sig", as cosign names its own. */
+#define REG_SIGNATURE_TAG_FMT "sha256-%s.sig"
+
+/* ---- s3.c ---- */
+
+int reg_s3_push (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
+                 struct registry_stats *stats, pgimg_error_t *err);
+int reg_s3_pull (const char *src, const char *cache_dir, const char *out_path,
+                 const struct registry_opts *opts, struct registry_stats *stats,
+                 pgimg_error_t *err);
+
+/* ---- pull.c, shared with s3.c ---- */
+
+/* Where a pulled blob lands: fetch_fn downloads it into fd (appending
+ * from *written), updating h; the blob is renamed into blob_dir only
+ * once size and digest check out.  A blob already there and intact is
+ * not fetched. */
+typedef int (*reg_fetch_fn) (void *ctx, const struct reg_desc *d, int fd, struct sha256 *h,
+                             uint64_t *written, pgimg_error_t *err);
+int reg_store_blob (const char *blob_dir, const struct reg_desc *d, reg_fetch_fn fetch_fn,
+                    void *ctx, pgimg_error_t *err);
+/* Store the bytes of a manifest or index into blob_dir under digest. */
+int reg_store_bytes (const char *blob_dir, const char *digest, const char *data, size_t len,
+                     pgimg_error_t *err);
+/* Record ref -> digest in <cache_dir>/refs/<name> (atomic). */
+int reg_record_ref (const char *cache_dir, const char *name, const char *digest,
+                    pgimg_error_t *err);
+
+/* Run fn (i, ctx) for i in [0, n) on up to jobs threads; the first
+ * failure stops the rest from starting and is returned. */
+typedef int (*reg_job_fn) (void *ctx, size_t i, pgimg_error_t *err);
+int reg_parallel (size_t n, int jobs, reg_job_fn fn, void *ctx, pgimg_error_t *err);
+
+#endif

@@ -1,0 +1,419 @@
+/* pull.c - registry_pull from a registry, and what pulls share: blobs
+ * land in the store only once their digest checks out, and the worker
+ * threads that move several blobs at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+#include "layers/cache.h"
+#include "registry/internal.h"
+
+#define DEFAULT_JOBS 4
+#define MAX_JOBS 16
+
+struct parallel {
+        pthread_mutex_t lock;
+        size_t next, n;
+        reg_job_fn fn;
+        void *ctx;
+        pgimg_error_t first_err;
+        int failed;
+};
+
+static void *
+worker (void *arg)
+{
+        struct parallel *w = arg;
+
+        for (;;) {
+                pgimg_error_t err = NULL;
+                size_t i;
+                pthread_mutex_lock (&w->lock);
+                if (w->failed || w->next >= w->n) {
+                        pthread_mutex_unlock (&w->lock);
+                        return NULL;
+                }
+                i = w->next++;
+                pthread_mutex_unlock (&w->lock);
+                if (w->fn (w->ctx, i, &err) < 0) {
+                        pthread_mutex_lock (&w->lock);
+                        if (!w->failed) {
+                                w->failed = 1;
+                                w->first_err = steal_pointer (&err);
+                        }
+                        pthread_mutex_unlock (&w->lock);
+                        pgimg_error_free (&err);
+                }
+        }
+}
+
+int
+reg_parallel (size_t n, int jobs, reg_job_fn fn, void *ctx, pgimg_error_t *err)
+{
+        struct parallel w = { .n = n, .fn = fn, .ctx = ctx };
+        pthread_t threads[MAX_JOBS];
+        int started = 0;
+
+        if (jobs <= 0)
+                jobs = DEFAULT_JOBS;
+        if (jobs > MAX_JOBS)
+                jobs = MAX_JOBS;
+        if ((size_t) jobs > n)
+                jobs = (int) n;
+        if (pthread_mutex_init (&w.lock, NULL) != 0)
+                return pgimg_make_error (err, ENOMEM, "cannot create a lock");
+        for (; started < jobs; started++)
+                if (pthread_create (&threads[started], NULL, worker, &w) != 0)
+                        break;
+        if (started == 0 && n > 0)
+                worker (&w);    /* no thread could start: do it here */
+        for (int i = 0; i < started; i++)
+                pthread_join (threads[i], NULL);
+        pthread_mutex_destroy (&w.lock);
+        if (w.failed) {
+                *err = steal_pointer (&w.first_err);
+                return -1;
+        }
+        return 0;
+}
+
+/* 1 when blob_dir already holds the blob intact; a corrupt one is removed. */
+static int
+blob_intact (const char *path, const struct reg_desc *d, pgimg_error_t *err)
+{
+        char hex[SHA256_HEX_LEN + 1];
+        struct stat st;
+
+        if (stat (path, &st) < 0)
+                return 0;
+        if ((uint64_t) st.st_size == d->size) {
+                if (sha256_file_hex (path, hex, err) < 0)
+                        return -1;
+                if (strcmp (hex, d->digest + 7) == 0)
+                        return 1;
+        }
+        if (unlink (path) < 0 && errno != ENOENT)
+                return pgimg_make_error_errno (err, errno, "removing the corrupt blob %s", path);
+        return 0;
+}
+
+int
+reg_store_blob (const char *blob_dir, const struct reg_desc *d, reg_fetch_fn fetch_fn, void *ctx,
+                pgimg_error_t *err)
+{
+        cleanup_atomic struct fs_atomic a = FS_ATOMIC_INIT;
+        cleanup_sha256 struct sha256 h = SHA256_INIT;
+        cleanup_free char *path = NULL;
+        char hex[SHA256_HEX_LEN + 1];
+        uint64_t written = 0;
+        int r;
+
+        if (asprintf (&path, "%s/%s", blob_dir, d->digest + 7) < 0)
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        if ((r = blob_intact (path, d, err)) != 0)
+                return r < 0 ? -1 : 0;
+        if (fs_atomic_open (&a, path, 0644, err) < 0 || sha256_init (&h, err) < 0)
+                return -1;
+        if (fetch_fn (ctx, d, a.fd, &h, &written, err) < 0) {
+                if (*err != NULL && (*err)->status == ENOSPC)
+                        return pgimg_error_wrap (err, "the disk of %s is full (free some space and pull again)",
+                                                 blob_dir);
+                return -1;
+        }
+        if (written != d->size)
+                return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; nothing was stored",
+                                         d->digest, (unsigned long long) written, (unsigned long long) d->size);
+        if (sha256_final_hex (&h, hex, err) < 0)
+                return -1;
+        if (strcmp (hex, d->digest + 7) != 0)
+                return pgimg_make_error (err, EIO, "blob %s arrived with digest sha256:%s; refused, nothing was stored",
+                                         d->digest, hex);
+        return fs_atomic_commit (&a, path, err);
+}
+
+int
+reg_store_bytes (const char *blob_dir, const char *digest, const char *data, size_t len, pgimg_error_t *err)
+{
+        cleanup_free char *path = NULL;
+        char hex[SHA256_HEX_LEN + 1];
+
+        if (sha256_buf_hex (data, len, hex, err) < 0)
+                return -1;
+        if (strcmp (hex, digest + 7) != 0)
+                return pgimg_make_error (err, EIO, "manifest %s has digest sha256:%s; refused", digest, hex);
+        if (asprintf (&path, "%s/%s", blob_dir, hex) < 0)
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        return fs_write_file_atomic (path, data, len, 0644, err);
+}
+
+int
+reg_record_ref (const char *cache_dir, const char *name, const char *digest, pgimg_error_t *err)
+{
+        cleanup_free char *path = NULL, *dir = NULL, *line = NULL;
+        char *slash;
+
+        if (asprintf (&path, "%s/refs/%s", cache_dir, name) < 0 || (dir = strdup (path)) == NULL
+            || asprintf (&line, "%s\n", digest) < 0)
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        for (char *p = path + strlen (cache_dir) + 6; *p; p++)
+                if (*p == ':')
+                        *p = '/';       /* host:port/path:tag -> directories */
+        free (dir);
+        if ((dir = strdup (path)) == NULL)
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        slash = strrchr (dir, '/');
+        *slash = '\0';
+        if (fs_mkdir_p (dir, 0755, err) < 0)
+                return -1;
+        return fs_write_file_atomic (path, line, strlen (line), 0644, err);
+}
+
+/* ---- from a registry ---- */
+
+struct pull {
+        struct reg_client c;
+        struct reg_ref ref;
+        struct reg_manifest m;
+        char *blob_dir;
+};
+
+static const char *const accept_all[] = {
+        "Accept: " REG_MEDIA_OCI_MANIFEST ", " REG_MEDIA_OCI_INDEX ", " REG_MEDIA_DOCKER_MANIFEST
+        ", " REG_MEDIA_DOCKER_LIST,
+        NULL,
+};
+
+/* GET a manifest by tag or digest into out; its digest is checked
+ * against want (when given) and the registry's Docker-Content-Digest. */
+static int
+get_manifest (struct reg_conn *k, struct pull *p, const char *tag_or_digest, struct buf *out,
+              char digest[72], char **media_type, pgimg_error_t *err)
+{
+        cleanup_free char *url = NULL, *doing = NULL;
+        struct reg_req q = REG_REQ_INIT;
+        struct reg_resp r = { 0 };
+        char hex[SHA256_HEX_LEN + 1];
+        int ret = 0;
+
+        if (asprintf (&url, "/v2/%s/manifests/%s", p->ref.path, tag_or_digest) < 0
+            || asprintf (&doing, "the manifest of %s:%s", p->ref.path, tag_or_digest) < 0)
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        q.method = "GET";
+        q.url = url;
+        q.headers = accept_all;
+        q.out = out;
+        q.what = doing;
+        if (reg_request (k, &q, &r, err) < 0)
+                return -1;
+        if (r.status == 404) {
+                ret = pgimg_make_error (err, ENOENT, "%s has no %s:%s", p->c.what, p->ref.path, tag_or_digest);
+        } else if (r.status != 200) {
+                ret = reg_status_error (&p->c, &r, doing, err);
+        } else if (sha256_buf_hex (out->data ? out->data : "", out->len, hex, err) < 0) {
+                ret = -1;
+        } else {
+                snprintf (digest, 72, "sha256:%s", hex);
+                if ((reg_digest_valid (tag_or_digest) && strcmp (tag_or_digest, digest) != 0)
+                    || (r.digest != NULL && reg_digest_valid (r.digest) && strcmp (r.digest, digest) != 0))
+                        ret = pgimg_make_error (err, EIO, "%s sent a manifest for %s:%s whose digest is %s; refused",
+                                                p->c.what, p->ref.path, tag_or_digest, digest);
+                else if ((*media_type = reg_json_media_type (out->data, out->len)) == NULL
+                         && (*media_type = strdup (r.content_type ? r.content_type : REG_MEDIA_OCI_MANIFEST)) == NULL)
+                        ret = pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        }
+        reg_resp_free (&r);
+        return ret;
+}
+
+struct blob_fetch {
+        struct pull *p;
+        struct reg_conn *k;
+};
+
+static int
+fetch_blob (void *ctx, const struct reg_desc *d, int fd, struct sha256 *h, uint64_t *written,
+            pgimg_error_t *err)
+{
+        struct blob_fetch *f = ctx;
+        cleanup_free char *url = NULL, *doing = NULL;
+        struct reg_req q = REG_REQ_INIT;
+        struct reg_resp r = { 0 };
+        int ret = 0;
+
+        if (asprintf (&url, "/v2/%s/blobs/%s", f->p->ref.path, d->digest) < 0
+            || asprintf (&doing, "the download of blob %s", d->digest) < 0)
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        q.method = "GET";
+        q.url = url;
+        q.what = doing;
+        q.out_fd = fd;
+        q.out_hash = h;
+        q.out_written = *written;
+        ret = reg_request (f->k, &q, &r, err);
+        pthread_mutex_lock (&f->p->c.lock);
+        f->p->c.bytes_received += q.out_written - *written;
+        pthread_mutex_unlock (&f->p->c.lock);
+        *written = q.out_written;
+        if (ret == 0 && r.status != 200 && r.status != 206)
+                ret = reg_status_error (&f->p->c, &r, doing, err);
+        reg_resp_free (&r);
+        return ret;
+}
+
+static int
+pull_blob_job (void *ctx, size_t i, pgimg_error_t *err)
+{
+        struct pull *p = ctx;
+        cleanup_conn struct reg_conn *k = NULL;
+        struct blob_fetch f = { .p = p };
+        const struct reg_desc *d = i == 0 ? &p->m.config : &p->m.layers[i - 1];
+
+        if (reg_conn_new (&p->c, &k, err) < 0)
+                return -1;
+        f.k = k;
+        return reg_store_blob (p->blob_dir, d, fetch_blob, &f, err);
+}
+
+static int
+fetch_manifests (struct pull *p, char digest[72], char **media_type, struct buf *m, pgimg_error_t *err)
+{
+        cleanup_conn struct reg_conn *k = NULL;
+        const char *want = p->ref.digest ? p->ref.digest : p->ref.tag;
+
+        if (reg_conn_new (&p->c, &k, err) < 0 || get_manifest (k, p, want, m, digest, media_type, err) < 0)
+                return -1;
+        if (reg_media_is_index (*media_type)) {
+                struct reg_desc d;
+                if (reg_store_bytes (p->blob_dir, digest, m->data, m->len, err) < 0
+                    || reg_index_pick (m->data, m->len, &d, err) < 0)
+                        return -1;
+                free (*media_type);
+                *media_type = NULL;
+                buf_reset (m);
+                int r = get_manifest (k, p, d.digest, m, digest, media_type, err);
+                reg_desc_free (&d);
+                if (r < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* The signature tag of digest must hold a signature by a trusted key;
+ * its blob is checked against its own digest before it is believed. */
+static int
+check_signature (struct pull *p, const char *digest, const struct registry_opts *opts, pgimg_error_t *err)
+{
+        cleanup_conn struct reg_conn *k = NULL;
+        cleanup_buf struct buf m = BUF_INIT_MAX (REG_MAX_REPLY_BYTES);
+        cleanup_buf struct buf sig = BUF_INIT_MAX (4096);
+        cleanup_free char *media_type = NULL, *url = NULL;
+        struct reg_manifest sm = { 0 };
+        struct reg_req q = REG_REQ_INIT;
+        struct reg_resp r = { 0 };
+        char tag[128], sdigest[72], hex[SHA256_HEX_LEN + 1];
+        int ret;
+
+        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, digest + 7);
+        if (reg_conn_new (&p->c, &k, err) < 0)
+                return -1;
+        if (get_manifest (k, p, tag, &m, sdigest, &media_type, err) < 0) {
+                if ((*err)->status != ENOENT)
+                        return -1;
+                pgimg_error_free (err);
+                return pgimg_make_error (err, EPERM, "manifest %s of %s is not signed; refused (push it with --sign-key)",
+                                         digest, p->ref.path);
+        }
+        if (reg_manifest_parse (m.data, m.len, &sm, err) < 0)
+                return pgimg_error_wrap (err, "signature of %s", digest);
+        if (sm.n_layers != 1 || sm.layers[0].media_type == NULL || strcmp (sm.layers[0].media_type, REG_MEDIA_SIGNATURE) != 0) {
+                reg_manifest_free (&sm);
+                return pgimg_make_error (err, EPERM, "the signature tag of %s holds no pgimg signature; refused", digest);
+        }
+        if (asprintf (&url, "/v2/%s/blobs/%s", p->ref.path, sm.layers[0].digest) < 0) {
+                reg_manifest_free (&sm);
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        }
+        q.method = "GET";
+        q.url = url;
+        q.out = &sig;
+        q.what = "the signature";
+        ret = reg_request (k, &q, &r, err);
+        if (ret == 0 && r.status != 200)
+                ret = reg_status_error (&p->c, &r, "the download of the signature", err);
+        if (ret == 0 && sha256_buf_hex (sig.data ? sig.data : "", sig.len, hex, err) < 0)
+                ret = -1;
+        if (ret == 0 && strcmp (hex, sm.layers[0].digest + 7) != 0)
+                ret = pgimg_make_error (err, EPERM, "the signature blob of %s does not match its digest; refused", digest);
+        if (ret == 0)
+                ret = reg_verify (opts->trusted_keys, digest, (const unsigned char *) sig.data, sig.len, err);
+        reg_resp_free (&r);
+        reg_manifest_free (&sm);
+        return ret;
+}
+
+static int
+pull_registry (const char *src, const char *cache_dir, const char *out_path, const struct registry_opts *opts,
+               struct registry_stats *st, pgimg_error_t *err)
+{
+        struct pull p = { 0 };
+        cleanup_free char *what = NULL, *media_type = NULL, *refname = NULL;
+        cleanup_buf struct buf m = BUF_INIT_MAX (REG_MAX_MANIFEST_BYTES);
+        char digest[72];
+        int r = -1;
+
+        if (reg_ref_parse (src, &p.ref, err) < 0)
+                return -1;
+        if (asprintf (&what, "registry %s", p.ref.domain) < 0
+            || asprintf (&refname, "%s/%s:%s", p.ref.domain, p.ref.path, p.ref.tag ? p.ref.tag : "latest") < 0) {
+                reg_ref_free (&p.ref);
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        }
+        if (reg_client_init (&p.c, p.ref.domain, what, opts, err) < 0) {
+                reg_ref_free (&p.ref);
+                return -1;
+        }
+        if (asprintf (&p.c.scope, "repository:%s:pull", p.ref.path) < 0)
+                p.c.scope = NULL;
+        if (p.c.scope == NULL)
+                r = pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        else if (layer_cache_blob_dir (cache_dir, &p.blob_dir, err) < 0 || fetch_manifests (&p, digest, &media_type, &m, err) < 0)
+                r = -1;
+        else if (opts->trusted_keys && check_signature (&p, digest, opts, err) < 0)
+                r = -1;
+        else if (reg_manifest_parse (m.data, m.len, &p.m, err) < 0)
+                r = pgimg_error_wrap (err, "%s", src);
+        else if (reg_parallel (p.m.n_layers + 1, opts->jobs, pull_blob_job, &p, err) == 0
+                 && reg_store_bytes (p.blob_dir, digest, m.data, m.len, err) == 0
+                 && (p.ref.digest || reg_record_ref (cache_dir, refname, digest, err) == 0))
+                r = out_path ? reg_write_tarball (p.blob_dir, digest, media_type, &p.m, refname, out_path, err) : 0;
+        strcpy (st->manifest_digest, r == 0 ? digest : "");
+        st->blobs = (unsigned) (p.m.n_layers + 1);
+        st->bytes_downloaded = p.c.bytes_received;
+        reg_manifest_free (&p.m);
+        free (p.blob_dir);
+        reg_client_free (&p.c);
+        reg_ref_free (&p.ref);
+        return r;
+}
+
+int
+registry_pull (const char *src, const char *cache_dir, const char *out_path, const struct registry_opts *opts,
+               struct registry_stats *stats, pgimg_error_t *err)
+{
+        struct registry_stats ignored;
+
+        if (stats == NULL)
+                stats = &ignored;
+        memset (stats, 0, sizeof (*stats));
+        if (registry_is_s3 (src))
+                return reg_s3_pull (src, cache_dir, out_path, opts, stats, err);
+        return pull_registry (src, cache_dir, out_path, opts, stats, err);
+}
