@@ -14,6 +14,7 @@
 #include "common/fsutil.h"
 #include "common/progress.h"
 #include "oci/image.h"
+#include "registry/registry.h"
 
 
 static void
@@ -33,6 +34,13 @@ help (void)
                 "      --with EXT[@VER],...  add extensions (extensions/EXT.json); repeatable\n"
                 "      --set NAME            add the extensions of images/NAME.json (default, full);\n"
                 "                            those that do not support the major are left out\n"
+                "      --cache-from REF      first take the layers a remote cache (REF or s3://...)\n"
+                "                            has; an unreachable or badly signed cache is skipped\n"
+                "      --cache-to REF        afterwards push the layer cache there\n"
+                "      --cache-endpoint URL  the S3 endpoint of an s3:// cache\n"
+                "      --insecure-registry   plain HTTP to the cache's registry\n"
+                "      --sign-key FILE       sign what --cache-to pushes\n"
+                "      --trusted-key FILE    take --cache-from only when signed by this key\n"
                 "      --json                print a JSON summary on stdout\n"
                 "\n"
                 "Example:\n"
@@ -99,16 +107,25 @@ int
 cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
         static const struct option opts[] = {
+                { "cache-endpoint", required_argument, NULL, 'E' },
+                { "cache-from", required_argument, NULL, 'F' },
+                { "cache-to", required_argument, NULL, 'T' },
                 { "compression", required_argument, NULL, 'c' },
                 { "format", required_argument, NULL, 'f' },
                 { "help", no_argument, NULL, 'h' },
+                { "insecure-registry", no_argument, NULL, 'k' },
                 { "jobs", required_argument, NULL, 'j' },
                 { "json", no_argument, NULL, 'J' },
                 { "output", required_argument, NULL, 'o' },
                 { "set", required_argument, NULL, 'S' },
+                { "sign-key", required_argument, NULL, 'K' },
+                { "trusted-key", required_argument, NULL, 'Y' },
                 { "with", required_argument, NULL, 'w' },
                 { NULL, 0, NULL, 0 },
         };
+        struct registry_opts ro = { .retries = -1 };
+        const char *cache_from = NULL, *cache_to = NULL;
+        const char *trusted[2] = { NULL, NULL };
         struct pipeline_opts po = { 0 };
         struct pipeline_result res;
         enum oci_format fmt = OCI_FORMAT_ARCHIVE;
@@ -150,6 +167,25 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         if (cli_strv_split (optarg, &sets, &n_sets) < 0)
                                 return pgimg_make_error_errno (err, ENOMEM, "build");
                         break;
+                case 'E':
+                        ro.s3_endpoint = optarg;
+                        break;
+                case 'F':
+                        cache_from = optarg;
+                        break;
+                case 'T':
+                        cache_to = optarg;
+                        break;
+                case 'k':
+                        ro.insecure = 1;
+                        break;
+                case 'K':
+                        ro.sign_key = optarg;
+                        break;
+                case 'Y':
+                        trusted[0] = optarg;
+                        ro.trusted_keys = trusted;
+                        break;
                 case 'w':
                         if (cli_strv_split (optarg, &with, &n_with) < 0)
                                 return pgimg_make_error_errno (err, ENOMEM, "build");
@@ -172,6 +208,17 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);
+        if (cache_from) {
+                /* A remote cache only saves work: without it, build. */
+                pgimg_error_t e = NULL;
+                unsigned entries = 0;
+                if (registry_cache_pull (ctx->cache_dir, cache_from, &ro, NULL, &entries, &e) < 0) {
+                        progress_note ("not using the cache %s: %s; building instead", cache_from, e->msg);
+                        pgimg_error_free (&e);
+                } else {
+                        progress_note ("took %u layer entries from the cache %s", entries, cache_from);
+                }
+        }
         r = pipeline_postgres (&po, &res, err);
         if (r < 0) {
                 cli_print_failed_log (res.failed_log);
@@ -191,6 +238,8 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 r = write_receipt (&res, output, manifest, err);
         if (r == 0)
                 print_summary (&res, output, manifest, json);
+        if (r == 0 && cache_to && registry_cache_push (ctx->cache_dir, cache_to, &ro, NULL, err) < 0)
+                r = pgimg_error_wrap (err, "--cache-to %s", cache_to);
         pipeline_result_free (&res);
         if (r < 0)
                 return pgimg_error_wrap (err, "build %s", po.spec);

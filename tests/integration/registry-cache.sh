@@ -90,4 +90,18 @@ msg=$("$PGIMG" --cache-dir "$fresh" pull --cache --insecure "$host/pgimg/postgre
 check_image() { grep -q "is an image, not a pgimg build cache" <<<"$msg" && [ -z "$(ls "$fresh/layers" 2>/dev/null)" ]; }
 ok "an image is not taken for a cache" check_image
 
+# build --cache-from in one step: another empty cache builds nothing.
+third="$work/third"
+mkdir -p "$third"
+out=$("$PGIMG" --cache-dir "$third" build postgres-18 -o "$work/third.tar" --json --insecure-registry \
+	--trusted-key "$work/ci.pub" --cache-from "$host/pgimg/cache:ci" 2>"$work/third.err")
+built=$(grep -o '"built":true' <<<"$out" | wc -l)
+check_from() { [ -n "$out" ] && [ "$built" = 0 ] && cmp -s "$work/first.tar" "$work/third.tar"; }
+ok "build --cache-from builds no layer and writes the same image" check_from
+# A cache signed by another key is skipped with a note, and the build goes
+# on (stopped after the note: a cold build is not what is tested).
+msg=$(timeout 30 "$PGIMG" --cache-dir "$fresh" build postgres-18 -o "$work/fourth.tar" --insecure-registry \
+	--trusted-key "$work/other.pub" --cache-from "$host/pgimg/cache:ci" 2>&1 >/dev/null | head -3)
+check_skip() { grep -q "not using the cache .*building instead" <<<"$msg"; }
+ok "a wrongly signed --cache-from is skipped with a clear note" check_skip
 finish
