@@ -51,6 +51,9 @@ int cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_stop (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_psql (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_sandbox (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 
 #endif

@@ -29,7 +29,10 @@ static const struct command {
         { "layer", cmd_layer, "turn a directory into a reproducible layer" },
         { "list", cmd_list, "show what can be built" },
         { "lock", cmd_lock, "resolve Debian packages into the lock file" },
+        { "psql", cmd_psql, "connect to a server started with `pgimg run`" },
+        { "run", cmd_run, "start an image in pgimg's rootless runtime" },
         { "sandbox", cmd_sandbox, "run a command in a build sandbox" },
+        { "stop", cmd_stop, "shut down a server started with `pgimg run -d`" },
         { "test", cmd_test, "run the extensions' smoke tests in a container" },
 };
 
