@@ -478,6 +478,7 @@ cmd_stop (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         }
         if (argc - optind != 1)
                 return cli_usage_error (err, "stop", "expected the name of a run");
+        progress_set_quiet (ctx->quiet);
         if (run_paths_init (ctx, "stop", argv[optind], NULL, &paths, err) < 0)
                 goto out;
         pid = running_pid (paths.pid);
