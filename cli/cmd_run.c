@@ -26,6 +26,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/progress.h"
+#include "oci/read.h"
 #include "runner/runtime.h"
 
 #define READY_TIMEOUT_MS (120 * 1000)
@@ -33,9 +34,10 @@
 static void
 help_run (void)
 {
-        printf ("usage: pgimg run [OPTIONS] postgres-MAJOR[.MINOR] [-- POSTGRES-ARGS]\n"
+        printf ("usage: pgimg run [OPTIONS] postgres-MAJOR[.MINOR]|IMAGE.tar|OCI-DIR [-- POSTGRES-ARGS]\n"
                 "\n"
-                "Build the image (or take its layers from the cache) and start it in\n"
+                "Build the image (or take its layers from the cache), or read one that\n"
+                "`pgimg build` wrote (a tarball or an OCI layout directory), and start it in\n"
                 "pgimg's rootless namespaces: the server runs as the image's postgres user,\n"
                 "listens on 127.0.0.1:PORT, keeps its data in <cache>/run/NAME/data (or\n"
                 "--data), and its socket in <cache>/run/NAME/socket.  In the foreground,\n"
@@ -44,7 +46,8 @@ help_run (void)
                 "  -d, --detach              run in the background; stop with `pgimg stop NAME`\n"
                 "      --data DIR            the data directory (bound at the image's volume)\n"
                 "  -e, --env KEY=VALUE       set an environment variable; repeatable\n"
-                "      --name NAME           the run's name (default: the image, postgres-18)\n"
+                "      --name NAME           the run's name (default: the image, postgres-18, or\n"
+                "                            the file's name without .tar)\n"
                 "  -p, --port PORT           the port on 127.0.0.1 (default 5432)\n"
                 "      --with EXT[@VER],...  add extensions; repeatable\n"
                 "      --set NAME            add the extensions of images/NAME.json\n"
@@ -287,6 +290,69 @@ image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **rootfs,
         return r;
 }
 
+/* The same from an image on disk: an OCI layout directory, or a tarball
+ * (docker-archive and OCI layout at once, as pgimg writes them) unpacked
+ * into a temporary directory first. */
+static int
+image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, char ***env, char **volume,
+                 pgimg_error_t *err)
+{
+        struct oci_read img;
+        cleanup_free char *work = NULL;
+        cleanup_free char *tmp = NULL;
+        struct stat st;
+        const char *layout = path;
+        int r;
+
+        if (stat (path, &st) < 0)
+                return pgimg_make_error_errno (err, errno, "image %s", path);
+        if (!S_ISDIR (st.st_mode)) {
+                if (asprintf (&work, "%s/work", ctx->cache_dir) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "run");
+                if (fs_mkdir_p (work, 0755, err) < 0 || fs_mkdtemp (work, "image", &tmp, err) < 0
+                    || layer_extract (path, tmp, NULL, err) < 0)
+                        r = -1;
+                else
+                        r = 0;
+                layout = tmp;
+                if (r < 0)
+                        goto out;
+        }
+        r = oci_read_layout (layout, &img, err);
+        if (r == 0)
+                r = runtime_rootfs (ctx->cache_dir, img.blob_dir, img.layers, img.n_layers, rootfs, err);
+        if (r == 0) {
+                *env = steal_pointer (&img.env);
+                *volume = steal_pointer (&img.volume);
+                if (*volume == NULL && (*volume = strdup ("/var/lib/postgresql/data")) == NULL)
+                        r = pgimg_make_error_errno (err, ENOMEM, "run");
+        }
+        oci_read_free (&img);
+out:
+        if (tmp) {
+                pgimg_error_t ignored = NULL;
+                fs_rm_rf (tmp, &ignored);
+                pgimg_error_free (&ignored);
+                fs_forget_temp (tmp);
+        }
+        return r;
+}
+
+/* A run's default name: the image's, "postgres-18" or the file's name
+ * without ".tar". */
+static char *
+default_name (const char *image)
+{
+        const char *base = strrchr (image, '/');
+        size_t n;
+
+        base = base && base[1] ? base + 1 : image;
+        n = strlen (base);
+        if (n > 4 && strcmp (base + n - 4, ".tar") == 0)
+                n -= 4;
+        return strndup (base, n);
+}
+
 static int
 parse_port (const char *s, int *port)
 {
@@ -323,10 +389,11 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cleanup_free char *rootfs = NULL;
         cleanup_free char *volume = NULL;
         cleanup_buf struct buf state = BUF_INIT;
+        cleanup_free char *owned_name = NULL;
         struct run_paths paths = { 0 };
         size_t n_with = 0, n_sets = 0, n_over = 0;
         const char *name = NULL, *data = NULL;
-        int c, detach = 0, port = 5432, r;
+        int c, detach = 0, from_path, port = 5432, r;
 
         po.compression = LAYER_GZIP;
         po.jobs = build_jobs ();
@@ -381,11 +448,15 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         po.spec = argv[optind++];
         if (optind < argc && strcmp (argv[optind], "--") == 0)
                 optind++;
-        if (name == NULL)
-                name = po.spec;
-        if (strncmp (po.spec, "postgres-", 9) != 0)
-                return cli_usage_error (err, "run", "`%s` is not an image pgimg builds (postgres-MAJOR[.MINOR])",
+        from_path = strchr (po.spec, '/') != NULL || fs_exists (po.spec);
+        if (!from_path && strncmp (po.spec, "postgres-", 9) != 0)
+                return cli_usage_error (err, "run", "`%s` is neither postgres-MAJOR[.MINOR] nor an image file or directory",
                                         po.spec);
+        if (name == NULL) {
+                if ((owned_name = default_name (po.spec)) == NULL)
+                        return pgimg_make_error_errno (err, ENOMEM, "run");
+                name = owned_name;
+        }
         if (run_paths_init (ctx, "run", name, data, &paths, err) < 0) {
                 run_paths_free (&paths);
                 return -1;
@@ -403,7 +474,8 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (running_pid (paths.pid) > 0)
                 r = pgimg_make_error (err, EEXIST, "`%s` is running already (`pgimg stop %s`)", name, name);
         if (r == 0)
-                r = image_from_spec (ctx, &po, &rootfs, &image_env, &volume, err);
+                r = from_path ? image_from_path (ctx, po.spec, &rootfs, &image_env, &volume, err)
+                              : image_from_spec (ctx, &po, &rootfs, &image_env, &volume, err);
         if (r == 0)
                 r = runtime_env_merge ((const char *const *) image_env, (const char *const *) overrides, &env, err);
         if (r == 0)

@@ -88,6 +88,19 @@ else
 	fail "a second start on the same data" "$out"
 fi
 
+# ---- An image tarball, as `pgimg build` writes it. ----
+tar=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-run-tar-XXXXXX")
+tarname=pgimg-it-tar-$$
+if pg -q build postgres-18 -o "$tar/$tarname.tar" \
+	&& pg run -d --port "$(free_port)" -e POSTGRES_HOST_AUTH_METHOD=trust "$tar/$tarname.tar" >/dev/null 2>&1 \
+	&& [ "$(pg psql "$tarname" -- -At -c 'select 7' 2>&1)" = 7 ] && pg -q stop "$tarname"; then
+	pass "an image tarball runs under the name of its file"
+else
+	fail "an image tarball runs under the name of its file" "$(tail -n 5 "$TEST_CACHE/run/$tarname/log" 2>/dev/null)"
+	pg stop "$tarname" >/dev/null 2>&1
+fi
+rm -rf "$tar" "$TEST_CACHE/run/$tarname"
+
 # ---- No password: the image's own error. ----
 out=$(pg run -d --name "$nopw" --port "$(free_port)" postgres-18 2>&1)
 rc=$?
