@@ -113,6 +113,40 @@ fi
 out=$(pg run --port 0 postgres-18 2>&1)
 if [ $? -eq 2 ] && [[ $out == *"--port takes a port number"* ]]; then pass "a bad port is a usage error"; else fail "a bad port is a usage error" "$out"; fi
 
+# ---- As an unprivileged user, from a tarball (no build, a cache of its own). ----
+if [ "$(id -u)" -eq 0 ]; then
+	user=${PGIMG_TEST_USER:-pgimg-test}
+	made_user=
+	if ! id "$user" >/dev/null 2>&1; then
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$user" 2>/dev/null && made_user=1
+	fi
+	utmp=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-run-user-XXXXXX")
+	chmod 755 "$utmp"
+	uport=$(free_port)
+	if id "$user" >/dev/null 2>&1 && pg -q build postgres-18 -o "$utmp/pg18.tar" && cp "$PGIMG" "$utmp/pgimg" \
+		&& mkdir "$utmp/cache" && chown -R "$user:" "$utmp"; then
+		as_user() { setpriv --reuid="$(id -u "$user")" --regid="$(id -g "$user")" --clear-groups -- env HOME="$utmp" "$@"; }
+		if out=$(as_user "$utmp/pgimg" --cache-dir "$utmp/cache" run -d --name u --port "$uport" \
+			-e POSTGRES_PASSWORD=secret-$$ "$utmp/pg18.tar" 2>&1) \
+			&& [ "$(PGPASSWORD=secret-$$ psql -X -At -h 127.0.0.1 -p "$uport" -U postgres -c 'select 3' 2>&1)" = 3 ]; then
+			pass "an unprivileged user runs the image (uid $(id -u "$user"))"
+		else
+			fail "an unprivileged user runs the image" "$out" "$(tail -n 5 "$utmp/cache/run/u/log" 2>/dev/null)"
+		fi
+		owner=$(stat -c %u "$utmp/cache/run/u/data/18/docker/PG_VERSION" 2>/dev/null)
+		if [ "$owner" = "$(id -u "$user")" ]; then pass "its data belongs to that user"; else fail "its data belongs to that user" "owner: $owner"; fi
+		if as_user "$utmp/pgimg" -q --cache-dir "$utmp/cache" stop u && grep -q "database system is shut down" "$utmp/cache/run/u/log"; then
+			pass "the unprivileged server stops cleanly"
+		else
+			fail "the unprivileged server stops cleanly"
+		fi
+	else
+		fail "an unprivileged user runs the image" "could not set up user $user"
+	fi
+	rm -rf "$utmp"
+	[ -n "$made_user" ] && userdel "$user" 2>/dev/null
+fi
+
 # ---- The smoke tests in this runtime. ----
 if [ -f "$ROOT/extensions/pgtap.json" ] && [ -f "$ROOT/extensions/hypopg.json" ]; then
 	if out=$(pg test postgres-18 --engine pgimg --with hypopg 2>&1); then
