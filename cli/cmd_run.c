@@ -131,6 +131,19 @@ write_number (const char *path, long v, pgimg_error_t *err)
         return fs_write_file_atomic (path, text, (size_t) n, 0644, err);
 }
 
+static void
+block_stop_signals (sigset_t *old)
+{
+        sigset_t set;
+
+        sigemptyset (&set);
+        sigaddset (&set, SIGINT);
+        sigaddset (&set, SIGTERM);
+        sigaddset (&set, SIGHUP);
+        sigaddset (&set, SIGCHLD);
+        sigprocmask (SIG_BLOCK, &set, old);
+}
+
 /* Wait for the server, passing SIGINT, SIGTERM and SIGHUP on to it as
  * SIGINT (fast shutdown; a second one: SIGQUIT, immediate); the signals
  * must be blocked by the caller. */
@@ -163,19 +176,6 @@ supervise (struct sandbox *sb, int *exit_code, pgimg_error_t *err)
         }
 }
 
-static void
-block_stop_signals (sigset_t *old)
-{
-        sigset_t set;
-
-        sigemptyset (&set);
-        sigaddset (&set, SIGINT);
-        sigaddset (&set, SIGTERM);
-        sigaddset (&set, SIGHUP);
-        sigaddset (&set, SIGCHLD);
-        sigprocmask (SIG_BLOCK, &set, old);
-}
-
 /* The detached supervisor: its own session, output to the log, the
  * server's status in exit when it ends.  Never returns. */
 static _Noreturn void
@@ -184,7 +184,11 @@ detached_child (struct runtime_server *srv, const struct run_paths *p)
         cleanup_sandbox struct sandbox *sb = NULL;
         pgimg_error_t err = NULL;
         int log_fd, null_fd, code = 1;
+        sigset_t old;
 
+        /* Blocked before anything else: unblocked, the stop signals run
+         * pgimg's cleanup handler, which dies, and the server with it. */
+        block_stop_signals (&old);
         setsid ();
         log_fd = open (p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
