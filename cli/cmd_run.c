@@ -95,9 +95,15 @@ run_paths_init (const struct pgimg_ctx *ctx, const char *cmd, const char *name, 
         memset (p, 0, sizeof (*p));
         if (!valid_name (name))
                 return cli_usage_error (err, cmd, "`%s` is not a run name (letters, digits, `-_.`)", name);
+        /* --data is made now, so that its absolute path can be kept. */
+        if (data != NULL) {
+                if (fs_mkdir_p (data, 0700, err) < 0)
+                        return pgimg_error_wrap (err, "%s: --data", cmd);
+                if ((p->data = realpath (data, NULL)) == NULL)
+                        return pgimg_make_error_errno (err, errno, "%s: --data %s", cmd, data);
+        }
         if (asprintf (&p->dir, "%s/run/%s", ctx->cache_dir, name) < 0
-            || (data ? (p->data = realpath (data, NULL)) == NULL && (p->data = strdup (data)) == NULL
-                     : asprintf (&p->data, "%s/data", p->dir) < 0)
+            || (data == NULL && asprintf (&p->data, "%s/data", p->dir) < 0)
             || asprintf (&p->socket, "%s/socket", p->dir) < 0 || asprintf (&p->state, "%s/state", p->dir) < 0
             || asprintf (&p->log, "%s/log", p->dir) < 0 || asprintf (&p->pid, "%s/pid", p->dir) < 0
             || asprintf (&p->exit, "%s/exit", p->dir) < 0)
