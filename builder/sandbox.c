@@ -706,7 +706,9 @@ child_main (const struct child_ctx *c)
         child_build_root (c);
         if (sethostname (c->hostname, strlen (c->hostname)) < 0)
                 child_fail (c, STEP_HOSTNAME, 0);
-        child_bring_up_loopback (c);
+        /* The host's loopback is up already, and not ours to change. */
+        if (!c->opts->share_net)
+                child_bring_up_loopback (c);
         if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_fail (c, STEP_NO_NEW_PRIVS, 0);
         child_init (c);
@@ -793,19 +795,19 @@ write_proc_file (pid_t pid, const char *name, const char *content, pgimg_error_t
         return 0;
 }
 
-/* Map the caller to root inside.  setgroups must be denied before an
+/* Map the caller to uid_inside (root by default).  setgroups must be denied before an
  * unprivileged process may write gid_map. */
 static int
-write_id_maps (pid_t pid, pgimg_error_t *err)
+write_id_maps (pid_t pid, const struct sandbox_opts *o, pgimg_error_t *err)
 {
         char map[64];
 
-        snprintf (map, sizeof (map), "0 %u 1\n", (unsigned) geteuid ());
+        snprintf (map, sizeof (map), "%u %u 1\n", o->uid_inside, (unsigned) geteuid ());
         if (write_proc_file (pid, "uid_map", map, err) < 0)
                 return -1;
         if (write_proc_file (pid, "setgroups", "deny", err) < 0)
                 return -1;
-        snprintf (map, sizeof (map), "0 %u 1\n", (unsigned) getegid ());
+        snprintf (map, sizeof (map), "%u %u 1\n", o->gid_inside, (unsigned) getegid ());
         return write_proc_file (pid, "gid_map", map, err);
 }
 
@@ -980,7 +982,7 @@ check_opts (const struct sandbox_opts *o, unsigned char *bind_is_dir, pgimg_erro
 static int
 open_stdio (const struct sandbox_opts *o, int stdio[3], pgimg_error_t *err)
 {
-        const int want[3] = { -1, o->stdout_fd, o->stderr_fd };
+        const int want[3] = { o->use_stdin ? o->stdin_fd : -1, o->stdout_fd, o->stderr_fd };
 
         for (int i = 0; i < 3; i++) {
                 if (want[i] >= 0)
@@ -1044,7 +1046,7 @@ start_child (struct sandbox *sb, const struct child_ctx *ctx_in, pgimg_error_t *
         c.sync_fd = sync_child;
         c.error_fd = err_write;
 
-        pid = raw_clone (NAMESPACES | SIGCHLD);
+        pid = raw_clone ((o->share_net ? NAMESPACES & ~CLONE_NEWNET : NAMESPACES) | SIGCHLD);
         if (pid < 0) {
                 int saved = errno;
                 pid = 0;
@@ -1062,7 +1064,7 @@ start_child (struct sandbox *sb, const struct child_ctx *ctx_in, pgimg_error_t *
         cleanup_fdp (&err_write);
         err_write = -1;
 
-        if (write_id_maps (pid, err) < 0)
+        if (write_id_maps (pid, o, err) < 0)
                 return -1;
         do
                 r = (int) send (sync_parent, "x", 1, MSG_NOSIGNAL);

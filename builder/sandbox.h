@@ -1,7 +1,8 @@
 /* sandbox.h - run one build step in new user, mount, pid, network, ipc
  * and uts namespaces.
  *
- * The caller's uid and gid are mapped to root inside (a single-uid
+ * The caller's uid and gid are mapped to root inside, or to the
+ * uid_inside and gid_inside the caller asks for (a single-uid
  * mapping, so it works without privileges); root_dir becomes / read-only,
  * only the binds marked writable can be written, /proc is the new pid
  * namespace's, /dev holds only null, zero, full, random, urandom and tty,
@@ -38,6 +39,22 @@ struct sandbox_opts {
         const char *hostname;           /* default "pgimg" */
         int stdout_fd;                  /* -1: /dev/null */
         int stderr_fd;                  /* -1: /dev/null */
+        /* 0 (zero-initialized): /dev/null, as a build step wants.  A
+         * caller that means its own stdin passes stdin_fd and sets
+         * use_stdin (descriptor 0 is a valid one). */
+        int stdin_fd;
+        int use_stdin;
+        /* The uid and gid the caller is mapped to inside; 0: root.  A
+         * server that refuses root (PostgreSQL) runs as its own user
+         * directly.  The mounts are made before the exec with the
+         * capabilities the new user namespace gives its creator whatever
+         * its uid; the exec as a non-zero uid drops them. */
+        unsigned uid_inside;
+        unsigned gid_inside;
+        /* Keep the caller's network namespace instead of a new one with
+         * only loopback.  Only for `pgimg run`, whose server must listen
+         * on the host's 127.0.0.1; a build step never shares it. */
+        int share_net;
 };
 
 /* 0 when this process can create the namespaces; otherwise an error that

@@ -61,6 +61,9 @@ int cli_registry_option (const char *cmd, int c, const char *arg, struct registr
 int cmd_key (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_stop (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_psql (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_sandbox (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* cmd_test.c - `pgimg test`: build an image with its extensions and
- * pgTAP, start it in a container, run every extension's smoke test. */
+ * pgTAP, start it in a container (pgimg's own runtime, or the Docker
+ * Engine), run every extension's smoke test. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -29,7 +30,8 @@ help (void)
                 "\n"
                 "      --with EXT[@VER],...  extensions to test; repeatable\n"
                 "      --set NAME            the extensions of images/NAME.json\n"
-                "      --engine docker       the container engine (docker: the Docker Engine)\n"
+                "      --engine ENGINE       pgimg (default: pgimg's own rootless runtime, no\n"
+                "                            Docker needed) or docker (docker load and run)\n"
                 "      --results FILE        write one line per extension (tab-separated: major,\n"
                 "                            version, extension, its version, source, result,\n"
                 "                            reason) for `pgimg matrix`\n"
@@ -133,28 +135,58 @@ write_results (const char *path, const struct pipeline_result *res, const struct
         return fs_write_file_atomic (path, b.data ? b.data : "", b.len, 0644, err);
 }
 
+enum engine_kind { ENGINE_PGIMG, ENGINE_DOCKER };
+
 static int
-run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, const char *tarball,
-           const char *results, struct smoke_report *rep, pgimg_error_t *err)
+start_engine (struct pgimg_ctx *ctx, struct pipeline_result *res, enum engine_kind kind,
+              const char *tmp, struct engine *eng, pgimg_error_t *err)
 {
         /* Logical decoding for wal2json and pglogical; room for MobilityDB's locks. */
         static const char *const server_args[] = { "-c", "wal_level=logical", "-c", "max_locks_per_transaction=128", NULL };
+        cleanup_free char *tarball = NULL;
+        char manifest[LAYER_DIGEST_LEN];
+
+        if (kind == ENGINE_PGIMG) {
+                struct layer_desc layers[PIPELINE_MAX_LAYERS];
+                for (size_t i = 0; i < res->n_layers; i++)
+                        layers[i] = res->layers[i].desc;
+                struct engine_pgimg_image img = {
+                        .cache_dir = ctx->cache_dir,
+                        .blob_dir = res->blob_dir,
+                        .layers = layers,
+                        .n_layers = res->n_layers,
+                        .env = (const char *const *) res->env,
+                        .volume = res->volume,
+                        .work_dir = tmp,
+                };
+                progress_note ("starting postgres-%s in pgimg's runtime", res->version->version);
+                return engine_pgimg_start (eng, &img, server_args, 120, err);
+        }
+        if (asprintf (&tarball, "%s/image.tar", tmp) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "test");
+        if (test_tags (res, err) < 0 || cli_write_image (res, OCI_FORMAT_ARCHIVE, tarball, manifest, err) < 0)
+                return -1;
+        progress_note ("starting %s in the Docker Engine", res->tags[0]);
+        return engine_docker_start (eng, tarball, res->tags[0], server_args, 120, err);
+}
+
+static int
+run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, enum engine_kind kind, const char *tmp,
+           const char *results, struct smoke_report *rep, pgimg_error_t *err)
+{
         cleanup_free struct smoke_case *cases = NULL;
         cleanup_free struct smoke_update *updates = NULL;
         cleanup_strv char **owned = NULL;
         cleanup_strv char **owned_updates = NULL;
         size_t n_updates = 0;
         struct engine eng = ENGINE_INIT;
-        char manifest[LAYER_DIGEST_LEN];
         pgimg_error_t ignored = NULL;
         int rc;
 
         if (test_cases (ctx, res, &cases, &owned, err) < 0
-            || test_updates (res, &updates, &n_updates, &owned_updates, err) < 0 || test_tags (res, err) < 0
-            || cli_write_image (res, OCI_FORMAT_ARCHIVE, tarball, manifest, err) < 0)
+            || test_updates (res, &updates, &n_updates, &owned_updates, err) < 0)
                 return -1;
-        progress_note ("starting %s in the Docker Engine", res->tags[0]);
-        rc = engine_docker_start (&eng, tarball, res->tags[0], server_args, 120, err);
+        rc = start_engine (ctx, res, kind, tmp, &eng, err);
         if (rc == 0)
                 rc = smoke_run (&eng, cases, res->n_picks, updates, n_updates, rep, err);
         if (rc == 0 && results)
@@ -185,7 +217,7 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cleanup_strv char **sets = NULL;
         cleanup_free char *work = NULL;
         cleanup_free char *tmp = NULL;
-        cleanup_free char *tarball = NULL;
+        enum engine_kind kind = ENGINE_PGIMG;
         size_t n_with = 0, n_sets = 0;
         const char *results = NULL;
         int c, r;
@@ -195,8 +227,12 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         while ((c = getopt_long (argc, argv, "hj:", opts, NULL)) != -1) {
                 switch (c) {
                 case 'e':
-                        if (strcmp (optarg, "docker") != 0)
-                                return cli_usage_error (err, "test", "unknown engine `%s` (docker)", optarg);
+                        if (strcmp (optarg, "pgimg") == 0)
+                                kind = ENGINE_PGIMG;
+                        else if (strcmp (optarg, "docker") == 0)
+                                kind = ENGINE_DOCKER;
+                        else
+                                return cli_usage_error (err, "test", "unknown engine `%s` (pgimg, docker)", optarg);
                         break;
                 case 'h':
                         help ();
@@ -247,10 +283,8 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         r = asprintf (&work, "%s/work", ctx->cache_dir) < 0 ? pgimg_make_error_errno (err, ENOMEM, "test") : 0;
         if (r == 0)
                 r = fs_mkdtemp (work, "test", &tmp, err);
-        if (r == 0 && asprintf (&tarball, "%s/image.tar", tmp) < 0)
-                r = pgimg_make_error_errno (err, ENOMEM, "test");
         if (r == 0)
-                r = run_tests (ctx, &res, tarball, results, &rep, err);
+                r = run_tests (ctx, &res, kind, tmp, results, &rep, err);
         if (tmp) {
                 pgimg_error_t ignored = NULL;
                 fs_rm_rf (tmp, &ignored);

@@ -33,7 +33,10 @@ static const struct command {
         { "matrix", cmd_matrix, "write the extension matrix from test results" },
         { "pull", cmd_pull, "fetch an image from a registry or S3" },
         { "push", cmd_push, "send an image to a registry or S3" },
+        { "psql", cmd_psql, "connect to a server started with `pgimg run`" },
+        { "run", cmd_run, "start an image in pgimg's rootless runtime" },
         { "sandbox", cmd_sandbox, "run a command in a build sandbox" },
+        { "stop", cmd_stop, "shut down a server started with `pgimg run -d`" },
         { "test", cmd_test, "run the extensions' smoke tests in a container" },
 };
 

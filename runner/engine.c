@@ -1,210 +1,48 @@
+/* engine.c - what the engines share: the calls through the interface. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/proc.h"
 #include "runner/engine.h"
-
-static int
-oom (pgimg_error_t *err)
-{
-        return pgimg_make_error_errno (err, ENOMEM, "container");
-}
-
-/* argv of docker (NULL-terminated), run; output kept in out/errout. */
-static int
-docker (char *const argv[], const char *stdin_path, struct buf *out, struct buf *errout,
-        int *status, pgimg_error_t *err)
-{
-        if (proc_run (argv, stdin_path, out, errout, status, err) < 0)
-                return pgimg_error_wrap (err, "the Docker Engine (is `docker` installed and the daemon running?)");
-        return 0;
-}
-
-static int
-exited_ok (int status)
-{
-        return WIFEXITED (status) && WEXITSTATUS (status) == 0;
-}
-
-/* The last line of a command's stderr, for a one-line error. */
-static const char *
-last_line (struct buf *b)
-{
-        char *p;
-
-        if (b->data == NULL || b->len == 0)
-                return "no output";
-        while (b->len > 0 && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == '\r'))
-                b->data[--b->len] = '\0';
-        p = strrchr (b->data, '\n');
-        return p ? p + 1 : b->data;
-}
-
-static int
-random_hex (char *out, size_t n_bytes, pgimg_error_t *err)
-{
-        unsigned char raw[32];
-        cleanup_fd int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-        if (n_bytes > sizeof (raw))
-                n_bytes = sizeof (raw);
-        if (fd < 0 || read (fd, raw, n_bytes) != (ssize_t) n_bytes)
-                return pgimg_make_error_errno (err, errno, "read /dev/urandom");
-        for (size_t i = 0; i < n_bytes; i++)
-                snprintf (out + 2 * i, 3, "%02x", raw[i]);
-        return 0;
-}
-
-static int
-wait_ready (struct engine *e, int timeout_s, pgimg_error_t *err)
-{
-        char *const ready[] = { (char *) "docker", (char *) "exec", e->container, (char *) "pg_isready",
-                                (char *) "-q", (char *) "-h", (char *) "127.0.0.1", NULL };
-        char *const running[] = { (char *) "docker", (char *) "inspect", (char *) "-f",
-                                  (char *) "{{.State.Running}}", e->container, NULL };
-        struct timespec start, now, tick = { 0, 100 * 1000 * 1000 };
-
-        clock_gettime (CLOCK_MONOTONIC, &start);
-        for (;;) {
-                cleanup_buf struct buf out = BUF_INIT_MAX (4096);
-                int status;
-
-                if (docker (ready, NULL, NULL, NULL, &status, err) < 0)
-                        return -1;
-                if (exited_ok (status))
-                        return 0;
-                if (docker (running, NULL, &out, NULL, &status, err) < 0)
-                        return -1;
-                if (!exited_ok (status) || out.data == NULL || strncmp (out.data, "true", 4) != 0)
-                        break;
-                clock_gettime (CLOCK_MONOTONIC, &now);
-                if (now.tv_sec - start.tv_sec > timeout_s)
-                        return pgimg_make_error (err, ETIMEDOUT,
-                                                 "container `%s`: the server did not accept connections within %d s (see `docker logs %s`)",
-                                                 e->container, timeout_s, e->container);
-                nanosleep (&tick, NULL);
-        }
-        {
-                char *const logs[] = { (char *) "docker", (char *) "logs", (char *) "--tail", (char *) "5",
-                                       e->container, NULL };
-                cleanup_buf struct buf out = BUF_INIT_MAX (1 << 16);
-                cleanup_buf struct buf errout = BUF_INIT_MAX (1 << 16);
-                int status;
-                if (docker (logs, NULL, &out, &errout, &status, err) < 0)
-                        return -1;
-                return pgimg_make_error (err, EIO, "container `%s` stopped before the server was ready: %s",
-                                         e->container, last_line (&errout));
-        }
-}
-
-int
-engine_docker_start (struct engine *e, const char *tarball, const char *ref,
-                     const char *const *server_args, int timeout_s, pgimg_error_t *err)
-{
-        char pw[25];
-        cleanup_free char *env_pw = NULL;
-        cleanup_buf struct buf errout = BUF_INIT_MAX (1 << 16);
-        char *argv[64];
-        size_t n = 0;
-        int status;
-
-        if (random_hex (pw, 12, err) < 0)
-                return -1;
-        e->password = strdup (pw);
-        e->image_ref = strdup (ref);
-        if (e->password == NULL || e->image_ref == NULL
-            || asprintf (&e->container, "pgimg-test-%ld", (long) getpid ()) < 0
-            || asprintf (&env_pw, "POSTGRES_PASSWORD=%s", pw) < 0) {
-                e->container = NULL;
-                return oom (err);
-        }
-        {
-                char *const load[] = { (char *) "docker", (char *) "load", (char *) "-q", (char *) "-i",
-                                       (char *) tarball, NULL };
-                if (docker (load, NULL, NULL, &errout, &status, err) < 0)
-                        return -1;
-                if (!exited_ok (status))
-                        return pgimg_make_error (err, EIO, "docker load `%s`: %s", tarball, last_line (&errout));
-                e->loaded = 1;
-        }
-        argv[n++] = (char *) "docker";
-        argv[n++] = (char *) "run";
-        argv[n++] = (char *) "-d";
-        argv[n++] = (char *) "--name";
-        argv[n++] = e->container;
-        argv[n++] = (char *) "-e";
-        argv[n++] = env_pw;
-        argv[n++] = e->image_ref;
-        argv[n++] = (char *) "postgres";
-        for (size_t i = 0; server_args && server_args[i] && n < 62; i++)
-                argv[n++] = (char *) server_args[i];
-        argv[n] = NULL;
-        buf_release (&errout);
-        if (docker (argv, NULL, NULL, &errout, &status, err) < 0)
-                return -1;
-        if (!exited_ok (status))
-                return pgimg_make_error (err, EIO, "docker run `%s`: %s", ref, last_line (&errout));
-        return wait_ready (e, timeout_s, err);
-}
 
 int
 engine_exec (struct engine *e, const char *const *argv, const char *stdin_path, struct buf *out,
              struct buf *errout, int *status, pgimg_error_t *err)
 {
-        char *full[64];
-        size_t n = 0;
-
-        full[n++] = (char *) "docker";
-        full[n++] = (char *) "exec";
-        if (stdin_path)
-                full[n++] = (char *) "-i";
-        full[n++] = e->container;
-        for (size_t i = 0; argv[i]; i++) {
-                if (n >= 63)
-                        return pgimg_make_error (err, E2BIG, "container: too many arguments");
-                full[n++] = (char *) argv[i];
-        }
-        full[n] = NULL;
-        return docker (full, stdin_path, out, errout, status, err);
+        if (e->ops == NULL)
+                return pgimg_make_error (err, EINVAL, "container: not started");
+        return e->ops->exec (e, argv, stdin_path, out, errout, status, err);
 }
 
 int
 engine_stop (struct engine *e, pgimg_error_t *err)
 {
-        int status, rc = 0;
-
-        if (e->container) {
-                /* SIGINT: PostgreSQL's fast shutdown, the image's StopSignal. */
-                char *const stop[] = { (char *) "docker", (char *) "stop", (char *) "-t", (char *) "30",
-                                       e->container, NULL };
-                char *const rm[] = { (char *) "docker", (char *) "rm", (char *) "-f", e->container, NULL };
-                rc = docker (stop, NULL, NULL, NULL, &status, err);
-                if (rc == 0)
-                        rc = docker (rm, NULL, NULL, NULL, &status, err);
-        }
-        if (rc == 0 && e->loaded) {
-                char *const rmi[] = { (char *) "docker", (char *) "rmi", e->image_ref, NULL };
-                rc = docker (rmi, NULL, NULL, NULL, &status, err);
-                e->loaded = 0;
-        }
-        return rc;
+        if (e->ops == NULL || e->impl == NULL)
+                return 0;
+        return e->ops->stop (e, err);
 }
 
 void
 engine_free (struct engine *e)
 {
-        free (e->image_ref);
-        free (e->container);
-        if (e->password) {
-                explicit_bzero (e->password, strlen (e->password));
-                free (e->password);
-        }
-        memset (e, 0, sizeof (*e));
+        if (e->ops != NULL && e->impl != NULL)
+                e->ops->free (e);
+        e->ops = NULL;
+        e->impl = NULL;
+}
+
+int
+engine_random_password (char out[25], pgimg_error_t *err)
+{
+        unsigned char raw[12];
+        cleanup_fd int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || read (fd, raw, sizeof (raw)) != (ssize_t) sizeof (raw))
+                return pgimg_make_error_errno (err, errno, "read /dev/urandom");
+        for (size_t i = 0; i < sizeof (raw); i++)
+                snprintf (out + 2 * i, 3, "%02x", raw[i]);
+        return 0;
 }

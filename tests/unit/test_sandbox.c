@@ -441,6 +441,55 @@ remove_root (void **state)
         return 0;
 }
 
+/* pgimg run's options: a non-root uid inside whose files are the
+ * caller's outside, and the caller's stdin. */
+static void
+runs_as_uid_inside_with_stdin (void **state)
+{
+        const struct sandbox_bind binds[] = {
+                { "/usr", "/usr", 0 },
+                { out_dir, "/out", 1 },
+        };
+        const char *const argv[] = { "sh", "-c", "read line; echo \"$(id -u):$(id -g):$line\"; touch /out/by-999", NULL };
+        cleanup_fd int out = memfd_create ("step-stdout", MFD_CLOEXEC);
+        cleanup_fd int in = memfd_create ("step-stdin", MFD_CLOEXEC);
+        char path[128], text[64];
+        pgimg_error_t err = NULL;
+        struct stat st;
+        int code;
+        ssize_t n;
+
+        (void) state;
+        assert_true (out >= 0 && in >= 0);
+        assert_int_equal (write (in, "hello\n", 6), 6);
+        assert_int_equal (lseek (in, 0, SEEK_SET), 0);
+        struct sandbox_opts o = {
+                .root_dir = root_dir,
+                .binds = binds,
+                .n_binds = 2,
+                .argv = argv,
+                .envp = default_env,
+                .stdin_fd = in,
+                .use_stdin = 1,
+                .stdout_fd = out,
+                .stderr_fd = STDERR_FILENO,
+                .uid_inside = 999,
+                .gid_inside = 999,
+        };
+        if (sandbox_run (&o, &code, &err) < 0)
+                fail_msg ("sandbox_run: %s", err->msg);
+        assert_int_equal (code, 0);
+        assert_int_equal (lseek (out, 0, SEEK_SET), 0);
+        n = read (out, text, sizeof (text) - 1);
+        assert_true (n > 0);
+        text[n] = '\0';
+        assert_string_equal (text, "999:999:hello\n");
+        snprintf (path, sizeof (path), "%s/by-999", out_dir);
+        assert_int_equal (stat (path, &st), 0);
+        assert_int_equal (st.st_uid, geteuid ());
+        unlink (path);
+}
+
 int
 main (void)
 {
@@ -457,6 +506,7 @@ main (void)
                 cmocka_unit_test (step_api_forwards_signals),
                 cmocka_unit_test (symlinks_in_the_root_stay_inside),
                 cmocka_unit_test (setup_errors_name_the_step),
+                cmocka_unit_test (runs_as_uid_inside_with_stdin),
         };
         pgimg_error_t err = NULL;
 
