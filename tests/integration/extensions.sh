@@ -22,6 +22,9 @@ for m in $majors; do
 done
 
 m=$(echo $majors | awk '{print $NF}')
+# The same smoke tests through the Docker Engine (docker load, docker run).
+docker_engine() { p test "postgres-$m" --set default --engine docker >"$TEST_OUT/smoke-docker.txt" 2>&1; }
+ok "smoke tests of the default set on $m through the Docker Engine: $(docker_engine; tail -1 "$TEST_OUT/smoke-docker.txt")" test "$(grep -c '^ok' "$TEST_OUT/smoke-docker.txt")" -ge 7 -a "$(grep -c '^not ok' "$TEST_OUT/smoke-docker.txt")" = 0
 data=$(data_copy)
 outdir=$(mktemp -d)
 trap 'rm -rf "$data" "$outdir"' EXIT

@@ -2,6 +2,8 @@
 \pset format unaligned
 \pset tuples_only on
 \pset pager off
+-- plpgsql_check hooks PL/pgSQL: it must be loaded before any PL/pgSQL (pgTAP) runs here.
+LOAD 'plpgsql_check';
 BEGIN;
 SELECT plan(5);
 
