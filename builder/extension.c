@@ -241,31 +241,6 @@ extension_resolve (const struct ext_recipe *recipes, size_t n_recipes, const cha
 /* ------------------------------------------------------------------ */
 /* Layers                                                              */
 
-static int
-work_dir (const char *cache_dir, const char *tag, char **out, pgimg_error_t *err)
-{
-        cleanup_free char *work = NULL;
-
-        if (asprintf (&work, "%s/work", cache_dir) < 0)
-                return oom (err, "work directory");
-        if (fs_mkdir_p (work, 0755, err) < 0 || fs_sweep_temps (work, err) < 0)
-                return -1;
-        return fs_mkdtemp (work, tag, out, err);
-}
-
-static void
-drop_work_dir (char *dir)
-{
-        pgimg_error_t ignored = NULL;
-
-        if (dir == NULL)
-                return;
-        fs_rm_rf (dir, &ignored);
-        pgimg_error_free (&ignored);
-        fs_forget_temp (dir);
-        free (dir);
-}
-
 /* Quote a word for sh. */
 static int
 add_quoted (struct buf *b, char *const *words)
@@ -592,10 +567,11 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
         if (rc != 0)
                 return rc < 0 ? -1 : 0;
 
-        if (work_dir (env->cache_dir, r->name, &tmp, err) < 0)
+        if (fs_work_dir (env->cache_dir, r->name, &tmp, err) < 0)
                 return -1;
         if (asprintf (&out_dir, "%s/out", tmp) < 0 || asprintf (&pg, "%s/pg", tmp) < 0) {
-                drop_work_dir (tmp);
+                fs_drop_temp_dir (tmp);
+                free (tmp);
                 return oom (err, "extension");
         }
         rc = fs_mkdir_p (out_dir, 0755, err);
@@ -622,7 +598,8 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
                 lo.exclude = ext_exclude;
                 rc = layer_write (out_dir, &lo, env->blob_dir, &l->desc, err);
         }
-        drop_work_dir (tmp);
+        fs_drop_temp_dir (tmp);
+        free (tmp);
         if (rc < 0)
                 return pgimg_error_wrap (err, "extension `%s` for PostgreSQL %s", l->name, env->major);
         l->built = 1;

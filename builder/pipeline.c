@@ -74,30 +74,6 @@ store (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *err)
         return layer_cache_store (cache_dir, l->key, &l->desc, err);
 }
 
-static int
-work_dir (const char *cache_dir, const char *tag, char **out, pgimg_error_t *err)
-{
-        cleanup_free char *work = NULL;
-
-        if (asprintf (&work, "%s/work", cache_dir) < 0)
-                return oom (err, "work directory");
-        if (fs_mkdir_p (work, 0755, err) < 0 || fs_sweep_temps (work, err) < 0)
-                return -1;
-        return fs_mkdtemp (work, tag, out, err);
-}
-
-static void
-drop_work_dir (char *dir)
-{
-        pgimg_error_t ignored = NULL;
-
-        if (dir == NULL)
-                return;
-        fs_rm_rf (dir, &ignored);
-        pgimg_error_free (&ignored);
-        fs_forget_temp (dir);
-}
-
 static void
 layer_opts_init (const struct pipeline_opts *o, const struct pipeline_result *res,
                  struct layer_opts *lo)
@@ -140,14 +116,14 @@ base_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_er
         if ((r = lookup (o->cache_dir, l, err)) != 0)
                 return r < 0 ? -1 : 0;
 
-        if (work_dir (o->cache_dir, "base", &tmp, err) < 0)
+        if (fs_work_dir (o->cache_dir, "base", &tmp, err) < 0)
                 return -1;
         layer_opts_init (o, res, &lo);
         lo.owners = &owners;
         r = rootfs_assemble_runtime (o->cache_dir, &res->lock, "runtime", tmp, &owners, err);
         if (r == 0)
                 r = layer_write (tmp, &lo, res->blob_dir, &l->desc, err);
-        drop_work_dir (tmp);
+        fs_drop_temp_dir (tmp);
         free (tmp);
         if (r < 0)
                 return pgimg_error_wrap (err, "runtime base");
@@ -245,7 +221,7 @@ postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgi
         if (src_dir == NULL)
                 return oom (err, "postgres layer");
         *strrchr (src_dir, '/') = '\0';
-        if (work_dir (o->cache_dir, "postgres", &tmp, err) < 0)
+        if (fs_work_dir (o->cache_dir, "postgres", &tmp, err) < 0)
                 return -1;
         if (asprintf (&build_dir, "%s/build", tmp) < 0 || asprintf (&out_dir, "%s/out", tmp) < 0
             || asprintf (&logs, "%s/logs", o->cache_dir) < 0
@@ -253,7 +229,7 @@ postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgi
             || asprintf (&e_source, "SOURCE=%s", strrchr (src, '/') + 1) < 0
             || asprintf (&e_major, "PG_MAJOR=%s", res->recipe.major) < 0
             || asprintf (&e_args, "CONFIGURE_ARGS=%s", args.data ? args.data : "") < 0) {
-                drop_work_dir (tmp);
+                fs_drop_temp_dir (tmp);
                 free (tmp);
                 return oom (err, "postgres layer");
         }
@@ -294,7 +270,7 @@ postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgi
                         r = layer_write (out_dir, &lo, res->blob_dir, &dev->desc, err);
                 }
         }
-        drop_work_dir (tmp);
+        fs_drop_temp_dir (tmp);
         free (tmp);
         if (r < 0)
                 return -1;
@@ -457,7 +433,7 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
         if ((r = lookup (o->cache_dir, l, err)) != 0)
                 return r < 0 ? -1 : 0;
 
-        if (work_dir (o->cache_dir, "entrypoint", &tmp, err) < 0)
+        if (fs_work_dir (o->cache_dir, "entrypoint", &tmp, err) < 0)
                 return -1;
         r = write_in (tmp, "usr/local/bin/docker-entrypoint.sh", script.data, script.len, 0755, err);
         if (r == 0)
@@ -489,7 +465,7 @@ entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pg
                 lo.owners = &owners;
                 r = layer_write (tmp, &lo, res->blob_dir, &l->desc, err);
         }
-        drop_work_dir (tmp);
+        fs_drop_temp_dir (tmp);
         free (tmp);
         if (r < 0)
                 return pgimg_error_wrap (err, "entrypoint layer");

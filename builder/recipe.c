@@ -585,6 +585,41 @@ recipe_resolve (const char *dir, const char *spec, struct recipe *r,
         return 0;
 }
 
+/* The paths of the *.json files directly in dir (hidden ones left out),
+ * a NULL-terminated vector. */
+static int
+json_files (const char *dir, char ***out, size_t *n_out, pgimg_error_t *err)
+{
+        cleanup_dir DIR *d = opendir (dir);
+        cleanup_strv char **v = NULL;
+        size_t n = 0;
+        struct dirent *de;
+
+        if (d == NULL)
+                return pgimg_make_error_errno (err, errno, "open `%s`", dir);
+        if ((v = calloc (1, sizeof (char *))) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "list `%s`", dir);
+        while ((errno = 0, de = readdir (d)) != NULL) {
+                size_t len = strlen (de->d_name);
+                char **nv;
+                if (de->d_name[0] == '.' || len <= 5 || strcmp (de->d_name + len - 5, ".json") != 0)
+                        continue;
+                if ((nv = realloc (v, (n + 2) * sizeof (char *))) == NULL)
+                        return pgimg_make_error_errno (err, ENOMEM, "list `%s`", dir);
+                v = nv;
+                if (asprintf (&v[n], "%s/%s", dir, de->d_name) < 0) {
+                        v[n] = NULL;
+                        return pgimg_make_error_errno (err, ENOMEM, "list `%s`", dir);
+                }
+                v[++n] = NULL;
+        }
+        if (errno != 0)
+                return pgimg_make_error_errno (err, errno, "read `%s`", dir);
+        *out = steal_pointer (&v);
+        *n_out = n;
+        return 0;
+}
+
 static int
 recipe_major_cmp (const void *a, const void *b)
 {
@@ -604,46 +639,25 @@ recipes_free (struct recipe *v, size_t n)
 int
 recipe_load_all (const char *dir, struct recipe **out, size_t *n_out, pgimg_error_t *err)
 {
-        cleanup_dir DIR *d = opendir (dir);
+        cleanup_strv char **paths = NULL;
         struct recipe *v = NULL;
-        size_t n = 0, alloc = 0;
-        struct dirent *de;
+        size_t n = 0, n_paths = 0;
 
         *out = NULL;
         *n_out = 0;
-        if (d == NULL)
-                return pgimg_make_error_errno (err, errno, "open `%s`", dir);
-        while ((de = readdir (d)) != NULL) {
-                cleanup_free char *path = NULL;
-                size_t len = strlen (de->d_name);
-
-                if (de->d_name[0] == '.' || len <= 5 || strcmp (de->d_name + len - 5, ".json") != 0)
-                        continue;
-                if (n == alloc) {
-                        struct recipe *p = realloc (v, (alloc = alloc * 2 + 8) * sizeof (*p));
-                        if (p == NULL)
-                                goto oom;
-                        v = p;
+        if (json_files (dir, &paths, &n_paths, err) < 0)
+                return -1;
+        if ((v = calloc (n_paths + 1, sizeof (*v))) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "load recipes from `%s`", dir);
+        for (; n < n_paths; n++)
+                if (recipe_load (paths[n], &v[n], err) < 0 || check_file_matches_major (&v[n], err) < 0) {
+                        recipes_free (v, n + 1);
+                        return -1;
                 }
-                if (asprintf (&path, "%s/%s", dir, de->d_name) < 0) {
-                        path = NULL;
-                        goto oom;
-                }
-                if (recipe_load (path, &v[n], err) < 0)
-                        goto fail;
-                n++;
-                if (check_file_matches_major (&v[n - 1], err) < 0)
-                        goto fail;
-        }
         qsort (v, n, sizeof (*v), recipe_major_cmp);
         *out = v;
         *n_out = n;
         return 0;
-oom:
-        pgimg_make_error_errno (err, ENOMEM, "load recipes from `%s`", dir);
-fail:
-        recipes_free (v, n);
-        return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1073,44 +1087,25 @@ ext_recipe_name_cmp (const void *a, const void *b)
 int
 ext_recipe_load_all (const char *dir, struct ext_recipe **out, size_t *n_out, pgimg_error_t *err)
 {
-        cleanup_dir DIR *d = opendir (dir);
+        cleanup_strv char **paths = NULL;
         struct ext_recipe *v = NULL;
-        size_t n = 0, alloc = 0;
-        struct dirent *de;
+        size_t n = 0, n_paths = 0;
 
         *out = NULL;
         *n_out = 0;
-        if (d == NULL)
-                return pgimg_make_error_errno (err, errno, "open `%s`", dir);
-        while ((de = readdir (d)) != NULL) {
-                cleanup_free char *path = NULL;
-                size_t len = strlen (de->d_name);
-
-                if (de->d_name[0] == '.' || len <= 5 || strcmp (de->d_name + len - 5, ".json") != 0)
-                        continue;
-                if (n == alloc) {
-                        struct ext_recipe *p = realloc (v, (alloc = alloc * 2 + 16) * sizeof (*p));
-                        if (p == NULL)
-                                goto oom;
-                        v = p;
+        if (json_files (dir, &paths, &n_paths, err) < 0)
+                return -1;
+        if ((v = calloc (n_paths + 1, sizeof (*v))) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "load extension recipes from `%s`", dir);
+        for (; n < n_paths; n++)
+                if (ext_recipe_load (paths[n], &v[n], err) < 0) {
+                        ext_recipes_free (v, n);
+                        return -1;
                 }
-                if (asprintf (&path, "%s/%s", dir, de->d_name) < 0) {
-                        path = NULL;
-                        goto oom;
-                }
-                if (ext_recipe_load (path, &v[n], err) < 0)
-                        goto fail;
-                n++;
-        }
         qsort (v, n, sizeof (*v), ext_recipe_name_cmp);
         *out = v;
         *n_out = n;
         return 0;
-oom:
-        pgimg_make_error_errno (err, ENOMEM, "load extension recipes from `%s`", dir);
-fail:
-        ext_recipes_free (v, n);
-        return -1;
 }
 
 const struct ext_version *

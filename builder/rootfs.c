@@ -192,15 +192,6 @@ rootfs_unpack_extra (const char *cache_dir, const struct lock *lock, const char 
                                 dest, owners, err);
 }
 
-static void
-drop_tmp (const char *tmp)
-{
-        pgimg_error_t ignored = NULL;
-        fs_rm_rf (tmp, &ignored);
-        pgimg_error_free (&ignored);
-        fs_forget_temp (tmp);
-}
-
 /* sets[0] unpacked, or (with more sets) a hard-linked copy of the root
  * of sets[0] with the others unpacked over it: deb_unpack replaces
  * files rather than writing into them, so the shared root stays intact. */
@@ -266,12 +257,12 @@ rootfs_build_root_sets (const char *cache_dir, const struct lock *lock, const ch
                 return -1;
         progress_note ("assembling the build root from set %s", names.data);
         if (fill_root (cache_dir, lock, sets, tmp, err) < 0) {
-                drop_tmp (tmp);
+                fs_drop_temp_dir (tmp);
                 return -1;
         }
         if (rename (tmp, final) < 0) {
                 int e = errno;
-                drop_tmp (tmp);
+                fs_drop_temp_dir (tmp);
                 if (fs_exists (final)) {        /* a concurrent pgimg won */
                         *out = steal_pointer (&final);
                         return 0;

@@ -285,12 +285,7 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 r = fs_mkdtemp (work, "test", &tmp, err);
         if (r == 0)
                 r = run_tests (ctx, &res, kind, tmp, results, &rep, err);
-        if (tmp) {
-                pgimg_error_t ignored = NULL;
-                fs_rm_rf (tmp, &ignored);
-                pgimg_error_free (&ignored);
-                fs_forget_temp (tmp);
-        }
+        fs_drop_temp_dir (tmp);
         if (r == 0) {
                 printf ("postgres-%s: %zu passed, %zu failed\n", res.version->version, rep.passed, rep.failed);
                 if (rep.failed)

@@ -466,3 +466,27 @@ fs_link_tree (const char *src, const char *dst, pgimg_error_t *err)
                 return pgimg_make_error_errno (err, errno, "chmod `%s`", dst);
         return 0;
 }
+
+void
+fs_drop_temp_dir (const char *path)
+{
+        pgimg_error_t ignored = NULL;
+
+        if (path == NULL)
+                return;
+        fs_rm_rf (path, &ignored);
+        pgimg_error_free (&ignored);
+        fs_forget_temp (path);
+}
+
+int
+fs_work_dir (const char *cache_dir, const char *tag, char **out, pgimg_error_t *err)
+{
+        cleanup_free char *work = NULL;
+
+        if (asprintf (&work, "%s/work", cache_dir) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "work directory");
+        if (fs_mkdir_p (work, 0755, err) < 0 || fs_sweep_temps (work, err) < 0)
+                return -1;
+        return fs_mkdtemp (work, tag, out, err);
+}

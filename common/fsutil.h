@@ -56,6 +56,12 @@ int fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t
 int fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err);
 /* Unregister a path given to fs_mkdtemp (after a rename or removal). */
 void fs_forget_temp (const char *path);
+/* Remove a directory from fs_mkdtemp and unregister it; NULL is allowed.
+ * A failure to remove it is ignored: the next run sweeps it. */
+void fs_drop_temp_dir (const char *path);
+/* A fresh scratch directory <cache_dir>/work/.tmp-<pid>-<tag>-XXXXXX,
+ * sweeping the leftovers of runs that are gone; *out malloc'ed. */
+int fs_work_dir (const char *cache_dir, const char *tag, char **out, pgimg_error_t *err);
 
 /* Remove a tree (like rm -rf), making directories writable first.
  * A missing path is not an error. */
