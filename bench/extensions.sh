@@ -38,7 +38,7 @@ PY
 thirty=$(./pgimg list --extensions --json | python3 -c '
 import json, sys
 m = sys.argv[1]
-heavy = {"postgis", "mobilitydb", "timescaledb", "pgrouting", "plpython3u", "pltcl", "plperl"}
+heavy = {"postgis", "mobilitydb", "timescaledb", "pgrouting", "plpython3u", "pltcl", "plperl", "pointcloud"}
 names = [r["name"] for r in json.load(sys.stdin) if r["name"] not in heavy
          and any(m in v["default_for"] for v in r["versions"])]
 print(",".join(names[:30]))' "$m")
