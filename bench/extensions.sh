@@ -47,19 +47,20 @@ tag=$(date +%s%N)
 touch_recipes "$tag" $(echo "$thirty" | tr ',' ' ')
 s=$(now); p build "postgres-$m" --with "$thirty" -o "$work/a.tar" --json > "$work/a.json"; e=$(now)
 cold=$(echo "$e - $s" | bc)
-touch_recipes "$tag-edited" semver
+edited=${thirty%%,*}
+touch_recipes "$tag-edited" "$edited"
 s=$(now); p build "postgres-$m" --with "$thirty" -o "$work/b.tar" --json > "$work/b.json"; e=$(now)
 warm=$(echo "$e - $s" | bc)
 rebuilt=$(python3 -c 'import json,sys; print(" ".join(l["name"] for l in json.load(open(sys.argv[1]))["layers"] if l["built"]))' "$work/b.json")
-echo "image of $n extensions on $m: cold build of their layers ${cold} s; after editing semver's recipe ${warm} s (ratio $(echo "scale=3; $warm / $cold" | bc)); rebuilt: $rebuilt"
+echo "image of $n extensions on $m: cold build of their layers ${cold} s; after editing $edited's recipe ${warm} s (ratio $(echo "scale=3; $warm / $cold" | bc)); rebuilt: $rebuilt"
 
 # Two independent builds: in parallel (one pgimg, two workers) and serially.
-pair="pg_repack,rum"
+pair="pgsphere,pglogical"
 tag=$(date +%s%N)
-touch_recipes "$tag-s" pg_repack rum
-s=$(now); p build "postgres-$m" --with pg_repack -o "$work/c.tar"; p build "postgres-$m" --with rum -o "$work/c.tar"; e=$(now)
+touch_recipes "$tag-s" pgsphere pglogical
+s=$(now); p build "postgres-$m" --with pgsphere -o "$work/c.tar"; p build "postgres-$m" --with pglogical -o "$work/c.tar"; e=$(now)
 serial=$(echo "$e - $s" | bc)
-touch_recipes "$tag-p" pg_repack rum
+touch_recipes "$tag-p" pgsphere pglogical
 s=$(now); p build "postgres-$m" --with "$pair" -o "$work/d.tar"; e=$(now)
 parallel=$(echo "$e - $s" | bc)
 echo "two independent extension builds ($pair) on $(nproc) cores: together ${parallel} s, one after the other ${serial} s; ratio $(echo "scale=3; $parallel / $serial" | bc) (target <= 0.6)"
