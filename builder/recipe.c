@@ -666,7 +666,7 @@ recipe_load_all (const char *dir, struct recipe **out, size_t *n_out, pgimg_erro
 static const char *const ext_top_keys[] = {
         "build", "build_packages", "configure_args", "debian_source", "default_version",
         "extensions", "homepage", "license", "majors", "make_args", "name", "output_plugins", "requires",
-        "runtime_packages", "shared_preload_libraries", "summary", "versions", NULL,
+        "runtime_packages", "shared_preload_libraries", "summary", "update", "versions", NULL,
 };
 static const char *const ext_version_keys[] = { "debs", "majors", "note", "sha256", "urls", NULL };
 static const char *const ext_deb_keys[] = { "sha256", "url", NULL };
@@ -981,6 +981,15 @@ ext_recipe_from_json (json_t *root, const char *path, struct ext_recipe *r, pgim
                 return -1;
         if (r->majors[0] == NULL)
                 return field_error (err, path, "majors", "must list at least one major");
+        {
+                cleanup_free char *update = NULL;
+                if (get_string (root, "update", path, "update", 0, &update, err) < 0)
+                        return -1;
+                if (update && strcmp (update, "recreate") == 0)
+                        r->update_recreate = 1;
+                else if (update && strcmp (update, "alter") != 0)
+                        return field_error (err, path, "update", "`%s` is not one of alter, recreate", update);
+        }
         if (strv_contains (r->requires, r->name))
                 return field_error (err, path, "requires", "names the recipe itself");
         versions = json_object_get (root, "versions");

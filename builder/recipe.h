@@ -110,6 +110,10 @@ struct ext_recipe {
         char **runtime_packages;
         char **make_args;
         char **configure_args;
+        /* How an upgrade moves the extension to a new version: 0 ALTER
+         * EXTENSION ... UPDATE (its update scripts), 1 DROP and CREATE
+         * (it ships no update scripts and keeps no data). */
+        int update_recreate;
         struct ext_version *versions;   /* newest first */
         size_t n_versions;
 };

@@ -46,10 +46,20 @@ void cli_print_failed_log (const char *log);
 int cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const char *out,
                      char manifest[LAYER_DIGEST_LEN], pgimg_error_t *err);
 
+/* An image's root for pgimg's runtime (runtime_rootfs), its Env and
+ * volume: from a spec through the build pipeline (po filled but for
+ * nothing else), or from an image on disk (an OCI layout, or a tarball
+ * pgimg wrote).  The outputs are malloc'ed. */
+int cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **rootfs, char ***env,
+                         char **volume, pgimg_error_t *err);
+int cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, char ***env, char **volume,
+                         pgimg_error_t *err);
+
 int cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+int cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 /* The options push and pull share (--ca-file, --endpoint, --insecure,

@@ -273,81 +273,6 @@ run_foreground (struct runtime_server *srv, pgimg_error_t *err)
         return code;
 }
 
-/* The image's root, environment and volume, from the build pipeline. */
-static int
-image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **rootfs, char ***env,
-                 char **volume, pgimg_error_t *err)
-{
-        struct pipeline_result res;
-        struct layer_desc layers[PIPELINE_MAX_LAYERS];
-        int r;
-
-        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
-                return -1;
-        if (pipeline_postgres (po, &res, err) < 0) {
-                cli_print_failed_log (res.failed_log);
-                pipeline_result_free (&res);
-                return -1;
-        }
-        for (size_t i = 0; i < res.n_layers; i++)
-                layers[i] = res.layers[i].desc;
-        r = runtime_rootfs (ctx->cache_dir, res.blob_dir, layers, res.n_layers, rootfs, err);
-        if (r == 0) {
-                *env = steal_pointer (&res.env);
-                *volume = steal_pointer (&res.volume);
-        }
-        pipeline_result_free (&res);
-        return r;
-}
-
-/* The same from an image on disk: an OCI layout directory, or a tarball
- * (docker-archive and OCI layout at once, as pgimg writes them) unpacked
- * into a temporary directory first. */
-static int
-image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, char ***env, char **volume,
-                 pgimg_error_t *err)
-{
-        struct oci_read img;
-        cleanup_free char *work = NULL;
-        cleanup_free char *tmp = NULL;
-        struct stat st;
-        const char *layout = path;
-        int r;
-
-        if (stat (path, &st) < 0)
-                return pgimg_make_error_errno (err, errno, "image %s", path);
-        if (!S_ISDIR (st.st_mode)) {
-                if (asprintf (&work, "%s/work", ctx->cache_dir) < 0)
-                        return pgimg_make_error_errno (err, ENOMEM, "run");
-                if (fs_mkdir_p (work, 0755, err) < 0 || fs_mkdtemp (work, "image", &tmp, err) < 0
-                    || layer_extract (path, tmp, NULL, err) < 0)
-                        r = -1;
-                else
-                        r = 0;
-                layout = tmp;
-                if (r < 0)
-                        goto out;
-        }
-        r = oci_read_layout (layout, &img, err);
-        if (r == 0)
-                r = runtime_rootfs (ctx->cache_dir, img.blob_dir, img.layers, img.n_layers, rootfs, err);
-        if (r == 0) {
-                *env = steal_pointer (&img.env);
-                *volume = steal_pointer (&img.volume);
-                if (*volume == NULL && (*volume = strdup ("/var/lib/postgresql/data")) == NULL)
-                        r = pgimg_make_error_errno (err, ENOMEM, "run");
-        }
-        oci_read_free (&img);
-out:
-        if (tmp) {
-                pgimg_error_t ignored = NULL;
-                fs_rm_rf (tmp, &ignored);
-                pgimg_error_free (&ignored);
-                fs_forget_temp (tmp);
-        }
-        return r;
-}
-
 /* A run's default name: the image's, "postgres-18" or the file's name
  * without ".tar". */
 static char *
@@ -484,8 +409,8 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (running_pid (paths.pid) > 0)
                 r = pgimg_make_error (err, EEXIST, "`%s` is running already (`pgimg stop %s`)", name, name);
         if (r == 0)
-                r = from_path ? image_from_path (ctx, po.spec, &rootfs, &image_env, &volume, err)
-                              : image_from_spec (ctx, &po, &rootfs, &image_env, &volume, err);
+                r = from_path ? cli_image_from_path (ctx, po.spec, &rootfs, &image_env, &volume, err)
+                              : cli_image_from_spec (ctx, &po, &rootfs, &image_env, &volume, err);
         if (r == 0)
                 r = runtime_env_merge ((const char *const *) image_env, (const char *const *) overrides, &env, err);
         if (r == 0)

@@ -31,6 +31,7 @@ static const struct command {
         { "list", cmd_list, "show what can be built" },
         { "lock", cmd_lock, "resolve Debian packages into the lock file" },
         { "matrix", cmd_matrix, "write the extension matrix from test results" },
+        { "migration-test", cmd_migration_test, "prove that an upgrade between two builds loses nothing" },
         { "pull", cmd_pull, "fetch an image from a registry or S3" },
         { "push", cmd_push, "send an image to a registry or S3" },
         { "psql", cmd_psql, "connect to a server started with `pgimg run`" },

@@ -1,8 +1,10 @@
 /* util.c - helpers every command uses. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "builder/build.h"
 #include "builder/pipeline.h"
@@ -10,6 +12,10 @@
 #include "oci/image.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "layers/layer.h"
+#include "oci/read.h"
+#include "runner/runtime.h"
 
 int
 cli_usage_error (pgimg_error_t *err, const char *cmd, const char *fmt, ...)
@@ -120,5 +126,81 @@ cli_print_failed_log (const char *log)
                 return;
         }
         fprintf (stderr, "pgimg: last lines of %s:\n%s", log, tail.data ? tail.data : "");
+}
+
+
+/* The image's root, environment and volume, from the build pipeline. */
+int
+cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **rootfs, char ***env,
+                 char **volume, pgimg_error_t *err)
+{
+        struct pipeline_result res;
+        struct layer_desc layers[PIPELINE_MAX_LAYERS];
+        int r;
+
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
+                return -1;
+        if (pipeline_postgres (po, &res, err) < 0) {
+                cli_print_failed_log (res.failed_log);
+                pipeline_result_free (&res);
+                return -1;
+        }
+        for (size_t i = 0; i < res.n_layers; i++)
+                layers[i] = res.layers[i].desc;
+        r = runtime_rootfs (ctx->cache_dir, res.blob_dir, layers, res.n_layers, rootfs, err);
+        if (r == 0) {
+                *env = steal_pointer (&res.env);
+                *volume = steal_pointer (&res.volume);
+        }
+        pipeline_result_free (&res);
+        return r;
+}
+
+/* The same from an image on disk: an OCI layout directory, or a tarball
+ * (docker-archive and OCI layout at once, as pgimg writes them) unpacked
+ * into a temporary directory first. */
+int
+cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, char ***env, char **volume,
+                 pgimg_error_t *err)
+{
+        struct oci_read img;
+        cleanup_free char *work = NULL;
+        cleanup_free char *tmp = NULL;
+        struct stat st;
+        const char *layout = path;
+        int r;
+
+        if (stat (path, &st) < 0)
+                return pgimg_make_error_errno (err, errno, "image %s", path);
+        if (!S_ISDIR (st.st_mode)) {
+                if (asprintf (&work, "%s/work", ctx->cache_dir) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "run");
+                if (fs_mkdir_p (work, 0755, err) < 0 || fs_mkdtemp (work, "image", &tmp, err) < 0
+                    || layer_extract (path, tmp, NULL, err) < 0)
+                        r = -1;
+                else
+                        r = 0;
+                layout = tmp;
+                if (r < 0)
+                        goto out;
+        }
+        r = oci_read_layout (layout, &img, err);
+        if (r == 0)
+                r = runtime_rootfs (ctx->cache_dir, img.blob_dir, img.layers, img.n_layers, rootfs, err);
+        if (r == 0) {
+                *env = steal_pointer (&img.env);
+                *volume = steal_pointer (&img.volume);
+                if (*volume == NULL && (*volume = strdup ("/var/lib/postgresql/data")) == NULL)
+                        r = pgimg_make_error_errno (err, ENOMEM, "run");
+        }
+        oci_read_free (&img);
+out:
+        if (tmp) {
+                pgimg_error_t ignored = NULL;
+                fs_rm_rf (tmp, &ignored);
+                pgimg_error_free (&ignored);
+                fs_forget_temp (tmp);
+        }
+        return r;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -222,22 +223,16 @@ runtime_ready_reply (const unsigned char *data, size_t len)
         return 1;
 }
 
-int
-runtime_probe (int port)
+/* The startup packet on a connected socket, and the reply judged. */
+static int
+probe_connected (int fd)
 {
         static const char params[] = "user\0postgres\0database\0postgres\0";
         unsigned char pkt[8 + sizeof (params)], reply[512];
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
-        cleanup_fd int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         uint32_t v;
         size_t got = 0;
         int r = -1;
 
-        if (fd < 0)
-                return 0;
-        a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        if (connect (fd, (struct sockaddr *) &a, sizeof (a)) < 0)
-                return 0;
         v = htonl ((uint32_t) sizeof (pkt));
         memcpy (pkt, &v, 4);
         v = htonl (196608); /* protocol 3.0 */
@@ -260,7 +255,43 @@ runtime_probe (int port)
 }
 
 int
+runtime_probe (int port)
+{
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+        cleanup_fd int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return 0;
+        a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        if (connect (fd, (struct sockaddr *) &a, sizeof (a)) < 0)
+                return 0;
+        return probe_connected (fd);
+}
+
+int
+runtime_probe_unix (const char *path)
+{
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        cleanup_fd int fd = -1;
+
+        if (strlen (path) >= sizeof (a.sun_path))
+                return 0;
+        strcpy (a.sun_path, path);
+        if ((fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0
+            || connect (fd, (struct sockaddr *) &a, sizeof (a)) < 0)
+                return 0;
+        return probe_connected (fd);
+}
+
+int
 runtime_wait_ready (struct sandbox *sb, int port, int timeout_ms, int *exit_code, pgimg_error_t *err)
+{
+        return runtime_wait_ready_at (sb, port, NULL, timeout_ms, exit_code, err);
+}
+
+int
+runtime_wait_ready_at (struct sandbox *sb, int port, const char *unix_path, int timeout_ms, int *exit_code,
+                       pgimg_error_t *err)
 {
         struct timespec start, now, tick = { 0, 20 * 1000 * 1000 };
 
@@ -277,13 +308,18 @@ runtime_wait_ready (struct sandbox *sb, int port, int timeout_ms, int *exit_code
                         return pgimg_make_error (err, EIO, "the server stopped before it was ready (exit %d)",
                                                  *exit_code);
                 }
-                if (runtime_probe (port))
+                if (unix_path ? runtime_probe_unix (unix_path) : runtime_probe (port))
                         return 0;
                 clock_gettime (CLOCK_MONOTONIC, &now);
-                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > timeout_ms)
+                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > timeout_ms) {
+                        if (unix_path)
+                                return pgimg_make_error (err, ETIMEDOUT,
+                                                         "the server did not accept connections on %s within %d s",
+                                                         unix_path, timeout_ms / 1000);
                         return pgimg_make_error (err, ETIMEDOUT,
                                                  "the server did not accept connections on 127.0.0.1:%d within %d s",
                                                  port, timeout_ms / 1000);
+                }
                 nanosleep (&tick, NULL);
         }
 }

@@ -48,6 +48,8 @@ int runtime_ready_reply (const unsigned char *data, size_t len);
  * postgres: 1 ready, 0 not yet (refused, no answer within 1 s, or
  * starting up). */
 int runtime_probe (int port);
+/* The same on a Unix socket (".../.s.PGSQL.5432"). */
+int runtime_probe_unix (const char *path);
 
 struct runtime_server {
         const char *rootfs;
@@ -72,6 +74,10 @@ int runtime_server_start (const struct runtime_server *s, struct sandbox **out, 
  * sb ends first (*exit_code then set; sb is reaped). */
 int runtime_wait_ready (struct sandbox *sb, int port, int timeout_ms, int *exit_code,
                         pgimg_error_t *err);
+
+/* The same, probing the Unix socket unix_path instead when it is not NULL. */
+int runtime_wait_ready_at (struct sandbox *sb, int port, const char *unix_path, int timeout_ms,
+                           int *exit_code, pgimg_error_t *err);
 
 /* Send SIGINT (fast shutdown) and wait; *exit_code as for sandbox_wait. */
 int runtime_server_stop (struct sandbox *sb, int *exit_code, pgimg_error_t *err);

@@ -1,0 +1,474 @@
+/* cmd_migrate.c - `pgimg migration-test OLD NEW METHOD`: build or read
+ * the two images, run the migration test (runner/migrate.h), print what
+ * was verified or every difference. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "builder/build.h"
+#include "builder/fetch.h"
+#include "builder/pipeline.h"
+#include "builder/recipe.h"
+#include "cli/cli.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+#include "runner/migrate.h"
+#include "runner/runtime.h"
+
+static void
+help (void)
+{
+        printf ("usage: pgimg migration-test [OPTIONS] OLD NEW METHOD\n"
+                "\n"
+                "Create a cluster with OLD, load tests/prime.sql (every extension that can be\n"
+                "created) and tests/migrations/data.sql, fingerprint it, move it to NEW with\n"
+                "METHOD, fingerprint it again and compare: per table the row count and a hash\n"
+                "of every row, sequences, large objects, the schema, roles and privileges,\n"
+                "extensions, and index scans.  The old data directory must be left as it was.\n"
+                "Everything runs in pgimg's rootless runtime; nothing is left behind.\n"
+                "\n"
+                "OLD and NEW: 15, 15.17, postgres-17, \"postgres-17 --with pgvector\", or an\n"
+                "image that `pgimg build` wrote (a tarball or an OCI layout directory).\n"
+                "Without --with or --set an image from a version gets the default set.\n"
+                "\n"
+                "METHOD: pg_upgrade (between majors), pg_dumpall, or restart (a minor update:\n"
+                "NEW's binaries on OLD's data).\n"
+                "\n"
+                "      --link, --clone       pg_upgrade's mode (default: copy)\n"
+                "      --check               stop after pg_upgrade --check\n"
+                "  -j, --jobs N              pg_upgrade --jobs and vacuumdb --jobs (default: 2);\n"
+                "                            also make jobs when an image is built\n"
+                "      --with EXT,...        extensions of both images (when a side names none)\n"
+                "      --set NAME            an image set of both images (default: default)\n"
+                "      --scale N             multiply the data set's rows by N (default 1)\n"
+                "      --data FILE           the data set (default tests/migrations/data.sql)\n"
+                "      --keep DIR            work in DIR (new or empty) and keep it: clusters,\n"
+                "                            fingerprints, dumps and the log\n"
+                "      --results FILE        append one tab-separated line (old, new, method,\n"
+                "                            mode, result, seconds, upgrade seconds, rows,\n"
+                "                            tables, updates, reason) for tools/migration-matrix.sh\n"
+                "  -h, --help                this text\n"
+                "\n"
+                "Examples:\n"
+                "  pgimg migration-test 15 18 pg_upgrade --link\n"
+                "  pgimg migration-test 17.9 17.11 restart\n"
+                "  pgimg migration-test old-pg15.tar \"postgres-18 --with pgvector\" pg_dumpall\n");
+}
+
+struct side {
+        char *spec;             /* "postgres-15" or a path */
+        int is_path;
+        char **with, **sets;
+        size_t n_with, n_sets;
+        char *rootfs, *volume, *label;
+        char **env;
+};
+
+static void
+side_free (struct side *s)
+{
+        free (s->spec);
+        strv_free (s->with);
+        strv_free (s->sets);
+        free (s->rootfs);
+        free (s->volume);
+        free (s->label);
+        strv_free (s->env);
+}
+
+/* "15", "15.17", "postgres-17 --with a,b --set full", or a path. */
+static int
+side_parse (const char *arg, struct side *s, pgimg_error_t *err)
+{
+        cleanup_free char *copy = strdup (arg);
+        char *save = NULL, *tok;
+
+        if (copy == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+        tok = strtok_r (copy, " \t", &save);
+        if (tok == NULL)
+                return cli_usage_error (err, "migration-test", "an empty image");
+        s->is_path = strchr (tok, '/') != NULL || fs_exists (tok);
+        if (s->is_path || strncmp (tok, "postgres-", 9) == 0)
+                s->spec = strdup (tok);
+        else if (tok[0] >= '0' && tok[0] <= '9' && asprintf (&s->spec, "postgres-%s", tok) < 0)
+                s->spec = NULL;
+        else if (!(tok[0] >= '0' && tok[0] <= '9'))
+                return cli_usage_error (err, "migration-test",
+                                        "`%s` is neither a version (15, 15.17, postgres-17) nor an image file or directory", tok);
+        if (s->spec == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+        while ((tok = strtok_r (NULL, " \t", &save)) != NULL) {
+                char *val = strtok_r (NULL, " \t", &save);
+                int r;
+                if (val == NULL || (strcmp (tok, "--with") != 0 && strcmp (tok, "--set") != 0))
+                        return cli_usage_error (err, "migration-test", "in `%s`: expected --with LIST or --set NAME after the version", arg);
+                if (s->is_path)
+                        return cli_usage_error (err, "migration-test", "in `%s`: an image file has its extensions already", arg);
+                r = strcmp (tok, "--with") == 0 ? cli_strv_split (val, &s->with, &s->n_with)
+                                                 : cli_strv_split (val, &s->sets, &s->n_sets);
+                if (r < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+        }
+        return 0;
+}
+
+static int
+side_open (struct pgimg_ctx *ctx, struct side *s, const struct side *both, int jobs, struct mig_image *img,
+           pgimg_error_t *err)
+{
+        const char *major, *version;
+        int r;
+
+        if (s->is_path) {
+                r = cli_image_from_path (ctx, s->spec, &s->rootfs, &s->env, &s->volume, err);
+        } else {
+                struct pipeline_opts po = { 0 };
+                po.compression = LAYER_GZIP;
+                po.jobs = jobs;
+                po.cache_dir = ctx->cache_dir;
+                po.data_dir = ctx->data_dir;
+                po.spec = s->spec;
+                po.source_date_epoch = -1;
+                po.pgimg_version = PGIMG_VERSION;
+                po.keep_going = 0;
+                if (s->n_with || s->n_sets) {
+                        po.with = (const char *const *) s->with;
+                        po.sets = (const char *const *) s->sets;
+                } else {
+                        po.with = (const char *const *) both->with;
+                        po.sets = (const char *const *) both->sets;
+                }
+                r = cli_image_from_spec (ctx, &po, &s->rootfs, &s->env, &s->volume, err);
+        }
+        if (r < 0)
+                return pgimg_error_wrap (err, "image %s", s->spec);
+        major = runtime_env_get ((const char *const *) s->env, "PG_MAJOR");
+        version = runtime_env_get ((const char *const *) s->env, "PG_VERSION");
+        if (major == NULL || version == NULL)
+                return pgimg_make_error (err, EINVAL, "image %s: its config has no PG_MAJOR and PG_VERSION: not a pgimg image",
+                                         s->spec);
+        if (asprintf (&s->label, "postgres-%s", version) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+        img->label = s->label;
+        img->rootfs = s->rootfs;
+        img->env = (const char *const *) s->env;
+        img->major = atoi (major);
+        img->version = version;
+        return 0;
+}
+
+/* The CREATE EXTENSION names of the recipes that say "update": "recreate". */
+static int
+recreate_list (struct pgimg_ctx *ctx, char ***out, pgimg_error_t *err)
+{
+        cleanup_free char *dir = cli_data_path (ctx, "extensions");
+        struct ext_recipe *v = NULL;
+        size_t n = 0, k = 0;
+
+        if (dir == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+        if (ext_recipe_load_all (dir, &v, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; v[i].update_recreate && v[i].extensions[j]; j++) {
+                        char **grown = realloc (*out, (k + 2) * sizeof (char *));
+                        if (grown == NULL || (grown[k] = strdup (v[i].extensions[j])) == NULL) {
+                                if (grown)
+                                        *out = grown;
+                                ext_recipes_free (v, n);
+                                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+                        }
+                        grown[++k] = NULL;
+                        *out = grown;
+                }
+        ext_recipes_free (v, n);
+        return 0;
+}
+
+static void
+on_signal (int sig)
+{
+        mig_interrupt (sig);
+}
+
+static int
+install_signals (void)
+{
+        struct sigaction sa;
+        static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+        memset (&sa, 0, sizeof (sa));
+        sa.sa_handler = on_signal;
+        sigemptyset (&sa.sa_mask);
+        for (size_t i = 0; i < sizeof (sigs) / sizeof (sigs[0]); i++)
+                if (sigaction (sigs[i], &sa, NULL) < 0)
+                        return -1;
+        return 0;
+}
+
+static int
+write_results (const char *path, const struct mig_opts *o, const struct mig_report *r, const char *reason,
+               pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        cleanup_fd int fd = -1;
+        cleanup_free char *clean = strdup (reason ? reason : "");
+
+        if (clean == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "results");
+        for (char *p = clean; *p; p++)
+                if (*p == '\t' || *p == '\n')
+                        *p = ' ';
+        if (buf_addf (&b, "%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%llu\t%zu\t%s\t%s\n", o->old_img.version,
+                      o->new_img.version, mig_method_name (o->method),
+                      o->method == MIG_PG_UPGRADE ? mig_mode_name (o->mode) : "-", reason ? "failed" : "passed",
+                      r->seconds, r->upgrade_seconds, r->rows, r->tables, r->updates.len ? r->updates.data : "-",
+                      clean) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "results");
+        if ((fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
+                return pgimg_make_error_errno (err, errno, "open %s", path);
+        if (fs_write_all (fd, b.data, b.len) < 0)
+                return pgimg_make_error_errno (err, errno, "write %s", path);
+        return 0;
+}
+
+static void
+print_report (const struct mig_opts *o, const struct mig_report *r, int ok)
+{
+        double mbs = r->fingerprint_seconds > 0 ? (double) r->db_bytes / 1048576.0 / r->fingerprint_seconds : 0;
+
+        printf ("%s %s -> %s %s%s%s%s: %s in %.1f s\n", ok ? "ok" : "FAILED", o->old_img.version, o->new_img.version,
+                mig_method_name (o->method), o->method == MIG_PG_UPGRADE ? " (" : "",
+                o->method == MIG_PG_UPGRADE ? mig_mode_name (o->mode) : "", o->method == MIG_PG_UPGRADE ? ")" : "",
+                ok ? "nothing lost" : "differences", r->seconds);
+        printf ("  verified: %zu tables, %llu rows, %zu facts (sequences, large objects, roles, privileges, "
+                "extensions, index scans) and the schema; %.1f MB of data\n",
+                r->tables, r->rows, r->facts, (double) r->db_bytes / 1048576.0);
+        printf ("  times: load %.1f s, %s %.1f s, fingerprint %.1f s (%.0f MB/s)\n", r->load_seconds,
+                mig_method_name (o->method), r->upgrade_seconds, r->fingerprint_seconds, mbs);
+        if (r->updates.len)
+                printf ("  extensions updated: %s\n", r->updates.data);
+        if (r->skipped.len)
+                printf ("  not created in OLD: %s\n", r->skipped.data);
+        if (r->old_data)
+                printf ("  old data directory: %s%s\n", r->old_data,
+                        r->old_files ? "" : "");
+        if (r->old_files)
+                printf ("  old data directory files compared: %zu\n", r->old_files);
+}
+
+/* The log outlives the work directory: <cache>/logs/migration-OLD-NEW-METHOD.log. */
+static char *
+keep_log (const struct pgimg_ctx *ctx, const char *work, const struct mig_opts *o)
+{
+        cleanup_free char *src = NULL;
+        cleanup_free char *dir = NULL;
+        char *dst = NULL;
+        pgimg_error_t ignored = NULL;
+
+        if (asprintf (&src, "%s/out/migration.log", work) < 0 || asprintf (&dir, "%s/logs", ctx->cache_dir) < 0
+            || asprintf (&dst, "%s/migration-%s-%s-%s.log", dir, o->old_img.version, o->new_img.version,
+                         mig_method_name (o->method)) < 0)
+                return NULL;
+        if (!fs_exists (src) || fs_mkdir_p (dir, 0755, &ignored) < 0 || fs_copy_file (src, dst, &ignored) < 0) {
+                pgimg_error_free (&ignored);
+                free (dst);
+                return NULL;
+        }
+        return dst;
+}
+
+int
+cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "check", no_argument, NULL, 'k' },
+                { "clone", no_argument, NULL, 'c' },
+                { "data", required_argument, NULL, 'D' },
+                { "help", no_argument, NULL, 'h' },
+                { "jobs", required_argument, NULL, 'j' },
+                { "keep", required_argument, NULL, 'K' },
+                { "link", no_argument, NULL, 'l' },
+                { "results", required_argument, NULL, 'R' },
+                { "scale", required_argument, NULL, 's' },
+                { "set", required_argument, NULL, 'S' },
+                { "with", required_argument, NULL, 'w' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct side old_side = { 0 }, new_side = { 0 }, both = { 0 };
+        struct mig_opts o = { 0 };
+        struct mig_report rep;
+        cleanup_free char *conf = NULL;
+        cleanup_free char *prime = NULL;
+        cleanup_free char *data = NULL;
+        cleanup_free char *fp = NULL;
+        cleanup_free char *masks = NULL;
+        cleanup_free char *work = NULL;
+        cleanup_free char *log = NULL;
+        cleanup_strv char **recreate = NULL;
+        const char *keep = NULL, *results = NULL, *data_arg = NULL;
+        int c, r = -1, jobs = 2;
+
+        o.scale = 1;
+        o.mode = MIG_COPY;
+        while ((c = getopt_long (argc, argv, "hj:", opts, NULL)) != -1) {
+                switch (c) {
+                case 'k':
+                        o.check_only = 1;
+                        break;
+                case 'c':
+                        o.mode = MIG_CLONE;
+                        break;
+                case 'l':
+                        o.mode = MIG_LINK;
+                        break;
+                case 'D':
+                        data_arg = optarg;
+                        break;
+                case 'h':
+                        help ();
+                        return 0;
+                case 'j':
+                        jobs = atoi (optarg);
+                        if (jobs < 1)
+                                return cli_usage_error (err, "migration-test", "--jobs takes a number >= 1");
+                        break;
+                case 'K':
+                        keep = optarg;
+                        break;
+                case 'R':
+                        results = optarg;
+                        break;
+                case 's':
+                        o.scale = atoi (optarg);
+                        if (o.scale < 1)
+                                return cli_usage_error (err, "migration-test", "--scale takes a number >= 1");
+                        break;
+                case 'S':
+                        if (cli_strv_split (optarg, &both.sets, &both.n_sets) < 0)
+                                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+                        break;
+                case 'w':
+                        if (cli_strv_split (optarg, &both.with, &both.n_with) < 0)
+                                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+                        break;
+                default:
+                        return cli_usage_error (err, "migration-test", "unknown option");
+                }
+        }
+        if (argc - optind != 3)
+                return cli_usage_error (err, "migration-test", "expected OLD NEW METHOD, like: 15 18 pg_upgrade");
+        if (strcmp (argv[optind + 2], "pg_upgrade") == 0)
+                o.method = MIG_PG_UPGRADE;
+        else if (strcmp (argv[optind + 2], "pg_dumpall") == 0)
+                o.method = MIG_PG_DUMPALL;
+        else if (strcmp (argv[optind + 2], "restart") == 0)
+                o.method = MIG_RESTART;
+        else
+                return cli_usage_error (err, "migration-test", "unknown method `%s` (pg_upgrade, pg_dumpall, restart)",
+                                        argv[optind + 2]);
+        if (o.method != MIG_PG_UPGRADE && (o.mode != MIG_COPY || o.check_only))
+                return cli_usage_error (err, "migration-test", "--link, --clone and --check are pg_upgrade's");
+        o.jobs = jobs;
+        if (both.n_with == 0 && both.n_sets == 0 && cli_strv_split ("default", &both.sets, &both.n_sets) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+        if (side_parse (argv[optind], &old_side, err) < 0 || side_parse (argv[optind + 1], &new_side, err) < 0)
+                goto out;
+        if ((conf = cli_data_path (ctx, "tests/postgresql.conf")) == NULL
+            || (prime = cli_data_path (ctx, "tests/prime.sql")) == NULL
+            || (fp = cli_data_path (ctx, "tests/migrations/fingerprint.sql")) == NULL
+            || (masks = cli_data_path (ctx, "tests/migrations/schema-masks.txt")) == NULL
+            || (data = data_arg ? strdup (data_arg) : cli_data_path (ctx, "tests/migrations/data.sql")) == NULL) {
+                r = pgimg_make_error_errno (err, ENOMEM, "migration-test");
+                goto out;
+        }
+        if (!fs_exists (data)) {
+                r = pgimg_make_error (err, ENOENT, "no data set to migrate: %s does not exist (pass --data FILE)", data);
+                goto out;
+        }
+        o.conf_file = conf;
+        o.prime_file = prime;
+        o.data_file = data;
+        o.fingerprint_file = fp;
+        o.masks_file = fs_exists (masks) ? masks : NULL;
+        progress_set_quiet (ctx->quiet);
+        fetch_set_quiet (ctx->quiet);
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
+                goto out;
+        if (side_open (ctx, &old_side, &both, jobs, &o.old_img, err) < 0
+            || side_open (ctx, &new_side, &both, jobs, &o.new_img, err) < 0)
+                goto out;
+        if (mig_validate (&o, err) < 0)
+                goto out;
+        if (keep) {
+                if (fs_mkdir_p (keep, 0755, err) < 0)
+                        goto out;
+                if ((work = realpath (keep, NULL)) == NULL) {
+                        r = pgimg_make_error_errno (err, errno, "--keep %s", keep);
+                        goto out;
+                }
+        } else if (fs_work_dir (ctx->cache_dir, "migrate", &work, err) < 0) {
+                goto out;
+        }
+        /* The servers' sockets are made there; a Unix socket's path has 107 bytes. */
+        if (strlen (work) + sizeof ("/sock/.s.PGSQL.5433") > 107) {
+                r = pgimg_make_error (err, ENAMETOOLONG, "work directory %s: too long a path for the servers' sockets", work);
+                goto out;
+        }
+        o.work_dir = work;
+        if (recreate_list (ctx, &recreate, err) < 0)
+                goto out;
+        o.recreate = (const char *const *) recreate;
+        if (install_signals () < 0) {
+                r = pgimg_make_error_errno (err, errno, "sigaction");
+                goto out;
+        }
+        progress_note ("migration test %s -> %s by %s (work: %s)", o.old_img.label, o.new_img.label,
+                       mig_method_name (o.method), work);
+        r = mig_run (&o, &rep, err);
+        if (r == 0 && o.check_only) {
+                printf ("ok %s -> %s: pg_upgrade --check passed\n", o.old_img.version, o.new_img.version);
+        } else if (r == 0 || rep.diffs) {
+                print_report (&o, &rep, r == 0);
+                fflush (stdout);
+                if (rep.differences.len)
+                        fprintf (stderr, "differences:\n%s", rep.differences.data);
+        }
+        if (rep.check_output.len)
+                fprintf (stderr, "pg_upgrade --check says:\n%s\n", rep.check_output.data);
+        if (r < 0 && rep.interrupted && rep.old_data)
+                fprintf (stderr, "pgimg: interrupted; the old data directory is %s (%zu files compared)\n", rep.old_data,
+                         rep.old_files);
+        if (results && !o.check_only) {
+                pgimg_error_t ignored = NULL;
+                if (write_results (results, &o, &rep, r < 0 && *err ? (*err)->msg : NULL, r < 0 ? &ignored : err) < 0 && r == 0)
+                        r = -1;
+                pgimg_error_free (&ignored);
+        }
+        if (r < 0 && (log = keep_log (ctx, work, &o)) != NULL)
+                fprintf (stderr, "pgimg: migration-test: the log is %s\n", log);
+        mig_report_free (&rep);
+        if (keep)
+                progress_note ("kept %s", work);
+        else
+                fs_drop_temp_dir (work);
+        if (r < 0 && rep.interrupted) {
+                fprintf (stderr, "pgimg: migration-test: %s\n", (*err)->msg);
+                pgimg_error_free (err);
+                r = 128 + rep.interrupted;
+        }
+out:
+        side_free (&old_side);
+        side_free (&new_side);
+        side_free (&both);
+        if (r < 0)
+                return pgimg_error_wrap (err, "migration-test");
+        return r;
+}

@@ -1,0 +1,573 @@
+/* fingerprint.c - compare the facts of two clusters, two schema dumps and
+ * two listings of a data directory (see fingerprint.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/sha256.h"
+#include "runner/fingerprint.h"
+
+static int
+oom (pgimg_error_t *err)
+{
+        return pgimg_make_error_errno (err, ENOMEM, "fingerprint");
+}
+
+struct fact {
+        const char *line;       /* the whole line, NUL-terminated */
+        size_t key_len;         /* DB \t KIND \t NAME */
+        const char *kind;       /* inside line */
+        size_t kind_len;
+};
+
+struct facts {
+        char *text;             /* a copy, lines cut at '\n' */
+        struct fact *v;
+        size_t n;
+};
+
+static void
+facts_free (struct facts *f)
+{
+        free (f->text);
+        free (f->v);
+}
+
+static int
+fact_cmp (const void *a, const void *b)
+{
+        const struct fact *x = a, *y = b;
+        size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+        int c = memcmp (x->line, y->line, n);
+
+        if (c != 0)
+                return c;
+        return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Cut text into facts sorted by key; a line with fewer than three fields
+ * fails, quoting it. */
+static int
+facts_parse (const char *text, size_t len, const char *which, struct facts *f, pgimg_error_t *err)
+{
+        size_t cap = 1;
+        char *p;
+
+        memset (f, 0, sizeof (*f));
+        if ((f->text = strndup (text ? text : "", len)) == NULL)
+                return oom (err);
+        for (size_t i = 0; i < len; i++)
+                cap += f->text[i] == '\n';
+        if ((f->v = calloc (cap, sizeof (*f->v))) == NULL)
+                return oom (err);
+        for (p = f->text; *p;) {
+                char *nl = strchr (p, '\n');
+                char *t1, *t2, *t3;
+                if (nl)
+                        *nl = '\0';
+                if (*p != '\0') {
+                        t1 = strchr (p, '\t');
+                        t2 = t1 ? strchr (t1 + 1, '\t') : NULL;
+                        if (t2 == NULL)
+                                return pgimg_make_error (err, EINVAL, "fingerprint %s: bad line `%.80s`", which, p);
+                        t3 = strchr (t2 + 1, '\t');
+                        f->v[f->n].line = p;
+                        f->v[f->n].key_len = t3 ? (size_t) (t3 - p) : strlen (p);
+                        f->v[f->n].kind = t1 + 1;
+                        f->v[f->n].kind_len = (size_t) (t2 - t1 - 1);
+                        f->n++;
+                }
+                if (nl == NULL)
+                        break;
+                p = nl + 1;
+        }
+        qsort (f->v, f->n, sizeof (*f->v), fact_cmp);
+        return 0;
+}
+
+static int
+kind_is (const struct fact *f, const char *kind)
+{
+        return f->kind_len == strlen (kind) && memcmp (f->kind, kind, f->kind_len) == 0;
+}
+
+static const char *
+fact_value (const struct fact *f)
+{
+        return f->line[f->key_len] == '\t' ? f->line + f->key_len + 1 : "";
+}
+
+/* "DB KIND NAME" with spaces for a report. */
+static int
+add_key (struct buf *b, const struct fact *f)
+{
+        for (size_t i = 0; i < f->key_len; i++)
+                if (buf_add (b, f->line[i] == '\t' ? " " : &f->line[i], 1) < 0)
+                        return -1;
+        return 0;
+}
+
+static int
+add_value (struct buf *b, const char *v)
+{
+        for (; *v; v++)
+                if (buf_add (b, *v == '\t' ? " " : v, 1) < 0)
+                        return -1;
+        return 0;
+}
+
+static int
+report_line (struct buf *report, size_t max_lines, struct fp_result *res, const struct fact *f,
+             const char *before, const char *after)
+{
+        if (res->n_diffs++ >= max_lines)
+                return 0;
+        if (buf_adds (report, "  ") < 0 || add_key (report, f) < 0)
+                return -1;
+        if (before == NULL)
+                return buf_adds (report, ": only after (") < 0 || add_value (report, after) < 0
+                       || buf_adds (report, ")\n") < 0 ? -1 : 0;
+        if (after == NULL)
+                return buf_adds (report, ": missing after the upgrade (was ") < 0 || add_value (report, before) < 0
+                       || buf_adds (report, ")\n") < 0 ? -1 : 0;
+        return buf_adds (report, ": ") < 0 || add_value (report, before) < 0 || buf_adds (report, " before, ") < 0
+               || add_value (report, after) < 0 || buf_adds (report, " after\n") < 0 ? -1 : 0;
+}
+
+/* An extension's value is "VERSION\tSCHEMA": a new version in the same
+ * schema is an update. */
+static int
+is_update (const struct fact *a, const struct fact *b)
+{
+        const char *va = fact_value (a), *vb = fact_value (b);
+        const char *sa = strchr (va, '\t'), *sb = strchr (vb, '\t');
+
+        if (!kind_is (a, "extension"))
+                return 0;
+        if (sa == NULL || sb == NULL)
+                return sa == sb;
+        return strcmp (sa, sb) == 0;
+}
+
+static int
+add_update (struct buf *updates, const struct fact *a, const struct fact *b)
+{
+        const char *va = fact_value (a), *vb = fact_value (b);
+        const char *name = a->kind + a->kind_len + 1;
+        size_t name_len = a->key_len - (size_t) (name - a->line);
+        size_t la = strcspn (va, "\t"), lb = strcspn (vb, "\t");
+
+        if (updates == NULL)
+                return 0;
+        return buf_addf (updates, "%s%.*s %.*s -> %.*s", updates->len ? ", " : "", (int) name_len, name,
+                         (int) la, va, (int) lb, vb);
+}
+
+int
+fp_compare (const char *before, size_t before_len, const char *after, size_t after_len,
+            size_t max_lines, struct buf *report, struct buf *updates, struct fp_result *res,
+            pgimg_error_t *err)
+{
+        struct facts a = { 0 }, b = { 0 };
+        size_t i = 0, j = 0;
+        int r = 0;
+
+        memset (res, 0, sizeof (*res));
+        if (facts_parse (before, before_len, "before", &a, err) < 0
+            || facts_parse (after, after_len, "after", &b, err) < 0) {
+                facts_free (&a);
+                facts_free (&b);
+                return -1;
+        }
+        while ((i < a.n || j < b.n) && r == 0) {
+                int c = i >= a.n ? 1 : j >= b.n ? -1 : fact_cmp (&a.v[i], &b.v[j]);
+                if (c < 0) {
+                        r = report_line (report, max_lines, res, &a.v[i], fact_value (&a.v[i]), NULL);
+                        i++;
+                        continue;
+                }
+                if (c > 0) {
+                        r = report_line (report, max_lines, res, &b.v[j], NULL, fact_value (&b.v[j]));
+                        j++;
+                        continue;
+                }
+                res->n_facts++;
+                if (kind_is (&a.v[i], "table")) {
+                        res->n_tables++;
+                        res->n_rows += strtoull (fact_value (&a.v[i]), NULL, 10);
+                }
+                if (strcmp (fact_value (&a.v[i]), fact_value (&b.v[j])) != 0) {
+                        if (is_update (&a.v[i], &b.v[j])) {
+                                res->n_updates++;
+                                r = add_update (updates, &a.v[i], &b.v[j]);
+                        } else {
+                                r = report_line (report, max_lines, res, &a.v[i], fact_value (&a.v[i]),
+                                                 fact_value (&b.v[j]));
+                        }
+                }
+                i++;
+                j++;
+        }
+        facts_free (&a);
+        facts_free (&b);
+        return r < 0 ? oom (err) : 0;
+}
+
+/* ---- Schema dumps ---- */
+
+struct masks {
+        regex_t *re;
+        size_t n;
+};
+
+static void
+masks_free (struct masks *m)
+{
+        for (size_t i = 0; i < m->n; i++)
+                regfree (&m->re[i]);
+        free (m->re);
+}
+
+static int
+masks_compile (const char *text, struct masks *m, pgimg_error_t *err)
+{
+        cleanup_free char *copy = strdup (text ? text : "");
+        char *save = NULL;
+        size_t cap = 1;
+
+        memset (m, 0, sizeof (*m));
+        if (copy == NULL)
+                return oom (err);
+        for (const char *p = copy; *p; p++)
+                cap += *p == '\n';
+        if ((m->re = calloc (cap, sizeof (*m->re))) == NULL)
+                return oom (err);
+        for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+                int rc;
+                if (line[0] == '#' || line[strspn (line, " \t")] == '\0')
+                        continue;
+                if ((rc = regcomp (&m->re[m->n], line, REG_EXTENDED | REG_NOSUB)) != 0) {
+                        char msg[128];
+                        regerror (rc, &m->re[m->n], msg, sizeof (msg));
+                        masks_free (m);
+                        return pgimg_make_error (err, EINVAL, "schema mask `%s`: %s", line, msg);
+                }
+                m->n++;
+        }
+        return 0;
+}
+
+static int
+schema_line_dropped (const char *line, const struct masks *m)
+{
+        if (line[0] == '\0' || strncmp (line, "--", 2) == 0 || strncmp (line, "SET ", 4) == 0
+            || strncmp (line, "\\restrict", 9) == 0 || strncmp (line, "\\unrestrict", 11) == 0
+            || strncmp (line, "SELECT pg_catalog.set_config('search_path'", 42) == 0)
+                return 1;
+        for (size_t i = 0; i < m->n; i++)
+                if (regexec (&m->re[i], line, 0, NULL, 0) == 0)
+                        return 1;
+        return 0;
+}
+
+int
+fp_schema_normalize (struct buf *dump, const char *masks, pgimg_error_t *err)
+{
+        struct masks m;
+        cleanup_buf struct buf out = BUF_INIT;
+        char *p;
+
+        if (masks_compile (masks, &m, err) < 0)
+                return -1;
+        for (p = dump->data; p && *p;) {
+                char *nl = strchr (p, '\n');
+                if (nl)
+                        *nl = '\0';
+                if (!schema_line_dropped (p, &m) && (buf_adds (&out, p) < 0 || buf_add (&out, "\n", 1) < 0)) {
+                        masks_free (&m);
+                        return oom (err);
+                }
+                if (nl == NULL)
+                        break;
+                p = nl + 1;
+        }
+        masks_free (&m);
+        buf_release (dump);
+        *dump = out;
+        out = (struct buf) BUF_INIT;
+        if (dump->data == NULL && buf_add (dump, "", 0) < 0)
+                return oom (err);
+        return 0;
+}
+
+static int
+str_cmp (const void *a, const void *b)
+{
+        return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The lines of text, sorted; *v points into *copy. */
+static int
+sorted_lines (const char *text, char **copy, char ***v, size_t *n)
+{
+        size_t cap = 1;
+
+        *n = 0;
+        *v = NULL;
+        if ((*copy = strdup (text ? text : "")) == NULL)
+                return -1;
+        for (const char *p = *copy; *p; p++)
+                cap += *p == '\n';
+        if ((*v = calloc (cap, sizeof (char *))) == NULL)
+                return -1;
+        for (char *p = *copy; *p;) {
+                char *nl = strchr (p, '\n');
+                if (nl)
+                        *nl = '\0';
+                (*v)[(*n)++] = p;
+                if (nl == NULL)
+                        break;
+                p = nl + 1;
+        }
+        qsort (*v, *n, sizeof (char *), str_cmp);
+        return 0;
+}
+
+int
+fp_schema_compare (const char *label, const char *before, const char *after, size_t max_lines,
+                   struct buf *report, size_t *n_diffs, pgimg_error_t *err)
+{
+        cleanup_free char *ca = NULL;
+        cleanup_free char *cb = NULL;
+        cleanup_free char **a = NULL;
+        cleanup_free char **b = NULL;
+        size_t na, nb, i = 0, j = 0;
+        int r = 0;
+
+        *n_diffs = 0;
+        if (sorted_lines (before, &ca, &a, &na) < 0 || sorted_lines (after, &cb, &b, &nb) < 0)
+                return oom (err);
+        while ((i < na || j < nb) && r == 0) {
+                int c = i >= na ? 1 : j >= nb ? -1 : strcmp (a[i], b[j]);
+                if (c == 0) {
+                        i++;
+                        j++;
+                        continue;
+                }
+                if ((*n_diffs)++ < max_lines)
+                        r = buf_addf (report, "  schema of %s: only %s: %.200s\n", label, c < 0 ? "before" : "after",
+                                      c < 0 ? a[i] : b[j]);
+                if (c < 0)
+                        i++;
+                else
+                        j++;
+        }
+        return r < 0 ? oom (err) : 0;
+}
+
+/* ---- Data directory listings ---- */
+
+/* nftw has no user pointer: the walk's state, for one walk at a time. */
+static struct {
+        const char *root;
+        size_t root_len;
+        char **lines;
+        size_t n, cap;
+        unsigned long long bytes;
+        pgimg_error_t *err;
+        int failed;
+} walk;
+
+static int
+walk_add (char *line)
+{
+        if (walk.n == walk.cap) {
+                size_t cap = walk.cap ? 2 * walk.cap : 256;
+                char **v = realloc (walk.lines, cap * sizeof (char *));
+                if (v == NULL) {
+                        free (line);
+                        return -1;
+                }
+                walk.lines = v;
+                walk.cap = cap;
+        }
+        walk.lines[walk.n++] = line;
+        return 0;
+}
+
+static int
+hash_file (const char *path, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *err)
+{
+        cleanup_sha256 struct sha256 h = SHA256_INIT;
+        cleanup_fd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        static char chunk[1 << 16];
+        ssize_t n;
+
+        if (fd < 0)
+                return pgimg_make_error_errno (err, errno, "open %s", path);
+        if (sha256_init (&h, err) < 0)
+                return -1;
+        while ((n = read (fd, chunk, sizeof (chunk))) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return pgimg_make_error_errno (err, errno, "read %s", path);
+                walk.bytes += (unsigned long long) n;
+                if (sha256_update (&h, chunk, (size_t) n, err) < 0)
+                        return -1;
+        }
+        return sha256_final_hex (&h, hex, err);
+}
+
+static int
+walk_one (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        const char *rel = path + walk.root_len + 1;
+        char *line = NULL;
+        char hex[SHA256_HEX_LEN + 1];
+
+        (void) ftw;
+        if (type == FTW_F && S_ISREG (st->st_mode)) {
+                if (hash_file (path, hex, walk.err) < 0)
+                        goto fail;
+                if (asprintf (&line, "%s\t%lld\t%s", rel, (long long) st->st_size, hex) < 0)
+                        goto oom;
+        } else if (type == FTW_SL) {
+                char target[PATH_MAX];
+                ssize_t n = readlink (path, target, sizeof (target) - 1);
+                if (n < 0) {
+                        pgimg_make_error_errno (walk.err, errno, "readlink %s", path);
+                        goto fail;
+                }
+                target[n] = '\0';
+                if (asprintf (&line, "%s\t->\t%s", rel, target) < 0)
+                        goto oom;
+        } else if (type == FTW_DNR || type == FTW_NS) {
+                pgimg_make_error (walk.err, EACCES, "cannot read %s", path);
+                goto fail;
+        } else {
+                return 0;
+        }
+        if (walk_add (line) < 0)
+                goto oom;
+        return 0;
+oom:
+        oom (walk.err);
+fail:
+        walk.failed = 1;
+        return 1;
+}
+
+int
+fp_tree_manifest (const char *dir, struct buf *out, unsigned long long *bytes, pgimg_error_t *err)
+{
+        int r = 0;
+
+        memset (&walk, 0, sizeof (walk));
+        walk.root = dir;
+        walk.root_len = strlen (dir);
+        walk.err = err;
+        if (nftw (dir, walk_one, 32, FTW_PHYS) != 0 && !walk.failed)
+                r = pgimg_make_error_errno (err, errno, "list %s", dir);
+        else if (walk.failed)
+                r = -1;
+        if (r == 0) {
+                qsort (walk.lines, walk.n, sizeof (char *), str_cmp);
+                for (size_t i = 0; i < walk.n && r == 0; i++)
+                        if (buf_adds (out, walk.lines[i]) < 0 || buf_add (out, "\n", 1) < 0)
+                                r = oom (err);
+                if (r == 0 && out->data == NULL && buf_add (out, "", 0) < 0)
+                        r = oom (err);
+        }
+        for (size_t i = 0; i < walk.n; i++)
+                free (walk.lines[i]);
+        free (walk.lines);
+        if (bytes)
+                *bytes = walk.bytes;
+        memset (&walk, 0, sizeof (walk));
+        return r;
+}
+
+int
+fp_tree_volatile (const char *path)
+{
+        static const char *const files[] = { "global/pg_control", "postmaster.opts", "postmaster.pid",
+                                             "pg_logical/replorigin_checkpoint", "current_logfiles" };
+        /* pg_subtrans is zeroed at every start. */
+        static const char *const dirs[] = { "pg_wal/", "pg_stat/", "pg_stat_tmp/", "pg_subtrans/", "log/" };
+
+        for (size_t i = 0; i < sizeof (files) / sizeof (files[0]); i++)
+                if (strcmp (path, files[i]) == 0)
+                        return 1;
+        const char *base = strrchr (path, '/');
+
+        for (size_t i = 0; i < sizeof (dirs) / sizeof (dirs[0]); i++)
+                if (strncmp (path, dirs[i], strlen (dirs[i])) == 0)
+                        return 1;
+        /* The relation cache's init files, rebuilt by the first backend. */
+        return strcmp (base ? base + 1 : path, "pg_internal.init") == 0;
+}
+
+/* The path of a manifest line, as a NUL-terminated copy in out. */
+static const char *
+line_path (const char *line, char *out, size_t size)
+{
+        size_t n = strcspn (line, "\t");
+
+        if (n >= size)
+                n = size - 1;
+        memcpy (out, line, n);
+        out[n] = '\0';
+        return out;
+}
+
+int
+fp_tree_compare (const char *before, const char *after, size_t max_lines, struct buf *report,
+                 size_t *n_diffs, size_t *n_checked, pgimg_error_t *err)
+{
+        cleanup_free char *ca = NULL;
+        cleanup_free char *cb = NULL;
+        cleanup_free char **a = NULL;
+        cleanup_free char **b = NULL;
+        size_t na, nb, i = 0, j = 0;
+        char pa[PATH_MAX], pb[PATH_MAX];
+        int r = 0;
+
+        *n_diffs = 0;
+        *n_checked = 0;
+        if (sorted_lines (before, &ca, &a, &na) < 0 || sorted_lines (after, &cb, &b, &nb) < 0)
+                return oom (err);
+        while ((i < na || j < nb) && r == 0) {
+                int c = i >= na ? 1 : j >= nb ? -1 : strcmp (line_path (a[i], pa, sizeof (pa)), line_path (b[j], pb, sizeof (pb)));
+                const char *what = NULL, *path;
+                if (c == 0) {
+                        path = line_path (a[i], pa, sizeof (pa));
+                        if (!fp_tree_volatile (path)) {
+                                (*n_checked)++;
+                                if (strcmp (a[i], b[j]) != 0)
+                                        what = "changed";
+                        }
+                        i++;
+                        j++;
+                } else if (c < 0) {
+                        path = line_path (a[i++], pa, sizeof (pa));
+                        if (!fp_tree_volatile (path))
+                                what = "removed";
+                } else {
+                        path = line_path (b[j++], pb, sizeof (pb));
+                        if (!fp_tree_volatile (path))
+                                what = "added";
+                }
+                if (what && (*n_diffs)++ < max_lines)
+                        r = buf_addf (report, "  old data directory: %s %s\n", path, what);
+        }
+        return r < 0 ? oom (err) : 0;
+}

@@ -1,0 +1,95 @@
+/* migrate.h - prove that an upgrade loses nothing.
+ *
+ * An OLD cluster is initialized as the OLD image's entrypoint does
+ * (docker-ensure-initdb.sh), gets tests/postgresql.conf, every extension
+ * that can be created (tests/prime.sql) and the data set
+ * (tests/migrations/data.sql), and is fingerprinted
+ * (tests/migrations/fingerprint.sql and pg_dump --schema-only, both with
+ * NEW's client programs).  Then it is moved to NEW by one method:
+ *
+ *   pg_upgrade  pg_upgrade --check, then pg_upgrade (copy, --link or
+ *               --clone; --jobs) with the old image's binaries beside the
+ *               new ones, the new server started, statistics rebuilt
+ *               and extensions updated as the pg_upgrade docs say;
+ *   pg_dumpall  both servers running, NEW's pg_dumpall piped into NEW's psql;
+ *   restart     two minors of one major: NEW's binaries on OLD's data.
+ *
+ * The new cluster is fingerprinted again; every fact must match (extension
+ * versions may move forward, to NEW's default), and the old data directory
+ * must be as it was, apart from the files any start and stop rewrites
+ * (fingerprint.h).  Every program runs in pgimg's rootless sandbox as
+ * the images' postgres user, over the images' own roots; the servers
+ * listen on a Unix socket only, in a network namespace of their own.
+ */
+#ifndef PGIMG_MIGRATE_H
+#define PGIMG_MIGRATE_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+
+struct mig_image {
+        const char *label;              /* "postgres-15.18", for messages */
+        const char *rootfs;             /* runtime_rootfs */
+        const char *const *env;         /* the image's Env */
+        int major;
+        const char *version;            /* "15.18" */
+};
+
+enum mig_method { MIG_PG_UPGRADE, MIG_PG_DUMPALL, MIG_RESTART };
+enum mig_mode { MIG_COPY, MIG_LINK, MIG_CLONE };
+
+struct mig_opts {
+        struct mig_image old_img, new_img;
+        enum mig_method method;
+        enum mig_mode mode;             /* pg_upgrade only */
+        int jobs;                       /* pg_upgrade --jobs, vacuumdb --jobs */
+        int scale;                      /* the data set's psql variable */
+        int check_only;                 /* stop after pg_upgrade --check */
+        const char *work_dir;           /* exists; the caller removes it */
+        /* Extensions an upgrade drops and creates again instead of
+         * ALTER EXTENSION ... UPDATE (their recipes' "update": "recreate"). */
+        const char *const *recreate;
+        /* Host paths of the inputs. */
+        const char *conf_file;          /* tests/postgresql.conf */
+        const char *prime_file;         /* tests/prime.sql */
+        const char *data_file;          /* tests/migrations/data.sql */
+        const char *fingerprint_file;   /* tests/migrations/fingerprint.sql */
+        const char *masks_file;         /* tests/migrations/schema-masks.txt */
+};
+
+struct mig_report {
+        double seconds;                 /* the whole test */
+        double load_seconds;            /* prime and data set */
+        double upgrade_seconds;         /* the method itself, with its follow-up steps */
+        double fingerprint_seconds;     /* the first fingerprint */
+        unsigned long long db_bytes;    /* the databases' size, before */
+        unsigned long long rows;
+        size_t tables, facts, diffs, old_files;
+        struct buf differences;         /* one line a difference */
+        struct buf updates;             /* "vector 0.8.0 -> 0.8.7, ..." */
+        struct buf check_output;        /* pg_upgrade --check's report when it failed */
+        struct buf skipped;             /* extensions prime.sql was told to skip, and why */
+        const char *old_data;           /* what became of the old data directory */
+        int interrupted;                /* the signal that stopped the test, or 0 */
+};
+
+void mig_report_free (struct mig_report *r);
+
+/* Refuse what cannot work before anything runs: a downgrade, restart
+ * across majors, pg_upgrade within a major. */
+int mig_validate (const struct mig_opts *o, pgimg_error_t *err);
+
+/* Run the test.  0 when every fact matched (r->diffs == 0); -1 with *err
+ * when a step failed or a difference was found (r says which). */
+int mig_run (const struct mig_opts *o, struct mig_report *r, pgimg_error_t *err);
+
+/* For a SIGINT/SIGTERM handler: forward sig to the running steps and
+ * make mig_run stop after the current one. */
+void mig_interrupt (int sig);
+
+const char *mig_method_name (enum mig_method m);
+const char *mig_mode_name (enum mig_mode m);
+
+#endif
