@@ -376,6 +376,74 @@ read_out (struct mig *m, const char *name, struct buf *b, pgimg_error_t *err)
         return 0;
 }
 
+/* Whether the comma-separated list has item (spaces around items ignored). */
+static int
+list_has (const char *list, const char *item, size_t len)
+{
+        for (const char *p = list; p && *p;) {
+                size_t n;
+                p += strspn (p, " ");
+                n = strcspn (p, ",");
+                while (n > 0 && p[n - 1] == ' ')
+                        n--;
+                if (n == len && strncmp (p, item, len) == 0)
+                        return 1;
+                p = strchr (p, ',');
+                p = p ? p + 1 : NULL;
+        }
+        return 0;
+}
+
+/* The old cluster's shared_preload_libraries carried over to the new
+ * one: NEW's own list, plus any library OLD preloaded that it lacks. */
+static int
+carry_preload (struct mig *m, const char *conf, int fd, pgimg_error_t *err)
+{
+        cleanup_buf struct buf old_list = BUF_INIT;
+        cleanup_buf struct buf new_list = BUF_INIT;
+        cleanup_buf struct buf merged = BUF_INIT;
+        cleanup_free char *path = NULL;
+        cleanup_fd int out = -1;
+        size_t added = 0;
+
+        if (read_out (m, "preload-before.txt", &old_list, err) < 0)
+                return -1;
+        if (asprintf (&path, "%s/preload-new.txt", m->out) < 0)
+                return oom (err);
+        if ((out = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+                return pgimg_make_error_errno (err, errno, "create %s", path);
+        if (step (m, &m->o->new_img, 0, "read the new cluster's preload libraries", NULL, out,
+                  "exec postgres -D /var/lib/postgresql/new -C shared_preload_libraries", err) < 0
+            || read_out (m, "preload-new.txt", &new_list, err) < 0)
+                return -1;
+        old_list.data[strcspn (old_list.data, "\n")] = '\0';
+        new_list.data[strcspn (new_list.data, "\n")] = '\0';
+        if (buf_adds (&merged, new_list.data) < 0)
+                return oom (err);
+        for (const char *p = old_list.data; *p;) {
+                size_t n;
+                p += strspn (p, " ");
+                n = strcspn (p, ",");
+                while (n > 0 && p[n - 1] == ' ')
+                        n--;
+                if (n > 0 && !list_has (merged.data, p, n)) {
+                        if (buf_addf (&merged, "%s%.*s", merged.len ? "," : "", (int) n, p) < 0)
+                                return oom (err);
+                        added++;
+                }
+                p += strcspn (p, ",");
+                if (*p == ',')
+                        p++;
+        }
+        if (added == 0)
+                return 0;
+        if (strchr (merged.data, '\'') != NULL)
+                return pgimg_make_error (err, EINVAL, "shared_preload_libraries `%s`: a quote in a library name", merged.data);
+        if (dprintf (fd, "# carried over from the old cluster\nshared_preload_libraries = '%s'\n", merged.data) < 0)
+                return pgimg_make_error_errno (err, errno, "write %s", conf);
+        return 0;
+}
+
 /* Initialize a cluster as the image's entrypoint does, then add the
  * test's settings.  The superuser's password is random and only in a
  * file of in/ that the sandbox reads. */
@@ -418,7 +486,7 @@ init_cluster (struct mig *m, const struct mig_image *img, int is_old, const char
             || (extra.len && fs_write_all (fd, extra.data, extra.len) < 0))
                 return pgimg_make_error_errno (err, errno, "write %s", conf);
         (void) script;
-        return 0;
+        return is_old ? 0 : carry_preload (m, conf, fd, err);
 }
 
 /* Facts and schemas of every database, with NEW's client programs:
@@ -438,6 +506,7 @@ fingerprint (struct mig *m, int port, const char *tag, pgimg_error_t *err)
                       "WHERE datallowconn AND NOT datistemplate ORDER BY 1\")\n"
                       "psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \"SELECT sum(pg_database_size(datname))::bigint "
                       "FROM pg_database WHERE datallowconn AND NOT datistemplate\" > /tmp/out/size-%s.txt\n"
+                      "psql -X -At -v ON_ERROR_STOP=1 -d postgres -c 'SHOW shared_preload_libraries' > /tmp/out/preload-%s.txt\n"
                       ": > /tmp/out/fp-%s.txt; : > /tmp/out/schema-%s.sql\n"
                       "for db in $dbs; do\n"
                       "  psql -X -At -F $'\\t' -v ON_ERROR_STOP=1 -d \"$db\" -f /tmp/in/fingerprint.sql"
@@ -445,7 +514,7 @@ fingerprint (struct mig *m, int port, const char *tag, pgimg_error_t *err)
                       "  echo \"\\\\connect $db\" >> /tmp/out/schema-%s.sql\n"
                       "  pg_dump --schema-only -d \"$db\" >> /tmp/out/schema-%s.sql\n"
                       "done\n",
-                      port, tag, tag, tag, tag, tag, tag) < 0)
+                      port, tag, tag, tag, tag, tag, tag, tag) < 0)
                 return oom (err);
         return step (m, &m->o->new_img, 0, what, NULL, -1, script, err);
 }
