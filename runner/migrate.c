@@ -775,14 +775,30 @@ run_pg_upgrade (struct mig *m, pgimg_error_t *err)
                         check_report (m, output.data, &ignored);
                 pgimg_error_free (&ignored);
                 if (m->r->check_output.len) {
-                        /* The failed check's line, squeezed, as the error. */
+                        /* The failed check's line, squeezed, as the error; or
+                         * the line before "Failure, exiting" when no check
+                         * says "failed" (a mode the filesystem lacks). */
+                        const char *first = m->r->check_output.data;
+                        const char *fail = strstr (first, "\nFailure, exiting");
                         char line[256];
                         size_t k = 0;
-                        for (const char *q = m->r->check_output.data; *q && *q != '\n' && k + 1 < sizeof (line); q++)
+                        if (strstr (first, "failed check") == NULL && strstr (first, "fatal") == NULL && fail) {
+                                while (fail > first && (fail[-1] == '\n' || fail[-1] == ' '))
+                                        fail--;
+                                while (fail > first && fail[-1] != '\n')
+                                        fail--;
+                                first = fail;
+                        }
+                        for (const char *q = first; *q && *q != '\n' && k + 1 < sizeof (line); q++)
                                 if (!(*q == ' ' && k > 0 && line[k - 1] == ' '))
                                         line[k++] = *q;
                         line[k] = '\0';
                         pgimg_error_free (err);
+                        if (o->mode == MIG_CLONE && strstr (line, "clone") != NULL)
+                                return pgimg_make_error (err, EOPNOTSUPP,
+                                                         "pg_upgrade --check failed: %s: --clone needs a filesystem with "
+                                                         "reflinks (XFS, Btrfs) under %s; use copy or --link here",
+                                                         line, o->work_dir);
                         return pgimg_make_error (err, EIO, "pg_upgrade --check failed: %s (its report is above)", line);
                 }
                 return -1;

@@ -15,6 +15,7 @@ p() { "$PGIMG" --cache-dir "$TEST_CACHE" "$@"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-migration-XXXXXX")
 cleanup() {
 	mountpoint -q "$work/small" 2>/dev/null && umount "$work/small"
+	mountpoint -q "$work/xfs" 2>/dev/null && umount "$work/xfs"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,6 +49,23 @@ rm -rf "$work/copy"
 migrate "pg_upgrade-link" "$OLD" "$NEW" pg_upgrade --link --jobs 2
 check_link() { grep -q 'disabled by --link' "$TEST_OUT/migration-pg_upgrade-link.txt"; }
 ok "pg_upgrade --link disables the old cluster as documented" check_link
+
+# --clone where the filesystem has reflinks: an XFS image on a loop device.
+if [ "$(id -u)" = 0 ] && command -v mkfs.xfs >/dev/null && truncate -s 1G "$work/xfs.img" \
+	&& mkfs.xfs -q -m reflink=1 "$work/xfs.img" 2>/dev/null && mkdir -p "$work/xfs" \
+	&& mount -o loop "$work/xfs.img" "$work/xfs" 2>/dev/null; then
+	migrate "pg_upgrade-clone" "$OLD" "$NEW" pg_upgrade --clone --keep "$work/xfs/w"
+	umount "$work/xfs"
+else
+	pass "# SKIP pg_upgrade --clone: no XFS on a loop device here (needs root, xfsprogs, loop devices)"
+fi
+rm -f "$work/xfs.img"
+# Where the filesystem has none, --clone is refused with the reason.
+refused_clone() { p migration-test "$OLD" "$NEW" pg_upgrade --clone --keep "$work/noclone" 2>&1 | grep -q -- '--clone needs a filesystem with reflinks'; }
+if [ "$(stat -f -c %T "$work")" = "ext2/ext3" ]; then
+	ok "--clone on ext4 is refused with the reason" refused_clone
+fi
+rm -rf "$work/noclone"
 
 # OLD from an image tarball (as one built by an earlier pgimg would be).
 if p build "postgres-$OLD" --set default -o "$work/old.tar" >"$TEST_OUT/migration-old-build.txt" 2>&1; then
