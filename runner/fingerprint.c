@@ -142,6 +142,17 @@ report_line (struct buf *report, size_t max_lines, struct fp_result *res, const 
                || add_value (report, after) < 0 || buf_adds (report, " after\n") < 0 ? -1 : 0;
 }
 
+/* An index fact's value ends with whether the plan used an index: "t". */
+static int
+index_used (const struct fact *f)
+{
+        const char *v = fact_value (f);
+        const char *last = strrchr (v, '\t');
+
+        last = last ? last + 1 : v;
+        return strcmp (last, "t") == 0 || strcmp (last, "true") == 0;
+}
+
 /* An extension's value is "VERSION\tSCHEMA": a new version in the same
  * schema is an update. */
 static int
@@ -200,6 +211,11 @@ fp_compare (const char *before, size_t before_len, const char *after, size_t aft
                         continue;
                 }
                 res->n_facts++;
+                if (kind_is (&b.v[j], "index") && !index_used (&b.v[j]) && r == 0) {
+                        if (res->n_diffs++ < max_lines && (buf_adds (report, "  ") < 0 || add_key (report, &b.v[j]) < 0
+                                                           || buf_adds (report, ": the query did not use an index after the upgrade\n") < 0))
+                                r = -1;
+                }
                 if (kind_is (&a.v[i], "table")) {
                         res->n_tables++;
                         res->n_rows += strtoull (fact_value (&a.v[i]), NULL, 10);

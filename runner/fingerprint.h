@@ -10,7 +10,9 @@
  * (DB, KIND, NAME) is the fact's key; the rest its value.  Two
  * fingerprints match when they hold the same keys with the same values,
  * except extension versions, which an upgrade may move forward (they are
- * listed as updates, and checked elsewhere against the new image).
+ * listed as updates, and checked elsewhere against the new image).  An
+ * "index" fact (NAME a query, VALUE its result's hash and "t" when its
+ * plan used an index) must also say "t" after the upgrade.
  */
 #ifndef PGIMG_FINGERPRINT_H
 #define PGIMG_FINGERPRINT_H

@@ -87,6 +87,24 @@ an_extension_that_moved_schema_is_a_difference (void **state)
 }
 
 static void
+an_index_query_must_still_use_an_index (void **state)
+{
+        static const char a[] = "db\tindex\tbtree_lookup\tabc123\tt\n";
+        static const char b[] = "db\tindex\tbtree_lookup\tabc123\tf\n";
+        cleanup_buf struct buf report = BUF_INIT;
+        struct fp_result r;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_int_equal (fp_compare (a, strlen (a), a, strlen (a), 10, &report, NULL, &r, &err), 0);
+        assert_int_equal (r.n_diffs, 0);
+        /* The same result by a sequential scan: the index was not checked. */
+        assert_int_equal (fp_compare (a, strlen (a), b, strlen (b), 10, &report, NULL, &r, &err), 0);
+        assert_int_equal (r.n_diffs, 2);
+        assert_non_null (strstr (report.data, "db index btree_lookup: the query did not use an index"));
+}
+
+static void
 report_lines_are_capped_but_counted (void **state)
 {
         cleanup_buf struct buf a = BUF_INIT;
@@ -263,6 +281,7 @@ main (void)
                 cmocka_unit_test (equal_facts_in_any_order_match),
                 cmocka_unit_test (a_lost_row_is_named_down_to_the_table),
                 cmocka_unit_test (an_extension_that_moved_schema_is_a_difference),
+                cmocka_unit_test (an_index_query_must_still_use_an_index),
                 cmocka_unit_test (report_lines_are_capped_but_counted),
                 cmocka_unit_test (a_malformed_fingerprint_fails),
                 cmocka_unit_test (schema_noise_and_masks_are_dropped),
