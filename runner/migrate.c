@@ -42,25 +42,34 @@
 #define MAX_REPORT_LINES 40
 
 static volatile sig_atomic_t interrupted;
-static volatile pid_t running[3];       /* steps and servers to forward a signal to */
+/* What a signal is forwarded to: the servers get SIGINT (a fast, clean
+ * shutdown), a step is killed with its whole pid namespace: pg_upgrade
+ * runs its programs through system(), which ignores SIGINT meanwhile,
+ * so a SIGINT to it alone would not stop it. */
+static volatile pid_t servers[2], steps[2];
 
 void
 mig_interrupt (int sig)
 {
         interrupted = sig;
-        for (size_t i = 0; i < sizeof (running) / sizeof (running[0]); i++)
-                if (running[i] > 0)
-                        kill (running[i], sig == SIGINT ? SIGINT : SIGTERM);
+        for (size_t i = 0; i < 2; i++) {
+                if (servers[i] > 0)
+                        kill (servers[i], SIGINT);
+                if (steps[i] > 0)
+                        kill (steps[i], SIGKILL);
+        }
 }
 
+/* Add (on) or remove a step's or server's pid; a step's is gone from
+ * sandbox_pid once it was waited for, so the caller keeps it. */
 static void
-track (struct sandbox *sb, int on)
+track (pid_t pid, int on, int is_server)
 {
-        pid_t pid = sandbox_pid (sb);
+        volatile pid_t *v = is_server ? servers : steps;
 
-        for (size_t i = 0; i < sizeof (running) / sizeof (running[0]); i++)
-                if (on ? running[i] == 0 : running[i] == pid) {
-                        running[i] = on ? pid : 0;
+        for (size_t i = 0; i < 2 && pid > 0; i++)
+                if (on ? v[i] == 0 : v[i] == pid) {
+                        v[i] = on ? pid : 0;
                         return;
                 }
 }
@@ -209,7 +218,8 @@ cluster_dir (int is_old)
 /* The sandbox of a step or server over img's root. */
 static int
 sandbox_for (struct mig *m, const struct mig_image *img, int bind_old_root, const char *const *argv,
-             const char *const *extra_env, int out_fd, int err_fd, struct sandbox **sb, pgimg_error_t *err)
+             const char *const *extra_env, int out_fd, int err_fd, int is_server, struct sandbox **sb,
+             pgimg_error_t *err)
 {
         static const char *const over_base[] = { "PGHOST=/run/postgresql", "PGUSER=postgres",
                                                  "PGDATABASE=postgres", "LANG=C.UTF-8", NULL };
@@ -241,7 +251,7 @@ sandbox_for (struct mig *m, const struct mig_image *img, int bind_old_root, cons
         so.envp = (const char *const *) env;
         if (sandbox_start (&so, sb, err) < 0)
                 return -1;
-        track (*sb, 1);
+        track (sandbox_pid (*sb), 1, is_server);
         return 0;
 }
 
@@ -281,19 +291,20 @@ step (struct mig *m, const struct mig_image *img, int bind_old_root, const char 
         cleanup_sandbox struct sandbox *sb = NULL;
         char line[512];
         off_t from;
-        int code;
+        pid_t pid;
+        int code, r;
 
         if (interrupted)
                 return pgimg_make_error (err, EINTR, "interrupted before %s", what);
         log_note (m, "\n==> %s (%s)\n", what, img->label);
         from = lseek (m->log_fd, 0, SEEK_END);
-        if (sandbox_for (m, img, bind_old_root, argv, extra_env, out_fd, -1, &sb, err) < 0)
+        if (sandbox_for (m, img, bind_old_root, argv, extra_env, out_fd, -1, 0, &sb, err) < 0)
                 return pgimg_error_wrap (err, "%s", what);
-        if (sandbox_wait (sb, &code, err) < 0) {
-                track (sb, 0);
+        pid = sandbox_pid (sb);
+        r = sandbox_wait (sb, &code, err);
+        track (pid, 0, 0);
+        if (r < 0)
                 return pgimg_error_wrap (err, "%s", what);
-        }
-        track (sb, 0);
         if (interrupted)
                 return pgimg_make_error (err, EINTR, "interrupted during %s", what);
         if (code != 0) {
@@ -317,6 +328,7 @@ server_start (struct mig *m, const struct mig_image *img, int on_old_data, int p
         const char *env[] = { data_env, NULL };
         cleanup_free char *log = NULL;
         cleanup_fd int fd = -1;
+        pid_t pid;
         int code;
 
         snprintf (port_arg, sizeof (port_arg), "port=%d", port);
@@ -328,11 +340,12 @@ server_start (struct mig *m, const struct mig_image *img, int on_old_data, int p
                 return pgimg_make_error_errno (err, errno, "create %s", log);
         log_note (m, "\n==> start %s on %s (port %d; its log: out/server-%d.log)\n", img->label,
                   cluster_dir (on_old_data), port, port);
-        if (sandbox_for (m, img, 0, argv, env, fd, fd, sb, err) < 0)
+        if (sandbox_for (m, img, 0, argv, env, fd, fd, 1, sb, err) < 0)
                 return pgimg_error_wrap (err, "start %s", img->label);
+        pid = sandbox_pid (*sb);
         if (runtime_wait_ready_at (*sb, 0, sock_path, READY_MS, &code, err) < 0) {
                 struct mig tail = *m;
-                track (*sb, 0);
+                track (pid, 0, 1);
                 tail.log_fd = fd;
                 log_tail (&tail, 0, line, sizeof (line));
                 pgimg_error_free (err);
@@ -348,7 +361,7 @@ server_stop (struct mig *m, struct sandbox **sb, const char *label, pgimg_error_
 
         if (*sb == NULL)
                 return 0;
-        track (*sb, 0);
+        track (sandbox_pid (*sb), 0, 1);
         if (sandbox_pid (*sb) > 0 && runtime_server_stop (*sb, &code, err) < 0) {
                 sandbox_free (*sb);
                 *sb = NULL;

@@ -120,7 +120,8 @@ fi
 # Ctrl-C while pg_upgrade copies: exit 130, nothing left running, and the
 # old data directory checked unchanged.
 out="$TEST_OUT/migration-interrupt.txt"
-p migration-test --scale 2 --jobs 1 --keep "$work/int" "$OLD" "$NEW" pg_upgrade >"$out" 2>&1 &
+# pgimg itself in the background (not a function: $! must be its pid).
+"$PGIMG" --cache-dir "$TEST_CACHE" migration-test --scale 2 --jobs 1 --keep "$work/int" "$OLD" "$NEW" pg_upgrade >"$out" 2>&1 &
 pid=$!
 for _ in $(seq 600); do
 	grep -q '^==> pg_upgrade (' "$work/int/out/migration.log" 2>/dev/null && break
