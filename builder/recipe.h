@@ -111,8 +111,8 @@ struct ext_recipe {
         char **make_args;
         char **configure_args;
         /* How an upgrade moves the extension to a new version: 0 ALTER
-         * EXTENSION ... UPDATE (its update scripts), 1 DROP and CREATE
-         * (it ships no update scripts and keeps no data). */
+         * EXTENSION ... UPDATE (its update scripts) only; 1 DROP and
+         * CREATE where no update path leads there (it keeps no data). */
         int update_recreate;
         struct ext_version *versions;   /* newest first */
         size_t n_versions;

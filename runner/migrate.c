@@ -535,7 +535,8 @@ fingerprint (struct mig *m, int port, const char *tag, pgimg_error_t *err)
 /* Extensions whose default version in NEW differs from the installed
  * one are moved to it in every database, as the pg_upgrade docs say
  * (pg_upgrade keeps the old version's objects): ALTER EXTENSION ...
- * UPDATE, or DROP and CREATE for those that ship no update scripts. */
+ * UPDATE, or, where no update path leads there, DROP and CREATE for the
+ * extensions that keep no data and say so (opts.recreate). */
 static int
 update_extensions (struct mig *m, int port, pgimg_error_t *err)
 {
@@ -555,6 +556,8 @@ update_extensions (struct mig *m, int port, pgimg_error_t *err)
                       "for db in $(psql -X -At -d postgres -c \"SELECT datname FROM pg_database WHERE datallowconn "
                       "AND NOT datistemplate ORDER BY 1\"); do\n"
                       "  psql -X -At -v ON_ERROR_STOP=1 -d \"$db\" -c \"SELECT CASE WHEN a.name = ANY (ARRAY[%s]::text[]) "
+                      "AND NOT EXISTS (SELECT 1 FROM pg_extension_update_paths(a.name) p WHERE p.source = a.installed_version "
+                      "AND p.target = a.default_version AND p.path IS NOT NULL) "
                       "THEN format('DROP EXTENSION %%I; CREATE EXTENSION %%I SCHEMA %%I;', a.name, a.name, n.nspname) "
                       "ELSE format('ALTER EXTENSION %%I UPDATE;', a.name) END "
                       "FROM pg_available_extensions a JOIN pg_extension e ON e.extname = a.name "

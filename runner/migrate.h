@@ -48,8 +48,8 @@ struct mig_opts {
         int scale;                      /* the data set's psql variable */
         int check_only;                 /* stop after pg_upgrade --check */
         const char *work_dir;           /* exists; the caller removes it */
-        /* Extensions an upgrade drops and creates again instead of
-         * ALTER EXTENSION ... UPDATE (their recipes' "update": "recreate"). */
+        /* Extensions an upgrade drops and creates again when no update
+         * path leads to NEW's version (their recipes' "update": "recreate"). */
         const char *const *recreate;
         /* Host paths of the inputs. */
         const char *conf_file;          /* tests/postgresql.conf */
