@@ -310,6 +310,7 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
         cleanup_free char *data = NULL;
         cleanup_free char *fp = NULL;
         cleanup_free char *masks = NULL;
+        cleanup_free char *fact_masks = NULL;
         cleanup_free char *work = NULL;
         cleanup_free char *log = NULL;
         cleanup_strv char **recreate = NULL;
@@ -385,6 +386,7 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
             || (prime = cli_data_path (ctx, "tests/prime.sql")) == NULL
             || (fp = cli_data_path (ctx, "tests/migrations/fingerprint.sql")) == NULL
             || (masks = cli_data_path (ctx, "tests/migrations/schema-masks.txt")) == NULL
+            || (fact_masks = cli_data_path (ctx, "tests/migrations/fact-masks.txt")) == NULL
             || (data = data_arg ? strdup (data_arg) : cli_data_path (ctx, "tests/migrations/data.sql")) == NULL) {
                 r = pgimg_make_error_errno (err, ENOMEM, "migration-test");
                 goto out;
@@ -398,6 +400,7 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
         o.data_file = data;
         o.fingerprint_file = fp;
         o.masks_file = fs_exists (masks) ? masks : NULL;
+        o.fact_masks_file = fs_exists (fact_masks) ? fact_masks : NULL;
         progress_set_quiet (ctx->quiet);
         fetch_set_quiet (ctx->quiet);
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)

@@ -239,17 +239,24 @@ fp_compare (const char *before, size_t before_len, const char *after, size_t aft
 
 /* ---- Schema dumps ---- */
 
+struct mask {
+        regex_t re;
+        char *repl;             /* NULL: drop matching lines; else substitute */
+};
+
 struct masks {
-        regex_t *re;
+        struct mask *v;
         size_t n;
 };
 
 static void
 masks_free (struct masks *m)
 {
-        for (size_t i = 0; i < m->n; i++)
-                regfree (&m->re[i]);
-        free (m->re);
+        for (size_t i = 0; i < m->n; i++) {
+                regfree (&m->v[i].re);
+                free (m->v[i].repl);
+        }
+        free (m->v);
 }
 
 static int
@@ -264,21 +271,105 @@ masks_compile (const char *text, struct masks *m, pgimg_error_t *err)
                 return oom (err);
         for (const char *p = copy; *p; p++)
                 cap += *p == '\n';
-        if ((m->re = calloc (cap, sizeof (*m->re))) == NULL)
+        if ((m->v = calloc (cap, sizeof (*m->v))) == NULL)
                 return oom (err);
         for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+                char *pattern = line, *repl = NULL;
                 int rc;
                 if (line[0] == '#' || line[strspn (line, " \t")] == '\0')
                         continue;
-                if ((rc = regcomp (&m->re[m->n], line, REG_EXTENDED | REG_NOSUB)) != 0) {
+                if (strncmp (line, "s\t", 2) == 0) {
+                        pattern = line + 2;
+                        repl = strchr (pattern, '\t');
+                        if (repl == NULL) {
+                                masks_free (m);
+                                return pgimg_make_error (err, EINVAL, "schema mask `%s`: s, a tab, the expression, "
+                                                         "a tab, the replacement", line);
+                        }
+                        *repl++ = '\0';
+                }
+                if ((rc = regcomp (&m->v[m->n].re, pattern, REG_EXTENDED | (repl ? 0 : REG_NOSUB))) != 0) {
                         char msg[128];
-                        regerror (rc, &m->re[m->n], msg, sizeof (msg));
+                        regerror (rc, &m->v[m->n].re, msg, sizeof (msg));
                         masks_free (m);
-                        return pgimg_make_error (err, EINVAL, "schema mask `%s`: %s", line, msg);
+                        return pgimg_make_error (err, EINVAL, "schema mask `%s`: %s", pattern, msg);
+                }
+                if (repl && (m->v[m->n].repl = strdup (repl)) == NULL) {
+                        regfree (&m->v[m->n].re);
+                        masks_free (m);
+                        return oom (err);
                 }
                 m->n++;
         }
         return 0;
+}
+
+/* Every match of mask in line replaced (\1..\9: its groups), left to
+ * right, into out. */
+static int
+substitute (const struct mask *k, const char *line, struct buf *out)
+{
+        regmatch_t g[10];
+        const char *p = line;
+
+        while (*p && regexec (&k->re, p, 10, g, p == line ? 0 : REG_NOTBOL) == 0) {
+                if (buf_add (out, p, (size_t) g[0].rm_so) < 0)
+                        return -1;
+                for (const char *r = k->repl; *r; r++) {
+                        if (r[0] == '\\' && r[1] >= '0' && r[1] <= '9') {
+                                const regmatch_t *s = &g[r[1] - '0'];
+                                if (s->rm_so >= 0 && buf_add (out, p + s->rm_so, (size_t) (s->rm_eo - s->rm_so)) < 0)
+                                        return -1;
+                                r++;
+                        } else if (buf_add (out, r, 1) < 0) {
+                                return -1;
+                        }
+                }
+                if (g[0].rm_eo == g[0].rm_so) {
+                        if (buf_add (out, p + g[0].rm_eo, 1) < 0)
+                                return -1;
+                        p += g[0].rm_eo + 1;
+                } else {
+                        p += g[0].rm_eo;
+                }
+        }
+        return buf_adds (out, p);
+}
+
+static int
+str_cmp (const void *a, const void *b)
+{
+        return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The roles of "CREATE POLICY ... TO a, b USING ..." come out in the
+ * catalog's order, which a restore or an upgrade does not keep: sorted. */
+static int
+sort_policy_roles (const char *line, struct buf *out)
+{
+        const char *to = strncmp (line, "CREATE POLICY ", 14) == 0 ? strstr (line, " TO ") : NULL;
+        const char *end;
+        cleanup_free char *list = NULL;
+        char *words[64], *save = NULL;
+        size_t n = 0;
+
+        if (to == NULL)
+                return buf_adds (out, line);
+        to += 4;
+        end = to + strcspn (to, " ;");
+        while (end[0] == ' ' && end[-1] == ',')
+                end += 1 + strcspn (end + 1, " ;");
+        if ((list = strndup (to, (size_t) (end - to))) == NULL)
+                return -1;
+        for (char *w = strtok_r (list, ", ", &save); w && n < 64; w = strtok_r (NULL, ", ", &save))
+                words[n++] = w;
+        qsort (words, n, sizeof (char *), str_cmp);
+        if (buf_add (out, line, (size_t) (to - line)) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (buf_addf (out, "%s%s", i ? ", " : "", words[i]) < 0)
+                        return -1;
+        return buf_adds (out, end);
 }
 
 static int
@@ -289,13 +380,43 @@ schema_line_dropped (const char *line, const struct masks *m)
             || strncmp (line, "SELECT pg_catalog.set_config('search_path'", 42) == 0)
                 return 1;
         for (size_t i = 0; i < m->n; i++)
-                if (regexec (&m->re[i], line, 0, NULL, 0) == 0)
+                if (m->v[i].repl == NULL && regexec (&m->v[i].re, line, 0, NULL, 0) == 0)
                         return 1;
         return 0;
 }
 
+/* line with every substitution applied, then policy roles sorted. */
+static int
+schema_line_normalize (const char *line, const struct masks *m, struct buf *out)
+{
+        cleanup_buf struct buf a = BUF_INIT;
+        cleanup_buf struct buf b = BUF_INIT;
+
+        if (buf_adds (&a, line) < 0)
+                return -1;
+        for (size_t i = 0; i < m->n; i++) {
+                if (m->v[i].repl == NULL)
+                        continue;
+                /* Again until the line stays the same: an anchored
+                 * expression replaces one match a pass. */
+                for (int pass = 0; pass < 64; pass++) {
+                        int same;
+                        buf_reset (&b);
+                        if (substitute (&m->v[i], a.data, &b) < 0)
+                                return -1;
+                        same = strcmp (a.data, b.data ? b.data : "") == 0;
+                        buf_reset (&a);
+                        if (buf_adds (&a, b.data ? b.data : "") < 0)
+                                return -1;
+                        if (same)
+                                break;
+                }
+        }
+        return sort_policy_roles (a.data, out);
+}
+
 int
-fp_schema_normalize (struct buf *dump, const char *masks, pgimg_error_t *err)
+fp_normalize (struct buf *dump, const char *masks, pgimg_error_t *err)
 {
         struct masks m;
         cleanup_buf struct buf out = BUF_INIT;
@@ -307,7 +428,8 @@ fp_schema_normalize (struct buf *dump, const char *masks, pgimg_error_t *err)
                 char *nl = strchr (p, '\n');
                 if (nl)
                         *nl = '\0';
-                if (!schema_line_dropped (p, &m) && (buf_adds (&out, p) < 0 || buf_add (&out, "\n", 1) < 0)) {
+                if (!schema_line_dropped (p, &m)
+                    && (schema_line_normalize (p, &m, &out) < 0 || buf_add (&out, "\n", 1) < 0)) {
                         masks_free (&m);
                         return oom (err);
                 }
@@ -322,12 +444,6 @@ fp_schema_normalize (struct buf *dump, const char *masks, pgimg_error_t *err)
         if (dump->data == NULL && buf_add (dump, "", 0) < 0)
                 return oom (err);
         return 0;
-}
-
-static int
-str_cmp (const void *a, const void *b)
-{
-        return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
 /* The lines of text, sorted; *v points into *copy. */

@@ -38,11 +38,18 @@ int fp_compare (const char *before, size_t before_len, const char *after, size_t
                 size_t max_lines, struct buf *report, struct buf *updates, struct fp_result *res,
                 pgimg_error_t *err);
 
-/* Normalize a `pg_dump --schema-only` in place: comments, blank lines,
- * SET lines, \restrict lines and lines matching one of masks (POSIX
- * extended regular expressions, one a line; '#' comments and blank lines
- * skipped) are dropped.  A bad mask fails naming it. */
-int fp_schema_normalize (struct buf *dump, const char *masks, pgimg_error_t *err);
+/* Normalize a `pg_dump --schema-only`, or a fingerprint, in place: comments, blank lines,
+ * SET lines and \restrict lines are dropped, then masks apply, one a
+ * line ('#' comments and blank lines skipped), POSIX extended regular
+ * expressions:
+ *
+ *   REGEX                      lines that match are dropped
+ *   s<TAB>REGEX<TAB>REPL       every match replaced by REPL (\1..\9 its groups),
+ *                              again until the line no longer changes
+ *
+ * and the roles of CREATE POLICY lines are sorted.  A bad mask fails
+ * naming it. */
+int fp_normalize (struct buf *dump, const char *masks, pgimg_error_t *err);
 
 /* Compare two normalized dumps as multisets of lines: a line only in one
  * of them is a difference ("  schema: only before: CREATE INDEX ...").

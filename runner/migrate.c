@@ -929,6 +929,11 @@ compare (struct mig *m, pgimg_error_t *err)
 
         if (read_out (m, "fp-before.txt", &a, err) < 0 || read_out (m, "fp-after.txt", &b, err) < 0)
                 return -1;
+        if (m->o->fact_masks_file && fs_read_file (m->o->fact_masks_file, 1 << 20, &masks, err) < 0)
+                return pgimg_error_wrap (err, "fact masks");
+        if (fp_normalize (&a, masks.data, err) < 0 || fp_normalize (&b, masks.data, err) < 0)
+                return -1;
+        buf_reset (&masks);
         if (fp_compare (a.data, a.len, b.data, b.len, MAX_REPORT_LINES, &m->r->differences, &m->r->updates, &res,
                         err) < 0)
                 return -1;
@@ -939,7 +944,7 @@ compare (struct mig *m, pgimg_error_t *err)
         if (m->o->masks_file && fs_read_file (m->o->masks_file, 1 << 20, &masks, err) < 0)
                 return pgimg_error_wrap (err, "schema masks");
         if (read_out (m, "schema-before.sql", &a, err) < 0 || read_out (m, "schema-after.sql", &b, err) < 0
-            || fp_schema_normalize (&a, masks.data, err) < 0 || fp_schema_normalize (&b, masks.data, err) < 0)
+            || fp_normalize (&a, masks.data, err) < 0 || fp_normalize (&b, masks.data, err) < 0)
                 return -1;
         if (fp_schema_compare ("the databases", a.data, b.data, MAX_REPORT_LINES, &m->r->differences, &n, err) < 0)
                 return -1;

@@ -56,7 +56,8 @@ struct mig_opts {
         const char *prime_file;         /* tests/prime.sql */
         const char *data_file;          /* tests/migrations/data.sql */
         const char *fingerprint_file;   /* tests/migrations/fingerprint.sql */
-        const char *masks_file;         /* tests/migrations/schema-masks.txt */
+        const char *masks_file;         /* tests/migrations/schema-masks.txt, or NULL */
+        const char *fact_masks_file;    /* tests/migrations/fact-masks.txt, or NULL */
 };
 
 struct mig_report {

@@ -148,12 +148,35 @@ schema_noise_and_masks_are_dropped (void **state)
                       "CREATE TABLE public.t (id integer);\nCOMMENT ON SCHEMA public IS 'standard public schema';\n");
         buf_adds (&b, "-- Dumped from database version 18.6\n\\restrict xyz\nCREATE TABLE public.t (id integer);\n"
                       "CREATE INDEX t_id ON public.t USING btree (id);\n");
-        assert_int_equal (fp_schema_normalize (&a, "# comment\n^COMMENT ON SCHEMA public IS\n", &err), 0);
-        assert_int_equal (fp_schema_normalize (&b, "^COMMENT ON SCHEMA public IS\n", &err), 0);
+        assert_int_equal (fp_normalize (&a, "# comment\n^COMMENT ON SCHEMA public IS\n", &err), 0);
+        assert_int_equal (fp_normalize (&b, "^COMMENT ON SCHEMA public IS\n", &err), 0);
         assert_string_equal (a.data, "CREATE TABLE public.t (id integer);\n");
         assert_int_equal (fp_schema_compare ("db", a.data, b.data, 10, &report, &n, &err), 0);
         assert_int_equal (n, 1);
         assert_non_null (strstr (report.data, "only after: CREATE INDEX t_id"));
+}
+
+static void
+substitutions_and_policy_roles_are_normalized (void **state)
+{
+        static const char masks[] = "s\t^( .*[ (,])[a-z_][a-z0-9_]*\\.([a-z_][a-z0-9_]*)\t\\1\\2\n";
+        cleanup_buf struct buf a = BUF_INIT;
+        cleanup_buf struct buf b = BUF_INIT;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        buf_adds (&a, " SELECT accounts.id, sum(orders.amount) AS amount\n"
+                      "CREATE POLICY p ON mig.accounts FOR SELECT TO mig_reader, mig_auditor USING (true);\n");
+        buf_adds (&b, " SELECT id, sum(amount) AS amount\n"
+                      "CREATE POLICY p ON mig.accounts FOR SELECT TO mig_auditor, mig_reader USING (true);\n");
+        assert_int_equal (fp_normalize (&a, masks, &err), 0);
+        assert_int_equal (fp_normalize (&b, masks, &err), 0);
+        assert_string_equal (a.data, b.data);
+        /* An unindented line keeps its schema. */
+        buf_reset (&a);
+        buf_adds (&a, "CREATE TABLE mig.accounts (\n");
+        assert_int_equal (fp_normalize (&a, masks, &err), 0);
+        assert_string_equal (a.data, "CREATE TABLE mig.accounts (\n");
 }
 
 static void
@@ -164,7 +187,7 @@ a_bad_mask_is_named (void **state)
 
         (void) state;
         buf_adds (&a, "x\n");
-        assert_true (fp_schema_normalize (&a, "([unclosed\n", &err) < 0);
+        assert_true (fp_normalize (&a, "([unclosed\n", &err) < 0);
         assert_non_null (strstr (err->msg, "([unclosed"));
         pgimg_error_free (&err);
 }
@@ -285,6 +308,7 @@ main (void)
                 cmocka_unit_test (report_lines_are_capped_but_counted),
                 cmocka_unit_test (a_malformed_fingerprint_fails),
                 cmocka_unit_test (schema_noise_and_masks_are_dropped),
+                cmocka_unit_test (substitutions_and_policy_roles_are_normalized),
                 cmocka_unit_test (a_bad_mask_is_named),
                 cmocka_unit_test (data_directory_changes_outside_volatile_files_are_found),
                 cmocka_unit_test (volatile_files),
