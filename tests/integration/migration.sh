@@ -75,7 +75,13 @@ else
 fi
 rm -f "$work/old.tar"
 
-migrate "restart-$MINOR_FROM-$MINOR_TO" "$MINOR_FROM" "$MINOR_TO" restart
+# NEW from an OCI layout directory.
+if p build "postgres-$MINOR_TO" --set default --format oci-dir -o "$work/new-oci" >"$TEST_OUT/migration-new-build.txt" 2>&1; then
+	migrate "restart-$MINOR_FROM-$MINOR_TO" "$MINOR_FROM" "$work/new-oci" restart
+else
+	fail "build postgres-$MINOR_TO as an OCI layout" "$(tail -3 "$TEST_OUT/migration-new-build.txt")"
+fi
+rm -rf "$work/new-oci"
 
 # ---- Bad input: one clear line, a non-zero exit, OLD's data left intact.
 refused() { # name, expected text, args...
