@@ -21,6 +21,7 @@
 --   acl        kind  identity  acl              kind: table, column, sequence,
 --                                              schema, function, type,
 --                                              default-privileges, database
+--                                              (large objects: lo-acl)
 --   index      name  md5-of-result  uses-index  from public.migration_index_queries
 --   role       name  attributes...  md5-of-password-hash-or-empty
 --   member     role  member  admin_option
