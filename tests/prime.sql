@@ -69,6 +69,26 @@ BEGIN
 END
 $partman$;
 
+-- pg_cron goes into pg_catalog, where pg_cron 1.5 and later must live.  Before
+-- 1.5 it could go anywhere and CASCADE below would put it in public; a dump of
+-- such a cluster does not restore into 1.5 or later ("extension pg_cron must
+-- be installed in schema pg_catalog"), while pg_upgrade and ALTER EXTENSION
+-- move it.  docs/migration-test.md says so; the integration test shows it.
+DO $cron$
+BEGIN
+    IF EXISTS (SELECT FROM pg_available_extensions
+               WHERE name = 'pg_cron' AND installed_version IS NULL)
+       AND NOT 'pg_cron' = ANY (string_to_array(replace(current_setting('pgimg.skip'), ' ', ''), ','))
+    THEN
+        BEGIN
+            CREATE EXTENSION pg_cron SCHEMA pg_catalog CASCADE;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'prime: extension pg_cron not created: %', SQLERRM;
+        END;
+    END IF;
+END
+$cron$;
+
 DO $prime$
 DECLARE
     -- No extension is left out here on its own account.  Every one tried

@@ -102,6 +102,15 @@ refused "no data set" "no data set to migrate" --data "$work/none.sql" "$OLD" "$
 refused "an extension OLD has and NEW lacks" "extension hypopg is installed in OLD" \
 	"postgres-$OLD --with pgtap,hypopg" "postgres-$NEW --with pgtap" pg_upgrade
 
+# pg_cron before 1.5 could live in public; 1.5 and later refuse it there, so
+# such a cluster's dump does not restore into NEW: the run says why.
+cat >"$work/cron-public.sql" <<'EOF'
+DROP EXTENSION IF EXISTS pg_cron;
+CREATE EXTENSION pg_cron SCHEMA public;
+EOF
+refused "a dump NEW cannot restore" 'must be installed in schema "pg_catalog"' \
+	--data "$work/cron-public.sql" "$OLD" "$NEW" pg_dumpall
+
 # A column of a reg* type stops pg_upgrade --check; its report is shown.
 cat >"$work/regproc.sql" <<'EOF'
 CREATE TABLE uses_regproc (id int PRIMARY KEY, f regproc);
