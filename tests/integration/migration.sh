@@ -138,7 +138,7 @@ out="$TEST_OUT/migration-interrupt.txt"
 # pgimg itself in the background (not a function: $! must be its pid).
 "$PGIMG" --cache-dir "$TEST_CACHE" migration-test --scale 2 --jobs 1 --keep "$work/int" "$OLD" "$NEW" pg_upgrade >"$out" 2>&1 &
 pid=$!
-for _ in $(seq 600); do
+for _ in $(seq 1500); do
 	grep -q '^==> pg_upgrade (' "$work/int/out/migration.log" 2>/dev/null && break
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.2
