@@ -765,7 +765,9 @@ run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         cleanup_free char *out_path = NULL;
         cleanup_buf struct buf output = BUF_INIT;
         cleanup_fd int fd = -1;
-        const char *mode = o->mode == MIG_LINK ? " --link" : o->mode == MIG_CLONE ? " --clone" : " --copy";
+        /* Copy is the default; pg_upgrade has a --copy option from 16 on only. */
+        const char *mode = o->mode == MIG_LINK ? " --link" : o->mode == MIG_CLONE ? " --clone"
+                           : o->new_img.major >= 16 ? " --copy" : "";
         int checksums = 0, r;
 
         if (controldata_checksums (m, &checksums, err) < 0)

@@ -5,8 +5,9 @@
 # major to its default) by restart, all with the default extension set.
 # Each run is `pgimg migration-test ... --results`; docs/upgrades.md is
 # written from the results.  PGIMG_MAJORS="15 18" limits the majors;
-# results of runs not redone are kept.  Exits 1 when any cell fails; the
-# page is written either way.
+# results of runs not redone are kept; PGIMG_CELLS="13:15:pg_upgrade ..."
+# runs only those cells, and --doc only writes the page from the results.
+# Exits 1 when any cell fails; the page is written either way.
 set -u
 cd "$(dirname "$0")/.."
 [ -x ./pgimg ] || make
@@ -31,6 +32,14 @@ run() { # old new method [options]
 	grep -E '^(ok|FAILED)' "$out/$old-$new-$method.log" || tail -1 "$out/$old-$new-$method.log"
 }
 
+if [ "${1:-}" = --doc ]; then
+	:
+elif [ -n "${PGIMG_CELLS:-}" ]; then
+	for c in $PGIMG_CELLS; do
+		IFS=: read -r a b method <<<"$c"
+		run "$a" "$b" "$method"
+	done
+else
 for a in $majors; do
 	for b in $majors; do
 		[ "$a" -lt "$b" ] || continue
@@ -47,6 +56,7 @@ for v in json.load(open(sys.argv[1])):
     if v["major"] == sys.argv[2]: print(v["default_version"])' "$out/versions.json" "$m")
 	[ -n "$oldest" ] && [ "$oldest" != "$newest" ] && run "$oldest" "$newest" restart
 done
+fi
 
 python3 - "$out/results.tsv" "$out/versions.json" > docs/upgrades.md.tmp <<'PY' && mv docs/upgrades.md.tmp docs/upgrades.md
 import json, subprocess, sys, time
