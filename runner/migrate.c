@@ -866,8 +866,7 @@ run_pg_dumpall (struct mig *m, pgimg_error_t *err)
                 size_t n = strcspn (p, "\n");
                 if (strncmp (p, "ERROR:  role \"postgres\" already exists", 38) == 0)
                         continue;
-                return pgimg_make_error (err, EIO, "restoring the dump into NEW failed: %.*s (see %s)", (int) n, p,
-                                         m->log);
+                return pgimg_make_error (err, EIO, "restoring the dump into NEW failed: %.*s", (int) n, p);
         }
         if (server_stop (m, &m->old_srv, o->old_img.label, err) < 0)
                 return -1;
