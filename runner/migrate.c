@@ -468,7 +468,6 @@ init_cluster (struct mig *m, const struct mig_image *img, int is_old, const char
         cleanup_free char *pw = NULL;
         cleanup_free char *args = NULL;
         cleanup_free char *conf = NULL;
-        cleanup_free char *script = NULL;
         const char *env[4] = { data_env, NULL, NULL, NULL };
         cleanup_buf struct buf extra = BUF_INIT;
         cleanup_fd int fd = -1;
@@ -498,7 +497,6 @@ init_cluster (struct mig *m, const struct mig_image *img, int is_old, const char
         if (fs_write_all (fd, "\n# tests/postgresql.conf\n", 25) < 0
             || (extra.len && fs_write_all (fd, extra.data, extra.len) < 0))
                 return pgimg_make_error_errno (err, errno, "write %s", conf);
-        (void) script;
         return is_old ? 0 : carry_preload (m, conf, fd, err);
 }
 
