@@ -257,11 +257,10 @@ print_report (const struct mig_opts *o, const struct mig_report *r, int ok)
                 printf ("  extensions updated: %s\n", r->updates.data);
         if (r->skipped.len)
                 printf ("  not created in OLD: %s\n", r->skipped.data);
-        if (r->old_data)
-                printf ("  old data directory: %s%s\n", r->old_data,
-                        r->old_files ? "" : "");
-        if (r->old_files)
-                printf ("  old data directory files compared: %zu\n", r->old_files);
+        if (r->old_data && r->old_files)
+                printf ("  old data directory: %s (%zu files compared)\n", r->old_data, r->old_files);
+        else if (r->old_data)
+                printf ("  old data directory: %s\n", r->old_data);
 }
 
 /* The log outlives the work directory: <cache>/logs/migration-OLD-NEW-METHOD.log. */

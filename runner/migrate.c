@@ -160,6 +160,7 @@ now_s (void)
 static void
 log_tail (const struct mig *m, off_t from, char *out, size_t size)
 {
+        static const char *const needles[] = { "ERROR", "FATAL", "error" };
         char b[16384];
         off_t end = lseek (m->log_fd, 0, SEEK_END);
         ssize_t n;
@@ -173,13 +174,8 @@ log_tail (const struct mig *m, off_t from, char *out, size_t size)
         b[n] = '\0';
         while (n > 0 && (b[n - 1] == '\n' || b[n - 1] == ' '))
                 b[--n] = '\0';
-        for (q = b; (q = strstr (q, "ERROR")) != NULL; q++)
-                p = q;
-        if (p == NULL)
-                for (q = b; (q = strstr (q, "FATAL")) != NULL; q++)
-                        p = q;
-        if (p == NULL)
-                for (q = b; (q = strstr (q, "error")) != NULL; q++)
+        for (size_t i = 0; i < sizeof (needles) / sizeof (needles[0]) && p == NULL; i++)
+                for (q = b; (q = strstr (q, needles[i])) != NULL; q++)
                         p = q;
         if (p) {
                 while (p > b && p[-1] != '\n')
@@ -389,21 +385,33 @@ read_out (struct mig *m, const char *name, struct buf *b, pgimg_error_t *err)
         return 0;
 }
 
-/* Whether the comma-separated list has item (spaces around items ignored). */
+/* The next item of a comma-separated list at *p (spaces around it left
+ * out): its start and *len, *p moved past it; NULL at the end. */
+static const char *
+next_item (const char **p, size_t *len)
+{
+        const char *item;
+
+        *p += strspn (*p, " ");
+        if (**p == '\0')
+                return NULL;
+        item = *p;
+        *len = strcspn (item, ",");
+        *p = item + *len + (item[*len] == ',');
+        while (*len > 0 && item[*len - 1] == ' ')
+                (*len)--;
+        return item;
+}
+
 static int
 list_has (const char *list, const char *item, size_t len)
 {
-        for (const char *p = list; p && *p;) {
-                size_t n;
-                p += strspn (p, " ");
-                n = strcspn (p, ",");
-                while (n > 0 && p[n - 1] == ' ')
-                        n--;
-                if (n == len && strncmp (p, item, len) == 0)
+        const char *it;
+        size_t n;
+
+        while ((it = next_item (&list, &n)) != NULL)
+                if (n == len && strncmp (it, item, len) == 0)
                         return 1;
-                p = strchr (p, ',');
-                p = p ? p + 1 : NULL;
-        }
         return 0;
 }
 
@@ -417,7 +425,7 @@ carry_preload (struct mig *m, const char *conf, int fd, pgimg_error_t *err)
         cleanup_buf struct buf merged = BUF_INIT;
         cleanup_free char *path = NULL;
         cleanup_fd int out = -1;
-        size_t added = 0;
+        size_t added = 0, n;
 
         if (read_out (m, "preload-before.txt", &old_list, err) < 0)
                 return -1;
@@ -433,20 +441,12 @@ carry_preload (struct mig *m, const char *conf, int fd, pgimg_error_t *err)
         new_list.data[strcspn (new_list.data, "\n")] = '\0';
         if (buf_adds (&merged, new_list.data) < 0)
                 return oom (err);
-        for (const char *p = old_list.data; *p;) {
-                size_t n;
-                p += strspn (p, " ");
-                n = strcspn (p, ",");
-                while (n > 0 && p[n - 1] == ' ')
-                        n--;
-                if (n > 0 && !list_has (merged.data, p, n)) {
-                        if (buf_addf (&merged, "%s%.*s", merged.len ? "," : "", (int) n, p) < 0)
-                                return oom (err);
-                        added++;
-                }
-                p += strcspn (p, ",");
-                if (*p == ',')
-                        p++;
+        for (const char *p = old_list.data, *it; (it = next_item (&p, &n)) != NULL;) {
+                if (n == 0 || list_has (merged.data, it, n))
+                        continue;
+                if (buf_addf (&merged, "%s%.*s", merged.len ? "," : "", (int) n, it) < 0)
+                        return oom (err);
+                added++;
         }
         if (added == 0)
                 return 0;
