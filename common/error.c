@@ -10,6 +10,8 @@
  * the caller still sees a failure. */
 static char oom_msg[] = "out of memory";
 
+static char *vformat (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
 static char *
 vformat (const char *fmt, va_list ap)
 {

@@ -353,7 +353,7 @@ server_start (struct mig *m, const struct mig_image *img, int on_old_data, int p
 static int
 server_stop (struct mig *m, struct sandbox **sb, const char *label, pgimg_error_t *err)
 {
-        int code;
+        int code = 0; /* no pid: the server is already gone, nothing to report */
 
         if (*sb == NULL)
                 return 0;
