@@ -269,3 +269,30 @@ reg_challenge_free (struct reg_challenge *c)
         free (c->scope);
         memset (c, 0, sizeof (*c));
 }
+
+int
+reg_token_parse (const char *data, size_t len, char **token, long *expires_s, pgimg_error_t *err)
+{
+        cleanup_json json_t *j = json_loadb (data, len, 0, NULL);
+        json_t *tok = json_object_get (j, "token"), *exp = json_object_get (j, "expires_in");
+        const char *t;
+
+        if (!json_is_string (tok))
+                tok = json_object_get (j, "access_token");
+        if (!json_is_string (tok))
+                return pgimg_make_error (err, EPROTO, "no token in its reply");
+        t = json_string_value (tok);
+        /* It goes into an Authorization header: a CR or LF would add
+         * headers of the server's choosing to every request. */
+        if (*t == '\0' || strlen (t) != json_string_length (tok) || t[strcspn (t, "\r\n")] != '\0'
+            || strlen (t) > REG_MAX_HEADER_BYTES)
+                return pgimg_make_error (err, EPROTO, "a token that cannot be sent in an HTTP header");
+        if ((*token = strdup (t)) == NULL)
+                return pgimg_make_error (err, ENOMEM, "out of memory");
+        /* A day at most: time (NULL) + expires_in must not overflow. */
+        *expires_s = 60;
+        if (json_is_integer (exp))
+                *expires_s = json_integer_value (exp) < 0 ? 0
+                        : json_integer_value (exp) > 86400 ? 86400 : (long) json_integer_value (exp);
+        return 0;
+}

@@ -432,14 +432,13 @@ fetch_token (struct reg_conn *k, const struct reg_challenge *ch, pgimg_error_t *
         cleanup_buf struct buf body = BUF_INIT_MAX (REG_MAX_REPLY_BYTES);
         cleanup_free char *basic = NULL, *userpass = NULL;
         cleanup_slist struct curl_slist *headers = NULL;
-        cleanup_json json_t *j = NULL;
+        cleanup_free char *token = NULL;
         struct reg_req q = REG_REQ_INIT;
         struct reg_resp r = { 0 };
         struct xfer x = { 0 };
         char errbuf[CURL_ERROR_SIZE] = "";
         const char *scopes[2] = { c->scope, ch->scope };
-        json_t *tok;
-        json_int_t expires = 60;
+        long expires;
         CURLcode rc;
 
         if (buf_adds (&url, ch->realm) < 0)
@@ -492,16 +491,10 @@ fetch_token (struct reg_conn *k, const struct reg_challenge *ch, pgimg_error_t *
         if (r.status != 200)
                 return pgimg_make_error (err, EIO, "the token server of %s answered HTTP %ld", c->what,
                                          r.status);
-        j = json_loadb (body.data ? body.data : "", body.len, 0, NULL);
-        tok = json_object_get (j, "token");
-        if (!json_is_string (tok))
-                tok = json_object_get (j, "access_token");
-        if (!json_is_string (tok))
-                return pgimg_make_error (err, EPROTO, "the token server of %s sent no token", c->what);
-        if (json_is_integer (json_object_get (j, "expires_in")))
-                expires = json_integer_value (json_object_get (j, "expires_in"));
+        if (reg_token_parse (body.data ? body.data : "", body.len, &token, &expires, err) < 0)
+                return pgimg_error_wrap (err, "the token server of %s", c->what);
         free (c->auth_header);
-        if (asprintf (&c->auth_header, "Authorization: Bearer %s", json_string_value (tok)) < 0) {
+        if (asprintf (&c->auth_header, "Authorization: Bearer %s", token) < 0) {
                 c->auth_header = NULL;
                 return pgimg_make_error (err, ENOMEM, "%s: out of memory", c->what);
         }

@@ -89,6 +89,12 @@ struct reg_challenge {
 int reg_challenge_parse (const char *header, struct reg_challenge *c, pgimg_error_t *err);
 void reg_challenge_free (struct reg_challenge *c);
 
+/* The bearer token of a token server's JSON reply ("token", else
+ * "access_token") into *token (malloc'ed) and its lifetime into
+ * *expires_s (60 when absent, clamped to 0..86400).  A token that cannot
+ * go into a header (empty, CR, LF, NUL, over REG_MAX_HEADER_BYTES) is an
+ * error; the message never quotes the reply. */
+int reg_token_parse (const char *data, size_t len, char **token, long *expires_s, pgimg_error_t *err);
 /* "user:password" in base64, malloc'ed; NULL on ENOMEM. */
 char *reg_base64 (const char *data, size_t len);
 /* Decode base64 into a malloc'ed NUL-terminated string; -1 when invalid. */

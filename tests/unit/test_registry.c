@@ -126,6 +126,45 @@ challenges_parse (void **state)
         pgimg_error_free (&err);
 }
 
+static int
+token_parse (const char *reply, char **token, long *expires, pgimg_error_t *err)
+{
+        return reg_token_parse (reply, strlen (reply), token, expires, err);
+}
+
+static void
+token_replies_parse (void **state)
+{
+        pgimg_error_t err = NULL;
+        char *token = NULL;
+        long expires = -1;
+        (void) state;
+
+        assert_int_equal (token_parse ("{\"token\":\"abc\",\"expires_in\":300}", &token, &expires, &err), 0);
+        assert_string_equal (token, "abc");
+        assert_int_equal (expires, 300);
+        free (token);
+        assert_int_equal (token_parse ("{\"access_token\":\"x\"}", &token, &expires, &err), 0);
+        assert_string_equal (token, "x");
+        assert_int_equal (expires, 60);
+        free (token);
+        /* time (NULL) + expires_in must not overflow. */
+        assert_int_equal (token_parse ("{\"token\":\"x\",\"expires_in\":9223372036854775807}", &token,
+                                           &expires, &err),
+                          0);
+        assert_int_equal (expires, 86400);
+        free (token);
+        /* A CR or LF would add headers of the token server's choosing. */
+        assert_true (token_parse ("{\"token\":\"a\\r\\nX-Evil: 1\"}", &token, &expires, &err) < 0);
+        assert_string_equal (err->msg, "a token that cannot be sent in an HTTP header");
+        pgimg_error_free (&err);
+        assert_true (token_parse ("{\"token\":\"a\\u0000b\"}", &token, &expires, &err) < 0);
+        pgimg_error_free (&err);
+        assert_true (token_parse ("{\"token\":7}", &token, &expires, &err) < 0);
+        assert_string_equal (err->msg, "no token in its reply");
+        pgimg_error_free (&err);
+}
+
 static void
 base64_round_trips (void **state)
 {
@@ -427,6 +466,7 @@ main (void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test (references_parse),
                 cmocka_unit_test (challenges_parse),
+                cmocka_unit_test (token_replies_parse),
                 cmocka_unit_test (base64_round_trips),
                 cmocka_unit_test_setup_teardown (credentials_from_env_and_docker_config, setup, teardown),
                 cmocka_unit_test (manifests_and_indexes_parse),
