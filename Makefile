@@ -5,7 +5,8 @@
 #   make unit         the cmocka unit tests
 #   make check-asan   the unit tests under ASan and UBSan
 #   make deps         install the Debian packages a fresh machine lacks
-#   make fuzz CC=clang
+#   make fuzz CC=clang   the libFuzzer targets (tools/fuzz.sh runs them)
+#   make fuzz-replay      every fuzz corpus replayed under ASan and UBSan
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
@@ -65,10 +66,18 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libpgimg.a
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) $(LDFLAGS) -o $@ $^ \
 		$(shell $(PKG_CONFIG) --libs cmocka) $(LDLIBS)
 
-# Without libFuzzer a fuzz target is a replayer of saved inputs.
+# Without libFuzzer a fuzz target is a replayer of saved inputs
+# (tests/fuzz/replay.h); with it (make fuzz) a fuzzer.
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(BUILD)/libpgimg.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD $(LDFLAGS) -o $@ $< $(BUILD)/libpgimg.a $(LDLIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libpgimg.a
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -fsanitize=fuzzer -DPGIMG_LIBFUZZER $(LDFLAGS) -o $@ $< \
+		$(BUILD)/libpgimg.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
@@ -76,18 +85,32 @@ unit: $(UNIT_BIN)
 integration: pgimg
 	@tests/run-integration.sh
 
-test: unit check-asan integration
+test: unit check-asan fuzz-replay integration
 
 check-asan:
 	$(MAKE) BUILD=build-asan SANITIZE=address,undefined unit
 
-FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+# One fuzz target per parser of outside input, each with its corpus in
+# tests/fuzz/corpus/<target>/ (docs/fuzzing.md).  The variables below are
+# expanded in the make that builds the targets, with its own $(BUILD).
+FUZZ_NAMES = $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_REPLAY = $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%)
+
+ifdef FUZZ
+ALL_CFLAGS += -fsanitize=fuzzer-no-link
+endif
+
 fuzz:
-	$(MAKE) BUILD=build-fuzz CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(BUILD)/libpgimg.a
-	@mkdir -p build-fuzz/fuzz
-	for f in $(FUZZ_SRC); do \
-		$(CC) $(ALL_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -DPGIMG_LIBFUZZER -o build-fuzz/fuzz/$$(basename $$f .c) \
-			$$f build-fuzz/libpgimg.a $(LDLIBS) || exit 1; \
+	$(MAKE) BUILD=build-fuzz SANITIZE=address,undefined FUZZ=1 CFLAGS="-O1 -g" fuzz-targets
+
+fuzz-targets: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+
+fuzz-replay:
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined fuzz-replay-run
+
+fuzz-replay-run: $(FUZZ_REPLAY)
+	$(Q)for t in $(FUZZ_NAMES); do \
+		$(BUILD)/tests/fuzz/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 
 deps:
@@ -99,6 +122,6 @@ install: pgimg
 clean:
 	rm -rf build build-asan build-fuzz pgimg
 
-.PHONY: all unit integration test check-asan fuzz deps install clean
+.PHONY: all unit integration test check-asan fuzz fuzz-targets fuzz-replay fuzz-replay-run deps install clean
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard $(BUILD)/tests/fuzz/*.d $(BUILD)/fuzz/*.d)

@@ -2,6 +2,7 @@
  * client's parsers: the first byte picks one, the rest is its input.
  *   0: a WWW-Authenticate header      1: an image manifest
  *   2: an index or manifest list      3: a reference
+ *   4: a token server's JSON reply
  *
  *   make fuzz CC=clang && build-fuzz/fuzz/fuzz_registry corpus/
  *   cc ... -o replay tests/fuzz/fuzz_registry.c libpgimg.a && ./replay crash-file
@@ -26,7 +27,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 return 0;
         memcpy (s, data + 1, size - 1);
         s[size - 1] = '\0';
-        switch (data[0] % 4) {
+        switch (data[0] % 5) {
         case 0: {
                 struct reg_challenge c;
                 if (reg_challenge_parse (s, &c, &err) == 0)
@@ -44,6 +45,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 if (reg_index_pick (s, size - 1, &d, &err) == 0)
                         reg_desc_free (&d);
                 free (reg_json_media_type (s, size - 1));
+                break;
+        }
+        case 4: {
+                char *token = NULL;
+                long expires;
+                if (reg_token_parse (s, size - 1, &token, &expires, &err) == 0
+                    && (token[strcspn (token, "\r\n")] != '\0' || expires < 0 || expires > 86400))
+                        abort ();
+                free (token);
                 break;
         }
         default: {

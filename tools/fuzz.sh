@@ -1,0 +1,62 @@
+#!/bin/sh
+# tools/fuzz.sh SECONDS [TARGET...] - run each libFuzzer target (all of
+# tests/fuzz/fuzz_*.c by default) for SECONDS, one after the other, on
+# its corpus in tests/fuzz/corpus/<target>/.  New interesting inputs go
+# to a scratch corpus (not the repository); an input that crashes,
+# leaks or times out is saved as tests/fuzz/corpus/<target>/crash-<sha1>
+# so that `make fuzz-replay` replays it from then on.  Exits 1 when any
+# target found something.  Needs clang and its libFuzzer
+# (Debian: clang libclang-rt-dev).  docs/fuzzing.md has more.
+set -eu
+cd "$(dirname "$0")/.."
+
+usage () {
+	echo "usage: tools/fuzz.sh SECONDS [TARGET...]   e.g. tools/fuzz.sh 60 fuzz_lock" >&2
+	exit 2
+}
+[ $# -ge 1 ] || usage
+secs=$1
+shift
+case $secs in '' | *[!0-9]*) usage ;; esac
+
+make -s fuzz CC="${CC:-clang}" >/dev/null
+
+if [ $# -eq 0 ]; then
+	set -- $(ls tests/fuzz/fuzz_*.c | sed 's|.*/||; s|\.c$||')
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+found=0
+for t in "$@"; do
+	t=${t%.c}
+	t=${t##*/}
+	bin=build-fuzz/fuzz/$t
+	corpus=tests/fuzz/corpus/$t
+	[ -x "$bin" ] || { echo "fuzz.sh: no target $t (tests/fuzz/$t.c)" >&2; exit 2; }
+	mkdir -p "$corpus" "$work/$t" "$work/$t.art"
+	echo "== $t: ${secs}s" >&2
+	# -fork with -ignore_crashes would go on past a crash; one process
+	# keeps the machine's other users their second core.
+	status=0
+	hit=0
+	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+		-print_final_stats=1 -artifact_prefix="$work/$t.art/" \
+		"$work/$t" "$corpus" >"$work/$t.log" 2>&1 || status=$?
+	grep -E '^(stat::number_of_executed_units|stat::new_units_added|#[0-9]+ +DONE)' "$work/$t.log" >&2 || true
+	for a in "$work/$t.art"/*; do
+		[ -f "$a" ] || continue
+		kind=$(basename "$a" | sed 's/-.*//')
+		dest="$corpus/crash-$kind-$(sha1sum "$a" | cut -c1-12)"
+		cp "$a" "$dest"
+		echo "$t: FOUND $kind, saved as $dest" >&2
+		grep -m1 -E 'ERROR: |runtime error:|SUMMARY:' "$work/$t.log" >&2 || true
+		hit=1
+	done
+	if [ $status -ne 0 ] && [ $hit -eq 0 ]; then
+		tail -20 "$work/$t.log" >&2
+		hit=1
+	fi
+	[ $hit -eq 0 ] || found=1
+done
+exit $found
