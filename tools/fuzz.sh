@@ -27,6 +27,13 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
+# Some targets unpack what they are fed (.deb, image tarballs): as root,
+# run them as nobody, so that an input that escapes their scratch
+# directory cannot touch the machine.
+run_as=
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	run_as="setpriv --reuid=65534 --regid=65534 --clear-groups --"
+fi
 found=0
 for t in "$@"; do
 	t=${t%.c}
@@ -35,12 +42,13 @@ for t in "$@"; do
 	corpus=tests/fuzz/corpus/$t
 	[ -x "$bin" ] || { echo "fuzz.sh: no target $t (tests/fuzz/$t.c)" >&2; exit 2; }
 	mkdir -p "$corpus" "$work/$t" "$work/$t.art"
+	[ -z "$run_as" ] || chown -R 65534:65534 "$work"
 	echo "== $t: ${secs}s" >&2
 	# -fork with -ignore_crashes would go on past a crash; one process
 	# keeps the machine's other users their second core.
 	status=0
 	hit=0
-	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	TMPDIR=$work $run_as "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-print_final_stats=1 -artifact_prefix="$work/$t.art/" \
 		"$work/$t" "$corpus" >"$work/$t.log" 2>&1 || status=$?
 	grep -E '^(stat::number_of_executed_units|stat::new_units_added|#[0-9]+ +DONE)' "$work/$t.log" >&2 || true

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Write the seed inputs of fuzz_image into tests/fuzz/corpus/fuzz_image/:
+a tiny image tarball laid out as pgimg writes one (OCI layout and
+docker-archive), the same gzip-compressed, and one whose config blob is
+a symbolic link out of the tarball.  Deterministic: run it again and
+nothing changes."""
+import gzip, hashlib, io, json, os, tarfile
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_image")
+
+
+def dumps(o):
+    return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
+
+
+def add(tar, name, data=None, link=None):
+    ti = tarfile.TarInfo(name)
+    ti.mtime = 0
+    if link is not None:
+        ti.type, ti.linkname = tarfile.SYMTYPE, link
+        tar.addfile(ti)
+    elif data is None:
+        ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(ti)
+    else:
+        ti.size, ti.mode = len(data), 0o644
+        tar.addfile(ti, io.BytesIO(data))
+
+
+def image(config_link=None):
+    layer_buf = io.BytesIO()
+    with tarfile.open(fileobj=layer_buf, mode="w", format=tarfile.PAX_FORMAT) as lt:
+        add(lt, "etc/")
+        add(lt, "etc/os-release", b"ID=debian\n")
+    layer = layer_buf.getvalue()
+    layer_hex = hashlib.sha256(layer).hexdigest()
+    config = dumps({"architecture": "amd64", "os": "linux",
+                    "config": {"Env": ["PATH=/usr/bin:/bin", "PGDATA=/var/lib/postgresql/data"],
+                               "Volumes": {"/var/lib/postgresql/data": {}}},
+                    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + layer_hex]}})
+    config_hex = hashlib.sha256(config).hexdigest()
+    manifest = dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                 "digest": "sha256:" + config_hex, "size": len(config)},
+                      "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                                  "digest": "sha256:" + layer_hex, "size": len(layer)}]})
+    manifest_hex = hashlib.sha256(manifest).hexdigest()
+    index = dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+         "digest": "sha256:" + manifest_hex, "size": len(manifest)}]})
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        add(t, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        add(t, "index.json", index)
+        add(t, "manifest.json", dumps([{"Config": "blobs/sha256/" + config_hex,
+                                        "RepoTags": ["pgimg/postgres:18"],
+                                        "Layers": ["blobs/sha256/" + layer_hex]}]))
+        add(t, "blobs/")
+        add(t, "blobs/sha256/")
+        add(t, "blobs/sha256/" + manifest_hex, manifest)
+        if config_link:
+            add(t, "blobs/sha256/" + config_hex, link=config_link)
+        else:
+            add(t, "blobs/sha256/" + config_hex, config)
+        add(t, "blobs/sha256/" + layer_hex, layer)
+    return buf.getvalue()
+
+
+tarfile.RECORDSIZE = tarfile.BLOCKSIZE  # no padding to 10 KiB
+os.makedirs(out, exist_ok=True)
+plain = image()
+with open(os.path.join(out, "layout.tar"), "wb") as f:
+    f.write(plain)
+with open(os.path.join(out, "layout.tar.gz"), "wb") as f:
+    f.write(gzip.compress(plain, mtime=0))
+with open(os.path.join(out, "config-symlink-out.tar"), "wb") as f:
+    f.write(image(config_link="/etc/passwd"))
