@@ -1,7 +1,8 @@
 #!/bin/sh
 # tools/fuzz.sh SECONDS [TARGET...] - run each libFuzzer target (all of
 # tests/fuzz/fuzz_*.c by default) for SECONDS, one after the other, on
-# its corpus in tests/fuzz/corpus/<target>/.  New interesting inputs go
+# its corpus in tests/fuzz/corpus/<target>/ (and its dictionary,
+# tests/fuzz/<target>.dict, when there is one).  New interesting inputs go
 # to a scratch corpus (not the repository); an input that crashes,
 # leaks or times out is saved as tests/fuzz/corpus/<target>/crash-<sha1>
 # so that `make fuzz-replay` replays it from then on.  Exits 1 when any
@@ -44,12 +45,14 @@ for t in "$@"; do
 	mkdir -p "$corpus" "$work/$t" "$work/$t.art"
 	[ -z "$run_as" ] || chown -R 65534:65534 "$work"
 	echo "== $t: ${secs}s" >&2
-	# -fork with -ignore_crashes would go on past a crash; one process
-	# keeps the machine's other users their second core.
+	# One process, stopping at the first crash: a shared machine keeps
+	# its other core, and what was found is saved before going on.
+	dict=
+	[ ! -f "tests/fuzz/$t.dict" ] || dict=-dict=tests/fuzz/$t.dict
 	status=0
 	hit=0
 	TMPDIR=$work $run_as "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-		-print_final_stats=1 -artifact_prefix="$work/$t.art/" \
+		-print_final_stats=1 -artifact_prefix="$work/$t.art/" $dict \
 		"$work/$t" "$corpus" >"$work/$t.log" 2>&1 || status=$?
 	grep -E '^(stat::number_of_executed_units|stat::new_units_added|#[0-9]+ +DONE)' "$work/$t.log" >&2 || true
 	for a in "$work/$t.art"/*; do
