@@ -85,7 +85,12 @@ unit: $(UNIT_BIN)
 integration: pgimg
 	@tests/run-integration.sh
 
-test: unit check-asan fuzz-replay integration
+test: unit test-asan integration
+
+# check-asan and fuzz-replay in one make: two would build build-asan at
+# the same time under -j.
+test-asan:
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined unit fuzz-replay-run
 
 check-asan:
 	$(MAKE) BUILD=build-asan SANITIZE=address,undefined unit
@@ -122,6 +127,6 @@ install: pgimg
 clean:
 	rm -rf build build-asan build-fuzz pgimg
 
-.PHONY: all unit integration test check-asan fuzz fuzz-targets fuzz-replay fuzz-replay-run deps install clean
+.PHONY: all unit integration test test-asan check-asan fuzz fuzz-targets fuzz-replay fuzz-replay-run deps install clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard $(BUILD)/tests/fuzz/*.d $(BUILD)/fuzz/*.d)

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Write hostile .deb seeds of fuzz_deb into tests/fuzz/corpus/fuzz_deb/:
+data.tar members that try to leave the root (a ".." name, an absolute
+name, a file written through a symlink or a hard link that points out).
+Their targets are below /nonexistent-pgimg-fuzz, so that even a broken
+unpacker writes nothing that matters.  Deterministic."""
+import io, os, tarfile
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_deb")
+OUTSIDE = "/nonexistent-pgimg-fuzz"
+tarfile.RECORDSIZE = tarfile.BLOCKSIZE  # no padding to 10 KiB
+
+
+def tar(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+        for name, kind, arg in entries:
+            ti = tarfile.TarInfo(name)
+            if kind == "file":
+                ti.size, ti.mode = len(arg), 0o644
+                t.addfile(ti, io.BytesIO(arg))
+            elif kind == "dir":
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                t.addfile(ti)
+            else:
+                ti.type, ti.linkname = (tarfile.SYMTYPE if kind == "symlink" else tarfile.LNKTYPE), arg
+                t.addfile(ti)
+    return buf.getvalue()
+
+
+def ar_member(name, data):
+    head = b"%-16s%-12d%-6d%-6d%-8o%-10d`\n" % (name.encode(), 0, 0, 0, 0o100644, len(data))
+    return head + data + (b"\n" if len(data) % 2 else b"")
+
+
+def deb(data_entries):
+    control = tar([("./control", "file", b"Package: evil\nVersion: 1\nArchitecture: all\n")])
+    return (b"!<arch>\n" + ar_member("debian-binary", b"2.0\n") + ar_member("control.tar", control)
+            + ar_member("data.tar", tar(data_entries)))
+
+
+seeds = {
+    "hostile-dotdot.deb": [("./usr/", "dir", None), ("./usr/../../escape", "file", b"x\n")],
+    "hostile-absolute.deb": [(OUTSIDE + "/abs", "file", b"x\n")],
+    "hostile-symlink-dir.deb": [("./usr/", "dir", None), ("./usr/share", "symlink", OUTSIDE),
+                                ("./usr/share/through", "file", b"x\n")],
+    "hostile-symlink-file.deb": [("./etc/", "dir", None), ("./etc/passwd", "symlink", OUTSIDE + "/passwd"),
+                                 ("./etc/passwd", "file", b"root::0:0::/:/bin/sh\n")],
+    "hostile-hardlink-out.deb": [("./etc/", "dir", None), ("./etc/shadow", "hardlink", OUTSIDE + "/shadow")],
+    "merged-usr.deb": [("./bin/", "dir", None), ("./bin/sh", "file", b"#!/bin/sh\n"),
+                       ("./lib/", "dir", None), ("./lib/x.so", "symlink", "../usr/lib/x.so.1")],
+}
+for name, entries in seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(deb(entries))
