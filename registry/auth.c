@@ -286,7 +286,9 @@ reg_token_parse (const char *data, size_t len, char **token, long *expires_s, pg
          * headers of the server's choosing to every request. */
         if (*t == '\0' || strlen (t) != json_string_length (tok) || t[strcspn (t, "\r\n")] != '\0'
             || strlen (t) > REG_MAX_HEADER_BYTES)
-                return pgimg_make_error (err, EPROTO, "a token that cannot be sent in an HTTP header");
+                return pgimg_make_error (err, EPROTO,
+                                         "a token that cannot be sent in an HTTP header (empty, too long, "
+                                         "or holding CR, LF or NUL); nothing was sent with it");
         if ((*token = strdup (t)) == NULL)
                 return pgimg_make_error (err, ENOMEM, "out of memory");
         /* A day at most: time (NULL) + expires_in must not overflow. */

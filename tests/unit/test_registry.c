@@ -156,7 +156,8 @@ token_replies_parse (void **state)
         free (token);
         /* A CR or LF would add headers of the token server's choosing. */
         assert_true (token_parse ("{\"token\":\"a\\r\\nX-Evil: 1\"}", &token, &expires, &err) < 0);
-        assert_string_equal (err->msg, "a token that cannot be sent in an HTTP header");
+        assert_string_equal (err->msg, "a token that cannot be sent in an HTTP header (empty, too long, "
+                             "or holding CR, LF or NUL); nothing was sent with it");
         pgimg_error_free (&err);
         assert_true (token_parse ("{\"token\":\"a\\u0000b\"}", &token, &expires, &err) < 0);
         pgimg_error_free (&err);
