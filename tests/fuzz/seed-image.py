@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Write the seed inputs of fuzz_image into tests/fuzz/corpus/fuzz_image/:
 a tiny image tarball laid out as pgimg writes one (OCI layout and
-docker-archive), the same gzip-compressed, and one whose config blob is
-a symbolic link out of the tarball.  Deterministic: run it again and
-nothing changes."""
+docker-archive), the same gzip-compressed, one whose config blob is a
+symbolic link out of the tarball, and one whose pax header holds a
+record length of -4 (a tar reader that trusts it walks back and forth
+for ever).  Deterministic: run it again and nothing changes."""
 import gzip, hashlib, io, json, os, tarfile
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_image")
@@ -75,3 +76,14 @@ with open(os.path.join(out, "layout.tar.gz"), "wb") as f:
     f.write(gzip.compress(plain, mtime=0))
 with open(os.path.join(out, "config-symlink-out.tar"), "wb") as f:
     f.write(image(config_link="/etc/passwd"))
+
+
+# "4 x\n" steps 4 bytes on, "-4 y\n" 4 bytes back.
+records = b"4 x\n-4 y\n"
+pax = tarfile.TarInfo("PaxHeader")
+pax.type, pax.size = tarfile.XHDTYPE, len(records)
+index = tarfile.TarInfo("index.json")
+index.size = 2
+with open(os.path.join(out, "hostile-pax-length-minus-4.tar"), "wb") as f:
+    f.write(pax.tobuf(format=tarfile.USTAR_FORMAT) + records + bytes(512 - len(records))
+            + index.tobuf(format=tarfile.USTAR_FORMAT) + b"{}" + bytes(510) + bytes(1024))
