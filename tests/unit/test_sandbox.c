@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"

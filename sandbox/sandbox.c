@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -35,7 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/resolve.h"
+#include "sandbox/sandbox.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 
@@ -172,118 +172,6 @@ fd_path (char buf[static 32], int fd)
         *p = '\0';
 }
 
-/* open_in_root without openat2 (before Linux 5.6, or under valgrind):
- * walk the path one component at a time, never following a symlink in
- * the kernel but splicing its target into the rest of the path, with
- * absolute targets and ".." clamped at the root. */
-static int
-open_in_root_by_hand (int root_fd, const char *path, int flags)
-{
-        char cur[PATH_MAX] = "", rest[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
-        size_t cur_len = 0, rest_len = strlen (path);
-        int links = 0;
-
-        if (rest_len >= sizeof (rest)) {
-                errno = ENAMETOOLONG;
-                return -1;
-        }
-        memcpy (rest, path, rest_len + 1);
-        for (char *r = rest; *r;) {
-                size_t n, base = cur_len, rest_left;
-                struct stat st;
-                ssize_t tn;
-                int fd;
-
-                while (*r == '/')
-                        r++;
-                n = strcspn (r, "/");
-                if (n == 0 || (n == 1 && r[0] == '.')) {
-                        r += n;
-                        continue;
-                }
-                if (n == 2 && r[0] == '.' && r[1] == '.') {
-                        while (cur_len > 0 && cur[cur_len - 1] != '/')
-                                cur_len--;
-                        if (cur_len > 0)
-                                cur_len--;
-                        cur[cur_len] = '\0';
-                        r += n;
-                        continue;
-                }
-                if (cur_len + n + 2 >= sizeof (cur)) {
-                        errno = ENAMETOOLONG;
-                        return -1;
-                }
-                if (cur_len > 0)
-                        cur[cur_len++] = '/';
-                memcpy (cur + cur_len, r, n);
-                cur[cur_len + n] = '\0';
-                r += n;
-                fd = openat (root_fd, cur, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        return -1;
-                if (fstat (fd, &st) < 0) {
-                        int saved = errno;
-                        close (fd);
-                        errno = saved;
-                        return -1;
-                }
-                if (!S_ISLNK (st.st_mode)) {
-                        close (fd);
-                        cur_len += n;
-                        continue;
-                }
-                tn = readlinkat (fd, "", target, sizeof (target) - 1);
-                close (fd);
-                if (tn < 0)
-                        return -1;
-                target[tn] = '\0';
-                if (++links > 40) {
-                        errno = ELOOP;
-                        return -1;
-                }
-                rest_left = strlen (r);
-                if ((size_t) tn + rest_left + 2 >= sizeof (next)) {
-                        errno = ENAMETOOLONG;
-                        return -1;
-                }
-                /* The link's target takes its place in the rest. */
-                memcpy (next, target, (size_t) tn);
-                next[tn] = '/';
-                memcpy (next + tn + 1, r, rest_left + 1);
-                memcpy (rest, next, (size_t) tn + rest_left + 2);
-                r = rest;
-                cur_len = target[0] == '/' ? 0 : base;
-                cur[cur_len] = '\0';
-        }
-        return openat (root_fd, cur_len > 0 ? cur : ".", flags | O_NOFOLLOW | O_CLOEXEC);
-}
-
-/* Open path as if root_fd were /: "..", absolute symlinks and symlinks
- * that climb out all stay inside.  A root built from packages has
- * absolute symlinks, and following one on the host would put a mount
- * (or a created directory) outside the sandbox. */
-static int
-open_in_root (int root_fd, const char *path, int flags)
-{
-        struct open_how how = {
-                .flags = (uint64_t) (flags | O_CLOEXEC),
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-        };
-        int fd;
-
-        while (*path == '/')
-                path++;
-        if (*path == '\0')
-                path = ".";
-        do
-                fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof (how));
-        while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-        if (fd < 0 && errno == ENOSYS)
-                return open_in_root_by_hand (root_fd, path, flags);
-        return fd;
-}
-
 /* Copy path without leading, trailing or repeated slashes. */
 static int
 normalise_path (char out[static PATH_MAX], const char *path)
@@ -342,7 +230,7 @@ static int
 mount_in_root (int root_fd, const char *path, const char *source, const char *fstype,
                unsigned long flags, const char *data)
 {
-        int fd = open_in_root (root_fd, path, O_PATH);
+        int fd = resolve_open (root_fd, path, O_PATH, 0);
         int r, saved;
 
         if (fd < 0)
@@ -380,7 +268,7 @@ static int
 remount_read_only (int root_fd, const char *path)
 {
         struct statvfs sv;
-        int fd = open_in_root (root_fd, path, O_PATH);
+        int fd = resolve_open (root_fd, path, O_PATH, 0);
         int r, saved;
 
         if (fd < 0)
@@ -391,45 +279,6 @@ remount_read_only (int root_fd, const char *path)
                                  MS_REMOUNT | MS_BIND | MS_RDONLY | locked_mount_flags (&sv), NULL);
         saved = errno;
         close (fd);
-        errno = saved;
-        return r;
-}
-
-/* Create the last component of prefix if it is missing: a directory,
- * or an empty file to bind a file onto. */
-static int
-make_component (int root_fd, char *prefix, int as_file)
-{
-        char *slash;
-        const char *name = prefix;
-        int fd, dir_fd, r, saved;
-
-        fd = open_in_root (root_fd, prefix, O_PATH);
-        if (fd >= 0) {
-                close (fd);
-                return 0;
-        }
-        if (errno != ENOENT)
-                return -1;
-        slash = strrchr (prefix, '/');
-        if (slash != NULL) {
-                *slash = '\0';
-                dir_fd = open_in_root (root_fd, prefix, O_PATH | O_DIRECTORY);
-                *slash = '/';
-                name = slash + 1;
-        } else {
-                dir_fd = open_in_root (root_fd, ".", O_PATH | O_DIRECTORY);
-        }
-        if (dir_fd < 0)
-                return -1;
-        if (as_file) {
-                fd = openat (dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                r = fd < 0 ? -1 : close (fd);
-        } else {
-                r = mkdirat (dir_fd, name, 0755);
-        }
-        saved = errno;
-        close (dir_fd);
         errno = saved;
         return r;
 }
@@ -445,23 +294,26 @@ make_component (int root_fd, char *prefix, int as_file)
 static int
 ensure_mount_point (int root_fd, const char *path, int is_dir)
 {
-        char buf[PATH_MAX];
+        char name[NAME_MAX + 1];
+        int fd, dir_fd, r, saved;
 
-        if (normalise_path (buf, path) < 0)
-                return -1;
-        for (size_t i = 0;; i++) {
-                char c = buf[i];
-                if (c != '/' && c != '\0')
-                        continue;
-                if (i == 0)
-                        return 0; /* the root itself */
-                buf[i] = '\0';
-                if (make_component (root_fd, buf, c == '\0' && !is_dir) < 0)
-                        return -1;
-                buf[i] = c;
-                if (c == '\0')
-                        return 0;
+        fd = resolve_open (root_fd, path, O_PATH, 0);
+        if (fd >= 0 || errno != ENOENT)
+                return fd < 0 ? -1 : close (fd);
+        if (is_dir) {
+                fd = resolve_mkdir_p (root_fd, path, 0755);
+                return fd < 0 ? -1 : close (fd);
         }
+        /* An empty file to bind a file onto. */
+        dir_fd = resolve_open_parent (root_fd, path, 1, 0755, name);
+        if (dir_fd < 0)
+                return -1;
+        fd = openat (dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        r = fd < 0 ? -1 : close (fd);
+        saved = errno;
+        close (dir_fd);
+        errno = saved;
+        return r;
 }
 
 static void
@@ -489,7 +341,7 @@ child_mount_dev (const struct child_ctx *c, int root_fd)
                 child_fail (c, STEP_MOUNT_POINT, TARGET_DEV);
         if (mount_in_root (root_fd, "dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
                 child_fail (c, STEP_MOUNT_DEV, 0);
-        dev_fd = open_in_root (root_fd, "dev", O_PATH | O_DIRECTORY);
+        dev_fd = resolve_open (root_fd, "dev", O_PATH | O_DIRECTORY, 0);
         if (dev_fd < 0)
                 child_fail (c, STEP_MOUNT_DEV, 0);
         /* mknod is not allowed in a user namespace: bind the host's nodes. */
@@ -525,7 +377,7 @@ child_mount_binds (const struct child_ctx *c, int root_fd)
 
                 if (ensure_mount_point (root_fd, b->sandbox_path, c->bind_is_dir[i]) < 0)
                         child_fail (c, STEP_MOUNT_POINT, (int) i);
-                fd = open_in_root (root_fd, b->sandbox_path, O_PATH);
+                fd = resolve_open (root_fd, b->sandbox_path, O_PATH, 0);
                 if (fd < 0 || mount_on_fd (b->host_path, fd, "none", MS_BIND | MS_REC, NULL) < 0)
                         child_fail (c, STEP_BIND, (int) i);
                 close (fd);
@@ -830,7 +682,7 @@ note_missing (struct sandbox *sb, const char *path, pgimg_error_t *err)
                 if (i == 0)
                         return 0;
                 buf[i] = '\0';
-                fd = open_in_root (sb->root_fd, buf, O_PATH);
+                fd = resolve_open (sb->root_fd, buf, O_PATH, 0);
                 if (fd < 0 && errno != ENOENT)
                         return pgimg_make_error_errno (err, errno, "sandbox: mount point %s", path);
                 buf[i] = c;
@@ -875,11 +727,11 @@ remove_made_paths (struct sandbox *sb)
                         slash = strrchr (p, '/');
                         if (slash != NULL) {
                                 *slash = '\0';
-                                dir_fd = open_in_root (sb->root_fd, p, O_PATH | O_DIRECTORY);
+                                dir_fd = resolve_open (sb->root_fd, p, O_PATH | O_DIRECTORY, 0);
                                 *slash = '/';
                                 name = slash + 1;
                         } else {
-                                dir_fd = open_in_root (sb->root_fd, ".", O_PATH | O_DIRECTORY);
+                                dir_fd = resolve_open (sb->root_fd, ".", O_PATH | O_DIRECTORY, 0);
                         }
                         if (dir_fd >= 0 && fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                                 if (S_ISDIR (st.st_mode))
