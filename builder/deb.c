@@ -21,6 +21,7 @@
 #include <archive_entry.h>
 
 #include "builder/deb.h"
+#include "sandbox/resolve.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/sha256.h"
@@ -1283,121 +1284,6 @@ excluded (const struct deb_unpack_opts *opts, const char *rel)
 /* ------------------------------------------------------------------ */
 /* Writing into root_dir without ever leaving it                       */
 
-#define MAX_SYMLINKS 40
-#define MAX_DEPTH 256
-
-/* Open the directory at rel (relative to rootfd), following symbolic
- * links as if rootfd were "/": an absolute target restarts at rootfd and
- * ".." never climbs above it (what openat2's RESOLVE_IN_ROOT does, done
- * by hand for kernels and sandboxes without it).  Missing directories
- * are created when create is set.  Returns a descriptor or -1 and errno. */
-static int
-open_dir_in_root (int rootfd, const char *rel, int create)
-{
-        int stack[MAX_DEPTH];
-        size_t depth = 0;
-        int links = 0;
-        cleanup_free char *path = strdup (rel);
-        int ret = -1, saved;
-
-        if (path == NULL)
-                return -1;
-        stack[0] = dup (rootfd);
-        if (stack[0] < 0)
-                return -1;
-        char *p = path;
-        while (*p) {
-                char *slash = strchr (p, '/');
-                char *rest = slash ? slash + 1 : p + strlen (p);
-                struct stat st;
-                int fd;
-
-                if (slash)
-                        *slash = '\0';
-                if (*p == '\0' || strcmp (p, ".") == 0) {
-                        p = rest;
-                        continue;
-                }
-                if (strcmp (p, "..") == 0) {
-                        if (depth > 0)
-                                close (stack[depth--]);
-                        p = rest;
-                        continue;
-                }
-                if (fstatat (stack[depth], p, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno != ENOENT || !create)
-                                goto fail;
-                        if (mkdirat (stack[depth], p, 0755) < 0 && errno != EEXIST)
-                                goto fail;
-                        if (fstatat (stack[depth], p, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                                goto fail;
-                }
-                if (S_ISLNK (st.st_mode)) {
-                        char target[4096];
-                        ssize_t n;
-                        if (++links > MAX_SYMLINKS) {
-                                errno = ELOOP;
-                                goto fail;
-                        }
-                        n = readlinkat (stack[depth], p, target, sizeof (target) - 1);
-                        if (n < 0)
-                                goto fail;
-                        target[n] = '\0';
-                        char *spliced = NULL;
-                        if (asprintf (&spliced, "%s/%s", target, rest) < 0)
-                                goto fail;
-                        if (target[0] == '/')
-                                while (depth > 0)
-                                        close (stack[depth--]);
-                        free (path);
-                        path = spliced;
-                        p = path;
-                        continue;
-                }
-                if (!S_ISDIR (st.st_mode)) {
-                        errno = ENOTDIR;
-                        goto fail;
-                }
-                if (depth + 1 >= MAX_DEPTH) {
-                        errno = ENAMETOOLONG;
-                        goto fail;
-                }
-                fd = openat (stack[depth], p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        goto fail;
-                stack[++depth] = fd;
-                p = rest;
-        }
-        ret = stack[depth];
-        while (depth > 0)
-                close (stack[--depth]);
-        return ret;
-fail:
-        saved = errno;
-        for (size_t i = 0; i <= depth; i++)
-                close (stack[i]);
-        errno = saved;
-        return -1;
-}
-
-/* Split rel into its parent (opened inside the root) and last name. */
-static int
-open_parent (int rootfd, char *rel, const char **name, int create)
-{
-        char *slash = strrchr (rel, '/');
-        int fd;
-
-        if (slash == NULL) {
-                *name = rel;
-                return dup (rootfd);
-        }
-        *slash = '\0';
-        fd = open_dir_in_root (rootfd, rel, create);
-        *slash = '/';
-        *name = slash + 1;
-        return fd;
-}
-
 /* Make room for a new non-directory entry: later packages win. */
 static int
 remove_existing (int dirfd, const char *name)
@@ -1509,7 +1395,7 @@ unpack_entry (struct unpack *u, struct archive *a, struct archive_entry *e, pgim
         const char *hardlink = archive_entry_hardlink (e);
         cleanup_free char *rel = NULL;
         cleanup_fd int dirfd = -1;
-        const char *name;
+        char name[NAME_MAX + 1];
         mode_t perm = archive_entry_perm (e) & 07777;
         mode_t disk_mode;
         int dropped;
@@ -1527,14 +1413,14 @@ unpack_entry (struct unpack *u, struct archive *a, struct archive_entry *e, pgim
         if (dropped || excluded (u->opts, rel))
                 return 0;
 
-        dirfd = open_parent (u->rootfd, rel, &name, 1);
+        dirfd = resolve_open_parent (u->rootfd, rel, 1, 0755, name);
         if (dirfd < 0)
                 return pgimg_make_error_errno (err, errno, "`%s`: parent of `%s`", u->deb_path, rel);
 
         if (hardlink) {
                 cleanup_free char *target = normalize_path (hardlink);
                 cleanup_fd int tdirfd = -1;
-                const char *tname;
+                char tname[NAME_MAX + 1];
                 if (target == NULL && errno != ENOMEM)
                         return pgimg_make_error (err, EINVAL, "`%s`: refusing link `%s` to `%s`",
                                                  u->deb_path, path, hardlink);
@@ -1542,7 +1428,7 @@ unpack_entry (struct unpack *u, struct archive *a, struct archive_entry *e, pgim
                         return pgimg_make_error_errno (err, ENOMEM, "`%s`", u->deb_path);
                 if (excluded (u->opts, target))
                         return 0;
-                tdirfd = open_parent (u->rootfd, target, &tname, 0);
+                tdirfd = resolve_open_parent (u->rootfd, target, 0, 0, tname);
                 if (tdirfd < 0 || remove_existing (dirfd, name) < 0
                     || linkat (tdirfd, tname, dirfd, name, 0) < 0)
                         return pgimg_make_error_errno (err, errno, "`%s`: link `%s` to `%s`",
@@ -1595,8 +1481,11 @@ make_merged_usr_links (int rootfd, const char *root_dir, pgimg_error_t *err)
                         continue;
                 if (errno != ENOENT)
                         return pgimg_make_error_errno (err, errno, "`%s/%s`", root_dir, merged_dirs[i]);
-                if (mkdirat (rootfd, target, 0755) < 0 && errno != EEXIST)
+                /* In the root even if an earlier package made usr a symlink. */
+                int fd = resolve_mkdir_p (rootfd, target, 0755);
+                if (fd < 0)
                         return pgimg_make_error_errno (err, errno, "mkdir `%s/%s`", root_dir, target);
+                close (fd);
                 if (symlinkat (target, rootfd, merged_dirs[i]) < 0)
                         return pgimg_make_error_errno (err, errno, "symlink `%s/%s`", root_dir,
                                                        merged_dirs[i]);
