@@ -5,7 +5,7 @@
 # directories the links name.
 
 paths_dir=$HOSTILE_WORK/paths
-mkdir -p "$paths_dir/blobs" "$HOSTILE_WORK/hostdir" "$HOSTILE_WORK/hostdir2"
+mkdir -p "$paths_dir/blobs" "$HOSTILE_WORK/hostdir" "$HOSTILE_WORK/hostdir2" "$HOSTILE_WORK/hostdir3"
 # shellcheck disable=SC2046
 cc -std=c11 -D_GNU_SOURCE -I"$ROOT" -o "$paths_dir/oci-write" "$ROOT/tests/integration/helpers/oci-write.c" \
 	"$ROOT/build/libpgimg.a" $(pkg-config --libs libarchive libcrypto libcurl jansson libzstd zlib) -lpthread
@@ -14,10 +14,16 @@ cc -std=c11 -D_GNU_SOURCE -I"$ROOT" -o "$paths_dir/oci-write" "$ROOT/tests/integ
 # the NAMEs, without their parents) in the blob directory; prints
 # DIGEST,DIFF_ID,SIZE for oci-write.
 paths_layer() {
-	local dir=$1 tar=$paths_dir/layer.tar hex
+	local dir=$1 tar=$paths_dir/layer.tar
 	shift
 	if [ $# -gt 0 ]; then set -- --no-recursion "$@"; else set -- .; fi
 	tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$dir" -cf "$tar" "$@"
+	paths_blob "$tar"
+}
+
+# paths_blob TAR: TAR as a gzip layer blob; prints DIGEST,DIFF_ID,SIZE.
+paths_blob() {
+	local tar=$1 hex
 	gzip -n -1 -c "$tar" > "$paths_dir/layer.gz"
 	hex=$(sha256sum < "$paths_dir/layer.gz" | cut -d' ' -f1)
 	mv "$paths_dir/layer.gz" "$paths_dir/blobs/$hex"
@@ -78,3 +84,30 @@ else
 fi
 one_line "layer through run -> host dir" "$out"
 paths_host_clean "layer through run -> host dir"
+
+# A hard link whose target goes through the link: it would make a name
+# in the root for a host file, which later layers could then write.
+echo host-secret > "$HOSTILE_WORK/hostdir3/secret"
+python3 - "$paths_dir/hardlink.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    i = tarfile.TarInfo("pw")
+    i.type, i.linkname = tarfile.LNKTYPE, "run/secret"
+    t.addfile(i)
+PY
+mkdir -p "$paths_dir/link3"
+ln -s "$HOSTILE_WORK/hostdir3" "$paths_dir/link3/run"
+paths_image "$paths_dir/hardlink.tar.img" "$(paths_layer "$paths_dir/link3")" "$(paths_blob "$paths_dir/hardlink.tar")"
+out=$(paths_pg run --port "$(free_port)" -e POSTGRES_PASSWORD=x "$paths_dir/hardlink.tar.img" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] && [[ $out == *'`pw`'* ]]; then
+	pass "hard link through run -> host dir: refused, naming the entry"
+else
+	fail "hard link through run -> host dir: refused, naming the entry" "exit $rc: $out"
+fi
+one_line "hard link through run -> host dir" "$out"
+if [ "$(stat -c %h "$HOSTILE_WORK/hostdir3/secret")" = 1 ]; then
+	pass "hard link through run -> host dir: the host file has no new name"
+else
+	fail "hard link through run -> host dir: the host file has no new name"
+fi
