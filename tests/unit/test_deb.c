@@ -14,6 +14,9 @@
 #include <archive_entry.h>
 
 #include "builder/deb.h"
+#include "builder/deb_index.h"
+#include "builder/deb_resolve.h"
+#include "builder/deb_version.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "sandbox/resolve.h"
