@@ -418,6 +418,24 @@ refresh_pkg_slots (struct deb_index *idx, struct index_internal *ii)
                 ii->pkg_slot[i] = (uint32_t) slot_lookup (ii, idx->pkgs[i].name, strlen (idx->pkgs[i].name));
 }
 
+/* value becomes field f of p; Size and Essential are kept aside as text
+ * until the stanza ends. */
+static int
+store_field (struct deb_package *p, enum field f, char *value, const char **size,
+             const char **essential, size_t line, pgimg_error_t *err)
+{
+        char **slot = field_slot (p, f);
+        const char **other = f == F_SIZE ? size : f == F_ESSENTIAL ? essential : NULL;
+
+        if ((slot && *slot) || (other && *other))
+                return pgimg_make_error (err, EINVAL, "line %zu: duplicate field", line);
+        if (slot)
+                *slot = value;
+        else
+                *other = value;
+        return 0;
+}
+
 int
 deb_index_add (struct deb_index *idx, const char *text, size_t len, const char *base_url,
                const char *snapshot_url, pgimg_error_t *err)
@@ -487,16 +505,7 @@ deb_index_add (struct deb_index *idx, const char *text, size_t len, const char *
                         ret = pgimg_make_error_errno (err, ENOMEM, "Packages index");
                         break;
                 }
-                char **slot = field_slot (&cur, f);
-                const char **other = f == F_SIZE ? &size : f == F_ESSENTIAL ? &essential : NULL;
-                if ((slot && *slot) || (other && *other)) {
-                        ret = pgimg_make_error (err, EINVAL, "line %zu: duplicate field", field_line);
-                        break;
-                }
-                if (slot)
-                        *slot = value;
-                else
-                        *other = value;
+                ret = store_field (&cur, f, value, &size, &essential, field_line, err);
         }
         refresh_pkg_slots (idx, ii);
         return ret;
