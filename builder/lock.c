@@ -18,7 +18,8 @@
 
 #include <jansson.h>
 
-#include "builder/deb.h"
+#include "builder/deb_index.h"
+#include "builder/deb_resolve.h"
 #include "builder/fetch.h"
 #include "builder/lock.h"
 #include "common/buf.h"

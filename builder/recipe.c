@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "builder/deb.h"
+#include "builder/deb_version.h"
 #include "builder/recipe.h"
 #include "common/buf.h"
 #include "common/cleanup.h"

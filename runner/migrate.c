@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "runner/engine.h"

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include "common/fsutil.h"
 #include "common/sha256.h"
 #include "runner/runtime.h"
+#include "sandbox/resolve.h"
 
 static int
 oom (pgimg_error_t *err)
@@ -70,17 +72,20 @@ unpack_layers (const char *dir, const char *blob_dir, const struct layer_desc *l
                 if (layer_extract (blob, dir, NULL, err) < 0)
                         return pgimg_error_wrap (err, "unpack layer %s", layers[i].digest);
         }
+        cleanup_fd int root_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return pgimg_make_error_errno (err, errno, "open `%s`", dir);
         for (size_t i = 0; i < sizeof (mount_points) / sizeof (mount_points[0]); i++) {
-                cleanup_free char *p = NULL;
-                struct stat st;
-
-                if (asprintf (&p, "%s/%s", dir, mount_points[i]) < 0)
-                        return oom (err);
-                /* A symlink (var/run -> /run) stays as the image has it. */
-                if (lstat (p, &st) == 0)
-                        continue;
-                if (fs_mkdir_p (p, 0755, err) < 0)
-                        return -1;
+                /* Inside the root, whatever its symlinks say: a symlink
+                 * (var/run -> /run) is followed as the server will see
+                 * it, and `run -> /home/you` lands in the root's
+                 * /home/you, never on the host. */
+                int fd = resolve_mkdir_p (root_fd, mount_points[i], 0755);
+                if (fd < 0)
+                        return pgimg_make_error_errno (err, errno,
+                                                       "the image's /%s: cannot make it a directory",
+                                                       mount_points[i]);
+                close (fd);
         }
         return 0;
 }

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "layers/layer.h"
