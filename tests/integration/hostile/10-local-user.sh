@@ -109,14 +109,14 @@ lu_test_engine() {
 	fi
 	port=${sock##*.}
 	work=${sock%/socket/*}
-	# The server proper listens on TCP (the entrypoint's first one does
-	# not); a moment more for the engine to seal the socket directory.
+	# The engine makes the socket directory 0700 again once the server
+	# is ready (the entrypoint sets it to 03775): wait for that, so that
+	# the tries below meet a server that is up, not starting.
 	for ((i = 0; i < 600; i++)); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		[ "$(stat -c %a "${sock%/*}" 2>/dev/null)" = 700 ] && break
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	sleep 0.3
 	lu_refused "local user: pgimg test's server refuses nobody over TCP" -h 127.0.0.1 -p "$port" -U postgres
 	lu_refused "local user: pgimg test's server refuses nobody on its socket" -h "${sock%/*}" -p "$port" -U postgres
 	lu_same "local user: pgimg test's work and socket directories are private" "700 $(id -u) 700 $(id -u)" \
