@@ -5,7 +5,9 @@
  *   clusters/old, clusters/new   /var/lib/postgresql/{old,new}   one bind, so
  *                                that pg_upgrade --link can hard-link across
  *   sock/                        /run/postgresql: the old server on port
- *                                5433, the new one on 5434
+ *                                5433, the new one on 5434; mode 0700 and
+ *                                sockets 0700: the servers trust their
+ *                                socket, so it is the caller's alone
  *   in/                          /tmp/in, read-only: the SQL and settings
  *   out/                         /tmp/out: fingerprints, dumps, logs
  *   (OLD's root)                 /tmp/old, read-only, for pg_upgrade -b
@@ -320,7 +322,7 @@ server_start (struct mig *m, const struct mig_image *img, int on_old_data, int p
 {
         char port_arg[32], data_env[64], sock_path[4096], line[400];
         const char *argv[] = { "postgres", "-D", cluster_dir (on_old_data), "-c", "listen_addresses=",
-                               "-c", port_arg, NULL };
+                               "-c", port_arg, "-c", "unix_socket_permissions=0700", NULL };
         const char *env[] = { data_env, NULL };
         cleanup_free char *log = NULL;
         cleanup_fd int fd = -1;
@@ -482,10 +484,12 @@ init_cluster (struct mig *m, const struct mig_image *img, int is_old, const char
                 return oom (err);
         env[1] = pw;
         env[2] = args;
+        /* The temporary server of initdb gets the arguments too. */
         r = step (m, img, 0, is_old ? "initialize the old cluster" : "initialize the new cluster", env, -1,
-                  "exec docker-ensure-initdb.sh postgres", err);
+                  "exec docker-ensure-initdb.sh postgres -c unix_socket_permissions=0700", err);
         explicit_bzero (pw, strlen (pw));
-        if (r < 0)
+        /* The entrypoint's functions set it to 03775. */
+        if (r < 0 || runtime_private_dir (m->sock, err) < 0)
                 return -1;
         /* The host owns the files (it is postgres inside): append directly. */
         if (asprintf (&conf, "%s/%s/postgresql.conf", m->clusters, is_old ? "old" : "new") < 0)
@@ -904,7 +908,7 @@ setup (struct mig *m, pgimg_error_t *err)
             || asprintf (&m->log, "%s/out/migration.log", w) < 0 || asprintf (&old, "%s/old", m->clusters) < 0
             || asprintf (&new_, "%s/new", m->clusters) < 0)
                 return oom (err);
-        if (fs_mkdir_p (m->clusters, 0755, err) < 0 || fs_mkdir_p (m->sock, 0755, err) < 0
+        if (fs_mkdir_p (m->clusters, 0755, err) < 0 || runtime_private_dir (m->sock, err) < 0
             || fs_mkdir_p (m->in, 0755, err) < 0 || fs_mkdir_p (m->out, 0755, err) < 0)
                 return -1;
         if ((m->log_fd = open (m->log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
