@@ -16,34 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "builder/deb.h"
 #include "builder/fetch.h"
 #include "builder/lock.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/libjson.h"
 #include "common/proc.h"
 
 #define LOCK_MAX_BYTES ((size_t) 64 << 20)
 #define INPUT_MAX_BYTES ((size_t) 1 << 20)
 #define INRELEASE_MAX_BYTES ((size_t) 16 << 20)
-
-static void
-cleanup_jsonp (json_t **j)
-{
-        if (*j)
-                json_decref (*j);
-}
-#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
-
-static int
-pgimg_error_from_json (pgimg_error_t *err, const char *path, const json_error_t *je)
-{
-        return pgimg_make_error (err, EINVAL, "`%s` line %d column %d: %s", path, je->line,
-                                 je->column, je->text);
-}
 
 /* ------------------------------------------------------------------ */
 /* Reading the lock                                                    */
@@ -66,14 +50,6 @@ cmp_set (const void *a, const void *b)
         return strcmp (((const struct lock_set *) a)->name, ((const struct lock_set *) b)->name);
 }
 
-/* A string member of o, or NULL. */
-static const char *
-json_str (json_t *o, const char *key)
-{
-        json_t *v = json_object_get (o, key);
-        return json_is_string (v) ? json_string_value (v) : NULL;
-}
-
 static int
 load_package (const char *path, size_t i, json_t *jp, struct lock_package *p, pgimg_error_t *err)
 {
@@ -85,7 +61,7 @@ load_package (const char *path, size_t i, json_t *jp, struct lock_package *p, pg
         if (!json_is_object (jp))
                 return pgimg_make_error (err, EINVAL, "`%s`: packages[%zu] is not an object", path, i);
         for (size_t k = 0; k < 4; k++) {
-                const char *s = json_str (jp, keys[k]);
+                const char *s = pgimg_json_str (jp, keys[k]);
                 if (s == NULL || *s == '\0')
                         return pgimg_make_error (err, EINVAL, "`%s`: packages[%zu] has no %s", path, i, keys[k]);
                 if ((*fields[k] = strdup (s)) == NULL)
@@ -222,10 +198,10 @@ lock_parse (const char *path, const struct buf *text, struct lock *lock, pgimg_e
         version = json_object_get (root, "lockVersion");
         if (!json_is_integer (version) || json_integer_value (version) != 1)
                 return pgimg_make_error (err, EINVAL, "`%s`: lockVersion is not 1", path);
-        if (json_str (root, "suite") == NULL || json_str (root, "arch") == NULL)
+        if (pgimg_json_str (root, "suite") == NULL || pgimg_json_str (root, "arch") == NULL)
                 return pgimg_make_error (err, EINVAL, "`%s`: no suite or arch", path);
-        if ((lock->suite = strdup (json_str (root, "suite"))) == NULL
-            || (lock->arch = strdup (json_str (root, "arch"))) == NULL)
+        if ((lock->suite = strdup (pgimg_json_str (root, "suite"))) == NULL
+            || (lock->arch = strdup (pgimg_json_str (root, "arch"))) == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
         if (load_packages (path, root, lock, err) < 0)
                 return -1;
@@ -384,8 +360,8 @@ input_load (const char *path, struct lock_input *in, pgimg_error_t *err)
         in->root = json_loadb (text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);
         if (in->root == NULL)
                 return pgimg_error_from_json (err, path, &je);
-        in->arch = json_str (in->root, "arch");
-        in->keyring = json_str (in->root, "keyring");
+        in->arch = pgimg_json_str (in->root, "arch");
+        in->keyring = pgimg_json_str (in->root, "keyring");
         sources = json_object_get (in->root, "sources");
         sets = json_object_get (in->root, "sets");
         if (in->arch == NULL || in->keyring == NULL)
@@ -402,9 +378,9 @@ input_load (const char *path, struct lock_input *in, pgimg_error_t *err)
         for (size_t i = 0; i < json_array_size (sources); i++) {
                 json_t *js = json_array_get (sources, i);
                 struct input_source *s = &in->sources[in->n_sources++];
-                s->url = json_str (js, "url");
-                s->snapshot = json_str (js, "snapshot");
-                s->suite = json_str (js, "suite");
+                s->url = pgimg_json_str (js, "url");
+                s->snapshot = pgimg_json_str (js, "snapshot");
+                s->suite = pgimg_json_str (js, "suite");
                 if (s->url == NULL || s->suite == NULL)
                         return pgimg_make_error (err, EINVAL, "`%s`: sources[%zu] needs url and suite", path, i);
                 if (string_array (path, "components", json_object_get (js, "components"), &s->components,

@@ -11,38 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "builder/deb.h"
 #include "builder/recipe.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/libjson.h"
 
 /* A recipe is a few kilobytes; anything much larger is not one. */
 #define RECIPE_MAX_BYTES (1024 * 1024)
-
-static inline void
-cleanup_jsonp (json_t **j)
-{
-        if (*j != NULL)
-                json_decref (*j);
-}
-#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
 
 static const char *const top_level_keys[] = {
         "build_packages", "configure", "default_version", "homepage", "license",
         "major", "name", "runtime_packages", "versions", NULL,
 };
 static const char *const version_keys[] = { "note", "sha256", "urls", NULL };
-
-/* jansson's syntax errors carry a line and a column: keep them. */
-static int
-pgimg_error_from_json (pgimg_error_t *err, const char *path, const json_error_t *je)
-{
-        return pgimg_make_error (err, EINVAL, "`%s`: line %d, column %d: %s", path, je->line,
-                                 je->column, je->text);
-}
 
 static int field_error (pgimg_error_t *err, const char *path, const char *field,
                         const char *fmt, ...) __attribute__ ((format (printf, 4, 5)));

@@ -176,7 +176,7 @@ refuse_bad_locks (void **state)
         expect_refused (f, version, ": lockVersion is not 1");
         expect_refused (f, dup, ": package `libc6` is listed twice");
         expect_refused (f, no_urls, ": package `bash` has no urls");
-        expect_refused (f, "{\"lockVersion\": 1,", " line 1 column 18: ");
+        expect_refused (f, "{\"lockVersion\": 1,", ": line 1, column 18: ");
 }
 
 static void
