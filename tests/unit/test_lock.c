@@ -180,6 +180,22 @@ refuse_bad_locks (void **state)
 }
 
 static void
+release_dates_become_timestamps (void **state)
+{
+        char ts[17];
+
+        (void) state;
+        assert_int_equal (lock_date_timestamp ("Sat, 09 Aug 2025 09:12:34 UTC", ts), 0);
+        assert_string_equal (ts, "20250809T091234Z");
+        assert_int_equal (lock_date_timestamp ("1 Jan 2024 00:00:00 +0000", ts), 0);
+        assert_string_equal (ts, "20240101T000000Z");
+        assert_int_equal (lock_date_timestamp ("Sat, 09 Aug 2025 09:12:34 CEST", ts), -1);
+        assert_int_equal (lock_date_timestamp ("Sat, 09 Foo 2025 09:12:34 UTC", ts), -1);
+        assert_int_equal (lock_date_timestamp ("Sat, 09 Aug 2025 24:00:00 UTC", ts), -1);
+        assert_int_equal (lock_date_timestamp ("", ts), -1);
+}
+
+static void
 refuse_missing_lock (void **state)
 {
         struct fixture *f = *state;
@@ -347,6 +363,7 @@ main (void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown (load_good_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown (refuse_bad_locks, setup, teardown),
+                cmocka_unit_test (release_dates_become_timestamps),
                 cmocka_unit_test_setup_teardown (refuse_missing_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown (update_refuses_bad_input, setup, teardown),
                 cmocka_unit_test_setup_teardown (update_from_signed_archive, setup, teardown),
