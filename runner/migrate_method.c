@@ -73,6 +73,54 @@ check_report (struct mig *m, const char *output, pgimg_error_t *err)
         return 0;
 }
 
+/* The line of pg_upgrade's report that says what failed, its spaces
+ * squeezed: the failed check's, or the one before "Failure, exiting"
+ * when no check says "failed" (a mode the filesystem lacks). */
+static void
+check_line (const char *report, char *line, size_t size)
+{
+        const char *first = report;
+        const char *fail = strstr (first, "\nFailure, exiting");
+        size_t k = 0;
+
+        if (strstr (first, "failed check") == NULL && strstr (first, "fatal") == NULL && fail) {
+                while (fail > first && (fail[-1] == '\n' || fail[-1] == ' '))
+                        fail--;
+                while (fail > first && fail[-1] != '\n')
+                        fail--;
+                first = fail;
+        }
+        for (const char *q = first; *q && *q != '\n' && k + 1 < size; q++)
+                if (!(*q == ' ' && k > 0 && line[k - 1] == ' '))
+                        line[k++] = *q;
+        line[k] = '\0';
+}
+
+/* pg_upgrade --check failed, its output in out_path: keep its report
+ * for the user, and make the line that says why the error. */
+static int
+check_failed (struct mig *m, const char *out_path, pgimg_error_t *err)
+{
+        const struct mig_opts *o = m->o;
+        cleanup_buf struct buf output = BUF_INIT;
+        pgimg_error_t ignored = NULL;
+        char line[256];
+
+        if (fs_read_file (out_path, 1 << 20, &output, &ignored) == 0 && output.data)
+                check_report (m, output.data, &ignored);
+        pgimg_error_free (&ignored);
+        if (m->r->check_output.len == 0)
+                return -1;
+        check_line (m->r->check_output.data, line, sizeof (line));
+        pgimg_error_free (err);
+        if (o->mode == MIG_CLONE && strstr (line, "clone") != NULL)
+                return pgimg_make_error (err, EOPNOTSUPP,
+                                         "pg_upgrade --check failed: %s: --clone needs a filesystem with "
+                                         "reflinks (XFS, Btrfs) under %s; use copy or --link here",
+                                         line, o->work_dir);
+        return pgimg_make_error (err, EIO, "pg_upgrade --check failed: %s (its report is above)", line);
+}
+
 int
 mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
 {
@@ -82,7 +130,6 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         cleanup_free char *run = NULL;
         cleanup_free char *analyze = NULL;
         cleanup_free char *out_path = NULL;
-        cleanup_buf struct buf output = BUF_INIT;
         cleanup_fd int fd = -1;
         /* Copy is the default; pg_upgrade has a --copy option from 16 on only. */
         const char *mode = o->mode == MIG_LINK ? " --link" : o->mode == MIG_CLONE ? " --clone"
@@ -94,7 +141,7 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         /* initdb enables checksums by default from 18 on: the new cluster
          * must say what the old one says, or pg_upgrade refuses it. */
         if (mig_init_cluster (m, &o->new_img, 0, checksums ? "--data-checksums"
-                          : o->new_img.major >= 18 ? "--no-data-checksums" : "", err) < 0)
+                              : o->new_img.major >= 18 ? "--no-data-checksums" : "", err) < 0)
                 return -1;
         if (asprintf (&cmd, "pg_upgrade -U postgres -b /tmp/old/usr/lib/postgresql/%d/bin "
                       "-B /usr/lib/postgresql/%d/bin -d /var/lib/postgresql/old -D /var/lib/postgresql/new "
@@ -106,40 +153,8 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         if ((fd = open (out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
                 return pgimg_make_error_errno (err, errno, "create %s", out_path);
         r = mig_step (m, &o->new_img, 1, "pg_upgrade --check", NULL, fd, check, err);
-        if (r < 0 && !mig_was_interrupted ()) {
-                pgimg_error_t ignored = NULL;
-                if (fs_read_file (out_path, 1 << 20, &output, &ignored) == 0 && output.data)
-                        check_report (m, output.data, &ignored);
-                pgimg_error_free (&ignored);
-                if (m->r->check_output.len) {
-                        /* The failed check's line, squeezed, as the error; or
-                         * the line before "Failure, exiting" when no check
-                         * says "failed" (a mode the filesystem lacks). */
-                        const char *first = m->r->check_output.data;
-                        const char *fail = strstr (first, "\nFailure, exiting");
-                        char line[256];
-                        size_t k = 0;
-                        if (strstr (first, "failed check") == NULL && strstr (first, "fatal") == NULL && fail) {
-                                while (fail > first && (fail[-1] == '\n' || fail[-1] == ' '))
-                                        fail--;
-                                while (fail > first && fail[-1] != '\n')
-                                        fail--;
-                                first = fail;
-                        }
-                        for (const char *q = first; *q && *q != '\n' && k + 1 < sizeof (line); q++)
-                                if (!(*q == ' ' && k > 0 && line[k - 1] == ' '))
-                                        line[k++] = *q;
-                        line[k] = '\0';
-                        pgimg_error_free (err);
-                        if (o->mode == MIG_CLONE && strstr (line, "clone") != NULL)
-                                return pgimg_make_error (err, EOPNOTSUPP,
-                                                         "pg_upgrade --check failed: %s: --clone needs a filesystem with "
-                                                         "reflinks (XFS, Btrfs) under %s; use copy or --link here",
-                                                         line, o->work_dir);
-                        return pgimg_make_error (err, EIO, "pg_upgrade --check failed: %s (its report is above)", line);
-                }
-                return -1;
-        }
+        if (r < 0 && !mig_was_interrupted ())
+                return check_failed (m, out_path, err);
         if (r < 0 || o->check_only)
                 return r;
         if (mig_step (m, &o->new_img, 1, "pg_upgrade", NULL, -1, run, err) < 0)
