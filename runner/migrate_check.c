@@ -80,3 +80,27 @@ mig_compare (struct mig *m, pgimg_error_t *err)
         m->r->diffs += n;
         return 0;
 }
+
+int
+mig_judge_old_data (struct mig *m, pgimg_error_t *err)
+{
+        const struct mig_opts *o = m->o;
+
+        if (o->method == MIG_RESTART) {
+                m->r->old_data = "now NEW's (restart runs the new binaries on it)";
+        } else if (o->method == MIG_PG_UPGRADE && o->mode == MIG_LINK) {
+                cleanup_free char *disabled = NULL;
+                if (asprintf (&disabled, "%s/old/global/pg_control.old", m->clusters) < 0)
+                        return oom (err);
+                m->r->old_data = fs_exists (disabled) ? "disabled by --link (global/pg_control.old), as pg_upgrade documents"
+                                                      : "still startable after --link";
+                if (!fs_exists (disabled)) {
+                        m->r->diffs++;
+                        if (buf_adds (&m->r->differences, "  old data directory: global/pg_control.old missing after --link\n") < 0)
+                                return oom (err);
+                }
+        } else if (mig_check_old_data (m, err) < 0) {
+                return -1;
+        }
+        return 0;
+}

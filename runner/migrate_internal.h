@@ -91,6 +91,10 @@ int mig_run_restart (struct mig *m, pgimg_error_t *err);
 /* List the old data directory into out/<name>. */
 int mig_manifest (struct mig *m, const char *name, pgimg_error_t *err);
 int mig_check_old_data (struct mig *m, pgimg_error_t *err);
+/* What became of the old data directory after the method: unchanged
+ * (copy, pg_dumpall), disabled (--link) or NEW's own (restart); a
+ * change that should not be is counted as a difference. */
+int mig_judge_old_data (struct mig *m, pgimg_error_t *err);
 int mig_compare (struct mig *m, pgimg_error_t *err);
 
 #endif
