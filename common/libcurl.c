@@ -1,9 +1,7 @@
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "common/cleanup.h"
 #include "common/libcurl.h"
 
 const char *
@@ -14,17 +12,14 @@ pgimg_curl_why (CURLcode code, const char *errbuf)
 
 int
 pgimg_error_from_curl (pgimg_error_t *err, CURLcode code, long http_status, const char *errbuf,
-                       const char *fmt, ...)
+                       const char *what)
 {
-        cleanup_free char *what = NULL;
-        va_list ap;
+        const char *sep = what ? ": " : "";
 
-        va_start (ap, fmt);
-        if (vasprintf (&what, fmt, ap) < 0)
-                what = NULL;
-        va_end (ap);
+        if (what == NULL)
+                what = "";
         if (code == CURLE_HTTP_RETURNED_ERROR && http_status > 0)
-                return pgimg_make_error (err, EIO, "%s: HTTP %ld", what ? what : "HTTP", http_status);
-        return pgimg_make_error (err, code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EIO, "%s: %s",
-                                 what ? what : "HTTP", pgimg_curl_why (code, errbuf));
+                return pgimg_make_error (err, EIO, "%s%sHTTP %ld", what, sep, http_status);
+        return pgimg_make_error (err, code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EIO, "%s%s%s", what, sep,
+                                 pgimg_curl_why (code, errbuf));
 }

@@ -30,10 +30,11 @@ cleanup_curl_slistp (struct curl_slist **l)
 const char *pgimg_curl_why (CURLcode code, const char *errbuf);
 
 /* "<what>: HTTP <status>" when code is CURLE_HTTP_RETURNED_ERROR and
- * http_status is known, else "<what>: <pgimg_curl_why>"; what is
- * formatted from fmt.  Status ETIMEDOUT for a time-out, else EIO.
- * Returns a negative value. */
+ * http_status is known, else "<what>: <pgimg_curl_why>"; without
+ * "<what>: " when what is NULL (a caller that names the server itself,
+ * or whose URL carries state that must not be shown).  Status ETIMEDOUT
+ * for a time-out, else EIO.  Returns a negative value. */
 int pgimg_error_from_curl (pgimg_error_t *err, CURLcode code, long http_status, const char *errbuf,
-                           const char *fmt, ...) __attribute__ ((format (printf, 5, 6)));
+                           const char *what);
 
 #endif

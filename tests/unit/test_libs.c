@@ -86,16 +86,19 @@ curl_error_says_http_status_or_why (void **state)
         pgimg_error_t err = NULL;
 
         (void) state;
-        assert_int_equal (pgimg_error_from_curl (&err, CURLE_HTTP_RETURNED_ERROR, 404, NULL, "%s", "http://h/x"),
+        assert_int_equal (pgimg_error_from_curl (&err, CURLE_HTTP_RETURNED_ERROR, 404, NULL, "http://h/x"),
                           -EIO - 1);
         assert_string_equal (err->msg, "http://h/x: HTTP 404");
         pgimg_error_free (&err);
-        assert_int_equal (pgimg_error_from_curl (&err, CURLE_OPERATION_TIMEDOUT, 0, "", "%s", "u"),
+        assert_int_equal (pgimg_error_from_curl (&err, CURLE_OPERATION_TIMEDOUT, 0, "", "u"),
                           -ETIMEDOUT - 1);
         assert_string_equal (err->msg, "u: Timeout was reached");
         pgimg_error_free (&err);
-        pgimg_error_from_curl (&err, CURLE_COULDNT_CONNECT, 0, "Failed to connect", "%s", "u");
+        pgimg_error_from_curl (&err, CURLE_COULDNT_CONNECT, 0, "Failed to connect", "u");
         assert_string_equal (err->msg, "u: Failed to connect");
+        pgimg_error_free (&err);
+        pgimg_error_from_curl (&err, CURLE_HTTP_RETURNED_ERROR, 503, NULL, NULL);
+        assert_string_equal (err->msg, "HTTP 503");
         pgimg_error_free (&err);
 }
 
