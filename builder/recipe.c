@@ -225,20 +225,11 @@ recipe_from_json (json_t *root, const char *path, struct recipe *r, pgimg_error_
         return 0;
 }
 
-int
-recipe_load_buf (const char *data, size_t len, const char *path, struct recipe *r,
-                 pgimg_error_t *err)
+/* r (zeroed) from the parsed root; r is zeroed again on failure. */
+static int
+recipe_from_root (json_t *root, const char *path, struct recipe *r, pgimg_error_t *err)
 {
-        cleanup_json json_t *root = NULL;
-        json_error_t je;
-
-        memset (r, 0, sizeof (*r));
-        /* Duplicate keys would let two pins of one version disagree. */
-        root = json_loadb (data, len, JSON_REJECT_DUPLICATES, &je);
-        if (root == NULL)
-                return pgimg_error_from_json (err, path, &je);
-        r->path = strdup (path);
-        if (r->path == NULL)
+        if ((r->path = strdup (path)) == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
         if (recipe_from_json (root, path, r, err) < 0) {
                 recipe_free (r);
@@ -248,14 +239,26 @@ recipe_load_buf (const char *data, size_t len, const char *path, struct recipe *
 }
 
 int
-recipe_load (const char *path, struct recipe *r, pgimg_error_t *err)
+recipe_load_buf (const char *data, size_t len, const char *path, struct recipe *r,
+                 pgimg_error_t *err)
 {
-        cleanup_buf struct buf text = BUF_INIT;
+        cleanup_json json_t *root = NULL;
 
         memset (r, 0, sizeof (*r));
-        if (fs_read_file (path, RECIPE_MAX_BYTES, &text, err) < 0)
-                return pgimg_error_wrap (err, "recipe");
-        return recipe_load_buf (text.data ? text.data : "", text.len, path, r, err);
+        if (recipe_json_parse (data, len, path, &root, err) < 0)
+                return -1;
+        return recipe_from_root (root, path, r, err);
+}
+
+int
+recipe_load (const char *path, struct recipe *r, pgimg_error_t *err)
+{
+        cleanup_json json_t *root = NULL;
+
+        memset (r, 0, sizeof (*r));
+        if (recipe_json_load (path, "recipe", &root, err) < 0)
+                return -1;
+        return recipe_from_root (root, path, r, err);
 }
 
 void

@@ -391,17 +391,10 @@ ext_recipe_from_json (json_t *root, const char *path, struct ext_recipe *r, pgim
         return ext_load_default (&top, r, err);
 }
 
-int
-ext_recipe_load_buf (const char *data, size_t len, const char *path, struct ext_recipe *r,
-                     pgimg_error_t *err)
+/* r (zeroed) from the parsed root; r is zeroed again on failure. */
+static int
+ext_recipe_from_root (json_t *root, const char *path, struct ext_recipe *r, pgimg_error_t *err)
 {
-        cleanup_json json_t *root = NULL;
-        json_error_t je;
-
-        memset (r, 0, sizeof (*r));
-        root = json_loadb (data, len, JSON_REJECT_DUPLICATES, &je);
-        if (root == NULL)
-                return pgimg_error_from_json (err, path, &je);
         if ((r->path = strdup (path)) == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "`%s`", path);
         if (ext_recipe_from_json (root, path, r, err) < 0) {
@@ -412,14 +405,26 @@ ext_recipe_load_buf (const char *data, size_t len, const char *path, struct ext_
 }
 
 int
-ext_recipe_load (const char *path, struct ext_recipe *r, pgimg_error_t *err)
+ext_recipe_load_buf (const char *data, size_t len, const char *path, struct ext_recipe *r,
+                     pgimg_error_t *err)
 {
-        cleanup_buf struct buf text = BUF_INIT;
+        cleanup_json json_t *root = NULL;
 
         memset (r, 0, sizeof (*r));
-        if (fs_read_file (path, RECIPE_MAX_BYTES, &text, err) < 0)
-                return pgimg_error_wrap (err, "extension recipe");
-        return ext_recipe_load_buf (text.data ? text.data : "", text.len, path, r, err);
+        if (recipe_json_parse (data, len, path, &root, err) < 0)
+                return -1;
+        return ext_recipe_from_root (root, path, r, err);
+}
+
+int
+ext_recipe_load (const char *path, struct ext_recipe *r, pgimg_error_t *err)
+{
+        cleanup_json json_t *root = NULL;
+
+        memset (r, 0, sizeof (*r));
+        if (recipe_json_load (path, "extension recipe", &root, err) < 0)
+                return -1;
+        return ext_recipe_from_root (root, path, r, err);
 }
 
 void
@@ -581,28 +586,21 @@ int
 ext_image_set_load (const char *path, char ***items, pgimg_error_t *err)
 {
         static const char *const keys[] = { "extensions", "summary", NULL };
-        cleanup_buf struct buf text = BUF_INIT;
+        struct recipe_fields top = RECIPE_FIELDS_TOP (path, NULL);
         cleanup_json json_t *root = NULL;
         cleanup_strv char **add = NULL;
         cleanup_free char *summary = NULL;
-        json_error_t je;
         size_t n_have = 0, n_add = 0;
         char **v;
 
-        if (fs_read_file (path, RECIPE_MAX_BYTES, &text, err) < 0)
-                return pgimg_error_wrap (err, "image set");
-        root = json_loadb (text.data ? text.data : "", text.len, JSON_REJECT_DUPLICATES, &je);
-        if (root == NULL)
-                return pgimg_error_from_json (err, path, &je);
+        if (recipe_json_load (path, "image set", &root, err) < 0)
+                return -1;
         if (!json_is_object (root))
                 return pgimg_make_error (err, EINVAL, "`%s`: an image set must be a JSON object", path);
-        {
-                struct recipe_fields top = RECIPE_FIELDS_TOP (path, root);
-                if (recipe_fields_known (&top, keys, err) < 0
-                    || recipe_field_string (&top, "summary", 0, &summary, err) < 0
-                    || recipe_field_strv (&top, "extensions", 1, NULL, &add, &n_add, err) < 0)
-                        return -1;
-        }
+        top.obj = root;
+        if (recipe_fields_known (&top, keys, err) < 0 || recipe_field_string (&top, "summary", 0, &summary, err) < 0
+            || recipe_field_strv (&top, "extensions", 1, NULL, &add, &n_add, err) < 0)
+                return -1;
         while (*items && (*items)[n_have])
                 n_have++;
         v = realloc (*items, (n_have + n_add + 1) * sizeof (char *));

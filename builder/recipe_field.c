@@ -9,6 +9,29 @@
 #include "builder/recipe_field.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
+
+int
+recipe_json_parse (const char *data, size_t len, const char *path, json_t **root, pgimg_error_t *err)
+{
+        json_error_t je;
+
+        *root = json_loadb (data, len, JSON_REJECT_DUPLICATES, &je);
+        if (*root == NULL)
+                return pgimg_error_from_json (err, path, &je);
+        return 0;
+}
+
+int
+recipe_json_load (const char *path, const char *what, json_t **root, pgimg_error_t *err)
+{
+        cleanup_buf struct buf text = BUF_INIT;
+
+        *root = NULL;
+        if (fs_read_file (path, RECIPE_MAX_BYTES, &text, err) < 0)
+                return pgimg_error_wrap (err, "%s", what);
+        return recipe_json_parse (text.data ? text.data : "", text.len, path, root, err);
+}
 
 int
 recipe_fields_enter (const struct recipe_fields *parent, json_t *obj, struct recipe_fields *f,

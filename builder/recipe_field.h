@@ -18,6 +18,14 @@
 /* A recipe is a few kilobytes; anything much larger is not one. */
 #define RECIPE_MAX_BYTES (1024 * 1024)
 
+/* text parsed as JSON into *root (the caller's, for json_decref).
+ * Duplicate keys are refused: they would let two pins of one version
+ * disagree.  A syntax error names path, its line and column. */
+int recipe_json_parse (const char *data, size_t len, const char *path, json_t **root, pgimg_error_t *err);
+/* The same for the file path, of at most RECIPE_MAX_BYTES; what names
+ * the kind of file when it cannot be read ("recipe: open `x`: ..."). */
+int recipe_json_load (const char *path, const char *what, json_t **root, pgimg_error_t *err);
+
 /* The object whose fields are read: obj in the file path, named name
  * ("versions[\"15.18\"]"; NULL for the top level).  obj is borrowed;
  * name is owned (recipe_fields_release frees it). */
