@@ -12,7 +12,6 @@
 #include "builder/recipe_field.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
-#include "common/fsutil.h"
 
 static const char *const ext_top_keys[] = {
         "build", "build_packages", "configure_args", "debian_source", "default_version",
@@ -66,6 +65,7 @@ strv_contains (char *const *v, const char *s)
                         return 1;
         return 0;
 }
+
 static const struct recipe_check url_check = { recipe_http_url, "is not an http:// or https:// URL" };
 static const struct recipe_check major_check = { recipe_major_valid, "is not a major such as \"15\"" };
 
