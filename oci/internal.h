@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "layers/store.h"
 #include "oci/image.h"
 
 #define OCI_MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
@@ -137,6 +138,29 @@ cleanup_layoutp (struct oci_layout *l)
 typedef int (*oci_write_fn) (void *ctx, const void *data, size_t len, pgimg_error_t *err);
 int oci_entry_copy_blob (const struct oci_entry *e, oci_write_fn write_fn, void *ctx,
                          pgimg_error_t *err);
+
+/* ---- archive.c: reading a tarball ---- */
+
+/* What the import of a tarball found: the blobs it put into (or found
+ * intact in) the store, and index.json. */
+struct oci_found {
+        char hex[SHA256_HEX_LEN + 1];
+        uint64_t size;
+};
+struct oci_import {
+        struct oci_found *v;
+        size_t n, alloc;
+        struct buf index;               /* index.json; empty when none */
+};
+#define OCI_IMPORT_INIT { NULL, 0, 0, BUF_INIT }
+/* Read the tarball at path once with libarchive: each regular file
+ * "blobs/sha256/<hex>" goes into the store blob_dir (checked against
+ * hex and its size), index.json into imp->index (at most max_json
+ * bytes).  A link (symbolic or hard) or any other non-file under either
+ * name is refused, naming the entry and nothing of its target. */
+int oci_archive_import (const char *path, const char *blob_dir, size_t max_json,
+                        struct oci_import *imp, pgimg_error_t *err);
+void oci_import_free (struct oci_import *imp);
 
 /* ---- archive.c, directory.c ---- */
 
