@@ -223,7 +223,7 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 }
                 image = built;
         }
-        r = registry_push (image, dest, &ro, &st, err);
+        r = registry_push (image, ctx->cache_dir, dest, &ro, &st, err);
         if (tmp_dir != NULL) {
                 pgimg_error_t ignored = NULL;
                 if (fs_rm_rf (tmp_dir, &ignored) < 0)

@@ -109,10 +109,10 @@ store_writer_open (struct store_writer *w, const char *dir, const char *digest, 
 int
 store_writer_write (struct store_writer *w, const void *data, size_t len, pgimg_error_t *err)
 {
-        const char *what = w->want[0] ? w->want : "blob";
+        const char *what = w->want[0] ? w->want : "";
 
         if (w->want_size != STORE_SIZE_ANY && len > w->want_size - w->written)
-                return pgimg_make_error (err, EIO, "%s: more than the %llu bytes its descriptor gives; refused, nothing was stored",
+                return pgimg_make_error (err, EIO, "blob %s: got more than the %llu bytes the manifest says; refused, nothing was stored",
                                          what, (unsigned long long) w->want_size);
         if (sha256_update (&w->hash, data, len, err) < 0)
                 return -1;
@@ -131,15 +131,15 @@ store_writer_commit (struct store_writer *w, char digest_out[LAYER_DIGEST_LEN], 
 {
         cleanup_free char *path = NULL;
         char hex[SHA256_HEX_LEN + 1];
-        const char *what = w->want[0] ? w->want : "blob";
+        const char *what = w->want[0] ? w->want : "";
 
         if (w->want_size != STORE_SIZE_ANY && w->written != w->want_size)
-                return pgimg_make_error (err, EIO, "%s: %llu bytes, its descriptor gives %llu; refused, nothing was stored",
+                return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; refused, nothing was stored",
                                          what, (unsigned long long) w->written, (unsigned long long) w->want_size);
         if (sha256_final_hex (&w->hash, hex, err) < 0)
                 return -1;
         if (w->want[0] && strcmp (hex, w->want + 7) != 0)
-                return pgimg_make_error (err, EIO, "%s: the content is sha256:%s; refused, nothing was stored", what, hex);
+                return pgimg_make_error (err, EIO, "blob %s arrived with digest sha256:%s; refused, nothing was stored", what, hex);
         if (asprintf (&path, "%s/%s", w->dir, hex) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "store %s", what);
         if (fs_atomic_commit (&w->file, path, err) < 0)

@@ -125,6 +125,11 @@ struct oci_layout {
 int oci_layout_build (const char *blob_dir, const struct oci_image *img,
                       const struct oci_blobs *blobs, struct oci_layout *out, pgimg_error_t *err);
 void oci_layout_free (struct oci_layout *l);
+/* The entries of the layout of an image already in blob_dir, whose
+ * manifest is manifest_digest (read and checked through the store),
+ * named tag ("host:port/name:tag") in index.json and manifest.json. */
+int oci_layout_build_stored (const char *blob_dir, const char *manifest_digest, const char *tag,
+                             struct oci_layout *out, pgimg_error_t *err);
 
 static inline void
 cleanup_layoutp (struct oci_layout *l)

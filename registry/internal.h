@@ -8,7 +8,6 @@
  *   http.c      one request with auth, bounded retries and backoff
  *   manifest.c  manifests and indexes: the descriptors they hold
  *   source.c    the blobs of an image tarball or layout directory
- *   tarw.c      a pulled image written as a layout tarball
  *   push.c      registry_push against a registry
  *   pull.c      registry_pull from a registry
  *   s3.c        both against S3 (SigV4)
@@ -222,7 +221,6 @@ struct reg_blob {
 };
 
 struct reg_image {
-        int tar_fd;                     /* -1 for a directory */
         char *manifest;
         size_t manifest_len;
         char *manifest_media_type;
@@ -230,12 +228,13 @@ struct reg_image {
         struct reg_blob *blobs;         /* config first, then the layers */
         size_t n_blobs;
 };
-#define REG_IMAGE_INIT { .tar_fd = -1 }
+#define REG_IMAGE_INIT { 0 }
 
 /* Open an image tarball (an OCI layout inside a tar, as `pgimg build`
- * and `docker save` write) or an OCI layout directory.  The manifest is
- * read and checked against its digest; the blobs are only located. */
-int reg_image_open (const char *path, struct reg_image *img, pgimg_error_t *err);
+ * and `docker save` write) or an OCI layout directory, through
+ * oci_read_image: every blob is put into the store blob_dir, checked,
+ * and opened from there. */
+int reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err);
 void reg_image_close (struct reg_image *img);
 
 /* ---- push.c ---- */
@@ -243,15 +242,6 @@ void reg_image_close (struct reg_image *img);
 /* Push an image already opened (or made in memory) to dest. */
 int reg_push_image (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
                     struct registry_stats *stats, pgimg_error_t *err);
-
-/* ---- tarw.c ---- */
-
-/* Write the image whose manifest (and index, when pulled through one)
- * and blobs are in blob_dir as a tarball at out_path: an OCI layout and
- * a docker-archive tagged repo_tag.  Atomic. */
-int reg_write_tarball (const char *blob_dir, const char *manifest_digest,
-                       const char *manifest_media_type, const struct reg_manifest *m,
-                       const char *repo_tag, const char *out_path, pgimg_error_t *err);
 
 /* ---- sign.c ---- */
 

@@ -14,6 +14,8 @@
 #include "common/fsutil.h"
 #include "common/progress.h"
 #include "layers/cache.h"
+#include "layers/store.h"
+#include "oci/image.h"
 #include "registry/internal.h"
 
 #define DEFAULT_JOBS 4
@@ -85,73 +87,33 @@ reg_parallel (size_t n, int jobs, reg_job_fn fn, void *ctx, pgimg_error_t *err)
         return 0;
 }
 
-/* 1 when blob_dir already holds the blob intact; a corrupt one is removed. */
-static int
-blob_intact (const char *path, const struct reg_desc *d, pgimg_error_t *err)
-{
-        char hex[SHA256_HEX_LEN + 1];
-        struct stat st;
-
-        if (stat (path, &st) < 0)
-                return 0;
-        if ((uint64_t) st.st_size == d->size) {
-                if (sha256_file_hex (path, hex, err) < 0)
-                        return -1;
-                if (strcmp (hex, d->digest + 7) == 0)
-                        return 1;
-        }
-        if (unlink (path) < 0 && errno != ENOENT)
-                return pgimg_make_error_errno (err, errno, "removing the corrupt blob %s", path);
-        return 0;
-}
-
 int
 reg_store_blob (const char *blob_dir, const struct reg_desc *d, reg_fetch_fn fetch_fn, void *ctx,
                 pgimg_error_t *err)
 {
-        cleanup_atomic struct fs_atomic a = FS_ATOMIC_INIT;
-        cleanup_sha256 struct sha256 h = SHA256_INIT;
-        cleanup_free char *path = NULL;
-        char hex[SHA256_HEX_LEN + 1];
-        uint64_t written = 0;
+        cleanup_store_writer struct store_writer w = STORE_WRITER_INIT;
         int r;
 
-        if (asprintf (&path, "%s/%s", blob_dir, d->digest + 7) < 0)
-                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
-        if ((r = blob_intact (path, d, err)) != 0)
+        if ((r = store_has (blob_dir, d->digest, d->size, err)) != 0)
                 return r < 0 ? -1 : 0;
-        if (fs_atomic_open (&a, path, 0644, err) < 0 || sha256_init (&h, err) < 0)
+        if (store_writer_open (&w, blob_dir, d->digest, d->size, err) < 0)
                 return -1;
-        if (fetch_fn (ctx, d, a.fd, &h, &written, err) < 0) {
+        /* The download appends to the file and feeds the writer's hash
+         * itself (resuming from w.written after a dropped connection);
+         * the commit checks size and digest as for any other blob. */
+        if (fetch_fn (ctx, d, w.file.fd, &w.hash, &w.written, err) < 0) {
                 if (*err != NULL && (*err)->status == ENOSPC)
                         return pgimg_error_wrap (err, "the disk of %s is full (free some space and pull again)",
                                                  blob_dir);
                 return -1;
         }
-        if (written != d->size)
-                return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; nothing was stored",
-                                         d->digest, (unsigned long long) written, (unsigned long long) d->size);
-        if (sha256_final_hex (&h, hex, err) < 0)
-                return -1;
-        if (strcmp (hex, d->digest + 7) != 0)
-                return pgimg_make_error (err, EIO, "blob %s arrived with digest sha256:%s; refused, nothing was stored",
-                                         d->digest, hex);
-        return fs_atomic_commit (&a, path, err);
+        return store_writer_commit (&w, NULL, err);
 }
 
 int
 reg_store_bytes (const char *blob_dir, const char *digest, const char *data, size_t len, pgimg_error_t *err)
 {
-        cleanup_free char *path = NULL;
-        char hex[SHA256_HEX_LEN + 1];
-
-        if (sha256_buf_hex (data, len, hex, err) < 0)
-                return -1;
-        if (strcmp (hex, digest + 7) != 0)
-                return pgimg_make_error (err, EIO, "manifest %s has digest sha256:%s; refused", digest, hex);
-        if (asprintf (&path, "%s/%s", blob_dir, hex) < 0)
-                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
-        return fs_write_file_atomic (path, data, len, 0644, err);
+        return store_put_buf (blob_dir, digest, data, len, NULL, err);
 }
 
 int
@@ -393,7 +355,7 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
         else if (reg_parallel (p.m.n_layers + 1, opts->jobs, pull_blob_job, &p, err) == 0
                  && reg_store_bytes (p.blob_dir, digest, m.data, m.len, err) == 0
                  && (p.ref.digest || reg_record_ref (cache_dir, refname, digest, err) == 0))
-                r = out_path ? reg_write_tarball (p.blob_dir, digest, media_type, &p.m, refname, out_path, err) : 0;
+                r = out_path ? oci_write_stored (p.blob_dir, digest, refname, out_path, err) : 0;
         strcpy (st->manifest_digest, r == 0 ? digest : "");
         st->blobs = (unsigned) (p.m.n_layers + 1);
         st->bytes_downloaded = p.c.bytes_received;

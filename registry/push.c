@@ -16,6 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/progress.h"
+#include "layers/store.h"
 #include "registry/internal.h"
 
 #define DEFAULT_CHUNK_BYTES (16ull << 20)
@@ -477,13 +478,14 @@ reg_push_image (const struct reg_image *img, const char *dest, const struct regi
 }
 
 int
-registry_push (const char *image_path, const char *dest, const struct registry_opts *opts,
+registry_push (const char *image_path, const char *cache_dir, const char *dest, const struct registry_opts *opts,
                struct registry_stats *stats, pgimg_error_t *err)
 {
         struct reg_image img = REG_IMAGE_INIT;
+        cleanup_free char *blob_dir = NULL;
         int r;
 
-        if (reg_image_open (image_path, &img, err) < 0)
+        if (store_dir (cache_dir, &blob_dir, err) < 0 || reg_image_open (image_path, blob_dir, &img, err) < 0)
                 return -1;
         r = reg_push_image (&img, dest, opts, stats, err);
         reg_image_close (&img);

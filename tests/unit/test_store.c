@@ -104,7 +104,7 @@ put_refuses_a_digest_mismatch (void **state)
         (void) state;
 
         assert_true (store_put_buf (dir, OTHER, "hello", 5, NULL, &err) < 0);
-        assert_non_null (strstr (err->msg, "the content is " HELLO));
+        assert_non_null (strstr (err->msg, "arrived with digest " HELLO));
         assert_non_null (strstr (err->msg, "nothing was stored"));
         assert_null (strchr (err->msg, '\n'));
         pgimg_error_free (&err);
@@ -126,7 +126,7 @@ put_refuses_a_size_mismatch (void **state)
         assert_int_equal (store_writer_open (&w, dir, HELLO, 6, &err), 0);
         assert_int_equal (store_writer_write (&w, "hello", 5, &err), 0);
         assert_true (store_writer_commit (&w, NULL, &err) < 0);
-        assert_non_null (strstr (err->msg, "5 bytes, its descriptor gives 6"));
+        assert_non_null (strstr (err->msg, "got 5 bytes, the manifest says 6"));
         pgimg_error_free (&err);
         store_writer_abort (&w);
         assert_int_equal (count_entries (), 0);
