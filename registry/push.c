@@ -16,7 +16,7 @@
 
 #include "common/cleanup.h"
 #include "common/progress.h"
-#include "layers/store.h"
+#include "common/fsutil.h"
 #include "registry/internal.h"
 
 #define DEFAULT_CHUNK_BYTES (16ull << 20)
@@ -482,12 +482,17 @@ registry_push (const char *image_path, const char *cache_dir, const char *dest, 
                struct registry_stats *stats, pgimg_error_t *err)
 {
         struct reg_image img = REG_IMAGE_INIT;
-        cleanup_free char *blob_dir = NULL;
+        cleanup_free char *work = NULL;
         int r;
 
-        if (store_dir (cache_dir, &blob_dir, err) < 0 || reg_image_open (image_path, blob_dir, &img, err) < 0)
+        /* A store of its own, dropped after: pushing an image does not
+         * copy its blobs into the cache for good. */
+        if (fs_work_dir (cache_dir, "push", &work, err) < 0)
                 return -1;
-        r = reg_push_image (&img, dest, opts, stats, err);
+        r = reg_image_open (image_path, work, &img, err);
+        if (r == 0)
+                r = reg_push_image (&img, dest, opts, stats, err);
         reg_image_close (&img);
+        fs_drop_temp_dir (work);
         return r;
 }
