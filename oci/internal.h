@@ -2,7 +2,7 @@
  * outside oci/ includes this header (jansson stays inside oci/).
  *
  *   json.c       jansson helpers: canonical serialization, descriptors
- *   reference.c  image references: "pgimg/postgres:15" and its full form
+ *   reference.c  image references (reference.h)
  *   config.c     the image config blob
  *   manifest.c   checks on struct oci_image, the manifest, oci_write_blobs
  *   layout.c     the files of an image layout, as a sorted list of entries
@@ -24,6 +24,7 @@
 #include "common/sha256.h"
 #include "layers/store.h"
 #include "oci/image.h"
+#include "oci/reference.h"
 
 #define OCI_MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
 #define OCI_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -49,23 +50,6 @@ json_t *oci_json_strv (const char *const *v);
 json_t *oci_json_descriptor (const char *media_type, const char *digest, uint64_t size);
 /* The RFC 3339 UTC form of t, "1970-01-01T00:00:00Z". */
 void oci_rfc3339 (time_t t, char out[32]);
-
-/* ---- reference.c ---- */
-
-/* A tag of the image split the way the Docker Engine reads it. */
-struct oci_ref {
-        char *domain;           /* "docker.io" */
-        char *path;             /* "pgimg/postgres", "library/postgres" */
-        char *tag;              /* "15.18"; "latest" when none was given */
-};
-/* Parse s; on failure *r is left empty and the message quotes s. */
-int oci_ref_parse (const char *s, struct oci_ref *r, pgimg_error_t *err);
-/* "docker.io/pgimg/postgres:15.18", as containerd names images; malloc'ed. */
-char *oci_ref_full (const struct oci_ref *r);
-/* "pgimg/postgres" and "postgres" (for docker.io/library/postgres), as
- * `docker save` writes names in manifest.json and repositories; malloc'ed. */
-char *oci_ref_familiar_name (const struct oci_ref *r);
-void oci_ref_free (struct oci_ref *r);
 
 /* ---- config.c ---- */
 

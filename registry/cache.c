@@ -219,7 +219,7 @@ record_entries (const char *cache_dir, const char *src, const char *data, size_t
                 const char *mt = json_string_value (json_object_get (v, "mediaType"));
                 json_t *size = json_object_get (v, "size");
                 struct layer_desc d = { 0 };
-                if (key == NULL || !sha256_hex_valid (key) || !reg_digest_valid (digest) || !reg_digest_valid (diff_id)
+                if (key == NULL || !sha256_hex_valid (key) || store_digest_hex (digest) == NULL || store_digest_hex (diff_id) == NULL
                     || mt == NULL || parse_compression (mt, &d.compression) < 0 || !json_is_integer (size)
                     || json_integer_value (size) < 0)
                         return pgimg_make_error (err, EINVAL, "%s: cache entry %zu is malformed", src, i);

@@ -2,7 +2,6 @@
  * Nothing outside registry/ includes this header: libcurl and jansson
  * stay inside.
  *
- *   ref.c       references: "host:port/path:tag", "...@sha256:<hex>"
  *   auth.c      credentials (environment, ~/.docker/config.json) and
  *               WWW-Authenticate challenges
  *   http.c      one request with auth, bounded retries and backoff
@@ -28,6 +27,8 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "layers/store.h"
+#include "oci/reference.h"
 #include "registry/registry.h"
 
 #define REG_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -49,20 +50,6 @@ cleanup_jsonp (json_t **j)
                 json_decref (*j);
 }
 #define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
-
-/* ---- ref.c ---- */
-
-struct reg_ref {
-        char *domain;           /* "localhost:5000", "docker.io" */
-        char *path;             /* "pgimg/postgres" */
-        char *tag;              /* "17"; "latest" when neither tag nor digest */
-        char *digest;           /* "sha256:<hex>" or NULL */
-};
-/* Parse s; the message quotes s and says what a reference looks like. */
-int reg_ref_parse (const char *s, struct reg_ref *r, pgimg_error_t *err);
-void reg_ref_free (struct reg_ref *r);
-/* 1 when s is "sha256:" and 64 lowercase hex digits. */
-int reg_digest_valid (const char *s);
 
 /* ---- auth.c ---- */
 

@@ -142,7 +142,7 @@ reg_record_ref (const char *cache_dir, const char *name, const char *digest, pgi
 
 struct pull {
         struct reg_client c;
-        struct reg_ref ref;
+        struct oci_ref ref;
         struct reg_manifest m;
         char *blob_dir;
 };
@@ -183,8 +183,8 @@ get_manifest (struct reg_conn *k, struct pull *p, const char *tag_or_digest, str
                 ret = -1;
         } else {
                 snprintf (digest, 72, "sha256:%s", hex);
-                if ((reg_digest_valid (tag_or_digest) && strcmp (tag_or_digest, digest) != 0)
-                    || (r.digest != NULL && reg_digest_valid (r.digest) && strcmp (r.digest, digest) != 0))
+                if ((store_digest_hex (tag_or_digest) != NULL && strcmp (tag_or_digest, digest) != 0)
+                    || (r.digest != NULL && store_digest_hex (r.digest) != NULL && strcmp (r.digest, digest) != 0))
                         ret = pgimg_make_error (err, EIO, "%s sent a manifest for %s:%s whose digest is %s; refused",
                                                 p->c.what, p->ref.path, tag_or_digest, digest);
                 else if ((*media_type = reg_json_media_type (out->data, out->len)) == NULL
@@ -331,15 +331,15 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
         char digest[72];
         int r = -1;
 
-        if (reg_ref_parse (src, &p.ref, err) < 0)
+        if (oci_ref_parse_remote (src, &p.ref, err) < 0)
                 return -1;
         if (asprintf (&what, "registry %s", p.ref.domain) < 0
             || asprintf (&refname, "%s/%s:%s", p.ref.domain, p.ref.path, p.ref.tag ? p.ref.tag : "latest") < 0) {
-                reg_ref_free (&p.ref);
+                oci_ref_free (&p.ref);
                 return pgimg_make_error (err, ENOMEM, "pull: out of memory");
         }
         if (reg_client_init (&p.c, p.ref.domain, what, opts, err) < 0) {
-                reg_ref_free (&p.ref);
+                oci_ref_free (&p.ref);
                 return -1;
         }
         if (asprintf (&p.c.scope, "repository:%s:pull", p.ref.path) < 0)
@@ -362,7 +362,7 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
         reg_manifest_free (&p.m);
         free (p.blob_dir);
         reg_client_free (&p.c);
-        reg_ref_free (&p.ref);
+        oci_ref_free (&p.ref);
         return r;
 }
 

@@ -23,7 +23,7 @@
 
 struct push {
         struct reg_client c;
-        struct reg_ref ref;
+        struct oci_ref ref;
         const struct reg_image *img;
         const struct registry_opts *opts;
         uint64_t chunk_bytes;
@@ -429,15 +429,15 @@ push_registry (const struct reg_image *img, const char *dest, const struct regis
         cleanup_free char *what = NULL;
         int r;
 
-        if (reg_ref_parse (dest, &p.ref, err) < 0)
+        if (oci_ref_parse_remote (dest, &p.ref, err) < 0)
                 return -1;
         p.chunk_bytes = opts->chunk_bytes ? opts->chunk_bytes : DEFAULT_CHUNK_BYTES;
         if (asprintf (&what, "registry %s", p.ref.domain) < 0) {
-                reg_ref_free (&p.ref);
+                oci_ref_free (&p.ref);
                 return pgimg_make_error (err, ENOMEM, "push: out of memory");
         }
         if (reg_client_init (&p.c, p.ref.domain, what, opts, err) < 0) {
-                reg_ref_free (&p.ref);
+                oci_ref_free (&p.ref);
                 return -1;
         }
         if (scope_for (&p) < 0)
@@ -452,7 +452,7 @@ push_registry (const struct reg_image *img, const char *dest, const struct regis
         st->blobs_uploaded = p.uploaded;
         st->bytes_uploaded = p.c.bytes_sent;
         reg_client_free (&p.c);
-        reg_ref_free (&p.ref);
+        oci_ref_free (&p.ref);
         return r;
 }
 

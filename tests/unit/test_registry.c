@@ -55,41 +55,41 @@ path_in (const struct fixture *f, const char *name)
 static void
 references_parse (void **state)
 {
-        struct reg_ref r;
+        struct oci_ref r;
         pgimg_error_t err = NULL;
         (void) state;
 
-        assert_int_equal (reg_ref_parse ("localhost:5000/pgimg/postgres:17", &r, &err), 0);
+        assert_int_equal (oci_ref_parse_remote ("localhost:5000/pgimg/postgres:17", &r, &err), 0);
         assert_string_equal (r.domain, "localhost:5000");
         assert_string_equal (r.path, "pgimg/postgres");
         assert_string_equal (r.tag, "17");
         assert_null (r.digest);
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_int_equal (reg_ref_parse ("postgres", &r, &err), 0);
+        assert_int_equal (oci_ref_parse_remote ("postgres", &r, &err), 0);
         assert_string_equal (r.domain, "docker.io");
         assert_string_equal (r.path, "library/postgres");
         assert_string_equal (r.tag, "latest");
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_int_equal (reg_ref_parse ("127.0.0.1:5000/a/b@sha256:"
+        assert_int_equal (oci_ref_parse_remote ("127.0.0.1:5000/a/b@sha256:"
                                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                                          &r, &err),
                           0);
         assert_string_equal (r.domain, "127.0.0.1:5000");
         assert_null (r.tag);
         assert_non_null (r.digest);
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_true (reg_ref_parse ("localhost:5000/Upper/case:1", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("localhost:5000/Upper/case:1", &r, &err) < 0);
         assert_string_equal (err->msg, "invalid reference `localhost:5000/Upper/case:1` (want "
                                        "HOST[:PORT]/NAME[:TAG][@sha256:HEX], the name in lowercase)");
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a@sha256:abc", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a@sha256:abc", &r, &err) < 0);
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a:-bad", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a:-bad", &r, &err) < 0);
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a..b:1", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a..b:1", &r, &err) < 0);
         pgimg_error_free (&err);
 }
 
