@@ -24,6 +24,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/sha256.h"
+#include "layers/store.h"
 #include "layers/tar.h"
 
 #define READ_CHUNK_BYTES (256 * 1024)
@@ -711,6 +712,7 @@ tee_finish (struct tee *t, struct archive *rd, const char *what, const char *wan
             pgimg_error_t *err)
 {
         char hex[SHA256_HEX_LEN + 1];
+        const char *want_hex;
         const void *ignored;
         la_ssize_t n;
 
@@ -724,7 +726,8 @@ tee_finish (struct tee *t, struct archive *rd, const char *what, const char *wan
         }
         if (sha256_final_hex (&t->h, hex, err) < 0)
                 return -1;
-        if (strncmp (want_diff_id, "sha256:", 7) != 0 || strcmp (want_diff_id + 7, hex) != 0)
+        want_hex = store_digest_hex (want_diff_id);
+        if (want_hex == NULL || strcmp (want_hex, hex) != 0)
                 return pgimg_make_error (err, EIO, "`%s`: its uncompressed content is sha256:%s, not the diff_id %.80s the image config gives; refused",
                                          what, hex, want_diff_id);
         return 0;

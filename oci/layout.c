@@ -64,18 +64,20 @@ static int
 add_blob (struct oci_layout *l, const char *blob_dir, const char *digest, uint64_t size,
           pgimg_error_t *err)
 {
-        const char *hex = digest + 7;   /* after "sha256:" */
         cleanup_free char *name = NULL;
         cleanup_free char *path = NULL;
         struct oci_entry *e;
         struct stat st;
+        const char *hex;
 
+        if (store_digest_check (digest, "blob", &hex, err) < 0)
+                return -1;
         if (asprintf (&name, "blobs/sha256/%s", hex) < 0 || asprintf (&path, "%s/%s", blob_dir, hex) < 0)
                 return pgimg_make_error (err, ENOMEM, "image layout: out of memory");
         for (size_t i = 0; i < l->n; i++)
                 if (strcmp (l->v[i].name, name) == 0)
                         return 0;       /* a layer used twice is stored once */
-        if (stat (path, &st) < 0)
+        if (lstat (path, &st) < 0)
                 return pgimg_make_error_errno (err, errno, "blob %s: `%s`", digest, path);
         if (!S_ISREG (st.st_mode))
                 return pgimg_make_error (err, EINVAL, "blob %s: `%s` is not a regular file", digest, path);
@@ -136,7 +138,9 @@ oom:
 static json_t *
 blob_name (const char *digest)
 {
-        return json_sprintf ("blobs/sha256/%s", digest + 7);
+        const char *hex = store_digest_hex (digest);
+
+        return hex ? json_sprintf ("blobs/sha256/%s", hex) : NULL;
 }
 
 /* manifest.json and repositories: what `docker load` reads.  The Engine
@@ -154,7 +158,7 @@ docker_json (const struct oci_image *img, const struct oci_blobs *blobs, struct 
         cleanup_json json_t *tags = json_array ();
         cleanup_json json_t *layers = json_array ();
         cleanup_json json_t *repos = json_object ();
-        const char *top = img->n_layers ? img->layers[img->n_layers - 1].diff_id + 7 : NULL;
+        const char *top = img->n_layers ? store_digest_hex (img->layers[img->n_layers - 1].diff_id) : NULL;
 
         if (list == NULL || item == NULL || tags == NULL || layers == NULL || repos == NULL)
                 goto oom;
@@ -248,7 +252,7 @@ oci_layout_free (struct oci_layout *l)
 int
 oci_entry_copy_blob (const struct oci_entry *e, oci_write_fn write_fn, void *ctx, pgimg_error_t *err)
 {
-        cleanup_fd int fd = open (e->blob_path, O_RDONLY | O_CLOEXEC);
+        cleanup_fd int fd = open (e->blob_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         cleanup_sha256 struct sha256 h = SHA256_INIT;
         char hex[SHA256_HEX_LEN + 1];
         char chunk[1 << 16];

@@ -283,7 +283,7 @@ check_signature (struct pull *p, const char *digest, const struct registry_opts 
         char tag[128], sdigest[72], hex[SHA256_HEX_LEN + 1];
         int ret;
 
-        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, digest + 7);
+        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, store_digest_hex (digest));
         if (reg_conn_new (&p->c, &k, err) < 0)
                 return -1;
         if (get_manifest (k, p, tag, &m, sdigest, &media_type, err) < 0) {
@@ -312,7 +312,7 @@ check_signature (struct pull *p, const char *digest, const struct registry_opts 
                 ret = reg_status_error (&p->c, &r, "the download of the signature", err);
         if (ret == 0 && sha256_buf_hex (sig.data ? sig.data : "", sig.len, hex, err) < 0)
                 ret = -1;
-        if (ret == 0 && strcmp (hex, sm.layers[0].digest + 7) != 0)
+        if (ret == 0 && strcmp (hex, store_digest_hex (sm.layers[0].digest)) != 0)
                 ret = pgimg_make_error (err, EPERM, "the signature blob of %s does not match its digest; refused", digest);
         if (ret == 0)
                 ret = reg_verify (opts->trusted_keys, digest, (const unsigned char *) sig.data, sig.len, err);

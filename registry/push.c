@@ -90,7 +90,7 @@ with_digest (const char *location, const char *digest)
         char *s = NULL;
 
         if (asprintf (&s, "%s%cdigest=sha256%%3A%s", location, strchr (location, '?') ? '&' : '?',
-                      digest + 7)
+                      store_digest_hex (digest))
             < 0)
                 return NULL;
         return s;
@@ -381,7 +381,7 @@ push_signature (struct reg_conn *k, struct push *p, pgimg_error_t *err)
         if (sha256_buf_hex (manifest, strlen (manifest), hex, err) < 0)
                 return -1;
         snprintf (mdigest, sizeof (mdigest), "sha256:%s", hex);
-        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, digest + 7);
+        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, store_digest_hex (digest));
         return put_manifest (k, p, tag, manifest, strlen (manifest), REG_MEDIA_OCI_MANIFEST, mdigest, err);
 }
 
