@@ -112,6 +112,8 @@ cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const c
                 .n_layers = res->n_layers,
                 .tags = (const char *const *) res->tags,
         };
+        if (out == NULL)
+                return oci_write_blobs (res->blob_dir, &img, manifest, err);
         return oci_write_image (res->blob_dir, &img, fmt, out, manifest, err);
 }
 

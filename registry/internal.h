@@ -222,6 +222,10 @@ struct reg_image {
  * oci_read_image: every blob is put into the store blob_dir, checked,
  * and opened from there. */
 int reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err);
+/* The image whose manifest is manifest_digest in the store blob_dir:
+ * the manifest read and every blob opened through the store (checked). */
+int reg_image_from_store (const char *blob_dir, const char *manifest_digest, struct reg_image *img,
+                          pgimg_error_t *err);
 void reg_image_close (struct reg_image *img);
 
 /* ---- push.c ---- */

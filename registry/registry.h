@@ -57,6 +57,12 @@ int registry_is_s3 (const char *dest);
 int registry_push (const char *image_path, const char *cache_dir, const char *dest,
                    const struct registry_opts *opts, struct registry_stats *stats, pgimg_error_t *err);
 
+/* Push the image whose manifest (config and layers) is already in the
+ * store blob_dir, as a build leaves it, to dest: nothing is read but
+ * the store. */
+int registry_push_stored (const char *blob_dir, const char *manifest_digest, const char *dest,
+                          const struct registry_opts *opts, struct registry_stats *stats, pgimg_error_t *err);
+
 /* Pull src into cache_dir's blob store (<cache_dir>/blobs/sha256),
  * checking every digest; a blob lands only once it checks out.  The
  * reference is recorded in <cache_dir>/refs/.  When out_path is not

@@ -31,41 +31,50 @@ open_blob (const char *blob_dir, const char *digest, uint64_t size, struct reg_b
 }
 
 int
-reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err)
+reg_image_from_store (const char *blob_dir, const char *manifest_digest, struct reg_image *img,
+                      pgimg_error_t *err)
 {
-        cleanup_buf struct buf m = BUF_INIT;
-        struct oci_read r;
+        cleanup_buf struct buf raw = BUF_INIT;
+        struct reg_manifest m = { 0 };
         int ret = -1;
 
         memset (img, 0, sizeof (*img));
-        if (oci_read_image (path, blob_dir, &r, err) < 0)
-                goto out;
-        if (store_read (blob_dir, r.manifest_digest, REG_MAX_MANIFEST_BYTES, &m, err) < 0) {
-                pgimg_error_wrap (err, "image `%s`", path);
-                goto out;
-        }
-        snprintf (img->manifest_digest, sizeof (img->manifest_digest), "%s", r.manifest_digest);
-        img->manifest_media_type = steal_pointer (&r.manifest_media_type);
-        img->manifest = buf_detach (&m, &img->manifest_len);
-        img->blobs = calloc (r.n_layers + 1, sizeof (*img->blobs));
-        if (img->manifest == NULL || img->blobs == NULL) {
-                pgimg_make_error (err, ENOMEM, "image `%s`: out of memory", path);
+        if (store_read (blob_dir, manifest_digest, REG_MAX_MANIFEST_BYTES, &raw, err) < 0
+            || reg_manifest_parse (raw.data ? raw.data : "", raw.len, &m, err) < 0)
+                return -1;
+        snprintf (img->manifest_digest, sizeof (img->manifest_digest), "%s", manifest_digest);
+        img->manifest_media_type = strdup (m.media_type ? m.media_type : REG_MEDIA_OCI_MANIFEST);
+        img->manifest = buf_detach (&raw, &img->manifest_len);
+        img->blobs = calloc (m.n_layers + 1, sizeof (*img->blobs));
+        if (img->manifest_media_type == NULL || img->manifest == NULL || img->blobs == NULL) {
+                pgimg_make_error (err, ENOMEM, "manifest %s: out of memory", manifest_digest);
                 goto out;
         }
-        for (size_t i = 0; i <= r.n_layers; i++) {
-                const char *digest = i == 0 ? r.config_digest : r.layers[i - 1].digest;
-                uint64_t size = i == 0 ? r.config_size : r.layers[i - 1].size;
+        for (size_t i = 0; i <= m.n_layers; i++) {
+                const struct reg_desc *d = i == 0 ? &m.config : &m.layers[i - 1];
                 img->n_blobs = i + 1;
-                if (open_blob (blob_dir, digest, size, &img->blobs[i], err) < 0) {
-                        pgimg_error_wrap (err, "image `%s`", path);
+                if (open_blob (blob_dir, d->digest, d->size, &img->blobs[i], err) < 0)
                         goto out;
-                }
         }
         ret = 0;
 out:
-        oci_read_free (&r);
+        reg_manifest_free (&m);
         if (ret < 0)
                 reg_image_close (img);
+        return ret;
+}
+
+int
+reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err)
+{
+        struct oci_read r;
+        int ret;
+
+        memset (img, 0, sizeof (*img));
+        ret = oci_read_image (path, blob_dir, &r, err);
+        if (ret == 0 && (ret = reg_image_from_store (blob_dir, r.manifest_digest, img, err)) < 0)
+                pgimg_error_wrap (err, "image `%s`", path);
+        oci_read_free (&r);
         return ret;
 }
 
