@@ -435,6 +435,41 @@ a_pax_record_of_length_minus_two_fails_fast (void **state)
         oci_read_free (&r);
 }
 
+/* A compressed layer as layer_write makes it: unpacked with its diff_id
+ * it passes; with another it fails after the entries are out (the
+ * caller drops the directory), for gzip and zstd alike. */
+static void
+compressed_layers_are_checked_against_their_diff_id (void **state)
+{
+        cleanup_free char *tree = NULL, *blobs = store (), *file = NULL;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        assert_true (asprintf (&tree, "%s/tree", dir) > 0);
+        assert_true (asprintf (&file, "%s/tree/a.txt", dir) > 0);
+        assert_int_equal (fs_mkdir_p (tree, 0755, &err), 0);
+        assert_int_equal (fs_write_file_atomic (file, "layer\n", 6, 0644, &err), 0);
+        for (int c = LAYER_GZIP; c <= LAYER_ZSTD; c++) {
+                struct layer_opts opts = { .mtime = 0, .compression = (enum layer_compression) c };
+                struct layer_desc d;
+                cleanup_free char *good = NULL, *bad = NULL;
+                int fd = -1;
+
+                assert_int_equal (layer_write (tree, &opts, blobs, &d, &err), 0);
+                assert_true (asprintf (&good, "%s/good-%d", dir, c) > 0 && mkdir (good, 0755) == 0);
+                assert_true (asprintf (&bad, "%s/bad-%d", dir, c) > 0 && mkdir (bad, 0755) == 0);
+                assert_int_equal (store_open (blobs, d.digest, d.size, &fd, &err), 0);
+                if (layer_extract_fd (fd, d.digest, d.diff_id, good, NULL, &err) < 0)
+                        fail_msg ("%s", err->msg);
+                close (fd);
+                assert_int_equal (store_open (blobs, d.digest, d.size, &fd, &err), 0);
+                assert_true (layer_extract_fd (fd, d.digest, d.digest, bad, NULL, &err) < 0);
+                assert_non_null (strstr (err->msg, "its uncompressed content is"));
+                pgimg_error_free (&err);
+                close (fd);
+        }
+}
+
 static int
 setup (void **state)
 {
@@ -464,6 +499,7 @@ main (void)
                 cmocka_unit_test_setup_teardown (a_symlinked_blobs_directory_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown (a_diff_id_mismatch_leaves_no_root, setup, teardown),
                 cmocka_unit_test_setup_teardown (a_pax_record_of_length_minus_two_fails_fast, setup, teardown),
+                cmocka_unit_test_setup_teardown (compressed_layers_are_checked_against_their_diff_id, setup, teardown),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
