@@ -37,7 +37,7 @@ store_dir (const char *cache_dir, char **out, pgimg_error_t *err)
 
         if (asprintf (&dir, "%s/blobs/sha256", cache_dir) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "cache `%s`", cache_dir);
-        if (fs_mkdir_p (dir, 0755, err) < 0)
+        if (fs_mkdir_p (dir, 0755, err) < 0 || store_sweep (dir, err) < 0)
                 return -1;
         *out = steal_pointer (&dir);
         return 0;

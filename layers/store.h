@@ -34,7 +34,8 @@ const char *store_digest_hex (const char *digest);
 int store_digest_check (const char *digest, const char *what, const char **hex,
                         pgimg_error_t *err);
 
-/* Malloc'ed "<cache_dir>/blobs/sha256", created when missing. */
+/* Malloc'ed "<cache_dir>/blobs/sha256", created when missing; the
+ * temporary files of writers that are gone are swept (store_sweep). */
 int store_dir (const char *cache_dir, char **out, pgimg_error_t *err);
 
 /* Malloc'ed "<dir>/<hex>" for a valid digest. */

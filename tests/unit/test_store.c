@@ -202,6 +202,28 @@ put_fd_streams_and_keeps_an_intact_blob (void **state)
         assert_int_equal (count_entries (), 1);
 }
 
+/* A killed writer's temporary file goes when the store is next opened;
+ * a live writer's stays. */
+static void
+store_dir_sweeps_what_dead_writers_left (void **state)
+{
+        pgimg_error_t err = NULL;
+        cleanup_free char *blobs = NULL, *dead = NULL, *live = NULL, *got = NULL;
+        (void) state;
+
+        assert_true (asprintf (&blobs, "%s/blobs/sha256", dir) > 0);
+        assert_int_equal (fs_mkdir_p (blobs, 0755, &err), 0);
+        assert_true (asprintf (&dead, "%s/.tmp-99999999-abcdef", blobs) > 0);
+        assert_true (asprintf (&live, "%s/.tmp-%d-abcdef", blobs, (int) getpid ()) > 0);
+        assert_int_equal (fs_write_file_atomic (dead, "x", 1, 0644, &err), 0);
+        assert_int_equal (fs_write_file_atomic (live, "x", 1, 0644, &err), 0);
+        assert_int_equal (store_dir (dir, &got, &err), 0);
+        assert_string_equal (got, blobs);
+        assert_false (fs_exists (dead));
+        assert_true (fs_exists (live));
+        unlink (live);
+}
+
 int
 main (void)
 {
@@ -213,6 +235,7 @@ main (void)
                 cmocka_unit_test_setup_teardown (open_refuses_corrupt_and_wrong_size, setup, teardown),
                 cmocka_unit_test_setup_teardown (open_refuses_a_symlink, setup, teardown),
                 cmocka_unit_test_setup_teardown (put_fd_streams_and_keeps_an_intact_blob, setup, teardown),
+                cmocka_unit_test_setup_teardown (store_dir_sweeps_what_dead_writers_left, setup, teardown),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
