@@ -171,14 +171,33 @@ store_put_buf (const char *dir, const char *digest, const void *data, size_t len
 }
 
 int
+store_check_fd (int fd, const char *digest, uint64_t size, pgimg_error_t *err)
+{
+        char hex[SHA256_HEX_LEN + 1];
+        const char *want;
+        uint64_t got;
+
+        if (store_digest_check (digest, "blob", &want, err) < 0 || store_hash_fd (fd, hex, &got, err) < 0)
+                return -1;
+        if (size != STORE_SIZE_ANY && got != size)
+                return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; refused, nothing was stored",
+                                         digest, (unsigned long long) got, (unsigned long long) size);
+        if (strcmp (hex, want) != 0)
+                return pgimg_make_error (err, EIO, "blob %s arrived with digest sha256:%s; refused, nothing was stored",
+                                         digest, hex);
+        return 0;
+}
+
+int
 store_put_fd (const char *dir, const char *digest, uint64_t size, int fd, pgimg_error_t *err)
 {
         cleanup_store_writer struct store_writer w = STORE_WRITER_INIT;
         cleanup_free char *chunk = NULL;
         int r;
 
+        /* Already stored: what fd holds must still be that blob. */
         if (digest != NULL && (r = store_has (dir, digest, size, err)) != 0)
-                return r < 0 ? -1 : 0;
+                return r < 0 ? -1 : store_check_fd (fd, digest, size, err);
         if ((chunk = malloc (CHUNK_BYTES)) == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "store a blob");
         if (store_writer_open (&w, dir, digest, size, err) < 0)

@@ -79,8 +79,14 @@ int store_put_buf (const char *dir, const char *digest, const void *data, size_t
                    char digest_out[LAYER_DIGEST_LEN], pgimg_error_t *err);
 /* Put what fd holds from its current offset to its end (fd is not
  * closed); size may be STORE_SIZE_ANY.  A blob already stored intact
- * is kept and fd not read. */
+ * is kept, and fd is only checked (store_check_fd): a source that
+ * holds other bytes is refused whatever the store has. */
 int store_put_fd (const char *dir, const char *digest, uint64_t size, int fd, pgimg_error_t *err);
+
+/* Check that fd (from its offset to its end) holds digest, of size
+ * bytes (may be STORE_SIZE_ANY); the message is the same as a refused
+ * put's. */
+int store_check_fd (int fd, const char *digest, uint64_t size, pgimg_error_t *err);
 
 /* 1 when dir holds digest intact (size may be STORE_SIZE_ANY), 0 when
  * missing or corrupt (a corrupt one is removed), <0 on error. */

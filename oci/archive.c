@@ -178,6 +178,38 @@ entry_kind (struct archive_entry *e)
         }
 }
 
+/* Hash the data of the current entry: it must be digest, of size bytes. */
+static int
+check_entry (struct archive *a, const char *path, const char *digest, uint64_t size, char *chunk,
+             size_t chunk_len, pgimg_error_t *err)
+{
+        cleanup_sha256 struct sha256 h = SHA256_INIT;
+        char got[SHA256_HEX_LEN + 1];
+        uint64_t total = 0;
+
+        if (sha256_init (&h, err) < 0)
+                return -1;
+        for (;;) {
+                la_ssize_t n = archive_read_data (a, chunk, chunk_len);
+                if (n < 0)
+                        return error_from_archive (err, a, "read", path);
+                if (n == 0)
+                        break;
+                if (sha256_update (&h, chunk, (size_t) n, err) < 0)
+                        return -1;
+                total += (uint64_t) n;
+        }
+        if (sha256_final_hex (&h, got, err) < 0)
+                return -1;
+        if (size != STORE_SIZE_ANY && total != size)
+                return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; refused, nothing was stored",
+                                         digest, (unsigned long long) total, (unsigned long long) size);
+        if (strcmp (got, store_digest_hex (digest)) != 0)
+                return pgimg_make_error (err, EIO, "blob %s arrived with digest sha256:%s; refused, nothing was stored",
+                                         digest, got);
+        return 0;
+}
+
 static int
 import_blob (struct archive *a, struct archive_entry *e, const char *path, const char *blob_dir,
              const char *hex, char *chunk, size_t chunk_len, struct oci_import *imp, pgimg_error_t *err)
@@ -188,8 +220,11 @@ import_blob (struct archive *a, struct archive_entry *e, const char *path, const
         int r;
 
         snprintf (digest, sizeof (digest), "sha256:%s", hex);
-        /* Already stored intact (a layer shared with the cache): keep it. */
+        /* Already stored intact (a layer shared with the cache): keep it,
+         * but the tarball's bytes must still be that blob. */
         if ((r = store_has (blob_dir, digest, size, err)) < 0)
+                return -1;
+        if (r == 1 && check_entry (a, path, digest, size, chunk, chunk_len, err) < 0)
                 return -1;
         if (r == 0) {
                 if (store_writer_open (&w, blob_dir, digest, size, err) < 0)

@@ -280,6 +280,21 @@ a_layer_that_does_not_match_its_digest_is_refused (void **state)
         check_refused (layout, im.layer_digest, "arrived with digest sha256:");
         check_refused (tar, im.layer_digest, "arrived with digest sha256:");
         image_free (&im);
+        /* The same when the store holds the true blob already: an image
+         * that carries other bytes is refused whatever the cache has. */
+        {
+                struct image good;
+                cleanup_free char *good_tar = NULL, *bad = NULL;
+                assert_true (asprintf (&bad, "%s/bad.tar", dir) > 0);
+                assert_int_equal (rename (tar, bad), 0);
+                make_image (&good, NULL, 0);
+                good_tar = write_tarball (&good);
+                check_good (good_tar);
+                assert_int_equal (rename (bad, tar), 0);
+                image_free (&good);
+        }
+        check_refused (layout, NULL, "arrived with digest sha256:");
+        check_refused (tar, NULL, "arrived with digest sha256:");
 }
 
 static void

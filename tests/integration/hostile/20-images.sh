@@ -77,13 +77,15 @@ EOF
 # img_roots: the entries of <cache>/rootfs (sorted), for before/after.
 img_roots() { ls -A "$IMG_CACHE/rootfs" 2>/dev/null | sort; }
 
-# img_refused NAME IMAGE WANT: `pgimg run IMAGE` fails with one line
-# saying WANT, without the secret word and without a new root.
+# img_refused NAME IMAGE WANT [CMD...]: `pgimg run IMAGE` (or pgimg CMD,
+# which names the image itself) fails with one line saying WANT, without
+# the secret word and without a new root.
 img_refused() {
 	local name=$1 image=$2 want=$3 before out rc
+	shift 3
+	[ $# -gt 0 ] || set -- run --name "img-$RANDOM" -e POSTGRES_PASSWORD=x -p "$(free_port)" "$image"
 	before=$(img_roots)
-	out=$(timeout 120 "$PGIMG" --cache-dir "$IMG_CACHE" run --name "img-$RANDOM" -e POSTGRES_PASSWORD=x \
-		-p "$(free_port)" "$image" 2>&1 </dev/null)
+	out=$(timeout 120 "$PGIMG" --cache-dir "$IMG_CACHE" "$@" 2>&1 </dev/null)
 	rc=$?
 	if [ "$rc" -ne 0 ]; then pass "$name: refused"; else fail "$name: refused" "exit 0: $out"; fi
 	one_line "$name" "$out"
@@ -106,6 +108,14 @@ img_refused "layer blob is a hard link (tarball)" "$IMG_WORK/hardlink.tar" "is a
 
 img_make diffid tar "$IMG_WORK/diffid.tar"
 img_refused "layer diff_id mismatch" "$IMG_WORK/diffid.tar" "not the diff_id"
+
+# migration-test reads both images the same way.
+img_refused "migration-test: layer digest mismatch" "$IMG_WORK/digest.tar" "arrived with digest sha256:" \
+	migration-test "$IMG_WORK/digest.tar" "$IMG_WORK/digest.tar" restart
+img_refused "migration-test: layer blob is a symlink (layout)" "$IMG_WORK/symlink-dir" "is a symbolic link, not a file; refused" \
+	migration-test "$IMG_WORK/symlink-dir" "$IMG_WORK/symlink-dir" restart
+img_refused "migration-test: layer diff_id mismatch" "$IMG_WORK/diffid.tar" "not the diff_id" \
+	migration-test "$IMG_WORK/diffid.tar" "$IMG_WORK/diffid.tar" restart
 
 no_temps "hostile images" "$IMG_CACHE"
 
