@@ -230,6 +230,25 @@ media_is_index (const char *m)
                    || strcmp (m, "application/vnd.docker.distribution.manifest.list.v2+json") == 0);
 }
 
+/* The linux/amd64 entry of an index's manifests, else the first (a
+ * single-platform layout need not say its platform). */
+static json_t *
+pick_manifest (json_t *manifests)
+{
+        json_t *d;
+        size_t i;
+
+        json_array_foreach (manifests, i, d)
+        {
+                json_t *p = json_object_get (d, "platform");
+                const char *os = json_string_value (json_object_get (p, "os"));
+                const char *arch = json_string_value (json_object_get (p, "architecture"));
+                if (os != NULL && arch != NULL && strcmp (os, "linux") == 0 && strcmp (arch, "amd64") == 0)
+                        return d;
+        }
+        return json_array_get (manifests, 0);
+}
+
 /* From index.json to the image manifest, through one nested index. */
 static json_t *
 find_manifest (struct source *s, const struct buf *index_bytes, struct oci_read *r, pgimg_error_t *err)
@@ -238,7 +257,7 @@ find_manifest (struct source *s, const struct buf *index_bytes, struct oci_read 
         cleanup_buf struct buf raw = BUF_INIT;
 
         for (int depth = 0; index != NULL; depth++) {
-                json_t *desc = json_array_get (json_object_get (index, "manifests"), 0);
+                json_t *desc = pick_manifest (json_object_get (index, "manifests"));
                 const char *digest, *media;
                 uint64_t size;
                 json_t *m;

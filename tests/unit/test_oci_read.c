@@ -450,6 +450,44 @@ a_pax_record_of_length_minus_two_fails_fast (void **state)
         oci_read_free (&r);
 }
 
+/* index.json -> an index (as `docker save` and multi-platform images
+ * have) whose linux/amd64 entry is the image; the arm64 one is never
+ * read (its blob is not even there). */
+static void
+a_nested_index_is_followed_to_linux_amd64 (void **state)
+{
+        struct image im;
+        cleanup_free char *nested = NULL, *top = NULL, *tar = NULL;
+        char nested_digest[LAYER_DIGEST_LEN];
+        struct file *index;
+        (void) state;
+
+        make_image (&im, NULL, 0);
+        assert_true (asprintf (&nested,
+                               "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["
+                               "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:%064d\",\"size\":1,"
+                               "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+                               "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":%zu,"
+                               "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}",
+                               7, im.manifest_digest, find (&im, im.manifest_digest)->len) > 0);
+        add_blob (&im, nested, strlen (nested), nested_digest);
+        assert_true (asprintf (&top,
+                               "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                               "\"digest\":\"%s\",\"size\":%zu}]}",
+                               nested_digest, strlen (nested)) > 0);
+        index = NULL;
+        for (size_t i = 0; i < im.n; i++)
+                if (strcmp (im.f[i].name, "index.json") == 0)
+                        index = &im.f[i];
+        assert_non_null (index);
+        free (index->data);
+        index->data = strdup (top);
+        index->len = strlen (top);
+        tar = write_tarball (&im);
+        image_free (&im);
+        check_good (tar);
+}
+
 /* A compressed layer as layer_write makes it: unpacked with its diff_id
  * it passes; with another it fails after the entries are out (the
  * caller drops the directory), for gzip and zstd alike. */
@@ -515,6 +553,7 @@ main (void)
                 cmocka_unit_test_setup_teardown (a_diff_id_mismatch_leaves_no_root, setup, teardown),
                 cmocka_unit_test_setup_teardown (a_pax_record_of_length_minus_two_fails_fast, setup, teardown),
                 cmocka_unit_test_setup_teardown (compressed_layers_are_checked_against_their_diff_id, setup, teardown),
+                cmocka_unit_test_setup_teardown (a_nested_index_is_followed_to_linux_amd64, setup, teardown),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
