@@ -254,9 +254,9 @@ open_checked (const char *dir, const char *digest, uint64_t size, int *fd_out, p
         else if (strcmp (hex, want) != 0)
                 why = "corrupt (its content has another digest)";
         if (why != NULL) {
-                if (unlinkat (dfd, want, 0) < 0 && errno != ENOENT && errno != EISDIR)
-                        return pgimg_make_error_errno (err, errno, "blob %s in `%s` is %s, and removing it failed",
-                                                       digest, dir, why);
+                if (unlinkat (dfd, want, 0) < 0 && errno != ENOENT)
+                        return pgimg_make_error_errno (err, errno, "blob %s in `%s` is %s: remove `%s/%s`",
+                                                       digest, dir, why, dir, want);
                 return pgimg_make_error (err, EIO, "blob %s in `%s` was %s and is removed; pull or build the image again",
                                          digest, dir, why);
         }
