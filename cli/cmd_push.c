@@ -92,8 +92,6 @@ add_repeat (const char **v, size_t *n, const char *arg, const char *opt, pgimg_e
         return 0;
 }
 
-/* Build spec into a tarball in a temporary directory of the cache,
- * through `pgimg build` itself, so that push writes images the same way. */
 /* Build spec through the pipeline (its layers come from the cache when
  * they are there) and push the image it makes straight from the blob
  * store: its config and manifest are written there, no tarball. */
