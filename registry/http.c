@@ -47,29 +47,12 @@ cleanup_slistp (struct curl_slist **l)
 }
 #define cleanup_slist __attribute__ ((cleanup (cleanup_slistp)))
 
-/* A registry listed in $PGIMG_INSECURE_REGISTRIES (comma-separated) is
- * spoken to over plain HTTP, like the Engine's insecure-registries. */
-static int
-named_insecure (const char *domain)
-{
-        const char *list = getenv ("PGIMG_INSECURE_REGISTRIES");
-        size_t n = strlen (domain);
-
-        while (list && *list) {
-                size_t len = strcspn (list, ",");
-                if (len == n && strncmp (list, domain, n) == 0)
-                        return 1;
-                list += len + (list[len] == ',');
-        }
-        return 0;
-}
-
 int
 reg_client_init (struct reg_client *c, const char *domain, const char *what,
                  const struct registry_opts *opts, pgimg_error_t *err)
 {
         const char *host = strcmp (domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
-        int insecure = opts->insecure || named_insecure (domain);
+        int insecure = opts->insecure || reg_named_insecure (domain);
 
         memset (c, 0, sizeof (*c));
         c->opts = opts;
@@ -349,9 +332,11 @@ setup (struct reg_conn *k, struct xfer *x, const char *url, struct curl_slist *h
         if (strcmp (q->method, "HEAD") == 0) {
                 SET (CURLOPT_NOBODY, 1L);
         } else if (strcmp (q->method, "GET") == 0) {
-                /* Blobs are often served by a redirect to storage; libcurl
-                 * does not send our Authorization header to another host. */
+                /* Blobs are often served by a redirect to storage.  libcurl
+                 * sends our Authorization header on a redirect only to the
+                 * same scheme, host and port (never https -> http). */
                 SET (CURLOPT_FOLLOWLOCATION, 1L);
+                SET (CURLOPT_UNRESTRICTED_AUTH, 0L);
                 SET (CURLOPT_MAXREDIRS, 5L);
         } else {
                 SET (CURLOPT_UPLOAD, 1L);
@@ -459,6 +444,8 @@ fetch_token (struct reg_conn *k, const struct reg_challenge *ch, pgimg_error_t *
                 curl_free (e);
         }
         if (c->creds.user != NULL) {
+                if (reg_realm_check (c->opts, c->what, ch->realm, err) < 0)
+                        return -1;
                 if (asprintf (&userpass, "%s:%s", c->creds.user, c->creds.password) < 0)
                         userpass = NULL;
                 basic = userpass ? reg_base64 (userpass, strlen (userpass)) : NULL;
@@ -560,12 +547,16 @@ out:
         return r;
 }
 
+/* The request's headers.  Credentials (the Authorization header, an S3
+ * signature) go only to the registry's own origin, whose scheme the user
+ * chose; a Location elsewhere gets none (as Docker does). */
 static int
-build_headers (struct reg_conn *k, struct reg_req *q, uint64_t resume_from,
+build_headers (struct reg_conn *k, struct reg_req *q, const char *url, uint64_t resume_from,
                struct curl_slist **out, unsigned *generation, pgimg_error_t *err)
 {
         struct reg_client *c = k->c;
         struct curl_slist *l = NULL, *t;
+        int own = reg_same_origin (c->base, url);
         int oom = 0;
 
         for (const char *const *h = q->headers; h && *h && !oom; h++)
@@ -582,13 +573,13 @@ build_headers (struct reg_conn *k, struct reg_req *q, uint64_t resume_from,
                 free (c->auth_header);
                 c->auth_header = NULL;
         }
-        if (c->auth_header && !oom)
+        if (c->auth_header && own && !oom)
                 oom = (t = curl_slist_append (l, c->auth_header)) == NULL || (l = t, 0);
         pthread_mutex_unlock (&c->lock);
         *out = l;
         if (oom)
                 return pgimg_make_error (err, ENOMEM, "%s: out of memory", c->what);
-        if (c->sign != NULL && c->sign (c, q, out, err) < 0)
+        if (c->sign != NULL && own && c->sign (c, q, out, err) < 0)
                 return -1;
         return 0;
 }
@@ -634,7 +625,7 @@ attempt (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, const char *
         curl_off_t sent = 0;
 
         reg_resp_free (r);
-        if (build_headers (k, q, x.resume_from, &headers, generation, err) < 0)
+        if (build_headers (k, q, url, x.resume_from, &headers, generation, err) < 0)
                 return -1;
         *rc = setup (k, &x, url, headers, errbuf);
         if (*rc == CURLE_OK)
@@ -694,6 +685,11 @@ request_with_retries (struct reg_conn *k, struct reg_req *q, struct reg_resp *r,
                         reg_backoff (retry++, 0);
                         continue;
                 }
+                if (r->status == 401 && c->sign == NULL && !reg_same_origin (c->base, url))
+                        return pgimg_make_error (err, EACCES,
+                                                 "%s sent %s to another server that asks for a login; "
+                                                 "pgimg sends credentials only to the registry itself",
+                                                 c->what, what);
                 if (r->status == 401 && c->sign == NULL) {
                         if (++auth_rounds > 2)
                                 return login_error (c, err);

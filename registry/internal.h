@@ -89,6 +89,18 @@ struct reg_challenge {
 int reg_challenge_parse (const char *header, struct reg_challenge *c, pgimg_error_t *err);
 void reg_challenge_free (struct reg_challenge *c);
 
+/* 1 when authority ("host[:port]") is in $PGIMG_INSECURE_REGISTRIES
+ * (comma-separated): the user named it insecure. */
+int reg_named_insecure (const char *authority);
+/* 1 when url has the scheme, host and port of base ("https://host:port"). */
+int reg_same_origin (const char *base, const char *url);
+/* 0 when the credentials for a token may be sent to realm: https, or
+ * plain http to a host the user named insecure (opts->insecure or
+ * $PGIMG_INSECURE_REGISTRIES).  Otherwise one line naming who sent
+ * pgimg there, the realm (without its query) and what to do. */
+int reg_realm_check (const struct registry_opts *opts, const char *who, const char *realm,
+                     pgimg_error_t *err);
+
 /* "user:password" in base64, malloc'ed; NULL on ENOMEM. */
 char *reg_base64 (const char *data, size_t len);
 /* Decode base64 into a malloc'ed NUL-terminated string; -1 when invalid. */
@@ -270,6 +282,14 @@ int reg_verify (const char *const *pub_paths, const char *manifest_digest,
 
 /* ---- s3.c ---- */
 
+/* "s3://bucket[/prefix][:tag]" -> bucket, "" or "a/b/", tag ("latest"
+ * when none), all malloc'ed.  The bucket follows S3's naming rules; the
+ * prefix is names of [A-Za-z0-9._-] but "." and "..", with no empty or
+ * leading component; the tag is an OCI tag.  They become keys in URLs
+ * and directories under the cache, so anything else is refused here,
+ * before any request, in one line that quotes url. */
+int reg_s3_location_parse (const char *url, char **bucket, char **prefix, char **tag,
+                           pgimg_error_t *err);
 int reg_s3_push (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
                  struct registry_stats *stats, pgimg_error_t *err);
 int reg_s3_pull (const char *src, const char *cache_dir, const char *out_path,
