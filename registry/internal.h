@@ -1,11 +1,11 @@
 /* internal.h - what the files of registry/ share with each other.
- * Nothing outside registry/ includes this header: libcurl and jansson
- * stay inside.
+ * Nothing outside registry/ includes this header: jansson stays inside
+ * (and libcurl in common/http).
  *
  *   ref.c       references: "host:port/path:tag", "...@sha256:<hex>"
  *   auth.c      credentials (environment, ~/.docker/config.json) and
  *               WWW-Authenticate challenges
- *   http.c      one request with auth, bounded retries and backoff
+ *   http.c      one request with auth, over common/http
  *   manifest.c  manifests and indexes: the descriptors they hold
  *   source.c    the blobs of an image tarball or layout directory
  *   tarw.c      a pulled image written as a layout tarball
@@ -23,11 +23,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/http.h"
 #include "common/sha256.h"
 #include "registry/registry.h"
 
@@ -121,7 +121,7 @@ struct reg_client {
         char *scope;                    /* "repository:p:pull,push" */
         int retries;
         /* S3 signs each request itself instead of the challenge dance. */
-        int (*sign) (struct reg_client *c, struct reg_req *q, struct curl_slist **headers,
+        int (*sign) (struct reg_client *c, struct reg_req *q, struct http_headers *headers,
                      pgimg_error_t *err);
         void *sign_ctx;
         pthread_mutex_t lock;           /* guards what follows */
@@ -137,7 +137,7 @@ int reg_client_init (struct reg_client *c, const char *domain, const char *what,
                      const struct registry_opts *opts, pgimg_error_t *err);
 void reg_client_free (struct reg_client *c);
 
-/* One per thread: its libcurl handle keeps connections alive. */
+/* One per thread: its connection is kept alive between requests. */
 int reg_conn_new (struct reg_client *c, struct reg_conn **out, pgimg_error_t *err);
 void reg_conn_free (struct reg_conn *k);
 static inline void
@@ -192,7 +192,7 @@ int reg_request (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, pgim
 int reg_status_error (struct reg_client *c, const struct reg_resp *r, const char *doing,
                       pgimg_error_t *err);
 
-/* The sleep before retry number `retry` (0-based), at most 8 s. */
+/* The sleep before retry number `retry` (0-based): http_backoff. */
 void reg_backoff (int retry, long retry_after_s);
 
 /* ---- manifest.c ---- */

@@ -164,7 +164,7 @@ split_url (const char *url, const char **path, size_t *path_len, const char **qu
 }
 
 static int
-sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, pgimg_error_t *err)
+sign_v4 (struct reg_client *c, struct reg_req *q, struct http_headers *headers, pgimg_error_t *err)
 {
         struct s3 *s = c->sign_ctx;
         char amz_date[17], day[9], payload[SHA256_HEX_LEN + 1], creq_hash[SHA256_HEX_LEN + 1];
@@ -176,7 +176,6 @@ sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, p
         size_t path_len;
         time_t now = time (NULL);
         struct tm tm;
-        struct curl_slist *t;
 
         gmtime_r (&now, &tm);
         strftime (amz_date, sizeof (amz_date), "%Y%m%dT%H%M%SZ", &tm);
@@ -223,9 +222,8 @@ sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, p
         for (size_t i = 0; i < 4; i++) {
                 if (add[i] == NULL)
                         continue;
-                if ((t = curl_slist_append (*headers, add[i])) == NULL)
+                if (http_headers_add (headers, add[i]) < 0)
                         return pgimg_make_error (err, ENOMEM, "S3: out of memory");
-                *headers = t;
         }
         return 0;
 }
