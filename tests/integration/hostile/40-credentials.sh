@@ -7,7 +7,8 @@
 # token to a plain-HTTP realm on a second port, which records every
 # request and whether it carried an Authorization header.  Two more
 # ways to reach that port are tried: an https realm that redirects to
-# it, and a registry that redirects a Basic-authenticated GET to it.
+# it, a registry that redirects a Basic-authenticated GET to it, and
+# one whose upload Location points at it.
 
 cred_dir=$HOSTILE_WORK/credentials
 mkdir -p "$cred_dir"
@@ -35,6 +36,14 @@ class Registry(BaseHTTPRequestHandler):
         elif p.startswith("/v2/basic/") and self.headers.get("Authorization"):
             self.send_response(302)
             self.send_header("Location", f"http://127.0.0.1:{plain_port}/redirected-blob")
+        elif p.startswith("/v2/upload/") and not self.headers.get("Authorization"):
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="fake"')
+        elif p.startswith("/v2/upload/") and self.command == "POST":
+            self.send_response(202)
+            self.send_header("Location", f"http://127.0.0.1:{plain_port}/upload-here?state=1")
+        elif p.startswith("/v2/upload/"):
+            self.send_response(404)
         elif p.startswith("/v2/basic/"):
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="fake"')
@@ -124,6 +133,13 @@ else
 	cred_check "the redirect target got no credentials" \
 		'grep -q "GET /redirected-blob" "$cred_dir/plain.log" && [ "$(cred_leaks /redirected-blob)" = 0 ]'
 	one_line "pull redirected to http" "$out"
+
+	# An upload Location on another server gets no credentials.
+	out=$(cred_run push --ca-file "$cred_dir/cert.pem" --retries 0 "$cred_dir/img.tar" "127.0.0.1:$cred_tls/upload/x:1")
+	cred_check "push whose upload Location is plain http elsewhere fails" "[ $? -ne 0 ]"
+	cred_check "the upload Location got no credentials" \
+		'grep -q " /upload-here" "$cred_dir/plain.log" && [ "$(cred_leaks /upload-here)" = 0 ]'
+	one_line "push to an upload Location elsewhere" "$out"
 fi
 
 # S3 locations that name a path outside the bucket's folder are refused
