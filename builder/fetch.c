@@ -314,7 +314,8 @@ fetch_cached (const char *cache_dir, const char *const *urls, size_t n_urls,
 {
         cleanup_free char *dir = NULL;
         cleanup_free char *path = NULL;
-        struct file_job j = { .base.run = run_file_job, .want = sha256_hex, .label = what };
+        cleanup_free char *label = NULL;
+        struct file_job j = { .base.run = run_file_job, .want = sha256_hex };
         int r;
 
         *out_path = NULL;
@@ -324,8 +325,9 @@ fetch_cached (const char *cache_dir, const char *const *urls, size_t n_urls,
         if (n_urls == 0)
                 return pgimg_make_error (err, EINVAL, "%s: no URL to download it from", what);
         if (asprintf (&dir, "%s/downloads/sha256", cache_dir) < 0
-            || asprintf (&path, "%s/%s", dir, sha256_hex) < 0)
+            || asprintf (&path, "%s/%s", dir, sha256_hex) < 0 || asprintf (&label, "fetch %s", what) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "%s", what);
+        j.label = label;
         if (fs_mkdir_p (dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "%s: cache", what);
         r = cached_intact (path, sha256_hex, err);

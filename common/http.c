@@ -277,10 +277,10 @@ static void
 draw (struct xfer *x, curl_off_t now, curl_off_t total)
 {
         if (total > 0)
-                progress_update ("fetch %s: %.1f/%.1f MB", x->q->progress_label, (double) now / 1e6,
+                progress_update ("%s: %.1f/%.1f MB", x->q->progress_label, (double) now / 1e6,
                                  (double) total / 1e6);
         else
-                progress_update ("fetch %s: %.1f MB", x->q->progress_label, (double) now / 1e6);
+                progress_update ("%s: %.1f MB", x->q->progress_label, (double) now / 1e6);
         x->drawn = 1;
         clock_gettime (CLOCK_MONOTONIC, &x->last_draw);
 }
@@ -290,8 +290,11 @@ on_progress (void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultota
 {
         struct xfer *x = data;
 
-        (void) ultotal;
-        (void) ulnow;
+        /* An upload has no download to show, and the other way round. */
+        if (dlnow == 0 && ulnow > 0) {
+                dlnow = ulnow;
+                dltotal = ultotal;
+        }
         if (dlnow > 0 && (!x->drawn || ms_since (&x->last_draw) >= PROGRESS_INTERVAL_MS))
                 draw (x, dlnow, dltotal);
         return 0;

@@ -75,7 +75,8 @@ struct http_req {
         const char *ca_file;            /* NULL: the system CAs */
         uint64_t rate_bytes_per_s;      /* 0: no cap */
         long stall_timeout_s;           /* below 1 KB/s this long: abandoned; 0: 30 s */
-        const char *progress_label;     /* "postgresql 15.18": draw progress; NULL: none */
+        const char *progress_label;     /* "fetch postgresql 15.18": draw "<label>: 3.2/20.0 MB"
+                                         * on a terminal (one transfer at a time); NULL: none */
 };
 #define HTTP_REQ_INIT { .body_fd = -1 }
 
