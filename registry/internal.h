@@ -12,6 +12,7 @@
  *   push.c      registry_push against a registry
  *   pull.c      registry_pull from a registry
  *   s3.c        both against S3 (SigV4)
+ *   s3ref.c     S3 locations: "s3://bucket/prefix:tag", checked
  *   sign.c      ed25519 signatures over manifest digests
  *   cache.c     the layer cache as one image: the remote build cache
  */
@@ -280,7 +281,7 @@ int reg_verify (const char *const *pub_paths, const char *manifest_digest,
  * "sha256-<hex>.sig", as cosign names its own. */
 #define REG_SIGNATURE_TAG_FMT "sha256-%s.sig"
 
-/* ---- s3.c ---- */
+/* ---- s3ref.c ---- */
 
 /* "s3://bucket[/prefix][:tag]" -> bucket, "" or "a/b/", tag ("latest"
  * when none), all malloc'ed.  The bucket follows S3's naming rules; the
@@ -290,6 +291,9 @@ int reg_verify (const char *const *pub_paths, const char *manifest_digest,
  * before any request, in one line that quotes url. */
 int reg_s3_location_parse (const char *url, char **bucket, char **prefix, char **tag,
                            pgimg_error_t *err);
+
+/* ---- s3.c ---- */
+
 int reg_s3_push (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
                  struct registry_stats *stats, pgimg_error_t *err);
 int reg_s3_pull (const char *src, const char *cache_dir, const char *out_path,
