@@ -296,24 +296,23 @@ token_url (struct reg_client *c, const struct reg_challenge *ch, struct buf *url
         return oom ? -1 : 0;
 }
 
-/* "Authorization: Basic …" for c's credentials into h. */
-static int
-add_basic (struct reg_client *c, struct http_headers *h)
+/* "Authorization: Basic …" for c's credentials, malloc'ed; NULL on
+ * ENOMEM.  The caller zeroes it before freeing. */
+static char *
+basic_header (struct reg_client *c)
 {
-        cleanup_free char *userpass = NULL, *b = NULL, *line = NULL;
-        int r = -1;
+        cleanup_free char *userpass = NULL, *b = NULL;
+        char *line = NULL;
 
         if (asprintf (&userpass, "%s:%s", c->creds.user, c->creds.password) < 0)
-                return -1;
+                return NULL;
         if ((b = reg_base64 (userpass, strlen (userpass))) != NULL
-            && asprintf (&line, "Authorization: Basic %s", b) >= 0) {
-                r = http_headers_add (h, line);
-                explicit_bzero (line, strlen (line));
-        }
+            && asprintf (&line, "Authorization: Basic %s", b) < 0)
+                line = NULL;
         explicit_bzero (userpass, strlen (userpass));
         if (b)
                 explicit_bzero (b, strlen (b));
-        return r;
+        return line;
 }
 
 /* GET the token of a Bearer challenge: {"token" or "access_token",
@@ -340,7 +339,11 @@ fetch_token (struct reg_conn *k, const struct reg_challenge *ch, pgimg_error_t *
         if (c->creds.user != NULL) {
                 if (reg_realm_check (c->opts, c->what, ch->realm, err) < 0)
                         return -1;
-                if (add_basic (c, &headers) < 0)
+                cleanup_free char *basic = basic_header (c);
+                int oom = basic == NULL || http_headers_add (&headers, basic) < 0;
+                if (basic)
+                        explicit_bzero (basic, strlen (basic));
+                if (oom)
                         return pgimg_make_error (err, ENOMEM, "%s: out of memory", c->what);
         }
         q.method = "GET";
@@ -377,20 +380,16 @@ fetch_token (struct reg_conn *k, const struct reg_challenge *ch, pgimg_error_t *
 static int
 use_basic (struct reg_client *c, pgimg_error_t *err)
 {
-        cleanup_free char *userpass = NULL, *b = NULL;
+        char *basic;
 
         if (c->creds.user == NULL)
                 return login_error (c, err);
-        if (asprintf (&userpass, "%s:%s", c->creds.user, c->creds.password) < 0
-            || (b = reg_base64 (userpass, strlen (userpass))) == NULL)
+        if ((basic = basic_header (c)) == NULL)
                 return pgimg_make_error (err, ENOMEM, "%s: out of memory", c->what);
-        explicit_bzero (userpass, strlen (userpass));
+        if (c->auth_header)
+                explicit_bzero (c->auth_header, strlen (c->auth_header));
         free (c->auth_header);
-        if (asprintf (&c->auth_header, "Authorization: Basic %s", b) < 0) {
-                c->auth_header = NULL;
-                return pgimg_make_error (err, ENOMEM, "%s: out of memory", c->what);
-        }
-        explicit_bzero (b, strlen (b));
+        c->auth_header = basic;
         c->auth_expires = 0;
         return 0;
 }
