@@ -304,12 +304,57 @@ origin_len (const char *url)
         return skip + strcspn (url + skip, "/?#");
 }
 
+/* The scheme, host and port of an absolute http(s) URL, the port
+ * defaulting to the scheme's; -1 when url is not one or carries a user
+ * name (which is never the registry's own origin). */
+static int
+origin_parts (const char *url, int *https, const char **host, size_t *host_len, long *port)
+{
+        size_t n = origin_len (url), skip;
+        const char *a, *end, *colon;
+
+        if (n == 0)
+                return -1;
+        *https = strncasecmp (url, "https://", 8) == 0;
+        skip = *https ? 8 : 7;
+        a = url + skip;
+        end = url + n;
+        if (memchr (a, '@', (size_t) (end - a)) != NULL)
+                return -1;
+        if (*a == '[') {
+                const char *close = memchr (a, ']', (size_t) (end - a));
+                if (close == NULL)
+                        return -1;
+                colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+        } else {
+                colon = memchr (a, ':', (size_t) (end - a));
+        }
+        *host = a;
+        *host_len = (size_t) ((colon ? colon : end) - a);
+        *port = *https ? 443 : 80;
+        if (colon != NULL && colon + 1 < end) {
+                /* Digits only: strtol would take " 5000" and "05000" too. */
+                size_t digits = (size_t) (end - colon - 1);
+                if (digits > 5 || colon[1] == '0' || strspn (colon + 1, "0123456789") < digits)
+                        return -1;
+                *port = strtol (colon + 1, NULL, 10);
+                if (*port > 65535)
+                        return -1;
+        }
+        return *host_len > 0 ? 0 : -1;
+}
+
 int
 reg_same_origin (const char *base, const char *url)
 {
-        size_t n = origin_len (base);
+        const char *h1, *h2;
+        size_t n1, n2;
+        long p1, p2;
+        int s1, s2;
 
-        return n > 0 && origin_len (url) == n && strncasecmp (base, url, n) == 0;
+        if (origin_parts (base, &s1, &h1, &n1, &p1) < 0 || origin_parts (url, &s2, &h2, &n2, &p2) < 0)
+                return 0;
+        return s1 == s2 && p1 == p2 && n1 == n2 && strncasecmp (h1, h2, n1) == 0;
 }
 
 int

@@ -93,7 +93,8 @@ void reg_challenge_free (struct reg_challenge *c);
 /* 1 when authority ("host[:port]") is in $PGIMG_INSECURE_REGISTRIES
  * (comma-separated): the user named it insecure. */
 int reg_named_insecure (const char *authority);
-/* 1 when url has the scheme, host and port of base ("https://host:port"). */
+/* 1 when url has the scheme, host and port of base ("https://host:port";
+ * a port left out is the scheme's); never for a URL with a user name. */
 int reg_same_origin (const char *base, const char *url);
 /* 0 when the credentials for a token may be sent to realm: https, or
  * plain http to a host the user named insecure (opts->insecure or

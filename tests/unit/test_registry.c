@@ -527,6 +527,15 @@ token_realms_over_http_are_refused (void **state)
         assert_false (reg_same_origin ("https://r.example", "https://r.example.evil/v2/"));
         assert_false (reg_same_origin ("https://r.example", "https://r.example@evil/v2/"));
         assert_false (reg_same_origin ("https://r.example", "/v2/"));
+        assert_true (reg_same_origin ("https://R.example", "https://r.example:443/v2/"));
+        assert_true (reg_same_origin ("http://r.example:80", "http://r.example/v2/"));
+        assert_true (reg_same_origin ("http://[::1]:5000", "http://[::1]:5000/v2/"));
+        assert_false (reg_same_origin ("http://[::1]:5000", "http://[::1]/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "http://r.example:443/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://r.example:x/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://:443/v2/"));
+        assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:\v5000/v2/"));
+        assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:05000/v2/"));
 }
 
 int
