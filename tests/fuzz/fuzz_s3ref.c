@@ -5,7 +5,7 @@
  *   1: a token realm from a registry; 2: an upload Location against
  *      the registry's origin
  *
- *   make fuzz CC=clang && build-fuzz/fuzz/fuzz_s3ref corpus/
+ *   make fuzz CC=clang && build-fuzz/fuzz/fuzz_s3ref tests/fuzz/corpus/fuzz_s3ref/
  */
 #include <stddef.h>
 #include <stdint.h>
