@@ -1,15 +1,16 @@
 /* internal.h - what the files of registry/ share with each other.
- * Nothing outside registry/ includes this header: libcurl and jansson
- * stay inside.
+ * Nothing outside registry/ includes this header: jansson stays inside
+ * (and libcurl in common/http).
  *
  *   auth.c      credentials (environment, ~/.docker/config.json) and
  *               WWW-Authenticate challenges
- *   http.c      one request with auth, bounded retries and backoff
+ *   http.c      one request with auth, over common/http
  *   manifest.c  manifests and indexes: the descriptors they hold
  *   source.c    the blobs of an image tarball or layout directory
  *   push.c      registry_push against a registry
  *   pull.c      registry_pull from a registry
  *   s3.c        both against S3 (SigV4)
+ *   s3ref.c     S3 locations: "s3://bucket/prefix:tag", checked
  *   sign.c      ed25519 signatures over manifest digests
  *   cache.c     the layer cache as one image: the remote build cache
  */
@@ -21,11 +22,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/http.h"
 #include "common/sha256.h"
 #include "layers/store.h"
 #include "oci/reference.h"
@@ -75,6 +76,19 @@ struct reg_challenge {
 int reg_challenge_parse (const char *header, struct reg_challenge *c, pgimg_error_t *err);
 void reg_challenge_free (struct reg_challenge *c);
 
+/* 1 when authority ("host[:port]") is in $PGIMG_INSECURE_REGISTRIES
+ * (comma-separated): the user named it insecure. */
+int reg_named_insecure (const char *authority);
+/* 1 when url has the scheme, host and port of base ("https://host:port";
+ * a port left out is the scheme's); never for a URL with a user name. */
+int reg_same_origin (const char *base, const char *url);
+/* 0 when the credentials for a token may be sent to realm: https, or
+ * plain http to a host the user named insecure (opts->insecure or
+ * $PGIMG_INSECURE_REGISTRIES).  Otherwise one line naming who sent
+ * pgimg there, the realm (without its query) and what to do. */
+int reg_realm_check (const struct registry_opts *opts, const char *who, const char *realm,
+                     pgimg_error_t *err);
+
 /* "user:password" in base64, malloc'ed; NULL on ENOMEM. */
 char *reg_base64 (const char *data, size_t len);
 /* Decode base64 into a malloc'ed NUL-terminated string; -1 when invalid. */
@@ -95,7 +109,7 @@ struct reg_client {
         char *scope;                    /* "repository:p:pull,push" */
         int retries;
         /* S3 signs each request itself instead of the challenge dance. */
-        int (*sign) (struct reg_client *c, struct reg_req *q, struct curl_slist **headers,
+        int (*sign) (struct reg_client *c, struct reg_req *q, struct http_headers *headers,
                      pgimg_error_t *err);
         void *sign_ctx;
         pthread_mutex_t lock;           /* guards what follows */
@@ -111,7 +125,7 @@ int reg_client_init (struct reg_client *c, const char *domain, const char *what,
                      const struct registry_opts *opts, pgimg_error_t *err);
 void reg_client_free (struct reg_client *c);
 
-/* One per thread: its libcurl handle keeps connections alive. */
+/* One per thread: its connection is kept alive between requests. */
 int reg_conn_new (struct reg_client *c, struct reg_conn **out, pgimg_error_t *err);
 void reg_conn_free (struct reg_conn *k);
 static inline void
@@ -166,7 +180,7 @@ int reg_request (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, pgim
 int reg_status_error (struct reg_client *c, const struct reg_resp *r, const char *doing,
                       pgimg_error_t *err);
 
-/* The sleep before retry number `retry` (0-based), at most 8 s. */
+/* The sleep before retry number `retry` (0-based): http_backoff. */
 void reg_backoff (int retry, long retry_after_s);
 
 /* ---- manifest.c ---- */
@@ -248,6 +262,17 @@ int reg_verify (const char *const *pub_paths, const char *manifest_digest,
 /* The tag that holds the signature of a manifest in a registry:
  * "sha256-<hex>.sig", as cosign names its own. */
 #define REG_SIGNATURE_TAG_FMT "sha256-%s.sig"
+
+/* ---- s3ref.c ---- */
+
+/* "s3://bucket[/prefix][:tag]" -> bucket, "" or "a/b/", tag ("latest"
+ * when none), all malloc'ed.  The bucket follows S3's naming rules; the
+ * prefix is names of [A-Za-z0-9._-] but "." and "..", with no empty or
+ * leading component; the tag is an OCI tag.  They become keys in URLs
+ * and directories under the cache, so anything else is refused here,
+ * before any request, in one line that quotes url. */
+int reg_s3_location_parse (const char *url, char **bucket, char **prefix, char **tag,
+                           pgimg_error_t *err);
 
 /* ---- s3.c ---- */
 

@@ -164,7 +164,7 @@ split_url (const char *url, const char **path, size_t *path_len, const char **qu
 }
 
 static int
-sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, pgimg_error_t *err)
+sign_v4 (struct reg_client *c, struct reg_req *q, struct http_headers *headers, pgimg_error_t *err)
 {
         struct s3 *s = c->sign_ctx;
         char amz_date[17], day[9], payload[SHA256_HEX_LEN + 1], creq_hash[SHA256_HEX_LEN + 1];
@@ -176,7 +176,6 @@ sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, p
         size_t path_len;
         time_t now = time (NULL);
         struct tm tm;
-        struct curl_slist *t;
 
         gmtime_r (&now, &tm);
         strftime (amz_date, sizeof (amz_date), "%Y%m%dT%H%M%SZ", &tm);
@@ -223,9 +222,8 @@ sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, p
         for (size_t i = 0; i < 4; i++) {
                 if (add[i] == NULL)
                         continue;
-                if ((t = curl_slist_append (*headers, add[i])) == NULL)
+                if (http_headers_add (headers, add[i]) < 0)
                         return pgimg_make_error (err, ENOMEM, "S3: out of memory");
-                *headers = t;
         }
         return 0;
 }
@@ -552,34 +550,6 @@ s3_free (struct s3 *s)
         free (s->session_token);
 }
 
-/* "s3://bucket/a/b:tag" -> bucket, "a/b/", tag. */
-static int
-s3_parse (const char *url, struct s3 *s, pgimg_error_t *err)
-{
-        const char *p = url + 5, *slash = strchr (p, '/');
-        const char *colon = strrchr (slash ? slash : p, ':');
-        const char *end = colon ? colon : p + strlen (p);
-        size_t blen = slash && slash < end ? (size_t) (slash - p) : (size_t) (end - p);
-
-        if (blen == 0 || blen > 63 || strspn (p, "abcdefghijklmnopqrstuvwxyz0123456789.-") < blen
-            || (colon && (colon[1] == '\0' || strchr (colon + 1, '/'))))
-                return pgimg_make_error (err, EINVAL, "invalid S3 location `%s` (want s3://BUCKET[/PREFIX][:TAG])", url);
-        s->bucket = strndup (p, blen);
-        if (slash && slash < end) {
-                size_t plen = (size_t) (end - slash - 1);
-                while (plen > 0 && slash[plen] == '/')
-                        plen--;
-                if (asprintf (&s->prefix, "%.*s%s", (int) plen, slash + 1, plen ? "/" : "") < 0)
-                        s->prefix = NULL;
-        } else {
-                s->prefix = strdup ("");
-        }
-        s->tag = strdup (colon ? colon + 1 : "latest");
-        if (s->bucket == NULL || s->prefix == NULL || s->tag == NULL)
-                return pgimg_make_error (err, ENOMEM, "S3: out of memory");
-        return 0;
-}
-
 static int
 s3_open (const char *url, const struct registry_opts *opts, struct s3 *s, pgimg_error_t *err)
 {
@@ -588,7 +558,7 @@ s3_open (const char *url, const struct registry_opts *opts, struct s3 *s, pgimg_
         char *base = NULL;
         const char *h;
 
-        if (s3_parse (url, s, err) < 0 || s3_credentials (s, err) < 0)
+        if (reg_s3_location_parse (url, &s->bucket, &s->prefix, &s->tag, err) < 0 || s3_credentials (s, err) < 0)
                 return -1;
         if (endpoint && *endpoint) {
                 size_t n = strlen (endpoint);

@@ -425,6 +425,123 @@ s3_destinations_are_checked_first (void **state)
         unsetenv ("AWS_SHARED_CREDENTIALS_FILE");
 }
 
+/* A location's parts become keys and directories under the cache: any
+ * way out of the bucket's folder is refused before a request. */
+static void
+s3_locations_refuse_path_tricks (void **state)
+{
+        static const struct {
+                const char *url, *why;
+        } bad[] = {
+                { "s3://bucket/../../x", "a `.` or `..` prefix component" },
+                { "s3://bucket/a/../x:1", "a `.` or `..` prefix component" },
+                { "s3://bucket/./x", "a `.` or `..` prefix component" },
+                { "s3://bucket/a//b", "an empty prefix component (`//`)" },
+                { "s3://bucket//etc/x", "an absolute prefix" },
+                { "s3://bucket/a\\b", "a prefix character other than letters, digits, `.`, `_`, `-` and `/`" },
+                { "s3://bucket/a?x=1", "a prefix character other than letters, digits, `.`, `_`, `-` and `/`" },
+                { "s3://bucket/x:", "a tag that is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+                { "s3://bucket/a:..", "a tag that is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+                { "s3://bucket/a:.hidden", "a tag that is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+                { "s3://bucket/a:t%2f", "a tag that is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+        };
+        static const char *const bad_bucket[] = { "s3://../x", "s3://a..b/x", "s3://.bucket/x", "s3://b/x",
+                                                  "s3://bucket-/x", "s3://bucket/x:a/b", "http://b/x" };
+        char *bucket, *prefix, *tag;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+                char want[512];
+                snprintf (want, sizeof (want), "invalid S3 location `%s`: %s; name it as s3://BUCKET/a/b:TAG",
+                          bad[i].url, bad[i].why);
+                assert_true (reg_s3_location_parse (bad[i].url, &bucket, &prefix, &tag, &err) < 0);
+                assert_string_equal (err->msg, want);
+                assert_null (bucket);
+                pgimg_error_free (&err);
+        }
+        for (size_t i = 0; i < sizeof (bad_bucket) / sizeof (bad_bucket[0]); i++) {
+                char want[512];
+                snprintf (want, sizeof (want), "invalid S3 location `%s` (want s3://BUCKET[/PREFIX][:TAG])",
+                          bad_bucket[i]);
+                assert_true (reg_s3_location_parse (bad_bucket[i], &bucket, &prefix, &tag, &err) < 0);
+                assert_string_equal (err->msg, want);
+                pgimg_error_free (&err);
+        }
+
+        assert_int_equal (reg_s3_location_parse ("s3://pgimg-test/cache/pg:18", &bucket, &prefix, &tag, &err), 0);
+        assert_string_equal (bucket, "pgimg-test");
+        assert_string_equal (prefix, "cache/pg/");
+        assert_string_equal (tag, "18");
+        free (bucket), free (prefix), free (tag);
+        assert_int_equal (reg_s3_location_parse ("s3://my.bucket/a.b/c_d/", &bucket, &prefix, &tag, &err), 0);
+        assert_string_equal (bucket, "my.bucket");
+        assert_string_equal (prefix, "a.b/c_d/");
+        assert_string_equal (tag, "latest");
+        free (bucket), free (prefix), free (tag);
+        assert_int_equal (reg_s3_location_parse ("s3://bucket:v1.2_x-y", &bucket, &prefix, &tag, &err), 0);
+        assert_string_equal (prefix, "");
+        assert_string_equal (tag, "v1.2_x-y");
+        free (bucket), free (prefix), free (tag);
+}
+
+/* Credentials for a token go over https, or over plain http only to a
+ * host the user named insecure; the refusal names the realm but not
+ * its query. */
+static void
+token_realms_over_http_are_refused (void **state)
+{
+        struct registry_opts o = { .retries = 0 };
+        struct registry_opts all = { .insecure = 1 };
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        unsetenv ("PGIMG_INSECURE_REGISTRIES");
+        assert_int_equal (reg_realm_check (&o, "registry r.example", "https://auth.example/token?x=1", &err), 0);
+        assert_int_equal (reg_realm_check (&o, "registry r.example", "HTTPS://auth.example/token", &err), 0);
+
+        assert_true (reg_realm_check (&o, "registry r.example", "http://127.0.0.1:5001/token?account=a&s=t", &err) < 0);
+        assert_string_equal (err->msg, "registry r.example sends its login to http://127.0.0.1:5001/token, which is "
+                                       "plain HTTP; credentials are not sent unencrypted: serve the token realm over "
+                                       "https, or name 127.0.0.1:5001 in PGIMG_INSECURE_REGISTRIES (or use "
+                                       "--insecure) on a trusted network");
+        pgimg_error_free (&err);
+
+        assert_int_equal (reg_realm_check (&all, "registry r.example", "http://127.0.0.1:5001/token", &err), 0);
+        setenv ("PGIMG_INSECURE_REGISTRIES", "localhost:5000,127.0.0.1:5001", 1);
+        assert_int_equal (reg_realm_check (&o, "registry r.example", "http://127.0.0.1:5001/token", &err), 0);
+        assert_true (reg_realm_check (&o, "registry r.example", "http://127.0.0.1:5002/token", &err) < 0);
+        pgimg_error_free (&err);
+        unsetenv ("PGIMG_INSECURE_REGISTRIES");
+
+        assert_true (reg_realm_check (&all, "registry r.example", "https://u:pw@auth.example/token", &err) < 0);
+        assert_string_equal (err->msg, "registry r.example names a token realm with a user name in it; refused");
+        pgimg_error_free (&err);
+        assert_true (reg_realm_check (&all, "registry r.example", "ftp://auth.example/token", &err) < 0);
+        assert_string_equal (err->msg, "registry r.example names a token realm that is not an http(s) URL; refused");
+        pgimg_error_free (&err);
+        assert_true (reg_realm_check (&all, "registry r.example", "/token", &err) < 0);
+        pgimg_error_free (&err);
+
+        /* The Authorization header goes only to the registry's own origin. */
+        assert_true (reg_same_origin ("https://r.example:5000", "https://r.example:5000/v2/x/blobs/uploads/1"));
+        assert_true (reg_same_origin ("https://r.example:5000", "https://r.example:5000?x"));
+        assert_false (reg_same_origin ("https://r.example:5000", "http://r.example:5000/v2/"));
+        assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:50001/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://r.example.evil/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://r.example@evil/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "/v2/"));
+        assert_true (reg_same_origin ("https://R.example", "https://r.example:443/v2/"));
+        assert_true (reg_same_origin ("http://r.example:80", "http://r.example/v2/"));
+        assert_true (reg_same_origin ("http://[::1]:5000", "http://[::1]:5000/v2/"));
+        assert_false (reg_same_origin ("http://[::1]:5000", "http://[::1]/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "http://r.example:443/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://r.example:x/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://:443/v2/"));
+        assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:\v5000/v2/"));
+        assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:05000/v2/"));
+}
+
 int
 main (void)
 {
@@ -439,6 +556,8 @@ main (void)
                 cmocka_unit_test_setup_teardown (pulled_tarball_round_trips, setup, teardown),
                 cmocka_unit_test_setup_teardown (signatures_verify_and_tampering_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown (s3_destinations_are_checked_first, setup, teardown),
+                cmocka_unit_test (s3_locations_refuse_path_tricks),
+                cmocka_unit_test (token_realms_over_http_are_refused),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
