@@ -1,6 +1,6 @@
 /* http.c - pgimg's one HTTP client, on libcurl (see http.h).
  *
- * A libcurl error becomes a pgimg error only in pgimg_error_from_curl;
+ * A libcurl error becomes a pgimg error only through common/libcurl.h;
  * no CURLcode leaves this file.
  */
 #include <errno.h>
@@ -12,10 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "common/cleanup.h"
 #include "common/http.h"
+#include "common/libcurl.h"
 #include "common/progress.h"
 
 #define CONNECT_TIMEOUT_S 10L
@@ -42,12 +41,6 @@ curl_init_once (void)
         curl_init_code = curl_global_init (CURL_GLOBAL_DEFAULT);
 }
 
-static inline void
-cleanup_slistp (struct curl_slist **l)
-{
-        curl_slist_free_all (*l);
-}
-#define cleanup_slist __attribute__ ((cleanup (cleanup_slistp)))
 
 /* ---- headers ---- */
 
@@ -85,17 +78,6 @@ http_headers_free (struct http_headers *h)
 
 /* ---- connections ---- */
 
-/* The one place a CURLcode becomes a pgimg error: a few words, without
- * the URL (upload URLs carry state; callers name the server). */
-static int
-pgimg_error_from_curl (pgimg_error_t *err, CURLcode code, long status, const char *errbuf)
-{
-        if (code == CURLE_HTTP_RETURNED_ERROR && status > 0)
-                return pgimg_make_error (err, EIO, "HTTP %ld", status);
-        return pgimg_make_error (err, code == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EIO, "%s",
-                                 errbuf && *errbuf ? errbuf : curl_easy_strerror (code));
-}
-
 int
 http_conn_new (struct http_conn **out, pgimg_error_t *err)
 {
@@ -103,7 +85,7 @@ http_conn_new (struct http_conn **out, pgimg_error_t *err)
 
         pthread_once (&curl_once, curl_init_once);
         if (curl_init_code != CURLE_OK)
-                return pgimg_error_from_curl (err, curl_init_code, 0, NULL);
+                return pgimg_error_from_curl (err, curl_init_code, 0, NULL, NULL);
         if ((k = calloc (1, sizeof (*k))) == NULL || (k->curl = curl_easy_init ()) == NULL) {
                 free (k);
                 return pgimg_make_error (err, ENOMEM, "cannot create a libcurl handle");
@@ -422,7 +404,7 @@ static int
 perform (struct http_conn *k, struct xfer *x, struct http_result *r, pgimg_error_t *err)
 {
         const struct http_req *q = x->q;
-        cleanup_slist struct curl_slist *headers = NULL;
+        cleanup_curl_slist struct curl_slist *headers = NULL;
         char errbuf[CURL_ERROR_SIZE] = "";
         curl_off_t sent = 0, retry_after = 0, connect_us = 0;
         CURLcode rc;
@@ -456,7 +438,8 @@ perform (struct http_conn *k, struct xfer *x, struct http_result *r, pgimg_error
         if (rc == CURLE_OK)
                 return 0;
         classify (rc, connect_us > 0 || r->status > 0, r);
-        return pgimg_error_from_curl (err, rc, r->status, errbuf);
+        /* No URL in the message: upload URLs carry state; callers name the server. */
+        return pgimg_error_from_curl (err, rc, r->status, errbuf, NULL);
 }
 
 int
