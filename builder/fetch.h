@@ -1,10 +1,10 @@
-/* fetch.h - downloads through libcurl into a content-addressed cache.
+/* fetch.h - downloads into a content-addressed cache.
  *
- * Each mirror is tried in order, each with bounded retries and timeouts;
- * the sha256 is checked before the file is used or kept.  Files land in
- * <cache_dir>/downloads/sha256/<hex> through a temporary file and a
- * rename.  A progress line is drawn on stderr only when it is a terminal.
- * Errors from libcurl are converted here.
+ * Each mirror is tried in order, each with the retries, timeouts and
+ * TLS policy of common/http; the sha256 is checked before the file is
+ * used or kept.  Files land in <cache_dir>/downloads/sha256/<hex>
+ * through a temporary file and a rename.  Progress goes through
+ * common/progress (a terminal only).
  */
 #ifndef PGIMG_FETCH_H
 #define PGIMG_FETCH_H

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -297,4 +298,116 @@ reg_token_parse (const char *data, size_t len, char **token, long *expires_s, pg
                 *expires_s = json_integer_value (exp) < 0 ? 0
                         : json_integer_value (exp) > 86400 ? 86400 : (long) json_integer_value (exp);
         return 0;
+}
+
+/* ---- where credentials may go ---- */
+
+int
+reg_named_insecure (const char *authority)
+{
+        const char *list = getenv ("PGIMG_INSECURE_REGISTRIES");
+        size_t n = strlen (authority);
+
+        while (list && *list) {
+                size_t len = strcspn (list, ",");
+                if (len == n && strncmp (list, authority, n) == 0)
+                        return 1;
+                list += len + (list[len] == ',');
+        }
+        return 0;
+}
+
+/* The length of "scheme://host[:port]" at the start of url, 0 when url
+ * is not absolute http(s). */
+static size_t
+origin_len (const char *url)
+{
+        size_t skip;
+
+        if (strncasecmp (url, "https://", 8) == 0)
+                skip = 8;
+        else if (strncasecmp (url, "http://", 7) == 0)
+                skip = 7;
+        else
+                return 0;
+        return skip + strcspn (url + skip, "/?#");
+}
+
+/* The scheme, host and port of an absolute http(s) URL, the port
+ * defaulting to the scheme's; -1 when url is not one or carries a user
+ * name (which is never the registry's own origin). */
+static int
+origin_parts (const char *url, int *https, const char **host, size_t *host_len, long *port)
+{
+        size_t n = origin_len (url), skip;
+        const char *a, *end, *colon;
+
+        if (n == 0)
+                return -1;
+        *https = strncasecmp (url, "https://", 8) == 0;
+        skip = *https ? 8 : 7;
+        a = url + skip;
+        end = url + n;
+        if (memchr (a, '@', (size_t) (end - a)) != NULL)
+                return -1;
+        if (*a == '[') {
+                const char *close = memchr (a, ']', (size_t) (end - a));
+                if (close == NULL)
+                        return -1;
+                colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+        } else {
+                colon = memchr (a, ':', (size_t) (end - a));
+        }
+        *host = a;
+        *host_len = (size_t) ((colon ? colon : end) - a);
+        *port = *https ? 443 : 80;
+        if (colon != NULL && colon + 1 < end) {
+                /* Digits only: strtol would take " 5000" and "05000" too. */
+                size_t digits = (size_t) (end - colon - 1);
+                if (digits > 5 || colon[1] == '0' || strspn (colon + 1, "0123456789") < digits)
+                        return -1;
+                *port = strtol (colon + 1, NULL, 10);
+                if (*port > 65535)
+                        return -1;
+        }
+        return *host_len > 0 ? 0 : -1;
+}
+
+int
+reg_same_origin (const char *base, const char *url)
+{
+        const char *h1, *h2;
+        size_t n1, n2;
+        long p1, p2;
+        int s1, s2;
+
+        if (origin_parts (base, &s1, &h1, &n1, &p1) < 0 || origin_parts (url, &s2, &h2, &n2, &p2) < 0)
+                return 0;
+        return s1 == s2 && p1 == p2 && n1 == n2 && strncasecmp (h1, h2, n1) == 0;
+}
+
+int
+reg_realm_check (const struct registry_opts *opts, const char *who, const char *realm, pgimg_error_t *err)
+{
+        size_t n = origin_len (realm);
+        size_t skip = strncasecmp (realm, "https://", 8) == 0 ? 8 : 7;
+        size_t shown = n + strcspn (realm + n, "?#");
+        cleanup_free char *authority = NULL;
+
+        if (n == 0)
+                return pgimg_make_error (err, EPROTO, "%s names a token realm that is not an http(s) URL; refused", who);
+        if (memchr (realm + skip, '@', n - skip) != NULL)
+                return pgimg_make_error (err, EPROTO, "%s names a token realm with a user name in it; refused", who);
+        if (skip == 8 || opts->insecure)
+                return 0;
+        if ((authority = strndup (realm + skip, n - skip)) == NULL)
+                return pgimg_make_error (err, ENOMEM, "%s: out of memory", who);
+        if (reg_named_insecure (authority))
+                return 0;
+        /* Only the origin and path: a query may carry state. */
+        return pgimg_make_error (err, EPERM,
+                                 "%s sends its login to %.*s, which is plain HTTP; credentials are not sent "
+                                 "unencrypted: serve the token realm over https, or name %s in "
+                                 "PGIMG_INSECURE_REGISTRIES (or use --insecure) on a trusted network",
+                                 who, (int) shown, realm, authority);
 }

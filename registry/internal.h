@@ -1,17 +1,16 @@
 /* internal.h - what the files of registry/ share with each other.
- * Nothing outside registry/ includes this header: libcurl and jansson
- * stay inside.
+ * Nothing outside registry/ includes this header: jansson stays inside
+ * (and libcurl in common/http).
  *
- *   ref.c       references: "host:port/path:tag", "...@sha256:<hex>"
  *   auth.c      credentials (environment, ~/.docker/config.json) and
  *               WWW-Authenticate challenges
- *   http.c      one request with auth, bounded retries and backoff
+ *   http.c      one request with auth, over common/http
  *   manifest.c  manifests and indexes: the descriptors they hold
  *   source.c    the blobs of an image tarball or layout directory
- *   tarw.c      a pulled image written as a layout tarball
  *   push.c      registry_push against a registry
  *   pull.c      registry_pull from a registry
  *   s3.c        both against S3 (SigV4)
+ *   s3ref.c     S3 locations: "s3://bucket/prefix:tag", checked
  *   sign.c      ed25519 signatures over manifest digests
  *   cache.c     the layer cache as one image: the remote build cache
  */
@@ -23,12 +22,14 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/http.h"
 #include "common/sha256.h"
+#include "layers/store.h"
+#include "oci/reference.h"
 #include "registry/registry.h"
 
 #define REG_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -50,20 +51,6 @@ cleanup_jsonp (json_t **j)
                 json_decref (*j);
 }
 #define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
-
-/* ---- ref.c ---- */
-
-struct reg_ref {
-        char *domain;           /* "localhost:5000", "docker.io" */
-        char *path;             /* "pgimg/postgres" */
-        char *tag;              /* "17"; "latest" when neither tag nor digest */
-        char *digest;           /* "sha256:<hex>" or NULL */
-};
-/* Parse s; the message quotes s and says what a reference looks like. */
-int reg_ref_parse (const char *s, struct reg_ref *r, pgimg_error_t *err);
-void reg_ref_free (struct reg_ref *r);
-/* 1 when s is "sha256:" and 64 lowercase hex digits. */
-int reg_digest_valid (const char *s);
 
 /* ---- auth.c ---- */
 
@@ -95,6 +82,19 @@ void reg_challenge_free (struct reg_challenge *c);
  * go into a header (empty, CR, LF, NUL, over REG_MAX_HEADER_BYTES) is an
  * error; the message never quotes the reply. */
 int reg_token_parse (const char *data, size_t len, char **token, long *expires_s, pgimg_error_t *err);
+/* 1 when authority ("host[:port]") is in $PGIMG_INSECURE_REGISTRIES
+ * (comma-separated): the user named it insecure. */
+int reg_named_insecure (const char *authority);
+/* 1 when url has the scheme, host and port of base ("https://host:port";
+ * a port left out is the scheme's); never for a URL with a user name. */
+int reg_same_origin (const char *base, const char *url);
+/* 0 when the credentials for a token may be sent to realm: https, or
+ * plain http to a host the user named insecure (opts->insecure or
+ * $PGIMG_INSECURE_REGISTRIES).  Otherwise one line naming who sent
+ * pgimg there, the realm (without its query) and what to do. */
+int reg_realm_check (const struct registry_opts *opts, const char *who, const char *realm,
+                     pgimg_error_t *err);
+
 /* "user:password" in base64, malloc'ed; NULL on ENOMEM. */
 char *reg_base64 (const char *data, size_t len);
 /* Decode base64 into a malloc'ed NUL-terminated string; -1 when invalid. */
@@ -115,7 +115,7 @@ struct reg_client {
         char *scope;                    /* "repository:p:pull,push" */
         int retries;
         /* S3 signs each request itself instead of the challenge dance. */
-        int (*sign) (struct reg_client *c, struct reg_req *q, struct curl_slist **headers,
+        int (*sign) (struct reg_client *c, struct reg_req *q, struct http_headers *headers,
                      pgimg_error_t *err);
         void *sign_ctx;
         pthread_mutex_t lock;           /* guards what follows */
@@ -131,7 +131,7 @@ int reg_client_init (struct reg_client *c, const char *domain, const char *what,
                      const struct registry_opts *opts, pgimg_error_t *err);
 void reg_client_free (struct reg_client *c);
 
-/* One per thread: its libcurl handle keeps connections alive. */
+/* One per thread: its connection is kept alive between requests. */
 int reg_conn_new (struct reg_client *c, struct reg_conn **out, pgimg_error_t *err);
 void reg_conn_free (struct reg_conn *k);
 static inline void
@@ -186,7 +186,7 @@ int reg_request (struct reg_conn *k, struct reg_req *q, struct reg_resp *r, pgim
 int reg_status_error (struct reg_client *c, const struct reg_resp *r, const char *doing,
                       pgimg_error_t *err);
 
-/* The sleep before retry number `retry` (0-based), at most 8 s. */
+/* The sleep before retry number `retry` (0-based): http_backoff. */
 void reg_backoff (int retry, long retry_after_s);
 
 /* ---- manifest.c ---- */
@@ -228,7 +228,6 @@ struct reg_blob {
 };
 
 struct reg_image {
-        int tar_fd;                     /* -1 for a directory */
         char *manifest;
         size_t manifest_len;
         char *manifest_media_type;
@@ -236,12 +235,17 @@ struct reg_image {
         struct reg_blob *blobs;         /* config first, then the layers */
         size_t n_blobs;
 };
-#define REG_IMAGE_INIT { .tar_fd = -1 }
+#define REG_IMAGE_INIT { 0 }
 
 /* Open an image tarball (an OCI layout inside a tar, as `pgimg build`
- * and `docker save` write) or an OCI layout directory.  The manifest is
- * read and checked against its digest; the blobs are only located. */
-int reg_image_open (const char *path, struct reg_image *img, pgimg_error_t *err);
+ * and `docker save` write) or an OCI layout directory, through
+ * oci_read_image: every blob is put into the store blob_dir, checked,
+ * and opened from there. */
+int reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err);
+/* The image whose manifest is manifest_digest in the store blob_dir:
+ * the manifest read and every blob opened through the store (checked). */
+int reg_image_from_store (const char *blob_dir, const char *manifest_digest, struct reg_image *img,
+                          pgimg_error_t *err);
 void reg_image_close (struct reg_image *img);
 
 /* ---- push.c ---- */
@@ -249,15 +253,6 @@ void reg_image_close (struct reg_image *img);
 /* Push an image already opened (or made in memory) to dest. */
 int reg_push_image (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
                     struct registry_stats *stats, pgimg_error_t *err);
-
-/* ---- tarw.c ---- */
-
-/* Write the image whose manifest (and index, when pulled through one)
- * and blobs are in blob_dir as a tarball at out_path: an OCI layout and
- * a docker-archive tagged repo_tag.  Atomic. */
-int reg_write_tarball (const char *blob_dir, const char *manifest_digest,
-                       const char *manifest_media_type, const struct reg_manifest *m,
-                       const char *repo_tag, const char *out_path, pgimg_error_t *err);
 
 /* ---- sign.c ---- */
 
@@ -273,6 +268,17 @@ int reg_verify (const char *const *pub_paths, const char *manifest_digest,
 /* The tag that holds the signature of a manifest in a registry:
  * "sha256-<hex>.sig", as cosign names its own. */
 #define REG_SIGNATURE_TAG_FMT "sha256-%s.sig"
+
+/* ---- s3ref.c ---- */
+
+/* "s3://bucket[/prefix][:tag]" -> bucket, "" or "a/b/", tag ("latest"
+ * when none), all malloc'ed.  The bucket follows S3's naming rules; the
+ * prefix is names of [A-Za-z0-9._-] but "." and "..", with no empty or
+ * leading component; the tag is an OCI tag.  They become keys in URLs
+ * and directories under the cache, so anything else is refused here,
+ * before any request, in one line that quotes url. */
+int reg_s3_location_parse (const char *url, char **bucket, char **prefix, char **tag,
+                           pgimg_error_t *err);
 
 /* ---- s3.c ---- */
 

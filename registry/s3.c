@@ -24,6 +24,7 @@
 #include "common/fsutil.h"
 #include "common/progress.h"
 #include "layers/cache.h"
+#include "oci/image.h"
 #include "registry/internal.h"
 
 #define DEFAULT_PART_BYTES (16ull << 20)
@@ -163,7 +164,7 @@ split_url (const char *url, const char **path, size_t *path_len, const char **qu
 }
 
 static int
-sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, pgimg_error_t *err)
+sign_v4 (struct reg_client *c, struct reg_req *q, struct http_headers *headers, pgimg_error_t *err)
 {
         struct s3 *s = c->sign_ctx;
         char amz_date[17], day[9], payload[SHA256_HEX_LEN + 1], creq_hash[SHA256_HEX_LEN + 1];
@@ -175,7 +176,6 @@ sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, p
         size_t path_len;
         time_t now = time (NULL);
         struct tm tm;
-        struct curl_slist *t;
 
         gmtime_r (&now, &tm);
         strftime (amz_date, sizeof (amz_date), "%Y%m%dT%H%M%SZ", &tm);
@@ -222,9 +222,8 @@ sign_v4 (struct reg_client *c, struct reg_req *q, struct curl_slist **headers, p
         for (size_t i = 0; i < 4; i++) {
                 if (add[i] == NULL)
                         continue;
-                if ((t = curl_slist_append (*headers, add[i])) == NULL)
+                if (http_headers_add (headers, add[i]) < 0)
                         return pgimg_make_error (err, ENOMEM, "S3: out of memory");
-                *headers = t;
         }
         return 0;
 }
@@ -551,34 +550,6 @@ s3_free (struct s3 *s)
         free (s->session_token);
 }
 
-/* "s3://bucket/a/b:tag" -> bucket, "a/b/", tag. */
-static int
-s3_parse (const char *url, struct s3 *s, pgimg_error_t *err)
-{
-        const char *p = url + 5, *slash = strchr (p, '/');
-        const char *colon = strrchr (slash ? slash : p, ':');
-        const char *end = colon ? colon : p + strlen (p);
-        size_t blen = slash && slash < end ? (size_t) (slash - p) : (size_t) (end - p);
-
-        if (blen == 0 || blen > 63 || strspn (p, "abcdefghijklmnopqrstuvwxyz0123456789.-") < blen
-            || (colon && (colon[1] == '\0' || strchr (colon + 1, '/'))))
-                return pgimg_make_error (err, EINVAL, "invalid S3 location `%s` (want s3://BUCKET[/PREFIX][:TAG])", url);
-        s->bucket = strndup (p, blen);
-        if (slash && slash < end) {
-                size_t plen = (size_t) (end - slash - 1);
-                while (plen > 0 && slash[plen] == '/')
-                        plen--;
-                if (asprintf (&s->prefix, "%.*s%s", (int) plen, slash + 1, plen ? "/" : "") < 0)
-                        s->prefix = NULL;
-        } else {
-                s->prefix = strdup ("");
-        }
-        s->tag = strdup (colon ? colon + 1 : "latest");
-        if (s->bucket == NULL || s->prefix == NULL || s->tag == NULL)
-                return pgimg_make_error (err, ENOMEM, "S3: out of memory");
-        return 0;
-}
-
 static int
 s3_open (const char *url, const struct registry_opts *opts, struct s3 *s, pgimg_error_t *err)
 {
@@ -587,7 +558,7 @@ s3_open (const char *url, const struct registry_opts *opts, struct s3 *s, pgimg_
         char *base = NULL;
         const char *h;
 
-        if (s3_parse (url, s, err) < 0 || s3_credentials (s, err) < 0)
+        if (reg_s3_location_parse (url, &s->bucket, &s->prefix, &s->tag, err) < 0 || s3_credentials (s, err) < 0)
                 return -1;
         if (endpoint && *endpoint) {
                 size_t n = strlen (endpoint);
@@ -811,7 +782,7 @@ reg_s3_pull (const char *src, const char *cache_dir, const char *out_path, const
         if (r == 0)
                 r = reg_record_ref (cache_dir, refname, d.digest, err);
         if (r == 0 && out_path)
-                r = reg_write_tarball (blob_dir, d.digest, man.media_type, &man, "pgimg/pulled:latest", out_path, err);
+                r = oci_write_stored (blob_dir, d.digest, "pgimg/pulled:latest", out_path, err);
         strcpy (st->manifest_digest, r == 0 ? d.digest : "");
         st->blobs = (unsigned) (man.n_layers + 1);
         st->bytes_downloaded = s.c.bytes_received;

@@ -10,7 +10,7 @@
  *   tools/fuzz.sh 60 fuzz_inrelease
  *   make build/tests/fuzz/fuzz_inrelease && build/tests/fuzz/fuzz_inrelease crash-file
  */
-#include "builder/lock.c"
+#include "builder/lock_make.c"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         if (release_sha256 (text, "main/binary-amd64/Packages.xz", hex) == 0 && !sha256_hex_valid (hex))
                 abort ();
         date = release_field (text, "Date");
-        if (date != NULL && release_date_to_timestamp (date, ts) == 0 && strlen (ts) != 16)
+        if (date != NULL && lock_date_timestamp (date, ts) == 0 && strlen (ts) != 16)
                 abort ();
         free (date);
         free (text);

@@ -1,11 +1,11 @@
 /* fuzz_oci_layout.c - the JSON documents of an OCI image layout
- * (index.json, the manifest, the config) through oci_read_layout, as
- * `pgimg run` and `migration-test` read an image.  The reader checks
- * each blob against the digest that names it, which random bytes never
- * match, so the input is the three documents separated by NUL bytes and
- * the target names the blobs itself: "@MANIFEST" in the index and
- * "@CONFIG" in the manifest become the digests of the documents that
- * follow.  Layer blobs are not read here (fuzz_image unpacks tarballs).
+ * directory (index.json, the manifest, the config) through
+ * oci_read_image.  The reader checks each blob against the digest and
+ * size that name it, which random bytes never match, so the input is
+ * the three documents separated by NUL bytes and the target names the
+ * blobs itself: in the index, "@MANIFEST" and "@MSIZE" become the
+ * manifest's digest and size; in the manifest, "@CONFIG" and "@CSIZE"
+ * the config's, "@LAYER" and "@LSIZE" those of an empty layer blob.
  *
  *   tools/fuzz.sh 60 fuzz_oci_layout
  *   make build/tests/fuzz/fuzz_oci_layout && build/tests/fuzz/fuzz_oci_layout crash-file
@@ -21,33 +21,40 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-/* text with the first "@<name>" replaced by "sha256:<hex>", into out. */
+/* b with every name replaced by value. */
 static void
-substitute (const char *text, size_t len, const char *name, const char *hex, struct buf *out)
+replace (struct buf *b, const char *name, const char *value)
 {
-        const char *at = memmem (text, len, name, strlen (name));
+        struct buf out = BUF_INIT;
+        const char *p = b->data ? b->data : "", *end = p + b->len, *at;
 
-        if (at == NULL) {
-                buf_add (out, text, len);
-                return;
+        while ((at = memmem (p, (size_t) (end - p), name, strlen (name))) != NULL) {
+                buf_add (&out, p, (size_t) (at - p));
+                buf_adds (&out, value);
+                p = at + strlen (name);
         }
-        buf_add (out, text, (size_t) (at - text));
-        buf_addf (out, "sha256:%s", hex);
-        buf_add (out, at + strlen (name), len - (size_t) (at - text) - strlen (name));
+        buf_add (&out, p, (size_t) (end - p));
+        buf_release (b);
+        *b = out;
 }
 
-/* Write layout/blobs/sha256/<sha256 of b>; its hex into hex. */
+/* Write layout/blobs/sha256/<sha256 of b>, then replace digest_name and
+ * size_name in *into by its digest and size. */
 static void
-put_blob (const struct buf *b, char hex[SHA256_HEX_LEN + 1])
+put_blob (const struct buf *b, struct buf *into, const char *digest_name, const char *size_name)
 {
         pgimg_error_t err = NULL;
-        char *name = NULL;
+        char hex[SHA256_HEX_LEN + 1], value[80], *name = NULL;
 
         if (sha256_buf_hex (b->data ? b->data : "", b->len, hex, &err) < 0
             || asprintf (&name, "layout/blobs/sha256/%s", hex) < 0)
                 abort ();
         free (fuzz_file (name, (const uint8_t *) (b->data ? b->data : ""), b->len));
         free (name);
+        snprintf (value, sizeof (value), "sha256:%s", hex);
+        replace (into, digest_name, value);
+        snprintf (value, sizeof (value), "%zu", b->len);
+        replace (into, size_name, value);
 }
 
 int
@@ -56,23 +63,27 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         const char *text = (const char *) data, *end = text + size;
         const char *nul1 = memchr (text, '\0', size);
         const char *nul2 = nul1 ? memchr (nul1 + 1, '\0', (size_t) (end - nul1 - 1)) : NULL;
-        char *layout = fuzz_path ("layout"), *blobs = fuzz_path ("layout/blobs/sha256");
-        struct buf config = BUF_INIT, manifest = BUF_INIT, index = BUF_INIT;
-        char config_hex[SHA256_HEX_LEN + 1], manifest_hex[SHA256_HEX_LEN + 1];
-        struct oci_read r;
+        struct buf index = BUF_INIT, manifest = BUF_INIT, config = BUF_INIT, layer = BUF_INIT;
+        char *layout, *blobs, *store;
         pgimg_error_t err = NULL;
+        struct oci_read r;
 
         if (nul2 == NULL)
-                goto out;
-        if (fs_mkdir_p (blobs, 0755, &err) < 0)
+                return 0;
+        layout = fuzz_path ("layout");
+        blobs = fuzz_path ("layout/blobs/sha256");
+        store = fuzz_path ("store");
+        if (fs_mkdir_p (blobs, 0755, &err) < 0 || fs_mkdir_p (store, 0755, &err) < 0)
                 abort ();
+        buf_add (&index, text, (size_t) (nul1 - text));
+        buf_add (&manifest, nul1 + 1, (size_t) (nul2 - nul1 - 1));
         buf_add (&config, nul2 + 1, (size_t) (end - nul2 - 1));
-        put_blob (&config, config_hex);
-        substitute (nul1 + 1, (size_t) (nul2 - nul1 - 1), "@CONFIG", config_hex, &manifest);
-        put_blob (&manifest, manifest_hex);
-        substitute (text, (size_t) (nul1 - text), "@MANIFEST", manifest_hex, &index);
-        free (fuzz_file ("layout/index.json", (const uint8_t *) (index.data ? index.data : ""), index.len));
-        if (oci_read_layout (layout, &r, &err) == 0) {
+        buf_add (&layer, "", 0);
+        put_blob (&layer, &manifest, "@LAYER", "@LSIZE");
+        put_blob (&config, &manifest, "@CONFIG", "@CSIZE");
+        put_blob (&manifest, &index, "@MANIFEST", "@MSIZE");
+        free (fuzz_file ("layout/index.json", (const uint8_t *) index.data, index.len));
+        if (oci_read_image (layout, store, &r, &err) == 0) {
                 if (r.n_layers == 0 || r.env == NULL)
                         abort ();
                 for (size_t i = 0; r.env[i]; i++)
@@ -82,10 +93,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         pgimg_error_free (&err);
         oci_read_free (&r);
         fuzz_rm (layout);
-out:
-        buf_release (&config);
-        buf_release (&manifest);
+        fuzz_rm (store);
         buf_release (&index);
+        buf_release (&manifest);
+        buf_release (&config);
+        buf_release (&layer);
+        free (store);
         free (blobs);
         free (layout);
         return 0;

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "builder/deb.h"
+#include "builder/deb_index.h"
+#include "builder/deb_resolve.h"
 #include "common/fsutil.h"
 #include "tests/fuzz/fuzz_util.h"
 

@@ -55,41 +55,41 @@ path_in (const struct fixture *f, const char *name)
 static void
 references_parse (void **state)
 {
-        struct reg_ref r;
+        struct oci_ref r;
         pgimg_error_t err = NULL;
         (void) state;
 
-        assert_int_equal (reg_ref_parse ("localhost:5000/pgimg/postgres:17", &r, &err), 0);
+        assert_int_equal (oci_ref_parse_remote ("localhost:5000/pgimg/postgres:17", &r, &err), 0);
         assert_string_equal (r.domain, "localhost:5000");
         assert_string_equal (r.path, "pgimg/postgres");
         assert_string_equal (r.tag, "17");
         assert_null (r.digest);
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_int_equal (reg_ref_parse ("postgres", &r, &err), 0);
+        assert_int_equal (oci_ref_parse_remote ("postgres", &r, &err), 0);
         assert_string_equal (r.domain, "docker.io");
         assert_string_equal (r.path, "library/postgres");
         assert_string_equal (r.tag, "latest");
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_int_equal (reg_ref_parse ("127.0.0.1:5000/a/b@sha256:"
+        assert_int_equal (oci_ref_parse_remote ("127.0.0.1:5000/a/b@sha256:"
                                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                                          &r, &err),
                           0);
         assert_string_equal (r.domain, "127.0.0.1:5000");
         assert_null (r.tag);
         assert_non_null (r.digest);
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_true (reg_ref_parse ("localhost:5000/Upper/case:1", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("localhost:5000/Upper/case:1", &r, &err) < 0);
         assert_string_equal (err->msg, "invalid reference `localhost:5000/Upper/case:1` (want "
                                        "HOST[:PORT]/NAME[:TAG][@sha256:HEX], the name in lowercase)");
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a@sha256:abc", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a@sha256:abc", &r, &err) < 0);
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a:-bad", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a:-bad", &r, &err) < 0);
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a..b:1", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a..b:1", &r, &err) < 0);
         pgimg_error_free (&err);
 }
 
@@ -275,7 +275,8 @@ manifests_and_indexes_parse (void **state)
 }
 
 /* An image written by oci_write_image (the tarball of `pgimg build`)
- * is read in place: the manifest checked, every blob located. */
+ * is read into the store: the manifest checked, every blob opened from
+ * there. */
 static int
 write_test_image (const struct fixture *f, enum oci_format fmt, const char *out,
                   char manifest[LAYER_DIGEST_LEN])
@@ -300,22 +301,25 @@ write_test_image (const struct fixture *f, enum oci_format fmt, const char *out,
 }
 
 static void
-image_tarball_is_read_in_place (void **state)
+image_tarball_is_read_into_the_store (void **state)
 {
         struct fixture *f = *state;
         cleanup_free char *tar = path_in (f, "img.tar");
         cleanup_free char *dir = path_in (f, "img-dir");
+        cleanup_free char *store = path_in (f, "store");
         char manifest[LAYER_DIGEST_LEN];
         struct reg_image img;
         pgimg_error_t err = NULL;
 
+        assert_int_equal (fs_mkdir_p (store, 0755, &err), 0);
         assert_int_equal (write_test_image (f, OCI_FORMAT_ARCHIVE, tar, manifest), 0);
-        assert_int_equal (reg_image_open (tar, &img, &err), 0);
+        if (reg_image_open (tar, store, &img, &err) < 0)
+                fail_msg ("%s", err->msg);
         assert_string_equal (img.manifest_digest, manifest);
         assert_string_equal (img.manifest_media_type, REG_MEDIA_OCI_MANIFEST);
         assert_int_equal (img.n_blobs, 2);
         assert_int_equal (img.blobs[1].size, 23);
-        assert_int_equal (img.blobs[1].fd, img.tar_fd);
+        assert_true (img.blobs[1].owns_fd);
         {
                 char got[24] = "";
                 assert_int_equal (pread (img.blobs[1].fd, got, 23, (off_t) img.blobs[1].offset), 23);
@@ -324,7 +328,7 @@ image_tarball_is_read_in_place (void **state)
         reg_image_close (&img);
 
         assert_int_equal (write_test_image (f, OCI_FORMAT_DIR, dir, manifest), 0);
-        assert_int_equal (reg_image_open (dir, &img, &err), 0);
+        assert_int_equal (reg_image_open (dir, store, &img, &err), 0);
         assert_string_equal (img.manifest_digest, manifest);
         assert_int_equal (img.n_blobs, 2);
         reg_image_close (&img);
@@ -336,45 +340,46 @@ bad_images_are_refused_by_name (void **state)
         struct fixture *f = *state;
         cleanup_free char *junk = path_in (f, "junk.tar");
         cleanup_free char *missing = path_in (f, "missing.tar");
+        cleanup_free char *store = path_in (f, "store");
         struct reg_image img;
         pgimg_error_t err = NULL;
         char *want = NULL;
 
         assert_int_equal (fs_write_file_atomic (junk, "hello", 5, 0644, &err), 0);
-        assert_true (reg_image_open (junk, &img, &err) < 0);
-        assert_true (asprintf (&want, "%s: not a tarball, or cut short", junk) > 0);
-        assert_string_equal (err->msg, want);
+        assert_int_equal (fs_mkdir_p (store, 0755, &err), 0);
+        assert_true (reg_image_open (junk, store, &img, &err) < 0);
+        assert_true (asprintf (&want, "read the image `%s`: ", junk) > 0);
+        assert_non_null (strstr (err->msg, want));
         free (want);
         pgimg_error_free (&err);
 
-        assert_true (reg_image_open (missing, &img, &err) < 0);
+        assert_true (reg_image_open (missing, store, &img, &err) < 0);
         assert_true (asprintf (&want, "image `%s`: No such file or directory", missing) > 0);
         assert_string_equal (err->msg, want);
         free (want);
         pgimg_error_free (&err);
 }
 
-/* A pulled image written back as a tarball reads as the same image. */
+/* A pulled image (in the store) written as a tarball reads as the same
+ * image, through oci/'s writer and reader. */
 static void
 pulled_tarball_round_trips (void **state)
 {
         struct fixture *f = *state;
         cleanup_free char *tar = path_in (f, "img.tar");
         cleanup_free char *out = path_in (f, "again.tar");
-        cleanup_free char *blobs = path_in (f, "blobs");
+        cleanup_free char *blobs = path_in (f, "store");
         char manifest[LAYER_DIGEST_LEN];
         struct reg_image img, again;
-        struct reg_manifest m;
         pgimg_error_t err = NULL;
 
+        assert_int_equal (fs_mkdir_p (blobs, 0755, &err), 0);
         assert_int_equal (write_test_image (f, OCI_FORMAT_ARCHIVE, tar, manifest), 0);
-        assert_int_equal (reg_image_open (tar, &img, &err), 0);
+        assert_int_equal (reg_image_open (tar, blobs, &img, &err), 0);
         assert_int_equal (reg_store_bytes (blobs, img.manifest_digest, img.manifest, img.manifest_len, &err), 0);
-        assert_int_equal (reg_manifest_parse (img.manifest, img.manifest_len, &m, &err), 0);
-        assert_int_equal (reg_write_tarball (blobs, img.manifest_digest, img.manifest_media_type, &m,
-                                             "localhost:5000/pgimg-test/reg:1", out, &err),
-                          0);
-        assert_int_equal (reg_image_open (out, &again, &err), 0);
+        if (oci_write_stored (blobs, img.manifest_digest, "localhost:5000/pgimg-test/reg:1", out, &err) < 0)
+                fail_msg ("%s", err->msg);
+        assert_int_equal (reg_image_open (out, blobs, &again, &err), 0);
         assert_string_equal (again.manifest_digest, img.manifest_digest);
         assert_int_equal (again.n_blobs, img.n_blobs);
         reg_image_close (&again);
@@ -383,7 +388,6 @@ pulled_tarball_round_trips (void **state)
         assert_true (reg_store_bytes (blobs, img.manifest_digest, "{}", 2, &err) < 0);
         assert_non_null (strstr (err->msg, "refused"));
         pgimg_error_free (&err);
-        reg_manifest_free (&m);
         reg_image_close (&img);
 }
 
@@ -437,21 +441,21 @@ s3_destinations_are_checked_first (void **state)
         assert_true (registry_is_s3 ("s3://b/p"));
         assert_false (registry_is_s3 ("localhost:5000/p"));
 
-        assert_true (registry_push (tar, "s3://Bad_Bucket/x", &o, NULL, &err) < 0);
+        assert_true (registry_push (tar, f->dir, "s3://Bad_Bucket/x", &o, NULL, &err) < 0);
         assert_string_equal (err->msg, "invalid S3 location `s3://Bad_Bucket/x` (want s3://BUCKET[/PREFIX][:TAG])");
         pgimg_error_free (&err);
 
         unsetenv ("AWS_ACCESS_KEY_ID");
         unsetenv ("AWS_SECRET_ACCESS_KEY");
         setenv ("AWS_SHARED_CREDENTIALS_FILE", none, 1);
-        assert_true (registry_push (tar, "s3://bucket/x:1", &o, NULL, &err) < 0);
+        assert_true (registry_push (tar, f->dir, "s3://bucket/x:1", &o, NULL, &err) < 0);
         assert_string_equal (err->msg, "bucket bucket: no credentials: set AWS_ACCESS_KEY_ID and "
                                        "AWS_SECRET_ACCESS_KEY, or write them in ~/.aws/credentials");
         pgimg_error_free (&err);
 
         setenv ("AWS_ACCESS_KEY_ID", "k", 1);
         setenv ("AWS_SECRET_ACCESS_KEY", "s3cret-value", 1);
-        assert_true (registry_push (tar, "s3://bucket/x:1", &o, NULL, &err) < 0);
+        assert_true (registry_push (tar, f->dir, "s3://bucket/x:1", &o, NULL, &err) < 0);
         assert_string_equal (err->msg, "--endpoint `http://10.0.0.1:9000` is plain HTTP: add --insecure to send "
                                        "requests unencrypted");
         assert_null (strstr (err->msg, "s3cret"));
@@ -459,6 +463,123 @@ s3_destinations_are_checked_first (void **state)
         unsetenv ("AWS_ACCESS_KEY_ID");
         unsetenv ("AWS_SECRET_ACCESS_KEY");
         unsetenv ("AWS_SHARED_CREDENTIALS_FILE");
+}
+
+/* A location's parts become keys and directories under the cache: any
+ * way out of the bucket's folder is refused before a request. */
+static void
+s3_locations_refuse_path_tricks (void **state)
+{
+        static const struct {
+                const char *url, *why;
+        } bad[] = {
+                { "s3://bucket/../../x", "a `.` or `..` prefix component" },
+                { "s3://bucket/a/../x:1", "a `.` or `..` prefix component" },
+                { "s3://bucket/./x", "a `.` or `..` prefix component" },
+                { "s3://bucket/a//b", "an empty prefix component (`//`)" },
+                { "s3://bucket//etc/x", "an absolute prefix" },
+                { "s3://bucket/a\\b", "a prefix character other than letters, digits, `.`, `_`, `-` and `/`" },
+                { "s3://bucket/a?x=1", "a prefix character other than letters, digits, `.`, `_`, `-` and `/`" },
+                { "s3://bucket/x:", "a tag that is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+                { "s3://bucket/a:..", "a tag that is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+                { "s3://bucket/a:.hidden", "a tag that is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+                { "s3://bucket/a:t%2f", "a tag that is not [A-Za-z0-9_][A-Za-z0-9._-]{0,127}" },
+        };
+        static const char *const bad_bucket[] = { "s3://../x", "s3://a..b/x", "s3://.bucket/x", "s3://b/x",
+                                                  "s3://bucket-/x", "s3://bucket/x:a/b", "http://b/x" };
+        char *bucket, *prefix, *tag;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+                char want[512];
+                snprintf (want, sizeof (want), "invalid S3 location `%s`: %s; name it as s3://BUCKET/a/b:TAG",
+                          bad[i].url, bad[i].why);
+                assert_true (reg_s3_location_parse (bad[i].url, &bucket, &prefix, &tag, &err) < 0);
+                assert_string_equal (err->msg, want);
+                assert_null (bucket);
+                pgimg_error_free (&err);
+        }
+        for (size_t i = 0; i < sizeof (bad_bucket) / sizeof (bad_bucket[0]); i++) {
+                char want[512];
+                snprintf (want, sizeof (want), "invalid S3 location `%s` (want s3://BUCKET[/PREFIX][:TAG])",
+                          bad_bucket[i]);
+                assert_true (reg_s3_location_parse (bad_bucket[i], &bucket, &prefix, &tag, &err) < 0);
+                assert_string_equal (err->msg, want);
+                pgimg_error_free (&err);
+        }
+
+        assert_int_equal (reg_s3_location_parse ("s3://pgimg-test/cache/pg:18", &bucket, &prefix, &tag, &err), 0);
+        assert_string_equal (bucket, "pgimg-test");
+        assert_string_equal (prefix, "cache/pg/");
+        assert_string_equal (tag, "18");
+        free (bucket), free (prefix), free (tag);
+        assert_int_equal (reg_s3_location_parse ("s3://my.bucket/a.b/c_d/", &bucket, &prefix, &tag, &err), 0);
+        assert_string_equal (bucket, "my.bucket");
+        assert_string_equal (prefix, "a.b/c_d/");
+        assert_string_equal (tag, "latest");
+        free (bucket), free (prefix), free (tag);
+        assert_int_equal (reg_s3_location_parse ("s3://bucket:v1.2_x-y", &bucket, &prefix, &tag, &err), 0);
+        assert_string_equal (prefix, "");
+        assert_string_equal (tag, "v1.2_x-y");
+        free (bucket), free (prefix), free (tag);
+}
+
+/* Credentials for a token go over https, or over plain http only to a
+ * host the user named insecure; the refusal names the realm but not
+ * its query. */
+static void
+token_realms_over_http_are_refused (void **state)
+{
+        struct registry_opts o = { .retries = 0 };
+        struct registry_opts all = { .insecure = 1 };
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        unsetenv ("PGIMG_INSECURE_REGISTRIES");
+        assert_int_equal (reg_realm_check (&o, "registry r.example", "https://auth.example/token?x=1", &err), 0);
+        assert_int_equal (reg_realm_check (&o, "registry r.example", "HTTPS://auth.example/token", &err), 0);
+
+        assert_true (reg_realm_check (&o, "registry r.example", "http://127.0.0.1:5001/token?account=a&s=t", &err) < 0);
+        assert_string_equal (err->msg, "registry r.example sends its login to http://127.0.0.1:5001/token, which is "
+                                       "plain HTTP; credentials are not sent unencrypted: serve the token realm over "
+                                       "https, or name 127.0.0.1:5001 in PGIMG_INSECURE_REGISTRIES (or use "
+                                       "--insecure) on a trusted network");
+        pgimg_error_free (&err);
+
+        assert_int_equal (reg_realm_check (&all, "registry r.example", "http://127.0.0.1:5001/token", &err), 0);
+        setenv ("PGIMG_INSECURE_REGISTRIES", "localhost:5000,127.0.0.1:5001", 1);
+        assert_int_equal (reg_realm_check (&o, "registry r.example", "http://127.0.0.1:5001/token", &err), 0);
+        assert_true (reg_realm_check (&o, "registry r.example", "http://127.0.0.1:5002/token", &err) < 0);
+        pgimg_error_free (&err);
+        unsetenv ("PGIMG_INSECURE_REGISTRIES");
+
+        assert_true (reg_realm_check (&all, "registry r.example", "https://u:pw@auth.example/token", &err) < 0);
+        assert_string_equal (err->msg, "registry r.example names a token realm with a user name in it; refused");
+        pgimg_error_free (&err);
+        assert_true (reg_realm_check (&all, "registry r.example", "ftp://auth.example/token", &err) < 0);
+        assert_string_equal (err->msg, "registry r.example names a token realm that is not an http(s) URL; refused");
+        pgimg_error_free (&err);
+        assert_true (reg_realm_check (&all, "registry r.example", "/token", &err) < 0);
+        pgimg_error_free (&err);
+
+        /* The Authorization header goes only to the registry's own origin. */
+        assert_true (reg_same_origin ("https://r.example:5000", "https://r.example:5000/v2/x/blobs/uploads/1"));
+        assert_true (reg_same_origin ("https://r.example:5000", "https://r.example:5000?x"));
+        assert_false (reg_same_origin ("https://r.example:5000", "http://r.example:5000/v2/"));
+        assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:50001/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://r.example.evil/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://r.example@evil/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "/v2/"));
+        assert_true (reg_same_origin ("https://R.example", "https://r.example:443/v2/"));
+        assert_true (reg_same_origin ("http://r.example:80", "http://r.example/v2/"));
+        assert_true (reg_same_origin ("http://[::1]:5000", "http://[::1]:5000/v2/"));
+        assert_false (reg_same_origin ("http://[::1]:5000", "http://[::1]/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "http://r.example:443/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://r.example:x/v2/"));
+        assert_false (reg_same_origin ("https://r.example", "https://:443/v2/"));
+        assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:\v5000/v2/"));
+        assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:05000/v2/"));
 }
 
 int
@@ -471,11 +592,13 @@ main (void)
                 cmocka_unit_test (base64_round_trips),
                 cmocka_unit_test_setup_teardown (credentials_from_env_and_docker_config, setup, teardown),
                 cmocka_unit_test (manifests_and_indexes_parse),
-                cmocka_unit_test_setup_teardown (image_tarball_is_read_in_place, setup, teardown),
+                cmocka_unit_test_setup_teardown (image_tarball_is_read_into_the_store, setup, teardown),
                 cmocka_unit_test_setup_teardown (bad_images_are_refused_by_name, setup, teardown),
                 cmocka_unit_test_setup_teardown (pulled_tarball_round_trips, setup, teardown),
                 cmocka_unit_test_setup_teardown (signatures_verify_and_tampering_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown (s3_destinations_are_checked_first, setup, teardown),
+                cmocka_unit_test (s3_locations_refuse_path_tricks),
+                cmocka_unit_test (token_realms_over_http_are_refused),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
