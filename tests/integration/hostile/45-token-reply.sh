@@ -1,4 +1,4 @@
-# hostile/token-reply.sh (sourced by hostile.sh): a registry whose token
+# hostile/45-token-reply.sh (sourced by hostile.sh): a registry whose token
 # server answers with a token holding CR LF.  Sent as it came, the token
 # would add a header of the server's choosing to every request; pgimg
 # must refuse it with one line and send nothing more.
