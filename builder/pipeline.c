@@ -944,6 +944,9 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
         }
         if (layer_cache_blob_dir (o->cache_dir, &res->blob_dir, err) < 0)
                 return -1;
+        /* what a killed run left half-written there */
+        if (fs_sweep_temps (res->blob_dir, err) < 0)
+                return -1;
         if (image_env (res, err) < 0)
                 return -1;
         if (extension_picks (o, res, err) < 0)

@@ -166,7 +166,12 @@ main (int argc, char **argv)
                 ret = commands[i].fn (&ctx, sub_argc, sub_argv, &err);
                 if (ret >= 0)
                         return ret; /* `pgimg sandbox`: its command's status */
-                fprintf (stderr, "pgimg: %s\n", err ? err->msg : "failed");
+                /* A full disk met where no path was at hand still says what to do. */
+                if (err && fs_is_disk_full (err->status) && strstr (err->msg, "no space left on the disk") == NULL)
+                        fprintf (stderr, "pgimg: %s (the disk is full: free space or point --cache-dir / -o elsewhere)\n",
+                                 err->msg);
+                else
+                        fprintf (stderr, "pgimg: %s\n", err ? err->msg : "failed");
                 ret = err && err->status == CLI_USAGE_STATUS ? EXIT_USAGE : 1;
                 pgimg_error_free (&err);
                 return ret;

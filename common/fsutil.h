@@ -68,8 +68,30 @@ int fs_work_dir (const char *cache_dir, const char *tag, char **out, pgimg_error
 int fs_rm_rf (const char *path, pgimg_error_t *err);
 
 /* Remove leftovers ".tmp-<pid>-*" directly inside dir whose process is
- * gone (an interrupted or killed run). */
+ * gone (a run killed with SIGKILL, or a crash).  A leftover stays while
+ * its pid is alive, unless that process started after the leftover was
+ * last written (the pid was reused).  Other names, ".tmp-" names without
+ * a pid included, are never touched.  A leftover that cannot be removed
+ * (another user's, a read-only file system) is skipped: the next run
+ * tries again.  A missing dir is not an error. */
 int fs_sweep_temps (const char *dir, pgimg_error_t *err);
+/* The same for the directory that holds path (an -o output): a path
+ * without a slash means the current directory. */
+int fs_sweep_temps_beside (const char *path, pgimg_error_t *err);
+/* 1 when name is a leftover of a process that is gone: exposed for
+ * the tests.  dir_fd is the directory holding it. */
+int fs_temp_is_stale (int dir_fd, const char *name);
+
+/* 1 when a failed write's errno says the disk is full (ENOSPC, EDQUOT). */
+int fs_is_disk_full (int errno_);
+/* The error of a failed write to path.  A full disk says so, names
+ * path and what to do: "no space left on the disk holding `PATH`: free
+ * space or point --cache-dir / -o elsewhere"; any other errno gives
+ * "write `PATH`: strerror".  Returns <0 as pgimg_make_error. */
+int fs_write_error (pgimg_error_t *err, int errno_, const char *path);
+/* The same for a write into fd, named by the directory that holds the
+ * file fd has open (a temporary file's name means nothing to a user). */
+int fs_write_error_fd (pgimg_error_t *err, int errno_, int fd);
 
 /* The running child (a build step) to kill before the interruption
  * handler removes temporary paths; 0 when none. */
