@@ -130,16 +130,18 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct pipeline_result res;
         enum oci_format fmt = OCI_FORMAT_ARCHIVE;
         cleanup_free char *out = NULL;
-        cleanup_strv char **with = NULL;
-        cleanup_strv char **sets = NULL;
-        size_t n_with = 0, n_sets = 0;
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
         char manifest[LAYER_DIGEST_LEN];
         const char *output = NULL;
-        int c, json = 0, r;
+        int c, r;
 
         po.compression = LAYER_GZIP;
-        po.jobs = build_jobs ();
-        while ((c = getopt_long (argc, argv, "hj:o:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "hj:o:", opts)) != -1) {
+                if ((r = cli_image_option ("build", c, optarg, &io, err)) != 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 switch (c) {
                 case 'c':
                         if (layer_compression_parse (optarg, &po.compression, err) < 0)
@@ -152,20 +154,8 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 case 'h':
                         help ();
                         return 0;
-                case 'j':
-                        po.jobs = atoi (optarg);
-                        if (po.jobs < 1)
-                                return cli_usage_error (err, "build", "--jobs takes a number >= 1");
-                        break;
-                case 'J':
-                        json = 1;
-                        break;
                 case 'o':
                         output = optarg;
-                        break;
-                case 'S':
-                        if (cli_strv_split (optarg, &sets, &n_sets) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "build");
                         break;
                 case 'E':
                         ro.s3_endpoint = optarg;
@@ -186,12 +176,8 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         trusted[0] = optarg;
                         ro.trusted_keys = trusted;
                         break;
-                case 'w':
-                        if (cli_strv_split (optarg, &with, &n_with) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "build");
-                        break;
                 default:
-                        return cli_usage_error (err, "build", "unknown option");
+                        return cli_option_error (err, "build");
                 }
         }
         if (argc - optind != 1)
@@ -203,8 +189,9 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         po.spec = argv[optind];
         po.source_date_epoch = -1;
         po.pgimg_version = PGIMG_VERSION;
-        po.with = (const char *const *) with;
-        po.sets = (const char *const *) sets;
+        po.jobs = io.jobs ? io.jobs : build_jobs ();
+        po.with = (const char *const *) io.with;
+        po.sets = (const char *const *) io.sets;
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);
@@ -237,7 +224,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (r == 0)
                 r = write_receipt (&res, output, manifest, err);
         if (r == 0)
-                print_summary (&res, output, manifest, json);
+                print_summary (&res, output, manifest, io.json);
         if (r == 0 && cache_to && registry_cache_push (ctx->cache_dir, cache_to, &ro, NULL, err) < 0)
                 r = pgimg_error_wrap (err, "--cache-to %s", cache_to);
         pipeline_result_free (&res);

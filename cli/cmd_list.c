@@ -160,8 +160,7 @@ cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         size_t n = 0;
         int c, json = 0, ret = 0, exts = 0;
 
-        opterr = 0; /* our own message, with the hint to --help */
-        while ((c = getopt_long (argc, argv, "+eh", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "+eh", opts)) != -1) {
                 switch (c) {
                 case 'e':
                         exts = 1;
@@ -173,7 +172,7 @@ cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         json = 1;
                         break;
                 default:
-                        return cli_usage_error (err, "list", "unknown option `%s`", argv[optind - 1]);
+                        return cli_option_error (err, "list");
                 }
         }
         if (optind < argc)
