@@ -84,6 +84,13 @@ cleanup_image_optsp (struct cli_image_opts *io)
 #define PGIMG_VERSION "0.1.0"
 #endif
 
+/* Print the document w wrote into b on stdout, with a newline: what
+ * --json prints.  Fails when w failed (ENOMEM, unbalanced) or stdout
+ * cannot be written. */
+struct jsonw;
+struct buf;
+int cli_print_json (struct jsonw *w, struct buf *b, pgimg_error_t *err);
+
 /* The last lines of a failed build step's log, on stderr; log may be NULL. */
 void cli_print_failed_log (const char *log);
 

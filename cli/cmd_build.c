@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/jsonw.h"
 #include "common/progress.h"
 #include "oci/image.h"
 #include "registry/registry.h"
@@ -62,45 +63,40 @@ write_receipt (const struct pipeline_result *res, const char *out, const char *m
         return fs_write_file_atomic (path, receipt.data, receipt.len, 0644, err);
 }
 
-/* s as a JSON string: output paths may hold quotes or backslashes. */
-static void
-print_json_string (const char *s)
-{
-        putchar ('"');
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\')
-                        printf ("\\%c", c);
-                else if (c < 0x20)
-                        printf ("\\u%04x", c);
-                else
-                        putchar (c);
-        }
-        putchar ('"');
-}
-
-static void
-print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json)
+static int
+print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json,
+               pgimg_error_t *err)
 {
         if (json) {
-                /* tag, digests and layer names are plain ASCII by construction */
-                printf ("{\"image\":\"%s\",\"output\":", res->tags[0]);
-                print_json_string (out);
-                printf (",\"manifest\":\"%s\",\"layers\":[", manifest);
-                for (size_t i = 0; i < res->n_layers; i++)
-                        printf ("%s{\"name\":\"%s\",\"digest\":\"%s\",\"diffID\":\"%s\",\"size\":%llu,\"built\":%s}",
-                                i ? "," : "", res->layers[i].name, res->layers[i].desc.digest,
-                                res->layers[i].desc.diff_id,
-                                (unsigned long long) res->layers[i].desc.size,
-                                res->layers[i].built ? "true" : "false");
-                printf ("]}\n");
-                return;
+                cleanup_buf struct buf b = BUF_INIT;
+                struct jsonw w;
+
+                jsonw_init (&w, &b);
+                jsonw_object (&w);
+                jsonw_kv_string (&w, "image", res->tags[0]);
+                jsonw_kv_string (&w, "output", out);
+                jsonw_kv_string (&w, "manifest", manifest);
+                jsonw_key (&w, "layers");
+                jsonw_array (&w);
+                for (size_t i = 0; i < res->n_layers; i++) {
+                        jsonw_object (&w);
+                        jsonw_kv_string (&w, "name", res->layers[i].name);
+                        jsonw_kv_string (&w, "digest", res->layers[i].desc.digest);
+                        jsonw_kv_string (&w, "diffID", res->layers[i].desc.diff_id);
+                        jsonw_kv_uint (&w, "size", res->layers[i].desc.size);
+                        jsonw_kv_bool (&w, "built", res->layers[i].built);
+                        jsonw_end (&w);
+                }
+                jsonw_end (&w);
+                jsonw_end (&w);
+                return cli_print_json (&w, &b, err);
         }
         for (size_t i = 0; i < res->n_layers; i++)
                 progress_note ("layer %-10s %s %7.1f MB  %s", res->layers[i].name,
                                res->layers[i].desc.digest, res->layers[i].desc.size / 1e6,
                                res->layers[i].built ? "built" : "cached");
         progress_note ("image %s (%s) written to %s", res->tags[0], manifest, out);
+        return 0;
 }
 
 int
@@ -224,7 +220,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (r == 0)
                 r = write_receipt (&res, output, manifest, err);
         if (r == 0)
-                print_summary (&res, output, manifest, io.json);
+                r = print_summary (&res, output, manifest, io.json, err);
         if (r == 0 && cache_to && registry_cache_push (ctx->cache_dir, cache_to, &ro, NULL, err) < 0)
                 r = pgimg_error_wrap (err, "--cache-to %s", cache_to);
         pipeline_result_free (&res);

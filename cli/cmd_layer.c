@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/jsonw.h"
 #include "common/number.h"
 #include "layers/cache.h"
 #include "layers/layer.h"
@@ -105,9 +106,18 @@ cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (layer_write (argv[optind], &opts, blob_dir, &d, err) < 0)
                 return -1;
         if (json) {
-                printf ("{\"digest\":\"%s\",\"diffID\":\"%s\",\"size\":%" PRIu64
-                        ",\"mediaType\":\"%s\"}\n",
-                        d.digest, d.diff_id, d.size, layer_media_type (d.compression));
+                cleanup_buf struct buf b = BUF_INIT;
+                struct jsonw w;
+
+                jsonw_init (&w, &b);
+                jsonw_object (&w);
+                jsonw_kv_string (&w, "digest", d.digest);
+                jsonw_kv_string (&w, "diffID", d.diff_id);
+                jsonw_kv_uint (&w, "size", d.size);
+                jsonw_kv_string (&w, "mediaType", layer_media_type (d.compression));
+                jsonw_end (&w);
+                if (cli_print_json (&w, &b, err) < 0)
+                        return -1;
         } else if (!ctx->quiet) {
                 fprintf (stderr, "digest   %s\ndiff_id  %s\nsize     %" PRIu64 "\nblob     %s/%s\n",
                          d.digest, d.diff_id, d.size, blob_dir, d.digest + strlen ("sha256:"));

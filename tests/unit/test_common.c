@@ -16,6 +16,7 @@
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/jsonw.h"
 #include "common/sha256.h"
 
 static void
@@ -228,6 +229,57 @@ write_file_on_a_full_disk (void **state)
         pgimg_error_free (&err);
 }
 
+static void
+json_writer_escapes_and_separates (void **state)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        struct jsonw w;
+        (void) state;
+
+        jsonw_init (&w, &b);
+        jsonw_object (&w);
+        jsonw_kv_string (&w, "path", "a\"b\\c\nd\x01" "e\xc3\xa9");
+        jsonw_kv_uint (&w, "size", UINT64_MAX);
+        jsonw_kv_bool (&w, "built", 1);
+        jsonw_kv_string (&w, "none", NULL);
+        jsonw_key (&w, "list");
+        jsonw_array (&w);
+        jsonw_string (&w, "x");
+        jsonw_object (&w);
+        jsonw_end (&w);
+        jsonw_array (&w);
+        jsonw_end (&w);
+        jsonw_bool (&w, 0);
+        jsonw_end (&w);
+        jsonw_end (&w);
+        assert_int_equal (jsonw_finish (&w), 0);
+        assert_string_equal (b.data, "{\"path\":\"a\\\"b\\\\c\\nd\\u0001" "e\xc3\xa9\",\"size\":18446744073709551615,"
+                                     "\"built\":true,\"none\":null,\"list\":[\"x\",{},[],false]}");
+}
+
+static void
+json_writer_refuses_unbalanced (void **state)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        struct jsonw w;
+        (void) state;
+
+        jsonw_init (&w, &b);
+        jsonw_object (&w);
+        assert_int_equal (jsonw_finish (&w), -1);       /* not closed */
+        assert_int_equal (errno, EINVAL);
+        buf_reset (&b);
+        jsonw_init (&w, &b);
+        jsonw_array (&w);
+        jsonw_key (&w, "k");                            /* a key in an array */
+        jsonw_end (&w);
+        assert_int_equal (jsonw_finish (&w), -1);
+        buf_reset (&b);
+        jsonw_init (&w, &b);
+        jsonw_end (&w);                                 /* nothing to close */
+        assert_int_equal (jsonw_finish (&w), -1);
+}
+
 int
 main (void)
 {
@@ -240,6 +292,8 @@ main (void)
                 cmocka_unit_test (disk_full_names_the_path),
                 cmocka_unit_test (disk_full_on_an_fd_names_its_directory),
                 cmocka_unit_test (write_file_on_a_full_disk),
+                cmocka_unit_test (json_writer_escapes_and_separates),
+                cmocka_unit_test (json_writer_refuses_unbalanced),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
