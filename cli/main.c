@@ -166,8 +166,9 @@ main (int argc, char **argv)
                 ret = commands[i].fn (&ctx, sub_argc, sub_argv, &err);
                 if (ret >= 0)
                         return ret; /* `pgimg sandbox`: its command's status */
-                /* A full disk met where no path was at hand still says what to do. */
-                if (err && fs_is_disk_full (err->status) && strstr (err->msg, "no space left on the disk") == NULL)
+                /* A full disk met where no path was at hand still says
+                 * what to do, unless the message does already. */
+                if (err && fs_is_disk_full (err->status) && strstr (err->msg, "free") == NULL)
                         fprintf (stderr, "pgimg: %s (the disk is full: free space or point --cache-dir / -o elsewhere)\n",
                                  err->msg);
                 else
