@@ -28,7 +28,7 @@ endif
 # Objects go to a separate tree per flavour so that an ASan build never
 # mixes with a normal one.
 BUILD ?= build
-LIB_SRC = $(sort $(wildcard common/*.c builder/*.c layers/*.c oci/*.c registry/*.c runner/*.c))
+LIB_SRC = $(sort $(wildcard common/*.c builder/*.c layers/*.c oci/*.c registry/*.c runner/*.c sandbox/*.c))
 CLI_SRC = $(sort $(wildcard cli/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

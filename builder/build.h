@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "common/buf.h"
 #include "common/error.h"
 

@@ -7,6 +7,7 @@
 
 #include "builder/build.h"
 #include "builder/deb.h"
+#include "builder/deb_version.h"
 #include "builder/elfcheck.h"
 #include "builder/extension.h"
 #include "builder/fetch.h"

@@ -5,7 +5,8 @@
  * lists, after checking each InRelease signature with gpgv and the
  * Debian archive keyring, and writes lock/<suite>-<arch>.lock.json.
  * `pgimg build` reads only the lock.  This is the only module that
- * parses the lock and its input.
+ * parses the lock and its input: lock.c reads a lock, lock_make.c makes
+ * one.
  */
 #ifndef PGIMG_LOCK_H
 #define PGIMG_LOCK_H
@@ -53,6 +54,11 @@ const struct lock_set *lock_find_set (const struct lock *lock, const char *name)
  * that changes only when that set changes. */
 int lock_set_digest (const struct lock *lock, const char *set, char hex[SHA256_HEX_LEN + 1],
                      pgimg_error_t *err);
+
+/* "Sat, 09 Aug 2025 09:12:34 UTC" (an InRelease Date, as the lock's
+ * sources keep it) as "20250809T091234Z" in out.  -1 when date is not
+ * such a date in UTC. */
+int lock_date_timestamp (const char *date, char out[17]);
 
 /* Package roots a recipe adds to a set of the lock input. */
 struct lock_request {

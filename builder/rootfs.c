@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/progress.h"
+#include "sandbox/resolve.h"
 
 /* dpkg's path-exclude/path-include as Debian's minimal images use it:
  * documentation goes, licences stay. */
@@ -30,14 +33,42 @@ static const char group[] =
         "postgres:x:999:\n"
         "nogroup:x:65534:\n";
 
+/* Everything below is made in root through sandbox/resolve.c: the
+ * packages' own symlinks (var/run -> /run) are followed inside the root,
+ * never on the host. */
+static int
+open_root (const char *root, pgimg_error_t *err)
+{
+        int fd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return pgimg_make_error_errno (err, errno, "open `%s`", root);
+        return fd;
+}
+
+/* root/rel holds text: a temporary file next to it, renamed over it. */
 static int
 write_in (const char *root, const char *rel, const char *text, mode_t mode, pgimg_error_t *err)
 {
-        cleanup_free char *p = NULL;
+        cleanup_fd int root_fd = open_root (root, err);
+        cleanup_fd int dir_fd = -1;
+        cleanup_fd int fd = -1;
+        char name[NAME_MAX + 1], tmp[NAME_MAX + 32];
 
-        if (asprintf (&p, "%s/%s", root, rel) < 0)
-                return pgimg_make_error_errno (err, ENOMEM, "write `%s`", rel);
-        return fs_write_file_atomic (p, text, strlen (text), mode, err);
+        if (root_fd < 0)
+                return -1;
+        dir_fd = resolve_open_parent (root_fd, rel, 1, 0755, name);
+        if (dir_fd < 0)
+                return pgimg_make_error_errno (err, errno, "write `%s/%s`", root, rel);
+        snprintf (tmp, sizeof (tmp), ".tmp-%ld-%s", (long) getpid (), name);
+        fd = openat (dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0 || fs_write_all (fd, text, strlen (text)) < 0 || fchmod (fd, mode) < 0
+            || fsync (fd) < 0 || renameat (dir_fd, tmp, dir_fd, name) < 0) {
+                int e = errno;
+                unlinkat (dir_fd, tmp, 0);
+                return pgimg_make_error_errno (err, e, "write `%s/%s`", root, rel);
+        }
+        return 0;
 }
 
 /* Create root/rel -> target unless root/rel exists (as a file or link).
@@ -46,31 +77,66 @@ write_in (const char *root, const char *rel, const char *text, mode_t mode, pgim
 static int
 link_if_missing (const char *root, const char *rel, const char *target, pgimg_error_t *err)
 {
-        cleanup_free char *p = NULL;
+        cleanup_fd int root_fd = open_root (root, err);
+        cleanup_fd int dir_fd = -1;
+        char name[NAME_MAX + 1];
         struct stat st;
 
-        if (asprintf (&p, "%s/%s", root, rel) < 0)
-                return pgimg_make_error_errno (err, ENOMEM, "link `%s`", rel);
-        if (lstat (p, &st) == 0 && S_ISDIR (st.st_mode) && rmdir (p) < 0 && errno != ENOTEMPTY)
-                return pgimg_make_error_errno (err, errno, "replace `%s` by a link", p);
-        if (fs_exists (p))
-                return 0;
-        if (symlink (target, p) < 0)
-                return pgimg_make_error_errno (err, errno, "symlink `%s`", p);
+        if (root_fd < 0)
+                return -1;
+        dir_fd = resolve_open_parent (root_fd, rel, 1, 0755, name);
+        if (dir_fd < 0)
+                return pgimg_make_error_errno (err, errno, "link `%s/%s`", root, rel);
+        if (fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                if (!S_ISDIR (st.st_mode))
+                        return 0;
+                if (unlinkat (dir_fd, name, AT_REMOVEDIR) < 0)
+                        return errno == ENOTEMPTY || errno == EEXIST
+                                       ? 0
+                                       : pgimg_make_error_errno (err, errno, "replace `%s/%s` by a link",
+                                                                 root, rel);
+        } else if (errno != ENOENT) {
+                return pgimg_make_error_errno (err, errno, "`%s/%s`", root, rel);
+        }
+        if (symlinkat (target, dir_fd, name) < 0)
+                return pgimg_make_error_errno (err, errno, "symlink `%s/%s`", root, rel);
         return 0;
 }
 
 static int
 mkdir_in (const char *root, const char *rel, mode_t mode, pgimg_error_t *err)
 {
-        cleanup_free char *p = NULL;
+        cleanup_fd int root_fd = open_root (root, err);
+        cleanup_fd int path_fd = -1;
+        cleanup_fd int fd = -1;
 
-        if (asprintf (&p, "%s/%s", root, rel) < 0)
-                return pgimg_make_error_errno (err, ENOMEM, "mkdir `%s`", rel);
-        if (fs_mkdir_p (p, 0755, err) < 0)
+        if (root_fd < 0)
                 return -1;
-        if (chmod (p, mode) < 0)
-                return pgimg_make_error_errno (err, errno, "chmod `%s`", p);
+        path_fd = resolve_mkdir_p (root_fd, rel, 0755);
+        if (path_fd < 0)
+                return pgimg_make_error_errno (err, errno, "mkdir `%s/%s`", root, rel);
+        /* fchmod needs a descriptor that is more than a path. */
+        fd = openat (path_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fchmod (fd, mode) < 0)
+                return pgimg_make_error_errno (err, errno, "chmod `%s/%s`", root, rel);
+        return 0;
+}
+
+/* root/rel exists (a dangling link counts), its parents' links followed
+ * inside root. */
+static int
+exists_in (const char *root, const char *rel, pgimg_error_t *err)
+{
+        cleanup_fd int root_fd = open_root (root, err);
+        int fd;
+
+        if (root_fd < 0)
+                return -1;
+        fd = resolve_open (root_fd, rel, O_PATH | O_NOFOLLOW, 0);
+        if (fd >= 0) {
+                close (fd);
+                return 1;
+        }
         return 0;
 }
 
@@ -110,15 +176,17 @@ fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
             || write_in (root, "etc/group", group, 0644, err) < 0)
                 return -1;
         for (size_t i = 0; i < sizeof (links) / sizeof (links[0]); i++) {
-                cleanup_free char *target = NULL;
-                cleanup_free char *dir = strdup (links[i].path);
-                if (dir == NULL)
+                /* usr/bin/sh -> dash: is usr/bin/dash there? */
+                int dir_len = (int) (strrchr (links[i].path, '/') + 1 - links[i].path);
+                cleanup_free char *full = NULL;
+                int there;
+                if (asprintf (&full, "%.*s%s", dir_len, links[i].path, links[i].target) < 0)
                         return pgimg_make_error_errno (err, ENOMEM, "link");
-                *strrchr (dir, '/') = '\0';
-                if (asprintf (&target, "%s/%s/%s", root, dir, links[i].target) < 0)
-                        return pgimg_make_error_errno (err, ENOMEM, "link");
+                there = exists_in (root, full, err);
+                if (there < 0)
+                        return -1;
                 /* Only link to what the set really contains. */
-                if (fs_exists (target) && link_if_missing (root, links[i].path, links[i].target, err) < 0)
+                if (there && link_if_missing (root, links[i].path, links[i].target, err) < 0)
                         return -1;
         }
         return 0;

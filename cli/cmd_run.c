@@ -2,10 +2,12 @@
  * image in pgimg's own rootless runtime (runner/runtime.h), no Docker
  * Engine needed.
  *
- * A run has a name and a directory, <cache>/run/NAME: data/ (the image's
- * volume, unless --data), socket/ (bound at /run/postgresql), state (the
- * port and the root, for psql), log (a detached server's output), pid
- * (the supervising pgimg of a detached server) and exit (its status).
+ * A run has a name and a directory, <cache>/run/NAME, mode 0700: data/
+ * (the image's volume, unless --data), socket/ (bound at /run/postgresql,
+ * mode 0700: only the caller reaches the socket), pg_hba.conf (pgimg's,
+ * see runtime.h), state (the port and the root, for psql), log (a
+ * detached server's output), pid (the supervising pgimg of a detached
+ * server) and exit (its status).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +43,10 @@ help_run (void)
                 "`pgimg build` wrote (a tarball or an OCI layout directory), and start it in\n"
                 "pgimg's rootless namespaces: the server runs as the image's postgres user,\n"
                 "listens on 127.0.0.1:PORT, keeps its data in <cache>/run/NAME/data (or\n"
-                "--data), and its socket in <cache>/run/NAME/socket.  In the foreground,\n"
-                "Ctrl-C or SIGTERM shuts it down cleanly; -d returns once it is ready.\n"
+                "--data), and its socket in <cache>/run/NAME/socket.  Only you can use the\n"
+                "socket (no password); TCP always needs the password, whatever\n"
+                "POSTGRES_HOST_AUTH_METHOD says.  In the foreground, Ctrl-C or SIGTERM\n"
+                "shuts it down cleanly; -d returns once it is ready.\n"
                 "\n"
                 "  -d, --detach              run in the background; stop with `pgimg stop NAME`\n"
                 "      --data DIR            the data directory (bound at the image's volume)\n"
@@ -62,7 +66,7 @@ help_run (void)
 }
 
 struct run_paths {
-        char *dir, *data, *socket, *state, *log, *pid, *exit;
+        char *dir, *data, *socket, *hba, *state, *log, *pid, *exit;
 };
 
 static void
@@ -71,6 +75,7 @@ run_paths_free (struct run_paths *p)
         free (p->dir);
         free (p->data);
         free (p->socket);
+        free (p->hba);
         free (p->state);
         free (p->log);
         free (p->pid);
@@ -105,7 +110,8 @@ run_paths_init (const struct pgimg_ctx *ctx, const char *cmd, const char *name, 
         }
         if (asprintf (&p->dir, "%s/run/%s", ctx->cache_dir, name) < 0
             || (data == NULL && asprintf (&p->data, "%s/data", p->dir) < 0)
-            || asprintf (&p->socket, "%s/socket", p->dir) < 0 || asprintf (&p->state, "%s/state", p->dir) < 0
+            || asprintf (&p->socket, "%s/socket", p->dir) < 0 || asprintf (&p->hba, "%s/pg_hba.conf", p->dir) < 0
+            || asprintf (&p->state, "%s/state", p->dir) < 0
             || asprintf (&p->log, "%s/log", p->dir) < 0 || asprintf (&p->pid, "%s/pid", p->dir) < 0
             || asprintf (&p->exit, "%s/exit", p->dir) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "%s", cmd);
@@ -151,14 +157,27 @@ block_stop_signals (sigset_t *old)
         sigprocmask (SIG_BLOCK, &set, old);
 }
 
+/* Once the server is ready, its socket directory is made private again:
+ * the entrypoint sets it to 03775 on every start (runtime.h). */
+static int
+seal_when_ready (const struct runtime_server *srv, pgimg_error_t *err)
+{
+        if (!runtime_probe (srv->port))
+                return 0;
+        if (runtime_private_dir (srv->socket_dir, err) < 0)
+                return -1;
+        return 1;
+}
+
 /* Wait for the server, passing SIGINT, SIGTERM and SIGHUP on to it as
  * SIGINT (fast shutdown; a second one: SIGQUIT, immediate); the signals
- * must be blocked by the caller. */
+ * must be blocked by the caller.  When srv is not NULL, its socket
+ * directory is sealed once it is ready. */
 static int
-supervise (struct sandbox *sb, int *exit_code, pgimg_error_t *err)
+supervise (struct sandbox *sb, const struct runtime_server *srv, int *exit_code, pgimg_error_t *err)
 {
         sigset_t set;
-        int stopping = 0;
+        int stopping = 0, sealed = srv == NULL;
 
         sigemptyset (&set);
         sigaddset (&set, SIGINT);
@@ -174,6 +193,14 @@ supervise (struct sandbox *sb, int *exit_code, pgimg_error_t *err)
                         return pgimg_make_error_errno (err, errno, "wait for the server");
                 if (si.si_pid != 0)
                         return sandbox_wait (sb, exit_code, err);
+                if (!sealed && (sealed = seal_when_ready (srv, err)) < 0) {
+                        pgimg_error_t ignored = NULL;
+                        sandbox_kill (sb, SIGINT, &ignored);
+                        pgimg_error_free (&ignored);
+                        sandbox_wait (sb, exit_code, &ignored);
+                        pgimg_error_free (&ignored);
+                        return -1;
+                }
                 sig = sigtimedwait (&set, NULL, &tick);
                 if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
                         pgimg_error_t ignored = NULL;
@@ -204,7 +231,7 @@ detached_child (struct runtime_server *srv, const struct run_paths *p)
         srv->stdout_fd = 1;
         srv->stderr_fd = 2;
         if (write_number (p->pid, (long) getpid (), &err) < 0
-            || runtime_server_start (srv, &sb, &err) < 0 || supervise (sb, &code, &err) < 0) {
+            || runtime_server_start (srv, &sb, &err) < 0 || supervise (sb, NULL, &code, &err) < 0) {
                 fprintf (stderr, "pgimg: %s\n", err->msg);
                 pgimg_error_free (&err);
                 code = 1;
@@ -240,8 +267,14 @@ run_detached (struct runtime_server *srv, const struct run_paths *p, const char 
                         return pgimg_make_error (err, EIO, "the server of `%s` stopped before it was ready (see %s)",
                                                  name, p->log);
                 }
-                if (runtime_probe (srv->port))
+                if (runtime_probe (srv->port)) {
+                        /* The supervisor holds the server; the entrypoint is done. */
+                        if (runtime_private_dir (srv->socket_dir, err) < 0) {
+                                kill (child, SIGTERM);
+                                return pgimg_error_wrap (err, "socket directory of `%s`", name);
+                        }
                         break;
+                }
                 clock_gettime (CLOCK_MONOTONIC, &now);
                 if (now.tv_sec - start.tv_sec > READY_TIMEOUT_MS / 1000) {
                         kill (child, SIGTERM);
@@ -267,7 +300,7 @@ run_foreground (struct runtime_server *srv, pgimg_error_t *err)
         block_stop_signals (&old);
         r = runtime_server_start (srv, &sb, err);
         if (r == 0)
-                r = supervise (sb, &code, err);
+                r = supervise (sb, srv, &code, err);
         sigprocmask (SIG_SETMASK, &old, NULL);
         if (r < 0)
                 return -1;
@@ -326,7 +359,7 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cleanup_free char *owned_name = NULL;
         struct run_paths paths = { 0 };
         size_t n_over = 0;
-        const char *name = NULL, *data = NULL;
+        const char *name = NULL, *data = NULL, *auth;
         int c, detach = 0, from_path, port = 5432, r;
 
         po.compression = LAYER_GZIP;
@@ -405,7 +438,15 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (r == 0)
                 r = runtime_env_merge ((const char *const *) image_env, (const char *const *) overrides, &env, err);
         if (r == 0)
-                r = fs_mkdir_p (paths.dir, 0755, err);
+                r = fs_mkdir_p (paths.dir, 0700, err);
+        /* Runs of older pgimg versions made it 0755. */
+        if (r == 0)
+                r = runtime_private_dir (paths.dir, err);
+        if (r == 0 && (auth = runtime_host_auth_ignored ((const char *const *) env)) != NULL)
+                fprintf (stderr,
+                         "pgimg: warning: POSTGRES_HOST_AUTH_METHOD=%s is not used by pgimg run: only the run's "
+                         "own socket (`pgimg psql %s`) needs no password; 127.0.0.1:%d always does\n",
+                         auth, name, port);
         if (r == 0) {
                 struct runtime_state st = { port, rootfs, image_env };
                 r = runtime_state_format (&st, &state, err);
@@ -418,6 +459,7 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         .volume = volume,
                         .data_dir = paths.data,
                         .socket_dir = paths.socket,
+                        .hba_file = paths.hba,
                         .port = port,
                         .env = (const char *const *) env,
                         .args = (const char *const *) argv + optind,

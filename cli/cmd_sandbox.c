@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "cli/cli.h"
 #include "common/cleanup.h"
 

@@ -4,8 +4,9 @@
  *   cleanup_fd int fd = -1;
  *   return steal_pointer (&path);     hands ownership out
  *
- * Helpers for library types (archive, curl, json, ...) live in the one
- * module that wraps that library, so that its header stays there.
+ * Helpers for library types live with that library's error converter in
+ * common/libjson.h, libarchive.h, libssl.h and libcurl.h, which only the
+ * modules that use the library include.
  */
 #ifndef PGIMG_CLEANUP_H
 #define PGIMG_CLEANUP_H

@@ -3,24 +3,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-
 #include "common/cleanup.h"
+#include "common/libssl.h"
 #include "common/sha256.h"
-
-/* Drain OpenSSL's error queue into one message. */
-static int
-error_from_ssl (pgimg_error_t *err, const char *what)
-{
-        unsigned long e = ERR_get_error ();
-        char text[256] = "unknown OpenSSL error";
-
-        if (e != 0)
-                ERR_error_string_n (e, text, sizeof (text));
-        ERR_clear_error ();
-        return pgimg_make_error (err, EIO, "%s: %s", what, text);
-}
 
 int
 sha256_init (struct sha256 *h, pgimg_error_t *err)
@@ -28,10 +13,10 @@ sha256_init (struct sha256 *h, pgimg_error_t *err)
         EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
 
         if (ctx == NULL)
-                return error_from_ssl (err, "sha256");
+                return pgimg_error_from_ssl (err, "sha256");
         if (EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL) != 1) {
                 EVP_MD_CTX_free (ctx);
-                return error_from_ssl (err, "sha256");
+                return pgimg_error_from_ssl (err, "sha256");
         }
         h->ctx = ctx;
         return 0;
@@ -41,7 +26,7 @@ int
 sha256_update (struct sha256 *h, const void *data, size_t len, pgimg_error_t *err)
 {
         if (len && EVP_DigestUpdate (h->ctx, data, len) != 1)
-                return error_from_ssl (err, "sha256");
+                return pgimg_error_from_ssl (err, "sha256");
         return 0;
 }
 
@@ -54,7 +39,7 @@ sha256_final_hex (struct sha256 *h, char hex[SHA256_HEX_LEN + 1], pgimg_error_t 
 
         if (EVP_DigestFinal_ex (h->ctx, md, &n) != 1 || n != 32) {
                 sha256_free (h);
-                return error_from_ssl (err, "sha256");
+                return pgimg_error_from_ssl (err, "sha256");
         }
         for (unsigned int i = 0; i < 32; i++) {
                 hex[2 * i] = digits[md[i] >> 4];

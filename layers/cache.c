@@ -7,21 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/libjson.h"
 #include "layers/cache.h"
 
 #define ENTRY_MAX_BYTES (64 * 1024)
-
-static inline void
-cleanup_jsonp (json_t **j)
-{
-        json_decref (*j);
-}
-#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
 
 int
 layer_key_init (struct layer_key *k, pgimg_error_t *err)

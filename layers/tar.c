@@ -620,8 +620,11 @@ layer_extract (const char *blob_path, const char *dest_dir, struct owner_map *ow
         struct archive_entry *e;
         /* Owners are never applied (a rootless build cannot); modes and
          * times are.  libarchive refuses on its own to write through a
-         * symlink or to a name with "..": root is resolved so that only
-         * the layer's own symlinks are in the way. */
+         * symlink (a hard link's target included) or to a name with
+         * "..": root is resolved so that only the layer's own symlinks
+         * are in the way.  SECURE_NOABSOLUTEPATHS cannot be asked for,
+         * since every name libarchive sees starts with root: safe_name
+         * refuses absolute names before root is put in front. */
         const int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM
                           | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
 

@@ -1,7 +1,8 @@
 /* engine_pgimg.c - pgimg's own runtime as an engine: the server in the
  * sandbox (runtime.h) on a free port of 127.0.0.1, each command in a
  * second sandbox over the same root, joined to the server's socket
- * directory.  No Docker Engine is needed. */
+ * directory, which only the caller can enter (TCP needs the random
+ * password).  No Docker Engine is needed. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@ struct pgimg_engine {
         char *rootfs;
         char *work_dir;
         char *socket_dir;
+        char *hba;
         char *log;
         char **env;             /* the server's: the image's Env and the password */
         char **image_env;       /* the commands': the image's Env only */
@@ -94,6 +96,7 @@ engine_pgimg_start (struct engine *eng, const struct engine_pgimg_image *img,
         eng->impl = e;
         if ((e->work_dir = strdup (img->work_dir)) == NULL || asprintf (&data, "%s/data", img->work_dir) < 0
             || asprintf (&e->socket_dir, "%s/socket", img->work_dir) < 0
+            || asprintf (&e->hba, "%s/pg_hba.conf", img->work_dir) < 0
             || asprintf (&e->log, "%s/server.log", img->work_dir) < 0)
                 return oom (err);
         if (runtime_rootfs (img->cache_dir, img->blob_dir, img->layers, img->n_layers, &e->rootfs, err) < 0)
@@ -116,6 +119,7 @@ engine_pgimg_start (struct engine *eng, const struct engine_pgimg_image *img,
                         .volume = img->volume,
                         .data_dir = data,
                         .socket_dir = e->socket_dir,
+                        .hba_file = e->hba,
                         .port = e->port,
                         .env = (const char *const *) e->env,
                         .args = server_args,
@@ -129,7 +133,8 @@ engine_pgimg_start (struct engine *eng, const struct engine_pgimg_image *img,
                 last_log_line (e->log, line, sizeof (line));
                 return pgimg_error_wrap (err, "pgimg runtime (%s: %s)", e->log, line);
         }
-        return 0;
+        /* The entrypoint has set it to 03775 (runtime.h). */
+        return runtime_private_dir (e->socket_dir, err);
 }
 
 /* A file of work_dir that nobody else sees, for a command's output. */
@@ -222,6 +227,7 @@ pgimg_free (struct engine *eng)
         free (e->rootfs);
         free (e->work_dir);
         free (e->socket_dir);
+        free (e->hba);
         free (e->log);
         if (e->env)
                 for (char **p = e->env; *p; p++)

@@ -5,7 +5,9 @@
  *   clusters/old, clusters/new   /var/lib/postgresql/{old,new}   one bind, so
  *                                that pg_upgrade --link can hard-link across
  *   sock/                        /run/postgresql: the old server on port
- *                                5433, the new one on 5434
+ *                                5433, the new one on 5434; mode 0700 and
+ *                                sockets 0700: the servers trust their
+ *                                socket, so it is the caller's alone
  *   in/                          /tmp/in, read-only: the SQL and settings
  *   out/                         /tmp/out: fingerprints, dumps, logs
  *   (OLD's root)                 /tmp/old, read-only, for pg_upgrade -b
@@ -26,20 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "runner/engine.h"
 #include "runner/fingerprint.h"
 #include "runner/migrate.h"
+#include "runner/migrate_internal.h"
 #include "runner/runtime.h"
-
-#define OLD_PORT 5433
-#define STR_(x) #x
-#define STR(x) STR_ (x)
-#define NEW_PORT 5434
-#define READY_MS (300 * 1000)
-#define MAX_REPORT_LINES 40
 
 static volatile sig_atomic_t interrupted;
 /* What a signal is forwarded to: the servers get SIGINT (a fast, clean
@@ -58,6 +54,12 @@ mig_interrupt (int sig)
                 if (steps[i] > 0)
                         kill (steps[i], SIGKILL);
         }
+}
+
+int
+mig_was_interrupted (void)
+{
+        return interrupted;
 }
 
 /* Add (on) or remove a step's or server's pid; a step's is gone from
@@ -96,13 +98,6 @@ mig_report_free (struct mig_report *r)
 }
 
 static int
-oom (pgimg_error_t *err)
-{
-        return pgimg_make_error_errno (err, ENOMEM, "migration test");
-}
-
-/* "15.18" < "18.6": by major, then minor. */
-static int
 version_cmp (const char *a, const char *b)
 {
         long ma = strtol (a, NULL, 10), mb = strtol (b, NULL, 10);
@@ -136,23 +131,6 @@ mig_validate (const struct mig_opts *o, pgimg_error_t *err)
         if (o->scale < 1)
                 return pgimg_make_error (err, EINVAL, "--scale must be 1 or more");
         return 0;
-}
-
-struct mig {
-        const struct mig_opts *o;
-        struct mig_report *r;
-        char *clusters, *sock, *in, *out, *log;
-        int log_fd;
-        struct sandbox *old_srv, *new_srv;
-};
-
-static double
-now_s (void)
-{
-        struct timespec t;
-
-        clock_gettime (CLOCK_MONOTONIC, &t);
-        return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
 }
 
 /* For a one-line error: the last line of the log since offset `from`
@@ -279,9 +257,9 @@ disk_full (const struct mig *m)
 }
 
 /* Run script with bash in img's root; stdout to out_fd (-1: the log). */
-static int
-step (struct mig *m, const struct mig_image *img, int bind_old_root, const char *what,
-      const char *const *extra_env, int out_fd, const char *script, pgimg_error_t *err)
+int
+mig_step (struct mig *m, const struct mig_image *img, int bind_old_root, const char *what,
+          const char *const *extra_env, int out_fd, const char *script, pgimg_error_t *err)
 {
         const char *argv[] = { "bash", "-c", script, NULL };
         cleanup_sandbox struct sandbox *sb = NULL;
@@ -314,13 +292,14 @@ step (struct mig *m, const struct mig_image *img, int bind_old_root, const char 
         return 0;
 }
 
-static int
-server_start (struct mig *m, const struct mig_image *img, int on_old_data, int port, struct sandbox **sb,
-              pgimg_error_t *err)
+
+int
+mig_server_start (struct mig *m, const struct mig_image *img, int on_old_data, int port, struct sandbox **sb,
+                  pgimg_error_t *err)
 {
         char port_arg[32], data_env[64], sock_path[4096], line[400];
         const char *argv[] = { "postgres", "-D", cluster_dir (on_old_data), "-c", "listen_addresses=",
-                               "-c", port_arg, NULL };
+                               "-c", port_arg, "-c", "unix_socket_permissions=0700", NULL };
         const char *env[] = { data_env, NULL };
         cleanup_free char *log = NULL;
         cleanup_fd int fd = -1;
@@ -350,8 +329,8 @@ server_start (struct mig *m, const struct mig_image *img, int on_old_data, int p
         return 0;
 }
 
-static int
-server_stop (struct mig *m, struct sandbox **sb, const char *label, pgimg_error_t *err)
+int
+mig_server_stop (struct mig *m, struct sandbox **sb, const char *label, pgimg_error_t *err)
 {
         int code;
 
@@ -370,8 +349,8 @@ server_stop (struct mig *m, struct sandbox **sb, const char *label, pgimg_error_
         return 0;
 }
 
-static int
-read_out (struct mig *m, const char *name, struct buf *b, pgimg_error_t *err)
+int
+mig_read_out (struct mig *m, const char *name, struct buf *b, pgimg_error_t *err)
 {
         cleanup_free char *path = NULL;
 
@@ -385,84 +364,12 @@ read_out (struct mig *m, const char *name, struct buf *b, pgimg_error_t *err)
         return 0;
 }
 
-/* The next item of a comma-separated list at *p (spaces around it left
- * out): its start and *len, *p moved past it; NULL at the end. */
-static const char *
-next_item (const char **p, size_t *len)
-{
-        const char *item;
-
-        *p += strspn (*p, " ");
-        if (**p == '\0')
-                return NULL;
-        item = *p;
-        *len = strcspn (item, ",");
-        *p = item + *len + (item[*len] == ',');
-        while (*len > 0 && item[*len - 1] == ' ')
-                (*len)--;
-        return item;
-}
-
-static int
-list_has (const char *list, const char *item, size_t len)
-{
-        const char *it;
-        size_t n;
-
-        while ((it = next_item (&list, &n)) != NULL)
-                if (n == len && strncmp (it, item, len) == 0)
-                        return 1;
-        return 0;
-}
-
-/* The old cluster's shared_preload_libraries carried over to the new
- * one: NEW's own list, plus any library OLD preloaded that it lacks. */
-static int
-carry_preload (struct mig *m, const char *conf, int fd, pgimg_error_t *err)
-{
-        cleanup_buf struct buf old_list = BUF_INIT;
-        cleanup_buf struct buf new_list = BUF_INIT;
-        cleanup_buf struct buf merged = BUF_INIT;
-        cleanup_free char *path = NULL;
-        cleanup_fd int out = -1;
-        size_t added = 0, n;
-
-        if (read_out (m, "preload-before.txt", &old_list, err) < 0)
-                return -1;
-        if (asprintf (&path, "%s/preload-new.txt", m->out) < 0)
-                return oom (err);
-        if ((out = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-                return pgimg_make_error_errno (err, errno, "create %s", path);
-        if (step (m, &m->o->new_img, 0, "read the new cluster's preload libraries", NULL, out,
-                  "exec postgres -D /var/lib/postgresql/new -C shared_preload_libraries", err) < 0
-            || read_out (m, "preload-new.txt", &new_list, err) < 0)
-                return -1;
-        old_list.data[strcspn (old_list.data, "\n")] = '\0';
-        new_list.data[strcspn (new_list.data, "\n")] = '\0';
-        if (buf_adds (&merged, new_list.data) < 0)
-                return oom (err);
-        for (const char *p = old_list.data, *it; (it = next_item (&p, &n)) != NULL;) {
-                if (n == 0 || list_has (merged.data, it, n))
-                        continue;
-                if (buf_addf (&merged, "%s%.*s", merged.len ? "," : "", (int) n, it) < 0)
-                        return oom (err);
-                added++;
-        }
-        if (added == 0)
-                return 0;
-        if (strchr (merged.data, '\'') != NULL)
-                return pgimg_make_error (err, EINVAL, "shared_preload_libraries `%s`: a quote in a library name", merged.data);
-        if (dprintf (fd, "# carried over from the old cluster\nshared_preload_libraries = '%s'\n", merged.data) < 0)
-                return pgimg_make_error_errno (err, errno, "write %s", conf);
-        return 0;
-}
-
 /* Initialize a cluster as the image's entrypoint does, then add the
  * test's settings.  The superuser's password is random and only in a
  * file of in/ that the sandbox reads. */
-static int
-init_cluster (struct mig *m, const struct mig_image *img, int is_old, const char *initdb_args,
-              pgimg_error_t *err)
+int
+mig_init_cluster (struct mig *m, const struct mig_image *img, int is_old, const char *initdb_args,
+                  pgimg_error_t *err)
 {
         char hex[25], data_env[64];
         cleanup_free char *pw = NULL;
@@ -482,10 +389,12 @@ init_cluster (struct mig *m, const struct mig_image *img, int is_old, const char
                 return oom (err);
         env[1] = pw;
         env[2] = args;
-        r = step (m, img, 0, is_old ? "initialize the old cluster" : "initialize the new cluster", env, -1,
-                  "exec docker-ensure-initdb.sh postgres", err);
+        /* The temporary server of initdb gets the arguments too. */
+        r = mig_step (m, img, 0, is_old ? "initialize the old cluster" : "initialize the new cluster", env, -1,
+                  "exec docker-ensure-initdb.sh postgres -c unix_socket_permissions=0700", err);
         explicit_bzero (pw, strlen (pw));
-        if (r < 0)
+        /* The entrypoint's functions set it to 03775. */
+        if (r < 0 || runtime_private_dir (m->sock, err) < 0)
                 return -1;
         /* The host owns the files (it is postgres inside): append directly. */
         if (asprintf (&conf, "%s/%s/postgresql.conf", m->clusters, is_old ? "old" : "new") < 0)
@@ -497,386 +406,7 @@ init_cluster (struct mig *m, const struct mig_image *img, int is_old, const char
         if (fs_write_all (fd, "\n# tests/postgresql.conf\n", 25) < 0
             || (extra.len && fs_write_all (fd, extra.data, extra.len) < 0))
                 return pgimg_make_error_errno (err, errno, "write %s", conf);
-        return is_old ? 0 : carry_preload (m, conf, fd, err);
-}
-
-/* Facts and schemas of every database, with NEW's client programs:
- * out/fp-TAG.txt ("DB\t" before each line of fingerprint.sql) and
- * out/schema-TAG.sql (each database's dump after a "\connect" line). */
-static int
-fingerprint (struct mig *m, int port, const char *tag, pgimg_error_t *err)
-{
-        cleanup_free char *script = NULL;
-        char what[64];
-
-        snprintf (what, sizeof (what), "fingerprint (%s)", tag);
-        if (asprintf (&script,
-                      "set -euo pipefail\n"
-                      "export PGPORT=%d\n"
-                      "dbs=$(psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \"SELECT datname FROM pg_database "
-                      "WHERE datallowconn AND NOT datistemplate ORDER BY 1\")\n"
-                      "psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \"SELECT sum(pg_database_size(datname))::bigint "
-                      "FROM pg_database WHERE datallowconn AND NOT datistemplate\" > /tmp/out/size-%s.txt\n"
-                      "psql -X -At -v ON_ERROR_STOP=1 -d postgres -c 'SHOW shared_preload_libraries' > /tmp/out/preload-%s.txt\n"
-                      ": > /tmp/out/fp-%s.txt; : > /tmp/out/schema-%s.sql\n"
-                      "for db in $dbs; do\n"
-                      "  psql -X -At -F $'\\t' -v ON_ERROR_STOP=1 -d \"$db\" -f /tmp/in/fingerprint.sql"
-                      " | sed \"s/^/$db\\t/\" >> /tmp/out/fp-%s.txt\n"
-                      "  echo \"\\\\connect $db\" >> /tmp/out/schema-%s.sql\n"
-                      "  pg_dump --schema-only -d \"$db\" >> /tmp/out/schema-%s.sql\n"
-                      "done\n",
-                      port, tag, tag, tag, tag, tag, tag, tag) < 0)
-                return oom (err);
-        return step (m, &m->o->new_img, 0, what, NULL, -1, script, err);
-}
-
-/* Extensions whose default version in NEW differs from the installed
- * one are moved to it in every database, as the pg_upgrade docs say
- * (pg_upgrade keeps the old version's objects): ALTER EXTENSION ...
- * UPDATE, or, where no update path leads there, DROP and CREATE for the
- * extensions that keep no data and say so (opts.recreate). */
-static int
-update_extensions (struct mig *m, int port, pgimg_error_t *err)
-{
-        cleanup_buf struct buf recreate = BUF_INIT;
-        cleanup_free char *script = NULL;
-
-        for (size_t i = 0; m->o->recreate && m->o->recreate[i]; i++) {
-                const char *n = m->o->recreate[i];
-                if (n[strspn (n, "abcdefghijklmnopqrstuvwxyz0123456789_-")] != '\0')
-                        return pgimg_make_error (err, EINVAL, "extension name `%s`", n);
-                if (buf_addf (&recreate, "%s'%s'", recreate.len ? ", " : "", n) < 0)
-                        return oom (err);
-        }
-        if (asprintf (&script,
-                      "set -euo pipefail\n"
-                      "export PGPORT=%d\n"
-                      "for db in $(psql -X -At -d postgres -c \"SELECT datname FROM pg_database WHERE datallowconn "
-                      "AND NOT datistemplate ORDER BY 1\"); do\n"
-                      "  psql -X -At -v ON_ERROR_STOP=1 -d \"$db\" -c \"SELECT CASE WHEN a.name = ANY (ARRAY[%s]::text[]) "
-                      "AND NOT EXISTS (SELECT 1 FROM pg_extension_update_paths(a.name) p WHERE p.source = a.installed_version "
-                      "AND p.target = a.default_version AND p.path IS NOT NULL) "
-                      "THEN format('DROP EXTENSION %%I; CREATE EXTENSION %%I SCHEMA %%I;', a.name, a.name, n.nspname) "
-                      "ELSE format('ALTER EXTENSION %%I UPDATE;', a.name) END "
-                      "FROM pg_available_extensions a JOIN pg_extension e ON e.extname = a.name "
-                      "JOIN pg_namespace n ON n.oid = e.extnamespace "
-                      "WHERE a.installed_version <> a.default_version ORDER BY a.name\" > /tmp/out/update-$db.sql\n"
-                      "  if [ -s /tmp/out/update-$db.sql ]; then\n"
-                      "    echo \"database $db:\"; cat /tmp/out/update-$db.sql\n"
-                      "    psql -X -v ON_ERROR_STOP=1 -d \"$db\" -f /tmp/out/update-$db.sql\n"
-                      "  fi\n"
-                      "  left=$(psql -X -At -d \"$db\" -c \"SELECT string_agg(name || ' ' || installed_version || "
-                      "' (NEW has ' || default_version || ')', ', ') FROM pg_available_extensions "
-                      "WHERE installed_version IS NOT NULL AND installed_version <> default_version\")\n"
-                      "  if [ -n \"$left\" ]; then echo \"database $db: not updated: $left\" >&2; exit 1; fi\n"
-                      "done\n",
-                      port, recreate.len ? recreate.data : "") < 0)
-                return oom (err);
-        return step (m, &m->o->new_img, 0, "update extensions", NULL, -1, script, err);
-}
-
-/* The extensions of an image's PostgreSQL: "<root>/usr/lib/postgresql/N/share/extension/NAME.control". */
-static int
-has_control (const struct mig_image *img, const char *name)
-{
-        cleanup_free char *p = NULL;
-
-        if (asprintf (&p, "%s/usr/lib/postgresql/%d/share/extension/%s.control", img->rootfs, img->major, name) < 0)
-                return -1;
-        return fs_exists (p);
-}
-
-/* Extensions PostgreSQL itself stopped shipping: not created in OLD
- * when NEW is that major or later (pg_upgrade would refuse them). */
-static const struct {
-        const char *name;
-        int removed_in;
-} dropped[] = {
-        { "adminpack", 17 },
-        { "old_snapshot", 17 },
-};
-
-static int
-prime_skip (struct mig *m, struct buf *skip, pgimg_error_t *err)
-{
-        for (size_t i = 0; i < sizeof (dropped) / sizeof (dropped[0]); i++) {
-                if (m->o->new_img.major < dropped[i].removed_in || has_control (&m->o->old_img, dropped[i].name) != 1)
-                        continue;
-                if (buf_addf (skip, "%s%s", skip->len ? "," : "", dropped[i].name) < 0
-                    || buf_addf (&m->r->skipped, "%s%s (PostgreSQL %d removed it)", m->r->skipped.len ? ", " : "",
-                                 dropped[i].name, dropped[i].removed_in) < 0)
-                        return oom (err);
-        }
-        if (skip->data == NULL && buf_add (skip, "", 0) < 0)
-                return oom (err);
-        return 0;
-}
-
-/* Every extension installed in OLD must exist in NEW: say which one does
- * not, and where it is installed. */
-static int
-check_new_has_extensions (struct mig *m, const char *facts, pgimg_error_t *err)
-{
-        for (const char *p = facts; p && *p;) {
-                const char *nl = strchr (p, '\n');
-                size_t n = nl ? (size_t) (nl - p) : strlen (p);
-                char db[128], kind[32], name[128];
-                cleanup_free char *line = strndup (p, n);
-
-                if (line == NULL)
-                        return oom (err);
-                if (sscanf (line, "%127[^\t]\t%31[^\t]\t%127[^\t]", db, kind, name) == 3
-                    && strcmp (kind, "extension") == 0 && has_control (&m->o->new_img, name) == 0)
-                        return pgimg_make_error (err, ENOENT,
-                                                 "extension %s is installed in OLD (%s, database %s) but NEW (%s) does not have it: "
-                                                 "build NEW with it (--with) or leave it out of OLD",
-                                                 name, m->o->old_img.label, db, m->o->new_img.label);
-                p = nl ? nl + 1 : NULL;
-        }
-        return 0;
-}
-
-static int
-load_data (struct mig *m, pgimg_error_t *err)
-{
-        cleanup_buf struct buf skip = BUF_INIT;
-        cleanup_free char *script = NULL;
-        double t0 = now_s ();
-
-        if (prime_skip (m, &skip, err) < 0)
-                return -1;
-        /* OLD's own psql loads the data, as a user of OLD would. */
-        if (asprintf (&script,
-                      "set -euo pipefail\n"
-                      "export PGPORT=%d\n"
-                      "psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE migration'\n"
-                      "psql -X -q -v ON_ERROR_STOP=1 -d migration -v skip='%s' -f /tmp/in/prime.sql\n"
-                      "psql -X -q -v ON_ERROR_STOP=1 -d migration -v scale=%d -f /tmp/in/data.sql\n",
-                      OLD_PORT, skip.data, m->o->scale) < 0)
-                return oom (err);
-        if (step (m, &m->o->old_img, 0, "load the data set", NULL, -1, script, err) < 0)
-                return -1;
-        m->r->load_seconds = now_s () - t0;
-        return 0;
-}
-
-static int
-manifest (struct mig *m, const char *name, pgimg_error_t *err)
-{
-        cleanup_buf struct buf b = BUF_INIT;
-        cleanup_free char *dir = NULL;
-        cleanup_free char *path = NULL;
-
-        if (asprintf (&dir, "%s/old", m->clusters) < 0 || asprintf (&path, "%s/%s", m->out, name) < 0)
-                return oom (err);
-        if (fp_tree_manifest (dir, &b, NULL, err) < 0)
-                return pgimg_error_wrap (err, "list the old data directory");
-        return fs_write_file_atomic (path, b.data, b.len, 0644, err);
-}
-
-/* The old data directory against its listing from before the upgrade. */
-static int
-check_old_data (struct mig *m, pgimg_error_t *err)
-{
-        cleanup_buf struct buf a = BUF_INIT;
-        cleanup_buf struct buf b = BUF_INIT;
-        size_t n_diffs, n_checked;
-
-        if (manifest (m, "old-after.txt", err) < 0 || read_out (m, "old-before.txt", &a, err) < 0
-            || read_out (m, "old-after.txt", &b, err) < 0)
-                return -1;
-        if (fp_tree_compare (a.data, b.data, MAX_REPORT_LINES, &m->r->differences, &n_diffs, &n_checked, err) < 0)
-                return -1;
-        m->r->diffs += n_diffs;
-        m->r->old_files = n_checked;
-        m->r->old_data = n_diffs ? "changed" : "unchanged";
-        return 0;
-}
-
-static int
-controldata_checksums (struct mig *m, int *on, pgimg_error_t *err)
-{
-        cleanup_buf struct buf b = BUF_INIT;
-        cleanup_free char *path = NULL;
-        cleanup_fd int fd = -1;
-        const char *p;
-
-        if (asprintf (&path, "%s/controldata.txt", m->out) < 0)
-                return oom (err);
-        if ((fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-                return pgimg_make_error_errno (err, errno, "create %s", path);
-        if (step (m, &m->o->old_img, 0, "read the old control file", NULL, fd,
-                  "exec pg_controldata /var/lib/postgresql/old", err) < 0)
-                return -1;
-        if (fs_read_file (path, 1 << 20, &b, err) < 0)
-                return -1;
-        p = b.data ? strstr (b.data, "Data page checksum version:") : NULL;
-        if (p == NULL)
-                return pgimg_make_error (err, EIO, "pg_controldata of the old cluster has no checksum line");
-        *on = strtol (p + strlen ("Data page checksum version:"), NULL, 10) != 0;
-        return 0;
-}
-
-/* pg_upgrade's output from its first failed check on, and the files it
- * names (the lists of what to fix), for the user to read. */
-static int
-check_report (struct mig *m, const char *output, pgimg_error_t *err)
-{
-        const char *p = output ? strstr (output, "failed check") : NULL;
-        struct buf *b = &m->r->check_output;
-
-        if (p == NULL && output)
-                p = strstr (output, "fatal");
-
-        if (p == NULL)
-                p = output ? output : "";
-        while (p > output && p[-1] != '\n')
-                p--;
-        if (buf_adds (b, p) < 0)
-                return oom (err);
-        for (const char *q = strstr (p, "/var/lib/postgresql/"); q; q = strstr (q + 1, "/var/lib/postgresql/")) {
-                size_t n = strcspn (q, " \n\t");
-                cleanup_free char *inside = strndup (q, n);
-                cleanup_free char *host = NULL;
-                cleanup_buf struct buf f = BUF_INIT;
-                pgimg_error_t ignored = NULL;
-
-                if (inside == NULL || asprintf (&host, "%s/%s", m->clusters, inside + strlen ("/var/lib/postgresql/")) < 0)
-                        return oom (err);
-                if (fs_read_file (host, 1 << 16, &f, &ignored) == 0 && f.data) {
-                        if (buf_addf (b, "\n%s:\n%s", inside, f.data) < 0)
-                                return oom (err);
-                }
-                pgimg_error_free (&ignored);
-        }
-        return 0;
-}
-
-static int
-run_pg_upgrade (struct mig *m, pgimg_error_t *err)
-{
-        const struct mig_opts *o = m->o;
-        cleanup_free char *cmd = NULL;
-        cleanup_free char *check = NULL;
-        cleanup_free char *run = NULL;
-        cleanup_free char *analyze = NULL;
-        cleanup_free char *out_path = NULL;
-        cleanup_buf struct buf output = BUF_INIT;
-        cleanup_fd int fd = -1;
-        /* Copy is the default; pg_upgrade has a --copy option from 16 on only. */
-        const char *mode = o->mode == MIG_LINK ? " --link" : o->mode == MIG_CLONE ? " --clone"
-                           : o->new_img.major >= 16 ? " --copy" : "";
-        int checksums = 0, r;
-
-        if (controldata_checksums (m, &checksums, err) < 0)
-                return -1;
-        /* initdb enables checksums by default from 18 on: the new cluster
-         * must say what the old one says, or pg_upgrade refuses it. */
-        if (init_cluster (m, &o->new_img, 0, checksums ? "--data-checksums"
-                          : o->new_img.major >= 18 ? "--no-data-checksums" : "", err) < 0)
-                return -1;
-        if (asprintf (&cmd, "pg_upgrade -U postgres -b /tmp/old/usr/lib/postgresql/%d/bin "
-                      "-B /usr/lib/postgresql/%d/bin -d /var/lib/postgresql/old -D /var/lib/postgresql/new "
-                      "-p 50432 -P 50433 --jobs %d%s",
-                      o->old_img.major, o->new_img.major, o->jobs, mode) < 0
-            || asprintf (&check, "exec %s --check", cmd) < 0 || asprintf (&run, "exec %s", cmd) < 0
-            || asprintf (&out_path, "%s/pg_upgrade-check.txt", m->out) < 0)
-                return oom (err);
-        if ((fd = open (out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-                return pgimg_make_error_errno (err, errno, "create %s", out_path);
-        r = step (m, &o->new_img, 1, "pg_upgrade --check", NULL, fd, check, err);
-        if (r < 0 && !interrupted) {
-                pgimg_error_t ignored = NULL;
-                if (fs_read_file (out_path, 1 << 20, &output, &ignored) == 0 && output.data)
-                        check_report (m, output.data, &ignored);
-                pgimg_error_free (&ignored);
-                if (m->r->check_output.len) {
-                        /* The failed check's line, squeezed, as the error; or
-                         * the line before "Failure, exiting" when no check
-                         * says "failed" (a mode the filesystem lacks). */
-                        const char *first = m->r->check_output.data;
-                        const char *fail = strstr (first, "\nFailure, exiting");
-                        char line[256];
-                        size_t k = 0;
-                        if (strstr (first, "failed check") == NULL && strstr (first, "fatal") == NULL && fail) {
-                                while (fail > first && (fail[-1] == '\n' || fail[-1] == ' '))
-                                        fail--;
-                                while (fail > first && fail[-1] != '\n')
-                                        fail--;
-                                first = fail;
-                        }
-                        for (const char *q = first; *q && *q != '\n' && k + 1 < sizeof (line); q++)
-                                if (!(*q == ' ' && k > 0 && line[k - 1] == ' '))
-                                        line[k++] = *q;
-                        line[k] = '\0';
-                        pgimg_error_free (err);
-                        if (o->mode == MIG_CLONE && strstr (line, "clone") != NULL)
-                                return pgimg_make_error (err, EOPNOTSUPP,
-                                                         "pg_upgrade --check failed: %s: --clone needs a filesystem with "
-                                                         "reflinks (XFS, Btrfs) under %s; use copy or --link here",
-                                                         line, o->work_dir);
-                        return pgimg_make_error (err, EIO, "pg_upgrade --check failed: %s (its report is above)", line);
-                }
-                return -1;
-        }
-        if (r < 0 || o->check_only)
-                return r;
-        if (step (m, &o->new_img, 1, "pg_upgrade", NULL, -1, run, err) < 0)
-                return -1;
-        if (server_start (m, &o->new_img, 0, NEW_PORT, &m->new_srv, err) < 0)
-                return -1;
-        /* From 18 on pg_upgrade carries the planner statistics over; only
-         * what it could not carry needs ANALYZE. */
-        if (asprintf (&analyze, "exec vacuumdb -p %d --all --analyze-in-stages --jobs %d%s", NEW_PORT, o->jobs,
-                      o->new_img.major >= 18 ? " --missing-stats-only" : "") < 0)
-                return oom (err);
-        if (step (m, &o->new_img, 0, "rebuild statistics", NULL, -1, analyze, err) < 0)
-                return -1;
-        return update_extensions (m, NEW_PORT, err);
-}
-
-static int
-run_pg_dumpall (struct mig *m, pgimg_error_t *err)
-{
-        const struct mig_opts *o = m->o;
-        cleanup_free char *script = NULL;
-        cleanup_buf struct buf errors = BUF_INIT;
-        const char *p;
-
-        if (init_cluster (m, &o->new_img, 0, "", err) < 0)
-                return -1;
-        if (server_start (m, &o->old_img, 1, OLD_PORT, &m->old_srv, err) < 0
-            || server_start (m, &o->new_img, 0, NEW_PORT, &m->new_srv, err) < 0)
-                return -1;
-        /* NEW's pg_dumpall, as the docs advise; the superuser exists
-         * already, so its CREATE ROLE is the one error allowed. */
-        if (asprintf (&script,
-                      "set -euo pipefail\n"
-                      "pg_dumpall -p %d | psql -X -q -p %d -d postgres > /dev/null 2> /tmp/out/restore-errors.txt\n"
-                      "vacuumdb -p %d --all --analyze-only --jobs %d\n",
-                      OLD_PORT, NEW_PORT, NEW_PORT, o->jobs) < 0)
-                return oom (err);
-        if (step (m, &o->new_img, 0, "pg_dumpall | psql", NULL, -1, script, err) < 0)
-                return -1;
-        if (read_out (m, "restore-errors.txt", &errors, err) < 0)
-                return -1;
-        for (p = strstr (errors.data, "ERROR:"); p; p = strstr (p + 1, "ERROR:")) {
-                size_t n = strcspn (p, "\n");
-                if (strncmp (p, "ERROR:  role \"postgres\" already exists", 38) == 0)
-                        continue;
-                return pgimg_make_error (err, EIO, "restoring the dump into NEW failed: %.*s", (int) n, p);
-        }
-        if (server_stop (m, &m->old_srv, o->old_img.label, err) < 0)
-                return -1;
-        return update_extensions (m, NEW_PORT, err);
-}
-
-static int
-run_restart (struct mig *m, pgimg_error_t *err)
-{
-        if (server_start (m, &m->o->new_img, 1, NEW_PORT, &m->new_srv, err) < 0)
-                return -1;
-        return update_extensions (m, NEW_PORT, err);
+        return is_old ? 0 : mig_carry_preload (m, conf, fd, err);
 }
 
 static int
@@ -904,7 +434,7 @@ setup (struct mig *m, pgimg_error_t *err)
             || asprintf (&m->log, "%s/out/migration.log", w) < 0 || asprintf (&old, "%s/old", m->clusters) < 0
             || asprintf (&new_, "%s/new", m->clusters) < 0)
                 return oom (err);
-        if (fs_mkdir_p (m->clusters, 0755, err) < 0 || fs_mkdir_p (m->sock, 0755, err) < 0
+        if (fs_mkdir_p (m->clusters, 0755, err) < 0 || runtime_private_dir (m->sock, err) < 0
             || fs_mkdir_p (m->in, 0755, err) < 0 || fs_mkdir_p (m->out, 0755, err) < 0)
                 return -1;
         if ((m->log_fd = open (m->log, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
@@ -918,40 +448,6 @@ setup (struct mig *m, pgimg_error_t *err)
 }
 
 static int
-compare (struct mig *m, pgimg_error_t *err)
-{
-        cleanup_buf struct buf a = BUF_INIT;
-        cleanup_buf struct buf b = BUF_INIT;
-        cleanup_buf struct buf masks = BUF_INIT;
-        struct fp_result res;
-        size_t n;
-
-        if (read_out (m, "fp-before.txt", &a, err) < 0 || read_out (m, "fp-after.txt", &b, err) < 0)
-                return -1;
-        if (m->o->fact_masks_file && fs_read_file (m->o->fact_masks_file, 1 << 20, &masks, err) < 0)
-                return pgimg_error_wrap (err, "fact masks");
-        if (fp_normalize (&a, masks.data, err) < 0 || fp_normalize (&b, masks.data, err) < 0)
-                return -1;
-        buf_reset (&masks);
-        if (fp_compare (a.data, a.len, b.data, b.len, MAX_REPORT_LINES, &m->r->differences, &m->r->updates, &res,
-                        err) < 0)
-                return -1;
-        m->r->rows = res.n_rows;
-        m->r->tables = res.n_tables;
-        m->r->facts = res.n_facts;
-        m->r->diffs += res.n_diffs;
-        if (m->o->masks_file && fs_read_file (m->o->masks_file, 1 << 20, &masks, err) < 0)
-                return pgimg_error_wrap (err, "schema masks");
-        if (read_out (m, "schema-before.sql", &a, err) < 0 || read_out (m, "schema-after.sql", &b, err) < 0
-            || fp_normalize (&a, masks.data, err) < 0 || fp_normalize (&b, masks.data, err) < 0)
-                return -1;
-        if (fp_schema_compare ("the databases", a.data, b.data, MAX_REPORT_LINES, &m->r->differences, &n, err) < 0)
-                return -1;
-        m->r->diffs += n;
-        return 0;
-}
-
-static int
 run_all (struct mig *m, pgimg_error_t *err)
 {
         const struct mig_opts *o = m->o;
@@ -959,62 +455,48 @@ run_all (struct mig *m, pgimg_error_t *err)
         cleanup_buf struct buf size = BUF_INIT;
         double t;
 
-        if (setup (m, err) < 0 || init_cluster (m, &o->old_img, 1, "", err) < 0)
+        if (setup (m, err) < 0 || mig_init_cluster (m, &o->old_img, 1, "", err) < 0)
                 return -1;
-        if (server_start (m, &o->old_img, 1, OLD_PORT, &m->old_srv, err) < 0 || load_data (m, err) < 0)
+        if (mig_server_start (m, &o->old_img, 1, OLD_PORT, &m->old_srv, err) < 0 || mig_load_data (m, err) < 0)
                 return -1;
         /* Every tuple frozen and its hint bits set, so that reading the
          * old cluster (pg_upgrade dumps its schema) dirties no page: its
          * files must come out of a copy-mode upgrade as they went in. */
-        if (step (m, &o->new_img, 0, "freeze the old cluster", NULL, -1,
+        if (mig_step (m, &o->new_img, 0, "freeze the old cluster", NULL, -1,
                   "exec vacuumdb -p " STR (OLD_PORT) " --all --freeze --quiet", err) < 0)
                 return -1;
         t = now_s ();
-        if (fingerprint (m, OLD_PORT, "before", err) < 0)
+        if (mig_fingerprint (m, OLD_PORT, "before", err) < 0)
                 return -1;
         m->r->fingerprint_seconds = now_s () - t;
-        if (read_out (m, "size-before.txt", &size, err) < 0 || read_out (m, "fp-before.txt", &facts, err) < 0)
+        if (mig_read_out (m, "size-before.txt", &size, err) < 0 || mig_read_out (m, "fp-before.txt", &facts, err) < 0)
                 return -1;
         m->r->db_bytes = strtoull (size.data, NULL, 10);
-        if (check_new_has_extensions (m, facts.data, err) < 0)
+        if (mig_check_new_has_extensions (m, facts.data, err) < 0)
                 return -1;
-        if (server_stop (m, &m->old_srv, o->old_img.label, err) < 0 || manifest (m, "old-before.txt", err) < 0)
+        if (mig_server_stop (m, &m->old_srv, o->old_img.label, err) < 0 || mig_manifest (m, "old-before.txt", err) < 0)
                 return -1;
         t = now_s ();
         if (o->method == MIG_PG_UPGRADE) {
-                if (run_pg_upgrade (m, err) < 0)
+                if (mig_run_pg_upgrade (m, err) < 0)
                         return -1;
                 if (o->check_only)
                         return 0;
         } else if (o->method == MIG_PG_DUMPALL) {
-                if (run_pg_dumpall (m, err) < 0)
+                if (mig_run_pg_dumpall (m, err) < 0)
                         return -1;
-        } else if (run_restart (m, err) < 0) {
+        } else if (mig_run_restart (m, err) < 0) {
                 return -1;
         }
         m->r->upgrade_seconds = now_s () - t;
-        if (fingerprint (m, NEW_PORT, "after", err) < 0)
+        if (mig_fingerprint (m, NEW_PORT, "after", err) < 0)
                 return -1;
-        if (server_stop (m, &m->new_srv, o->new_img.label, err) < 0)
+        if (mig_server_stop (m, &m->new_srv, o->new_img.label, err) < 0)
                 return -1;
-        if (compare (m, err) < 0)
+        if (mig_compare (m, err) < 0)
                 return -1;
-        if (o->method == MIG_RESTART) {
-                m->r->old_data = "now NEW's (restart runs the new binaries on it)";
-        } else if (o->method == MIG_PG_UPGRADE && o->mode == MIG_LINK) {
-                cleanup_free char *disabled = NULL;
-                if (asprintf (&disabled, "%s/old/global/pg_control.old", m->clusters) < 0)
-                        return oom (err);
-                m->r->old_data = fs_exists (disabled) ? "disabled by --link (global/pg_control.old), as pg_upgrade documents"
-                                                      : "still startable after --link";
-                if (!fs_exists (disabled)) {
-                        m->r->diffs++;
-                        if (buf_adds (&m->r->differences, "  old data directory: global/pg_control.old missing after --link\n") < 0)
-                                return oom (err);
-                }
-        } else if (check_old_data (m, err) < 0) {
+        if (mig_judge_old_data (m, err) < 0)
                 return -1;
-        }
         if (m->r->diffs)
                 return pgimg_make_error (err, EIO, "%zu difference%s between OLD %s and NEW %s after %s", m->r->diffs,
                                          m->r->diffs == 1 ? "" : "s", o->old_img.version, o->new_img.version,
@@ -1038,9 +520,9 @@ mig_run (const struct mig_opts *o, struct mig_report *r, pgimg_error_t *err)
                 return pgimg_make_error (err, EINVAL, "migration test: no work directory");
         rc = run_all (&m, err);
         /* Whatever happened, no server is left running on the data. */
-        server_stop (&m, &m.old_srv, o->old_img.label, rc < 0 ? &ignored : err);
+        mig_server_stop (&m, &m.old_srv, o->old_img.label, rc < 0 ? &ignored : err);
         pgimg_error_free (&ignored);
-        server_stop (&m, &m.new_srv, o->new_img.label, rc < 0 ? &ignored : err);
+        mig_server_stop (&m, &m.new_srv, o->new_img.label, rc < 0 ? &ignored : err);
         pgimg_error_free (&ignored);
         r->interrupted = interrupted;
         if (rc < 0 && interrupted && m.out) {
@@ -1049,7 +531,7 @@ mig_run (const struct mig_opts *o, struct mig_report *r, pgimg_error_t *err)
                 if (asprintf (&before, "%s/old-before.txt", m.out) >= 0 && fs_exists (before)
                     && !(o->method == MIG_PG_UPGRADE && o->mode == MIG_LINK) && o->method != MIG_RESTART) {
                         size_t n = r->diffs;
-                        if (check_old_data (&m, &ignored) < 0)
+                        if (mig_check_old_data (&m, &ignored) < 0)
                                 r->old_data = NULL;
                         r->diffs = n;
                         pgimg_error_free (&ignored);

@@ -10,6 +10,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include "common/fsutil.h"
 #include "common/sha256.h"
 #include "runner/runtime.h"
+#include "sandbox/resolve.h"
 
 static int
 oom (pgimg_error_t *err)
@@ -70,17 +72,20 @@ unpack_layers (const char *dir, const char *blob_dir, const struct layer_desc *l
                 if (layer_extract (blob, dir, NULL, err) < 0)
                         return pgimg_error_wrap (err, "unpack layer %s", layers[i].digest);
         }
+        cleanup_fd int root_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return pgimg_make_error_errno (err, errno, "open `%s`", dir);
         for (size_t i = 0; i < sizeof (mount_points) / sizeof (mount_points[0]); i++) {
-                cleanup_free char *p = NULL;
-                struct stat st;
-
-                if (asprintf (&p, "%s/%s", dir, mount_points[i]) < 0)
-                        return oom (err);
-                /* A symlink (var/run -> /run) stays as the image has it. */
-                if (lstat (p, &st) == 0)
-                        continue;
-                if (fs_mkdir_p (p, 0755, err) < 0)
-                        return -1;
+                /* Inside the root, whatever its symlinks say: a symlink
+                 * (var/run -> /run) is followed as the server will see
+                 * it, and `run -> /home/you` lands in the root's
+                 * /home/you, never on the host. */
+                int fd = resolve_mkdir_p (root_fd, mount_points[i], 0755);
+                if (fd < 0)
+                        return pgimg_make_error_errno (err, errno,
+                                                       "the image's /%s: cannot make it a directory",
+                                                       mount_points[i]);
+                close (fd);
         }
         return 0;
 }
@@ -344,22 +349,98 @@ check_port_free (int port, pgimg_error_t *err)
         return 0;
 }
 
+/* ---- Who may connect (runtime.h). ---- */
+
+static const char hba_conf[] =
+        "# pg_hba.conf of pgimg's runtime, written at every start and read\n"
+        "# instead of the data directory's (-c hba_file).  The socket directory\n"
+        "# is the caller's own (mode 0700), so the socket is trusted; TCP, on\n"
+        "# the host's own network, always needs the password.\n"
+        "local   all             all                     trust\n"
+        "local   replication     all                     trust\n"
+        "host    all             all     all             scram-sha-256\n"
+        "host    replication     all     all             scram-sha-256\n";
+
+const char *
+runtime_hba_conf (void)
+{
+        return hba_conf;
+}
+
+int
+runtime_private_dir (const char *dir, pgimg_error_t *err)
+{
+        cleanup_fd int fd = -1;
+        struct stat st;
+
+        if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+                return pgimg_make_error_errno (err, errno, "create %s", dir);
+        /* O_NOFOLLOW: a link planted there must not be chmod'ed for us. */
+        fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+                return pgimg_make_error (err, ENOTDIR, "%s is not a directory (a symbolic link?): remove it", dir);
+        if (fd < 0 || fstat (fd, &st) < 0)
+                return pgimg_make_error_errno (err, errno, "open %s", dir);
+        if (st.st_uid != geteuid ())
+                return pgimg_make_error (err, EPERM, "%s belongs to uid %u, not to you (uid %u): remove it", dir,
+                                         (unsigned) st.st_uid, (unsigned) geteuid ());
+        if ((st.st_mode & 07777) != 0700 && fchmod (fd, 0700) < 0)
+                return pgimg_make_error_errno (err, errno, "chmod 0700 %s", dir);
+        return 0;
+}
+
+const char *
+runtime_host_auth_ignored (const char *const *env)
+{
+        const char *v = runtime_env_get (env, "POSTGRES_HOST_AUTH_METHOD");
+
+        if (v == NULL || v[0] == '\0' || strcmp (v, "scram-sha-256") == 0)
+                return NULL;
+        return v;
+}
+
+/* On 13, initdb stores the first password as md5 unless told that host
+ * connections use scram-sha-256 (then it writes password_encryption =
+ * scram-sha-256 first), and pgimg's pg_hba.conf could not check it. */
+int
+runtime_server_env (const char *const *env, char ***out, pgimg_error_t *err)
+{
+        const char *user = runtime_env_get (env, "POSTGRES_INITDB_ARGS");
+        cleanup_free char *args = NULL;
+        const char *over[] = { NULL, NULL };
+
+        if (asprintf (&args, "POSTGRES_INITDB_ARGS=--auth-host=scram-sha-256%s%s", user && *user ? " " : "",
+                      user ? user : "")
+            < 0)
+                return oom (err);
+        over[0] = args;
+        return runtime_env_merge (env, over, out, err);
+}
+
 int
 runtime_server_start (const struct runtime_server *s, struct sandbox **out, pgimg_error_t *err)
 {
+        /* After ARGS, so that they cannot loosen who may connect. */
+        static const char *const enforced[] = {
+                "-c", "hba_file=" RUNTIME_HBA_FILE,
+                "-c", "unix_socket_directories=" RUNTIME_SOCKET_DIR,
+                "-c", "unix_socket_permissions=0700",
+        };
+        enum { N_ENFORCED = sizeof (enforced) / sizeof (enforced[0]) };
         char port_arg[32];
         const char *argv[64];
         size_t n = 0;
+        cleanup_strv char **env = NULL;
         const struct sandbox_bind binds[] = {
                 { s->data_dir, s->volume, 1 },
-                { s->socket_dir, "/run/postgresql", 1 },
+                { s->socket_dir, RUNTIME_SOCKET_DIR, 1 },
+                { s->hba_file, RUNTIME_HBA_FILE, 0 },
         };
         struct sandbox_opts o = {
                 .root_dir = s->rootfs,
                 .binds = binds,
-                .n_binds = 2,
+                .n_binds = 3,
                 .argv = argv,
-                .envp = s->env,
                 .hostname = "pgimg",
                 .stdout_fd = s->stdout_fd,
                 .stderr_fd = s->stderr_fd,
@@ -368,8 +449,15 @@ runtime_server_start (const struct runtime_server *s, struct sandbox **out, pgim
                 .share_net = 1,
         };
 
-        if (fs_mkdir_p (s->data_dir, 0700, err) < 0 || fs_mkdir_p (s->socket_dir, 0755, err) < 0)
+        if (s->hba_file == NULL)
+                return pgimg_make_error (err, EINVAL, "runtime: no place for the server's pg_hba.conf");
+        if (fs_mkdir_p (s->data_dir, 0700, err) < 0 || runtime_private_dir (s->socket_dir, err) < 0)
                 return -1;
+        if (fs_write_file_atomic (s->hba_file, hba_conf, sizeof (hba_conf) - 1, 0600, err) < 0)
+                return -1;
+        if (runtime_server_env (s->env, &env, err) < 0)
+                return -1;
+        o.envp = (const char *const *) env;
         if (check_port_free (s->port, err) < 0)
                 return -1;
         snprintf (port_arg, sizeof (port_arg), "port=%d", s->port);
@@ -379,11 +467,15 @@ runtime_server_start (const struct runtime_server *s, struct sandbox **out, pgim
         argv[n++] = "listen_addresses=127.0.0.1";
         argv[n++] = "-c";
         argv[n++] = port_arg;
+        argv[n++] = "-c";
+        argv[n++] = "password_encryption=scram-sha-256";
         for (size_t i = 0; s->args && s->args[i]; i++) {
-                if (n >= 63)
+                if (n >= 63 - N_ENFORCED)
                         return pgimg_make_error (err, E2BIG, "too many postgres arguments");
                 argv[n++] = s->args[i];
         }
+        for (size_t i = 0; i < N_ENFORCED; i++)
+                argv[n++] = enforced[i];
         argv[n] = NULL;
         return sandbox_start (&o, out, err);
 }

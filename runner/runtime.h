@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "layers/layer.h"
@@ -51,11 +51,54 @@ int runtime_probe (int port);
 /* The same on a Unix socket (".../.s.PGSQL.5432"). */
 int runtime_probe_unix (const char *path);
 
+/* Who may connect to a server of pgimg's runtime.  It shares the host's
+ * network namespace, so the official image's `host all all 127.0.0.1/32
+ * trust` (harmless in a container's own namespace) would let every local
+ * user in; and the entrypoint makes /run/postgresql mode 03775.  So, at
+ * every start, whatever the data directory's pg_hba.conf says (data
+ * made by older pgimg versions has trust lines):
+ *   - the server reads pgimg's own pg_hba.conf (runtime_hba_conf), bound
+ *     read-only and named by `-c hba_file`: the socket is trusted, TCP
+ *     always needs the password (scram-sha-256);
+ *   - the socket is mode 0700 in a socket directory of mode 0700 owned by
+ *     the caller (runtime_private_dir), so the socket is the caller's
+ *     alone;
+ *   - passwords are stored as scram-sha-256 (13's default is md5, which
+ *     scram-sha-256 in pg_hba.conf cannot check). */
+#define RUNTIME_SOCKET_DIR "/run/postgresql"
+/* Where the server sees pgimg's pg_hba.conf: in the sandbox's own /tmp,
+ * so that no mount point is made in a root other runs share. */
+#define RUNTIME_HBA_FILE "/tmp/pgimg/pg_hba.conf"
+
+/* The text of that pg_hba.conf.  Static storage. */
+const char *runtime_hba_conf (void);
+
+/* Make dir (mode 0700), or take the one that is there and set its mode
+ * to 0700.  Fails, naming it, when it is a symbolic link or not a
+ * directory, or belongs to another uid.  Its parent must exist. */
+int runtime_private_dir (const char *dir, pgimg_error_t *err);
+
+/* POSTGRES_HOST_AUTH_METHOD in env when it asks for something pgimg's
+ * runtime does not do (anything but scram-sha-256: TCP always needs
+ * the password; `trust` only relaxes the first start's need for one),
+ * for the caller to warn about; else NULL.  Points into env. */
+const char *runtime_host_auth_ignored (const char *const *env);
+
+/* The environment runtime_server_start gives the entrypoint: env with
+ * POSTGRES_INITDB_ARGS starting with --auth-host=scram-sha-256, so that
+ * 13's initdb stores the first password as a scram verifier; the
+ * user's own POSTGRES_INITDB_ARGS come after it and win.  *out as for
+ * runtime_env_merge. */
+int runtime_server_env (const char *const *env, char ***out, pgimg_error_t *err);
+
 struct runtime_server {
         const char *rootfs;
         const char *volume;             /* where data_dir is bound: the image's volume */
         const char *data_dir;           /* host directory, created if missing */
-        const char *socket_dir;         /* host directory, bound at /run/postgresql */
+        const char *socket_dir;         /* host directory, bound at /run/postgresql;
+                                         * made private (runtime_private_dir) */
+        const char *hba_file;           /* host path pgimg writes runtime_hba_conf to,
+                                         * in a directory only the caller can enter */
         int port;                       /* on the host's 127.0.0.1 */
         const char *const *env;         /* the merged environment */
         const char *const *args;        /* more postgres arguments; may be NULL */
@@ -63,10 +106,14 @@ struct runtime_server {
 };
 
 /* Start the entrypoint (`docker-entrypoint.sh postgres -c
- * listen_addresses=127.0.0.1 -c port=PORT ARGS`).  Fails before anything
- * runs when the port is taken; a missing POSTGRES_PASSWORD is left to
- * the entrypoint, whose message users know from the official image.
- * *out is the caller's. */
+ * listen_addresses=127.0.0.1 -c port=PORT -c password_encryption=...
+ * ARGS -c hba_file=... -c unix_socket_...`: ARGS cannot loosen who may
+ * connect).  Fails before anything runs when the port is taken or the
+ * socket directory cannot be made private; a missing POSTGRES_PASSWORD
+ * is left to the entrypoint, whose message users know from the official
+ * image.  The entrypoint sets the socket directory's mode to 03775 (the
+ * socket itself stays 0700): call runtime_private_dir on it again once
+ * the server is ready.  *out is the caller's. */
 int runtime_server_start (const struct runtime_server *s, struct sandbox **out, pgimg_error_t *err);
 
 /* Wait until the server answers on 127.0.0.1:port as ready (not the

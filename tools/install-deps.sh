@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev
 libjansson-dev libzstd-dev zlib1g-dev libcmocka-dev gpgv debian-archive-keyring
 ca-certificates curl util-linux procps python3 bc skopeo umoci
-docker-registry apache2-utils xfsprogs"
+docker-registry apache2-utils xfsprogs postgresql-client"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

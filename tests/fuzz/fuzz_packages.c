@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "builder/deb.h"
+#include "builder/deb_index.h"
+#include "builder/deb_resolve.h"
 #include "common/fsutil.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);

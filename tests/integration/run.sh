@@ -2,8 +2,10 @@
 # run.sh - pgimg's own runtime: `pgimg run -d` on 127.0.0.1 with a
 # password, data kept across a stop and a second start (initdb runs
 # once), a server that is not root, the image's own error without a
-# password, a clean shutdown, `pgimg psql`, and `pgimg test --engine
-# pgimg`.  Needs the host's psql for the TCP checks.  Prints TAP.
+# password, a clean shutdown, `pgimg psql`, the caller's own psql on the
+# run's socket without a password, and `pgimg test --engine pgimg`.
+# Needs the host's psql for the TCP checks.  Prints TAP.  What other
+# users cannot do: hostile/10-local-user.sh.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 
@@ -68,6 +70,8 @@ out=$(pg psql "$name" -- -At -c 'select 1' 2>&1)
 if [ "$out" = 1 ]; then pass "pgimg psql runs the image's psql over the socket"; else fail "pgimg psql runs the image's psql over the socket" "$out"; fi
 out=$(echo 'select 40 + 2' | pg psql "$name" -- -At 2>&1)
 if [ "$out" = 42 ]; then pass "pgimg psql reads its stdin"; else fail "pgimg psql reads its stdin" "$out"; fi
+out=$(env -u PGPASSWORD psql -X -w -At -h "$run_dir/socket" -p "$port" -U postgres -d postgres -c 'select 5' 2>&1)
+if [ "$out" = 5 ]; then pass "the host's psql on the run's socket needs no password"; else fail "the host's psql on the run's socket needs no password" "$out"; fi
 
 out=$(pg run -d --name "$name" --port "$port" -e POSTGRES_PASSWORD=x postgres-18 2>&1)
 if [ $? -ne 0 ] && [[ $out == *"is running already"* ]]; then pass "a second run of the same name is refused"; else fail "a second run of the same name is refused" "$out"; fi
@@ -132,6 +136,14 @@ if [ "$(id -u)" -eq 0 ]; then
 			pass "an unprivileged user runs the image (uid $(id -u "$user"))"
 		else
 			fail "an unprivileged user runs the image" "$out" "$(tail -n 5 "$utmp/cache/run/u/log" 2>/dev/null)"
+		fi
+		out=$(as_user env -u PGPASSWORD psql -X -w -At -h "$utmp/cache/run/u/socket" -p "$uport" -U postgres -d postgres \
+			-c 'select 4' 2>&1)
+		mode=$(stat -c '%a %u' "$utmp/cache/run/u/socket" 2>/dev/null)
+		if [ "$out" = 4 ] && [ "$mode" = "700 $(id -u "$user")" ]; then
+			pass "that user's own socket (mode 0700) lets it in without a password"
+		else
+			fail "that user's own socket (mode 0700) lets it in without a password" "mode: $mode" "$out"
 		fi
 		owner=$(stat -c %u "$utmp/cache/run/u/data/18/docker/PG_VERSION" 2>/dev/null)
 		if [ "$owner" = "$(id -u "$user")" ]; then pass "its data belongs to that user"; else fail "its data belongs to that user" "owner: $owner"; fi

@@ -14,8 +14,12 @@
 #include <archive_entry.h>
 
 #include "builder/deb.h"
+#include "builder/deb_index.h"
+#include "builder/deb_resolve.h"
+#include "builder/deb_version.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "sandbox/resolve.h"
 
 /* ------------------------------------------------------------------ */
 /* Versions                                                            */
@@ -560,6 +564,50 @@ unpack_stays_in_root (void **state)
         assert_true (S_ISREG (mode_of (f, "tmp/pgimg-test-escape")));
 }
 
+/* A data.tar with out -> <a host directory> and a file through it: the
+ * file lands below the root's own copy of that path, never on the host,
+ * whichever way the resolver walks. */
+static void
+unpack_through_absolute_link (const struct unpack_fixture *f, int use_openat2)
+{
+        pgimg_error_t err = NULL;
+        cleanup_free char *host = NULL, *deb = NULL, *on_host = NULL, *in = NULL;
+        cleanup_free char *rel = NULL;
+
+        assert_true (asprintf (&host, "%s/host-%d", f->dir, use_openat2) > 0);
+        assert_int_equal (mkdir (host, 0755), 0);
+        const struct tar_file out[] = {
+                { "./opt/", AE_IFDIR, 0755, NULL, 0, 0 },
+                { "./opt/out", AE_IFLNK, 0777, host, 0, 0 },
+                { "./opt/out/planted", AE_IFREG, 0644, "x", 0, 0 },
+                { "./opt/out/sub/planted", AE_IFREG, 0644, "x", 0, 0 },
+        };
+        assert_true (asprintf (&deb, "%s/out-%d.deb", f->dir, use_openat2) > 0);
+        make_deb (deb, out, sizeof (out) / sizeof (out[0]));
+        resolve_use_openat2 (use_openat2);
+        int r = deb_unpack (deb, f->root, NULL, &err);
+        resolve_use_openat2 (1);
+        if (r < 0)
+                fail_msg ("%s", err->msg);
+        assert_true (asprintf (&on_host, "%s/planted", host) > 0);
+        assert_false (fs_exists (on_host));
+        free (on_host);
+        on_host = NULL;
+        assert_true (asprintf (&on_host, "%s/sub", host) > 0);
+        assert_false (fs_exists (on_host));
+        assert_true (asprintf (&rel, "%s/sub/planted", host + 1) > 0);
+        assert_true (S_ISREG (mode_of (f, rel)));
+}
+
+static void
+unpack_absolute_link_stays_in_root (void **state)
+{
+        struct unpack_fixture *f = *state;
+
+        unpack_through_absolute_link (f, 1);
+        unpack_through_absolute_link (f, 0);
+}
+
 static void
 unpack_errors (void **state)
 {
@@ -591,6 +639,8 @@ main (void)
                 cmocka_unit_test (resolve_keeps_pins),
                 cmocka_unit_test_setup_teardown (unpack_merged_usr_and_owners, unpack_setup, unpack_teardown),
                 cmocka_unit_test_setup_teardown (unpack_stays_in_root, unpack_setup, unpack_teardown),
+                cmocka_unit_test_setup_teardown (unpack_absolute_link_stays_in_root, unpack_setup,
+                                                 unpack_teardown),
                 cmocka_unit_test_setup_teardown (unpack_errors, unpack_setup, unpack_teardown),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);

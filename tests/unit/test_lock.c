@@ -176,7 +176,23 @@ refuse_bad_locks (void **state)
         expect_refused (f, version, ": lockVersion is not 1");
         expect_refused (f, dup, ": package `libc6` is listed twice");
         expect_refused (f, no_urls, ": package `bash` has no urls");
-        expect_refused (f, "{\"lockVersion\": 1,", " line 1 column 18: ");
+        expect_refused (f, "{\"lockVersion\": 1,", ": line 1, column 18: ");
+}
+
+static void
+release_dates_become_timestamps (void **state)
+{
+        char ts[17];
+
+        (void) state;
+        assert_int_equal (lock_date_timestamp ("Sat, 09 Aug 2025 09:12:34 UTC", ts), 0);
+        assert_string_equal (ts, "20250809T091234Z");
+        assert_int_equal (lock_date_timestamp ("1 Jan 2024 00:00:00 +0000", ts), 0);
+        assert_string_equal (ts, "20240101T000000Z");
+        assert_int_equal (lock_date_timestamp ("Sat, 09 Aug 2025 09:12:34 CEST", ts), -1);
+        assert_int_equal (lock_date_timestamp ("Sat, 09 Foo 2025 09:12:34 UTC", ts), -1);
+        assert_int_equal (lock_date_timestamp ("Sat, 09 Aug 2025 24:00:00 UTC", ts), -1);
+        assert_int_equal (lock_date_timestamp ("", ts), -1);
 }
 
 static void
@@ -347,6 +363,7 @@ main (void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown (load_good_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown (refuse_bad_locks, setup, teardown),
+                cmocka_unit_test (release_dates_become_timestamps),
                 cmocka_unit_test_setup_teardown (refuse_missing_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown (update_refuses_bad_input, setup, teardown),
                 cmocka_unit_test_setup_teardown (update_from_signed_archive, setup, teardown),

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "builder/recipe.h"
+#include "builder/recipe_field.h"
 #include "common/cleanup.h"
 #include "common/error.h"
 #include "common/fsutil.h"
@@ -403,6 +404,122 @@ version_canonical_ignores_other_pins (void **state)
         recipe_free (&b);
 }
 
+/* ------------------------------------------------------------------ */
+/* The field reader that both kinds of recipe use                      */
+
+/* call fails, leaving want in err (a pgimg_error_t in the caller). */
+#define EXPECT_FIELD_ERROR(call, want)                                   \
+        do {                                                             \
+                assert_true ((call) < 0);                                \
+                assert_non_null (err);                                   \
+                assert_string_equal (err->msg, (want));                  \
+                pgimg_error_free (&err);                                 \
+        } while (0)
+
+static int
+short_word (const char *s)
+{
+        return strlen (s) <= 3;
+}
+
+static void
+field_reader_messages (void **state)
+{
+        static const char *const known[] = { "a", "s", "v", NULL };
+        static const struct recipe_check short_check = { short_word, "is longer than 3" };
+        cleanup_json json_t *root = json_loads ("{\"s\": 1, \"e\": \"\", \"a\": [\"ab\", 2], \"w\": [\"abcd\"],"
+                                               " \"o\": [], \"h\": \"ABC\", \"v\": {\"x\": 1}}", 0, NULL);
+        struct recipe_fields top = RECIPE_FIELDS_TOP ("r.json", root);
+        cleanup_recipe_fields struct recipe_fields v = { 0 };
+        cleanup_strv char **strv = NULL;
+        char *str = NULL;
+        json_t *obj = NULL;
+        char hex[SHA256_HEX_LEN + 1];
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_non_null (root);
+        EXPECT_FIELD_ERROR (recipe_field_string (&top, "missing", 1, &str, &err),
+                            "`r.json`: field `missing` is missing");
+        EXPECT_FIELD_ERROR (recipe_field_string (&top, "s", 1, &str, &err), "`r.json`: field `s` must be a string");
+        EXPECT_FIELD_ERROR (recipe_field_string (&top, "e", 0, &str, &err), "`r.json`: field `e` must not be empty");
+        EXPECT_FIELD_ERROR (recipe_field_strv (&top, "s", 0, NULL, &strv, NULL, &err),
+                            "`r.json`: field `s` must be an array of strings");
+        EXPECT_FIELD_ERROR (recipe_field_strv (&top, "a", 0, NULL, &strv, NULL, &err),
+                            "`r.json`: field `a[1]` must be a non-empty string");
+        EXPECT_FIELD_ERROR (recipe_field_strv (&top, "w", 0, &short_check, &strv, NULL, &err),
+                            "`r.json`: field `w[0]` (`abcd`) is longer than 3");
+        EXPECT_FIELD_ERROR (recipe_field_object (&top, "o", "an object of things", &obj, &err),
+                            "`r.json`: field `o` must be an object of things");
+        EXPECT_FIELD_ERROR (recipe_field_object (&top, "none", "an object", &obj, &err),
+                            "`r.json`: field `none` is missing");
+        EXPECT_FIELD_ERROR (recipe_field_sha256 (&top, "h", hex, &err),
+                            "`r.json`: field `h` must be 64 lowercase hex digits");
+        EXPECT_FIELD_ERROR (recipe_fields_known (&top, known, &err),
+                            "`r.json`: unknown field `e` (known: a, s, v)");
+
+        /* A nested object names its fields by their path. */
+        assert_int_equal (recipe_field_object (&top, "v", "an object", &obj, &err), 0);
+        assert_int_equal (recipe_fields_enter (&top, obj, &v, &err, "v[\"%s\"]", "k"), 0);
+        EXPECT_FIELD_ERROR (recipe_field_string (&v, "x", 1, &str, &err), "`r.json`: field `v[\"k\"].x` must be a string");
+        EXPECT_FIELD_ERROR (recipe_field_strv (&v, "y", 1, NULL, &strv, NULL, &err),
+                            "`r.json`: field `v[\"k\"].y` is missing");
+        EXPECT_FIELD_ERROR (recipe_fields_known (&v, known, &err), "`r.json`: unknown field `v[\"k\"].x` (known: a, s, v)");
+        EXPECT_FIELD_ERROR (recipe_field_error (&err, &v, NULL, "is %s", "odd"), "`r.json`: field `v[\"k\"]` is odd");
+
+        /* What does read. */
+        assert_int_equal (recipe_field_string (&top, "absent", 0, &str, &err), 0);
+        assert_null (str);
+        assert_int_equal (recipe_field_strv (&top, "absent", 0, NULL, &strv, NULL, &err), 0);
+        assert_null (strv[0]);
+        assert_null (err);
+}
+
+/* An extension recipe names its fields the way a PostgreSQL recipe does. */
+static void
+extension_recipe_uses_the_same_reader (void **state)
+{
+        static const char good[] =
+                "{\"name\": \"demo\", \"summary\": \"a demo\", \"license\": \"MIT\",\n"
+                " \"homepage\": \"https://example.org\", \"build\": \"deb\", \"majors\": [\"15\"],\n"
+                " \"default_version\": \"1.0\", \"extensions\": [\"demo\"],\n"
+                " \"versions\": {\"1.0\": {\"debs\": {\"15\": {\"url\": \"http://d/a.deb\",\n"
+                "   \"sha256\": \"" SHA_15_18 "\"}}}}}\n";
+        static const struct { const char *from, *to, *message; } cases[] = {
+                { "\"url\": \"http://d/a.deb\",", "",
+                  "`extensions/demo.json`: field `versions[\"1.0\"].debs[\"15\"].url` is missing" },
+                { "\"http://d/a.deb\"", "\"ftp://d/a.deb\"",
+                  "`extensions/demo.json`: field `versions[\"1.0\"].debs[\"15\"].url` must be an http:// or "
+                  "https:// URL" },
+                { "\"url\"", "\"uri\"",
+                  "`extensions/demo.json`: unknown field `versions[\"1.0\"].debs[\"15\"].uri` (known: sha256, url)" },
+                { "\"majors\": [\"15\"]", "\"majors\": \"15\"",
+                  "`extensions/demo.json`: field `majors` must be an array of strings" },
+                { "\"versions\": {\"1.0\"", "\"versionz\": {\"1.0\"",
+                  "`extensions/demo.json`: unknown field `versionz` (known: build, build_packages, configure_args, "
+                  "debian_source, default_version, extensions, homepage, license, majors, make_args, name, "
+                  "output_plugins, requires, runtime_packages, shared_preload_libraries, summary, update, versions)" },
+                { "\"summary\": \"a demo\"", "\"summary\": 3", "`extensions/demo.json`: field `summary` must be a string" },
+        };
+        struct ext_recipe r;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_int_equal (ext_recipe_load_buf (good, strlen (good), "extensions/demo.json", &r, &err), 0);
+        ext_recipe_free (&r);
+        for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+                const char *at = strstr (good, cases[i].from);
+                cleanup_free char *text = NULL;
+                assert_non_null (at);
+                assert_true (asprintf (&text, "%.*s%s%s", (int) (at - good), good, cases[i].to,
+                                       at + strlen (cases[i].from)) > 0);
+                assert_true (ext_recipe_load_buf (text, strlen (text), "extensions/demo.json", &r, &err) < 0);
+                assert_string_equal (err->msg, cases[i].message);
+                assert_null (r.name);
+                pgimg_error_free (&err);
+        }
+}
+
 int
 main (void)
 {
@@ -423,6 +540,8 @@ main (void)
                 cmocka_unit_test (missing_file),
                 cmocka_unit_test_setup_teardown (file_name_must_match_major, setup, teardown),
                 cmocka_unit_test (version_canonical_ignores_other_pins),
+                cmocka_unit_test (field_reader_messages),
+                cmocka_unit_test (extension_recipe_uses_the_same_reader),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }

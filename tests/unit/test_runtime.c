@@ -1,13 +1,19 @@
 /* test_runtime.c - the parsers of pgimg's runtime: -e values merged over
  * the image's Env, a server's reply judged as pg_isready does, and the
- * state file of a named run. */
+ * state file of a named run; and who may connect to its servers: the
+ * private socket directory, pgimg's pg_hba.conf, the environment that
+ * makes 13 store a scram verifier. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -125,6 +131,165 @@ state_rejects_what_it_does_not_know (void **state)
         }
 }
 
+/* A scratch directory for the private-directory tests; *dir malloc'ed. */
+static char *
+scratch (void)
+{
+        char tmpl[] = "/tmp/pgimg-test-runtime-XXXXXX";
+
+        assert_non_null (mkdtemp (tmpl));
+        return strdup (tmpl);
+}
+
+static mode_t
+mode_of (const char *path)
+{
+        struct stat st;
+
+        assert_int_equal (lstat (path, &st), 0);
+        return st.st_mode & 07777;
+}
+
+static void
+private_dir_is_made_and_kept_0700 (void **state)
+{
+        cleanup_free char *top = scratch ();
+        cleanup_free char *dir = NULL;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_true (asprintf (&dir, "%s/socket", top) > 0);
+        assert_int_equal (runtime_private_dir (dir, &err), 0);
+        assert_int_equal (mode_of (dir), 0700);
+        /* What the entrypoint does to /var/run/postgresql, or an older pgimg left. */
+        assert_int_equal (chmod (dir, 03777), 0);
+        assert_int_equal (runtime_private_dir (dir, &err), 0);
+        assert_int_equal (mode_of (dir), 0700);
+        assert_int_equal (rmdir (dir), 0);
+        assert_int_equal (rmdir (top), 0);
+}
+
+static void
+private_dir_refuses_links_and_files (void **state)
+{
+        cleanup_free char *top = scratch ();
+        cleanup_free char *target = NULL;
+        cleanup_free char *link = NULL;
+        cleanup_free char *file = NULL;
+        cleanup_free char *want = NULL;
+        pgimg_error_t err = NULL;
+        FILE *f;
+
+        (void) state;
+        assert_true (asprintf (&target, "%s/elsewhere", top) > 0 && asprintf (&link, "%s/socket", top) > 0
+                     && asprintf (&file, "%s/file", top) > 0);
+        assert_int_equal (mkdir (target, 0755), 0);
+        assert_int_equal (symlink (target, link), 0);
+        assert_true (runtime_private_dir (link, &err) < 0);
+        assert_true (asprintf (&want, "%s is not a directory (a symbolic link?): remove it", link) > 0);
+        assert_string_equal (err->msg, want);
+        pgimg_error_free (&err);
+        assert_int_equal (mode_of (target), 0755); /* the link's target is left alone */
+        assert_non_null (f = fopen (file, "w"));
+        fclose (f);
+        assert_true (runtime_private_dir (file, &err) < 0);
+        assert_int_equal (err->status, ENOTDIR);
+        pgimg_error_free (&err);
+        unlink (file);
+        unlink (link);
+        rmdir (target);
+        rmdir (top);
+}
+
+static void
+private_dir_refuses_another_owner (void **state)
+{
+        cleanup_free char *top = scratch ();
+        cleanup_free char *dir = NULL;
+        cleanup_free char *want = NULL;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_true (asprintf (&dir, "%s/socket", top) > 0);
+        assert_int_equal (mkdir (dir, 0700), 0);
+        assert_int_equal (chmod (dir, 0777), 0);
+        /* Only root can give a directory away; elsewhere there is nothing to try. */
+        if (geteuid () == 0 && chown (dir, 65534, 65534) == 0) {
+                assert_true (runtime_private_dir (dir, &err) < 0);
+                assert_true (asprintf (&want, "%s belongs to uid 65534, not to you (uid 0): remove it", dir) > 0);
+                assert_string_equal (err->msg, want);
+                pgimg_error_free (&err);
+                assert_int_equal (mode_of (dir), 0777);
+        }
+        rmdir (dir);
+        rmdir (top);
+}
+
+static void
+hba_trusts_only_the_socket (void **state)
+{
+        const char *p = runtime_hba_conf ();
+        int host_lines = 0, local_lines = 0;
+
+        (void) state;
+        while (*p) {
+                const char *nl = strchr (p, '\n');
+                size_t n = nl ? (size_t) (nl - p) : strlen (p);
+                char line[256];
+
+                assert_true (n < sizeof (line));
+                memcpy (line, p, n);
+                line[n] = '\0';
+                if (strncmp (line, "host", 4) == 0) {
+                        host_lines++;
+                        assert_non_null (strstr (line, " scram-sha-256"));
+                        assert_string_equal (line + n - strlen (" scram-sha-256"), " scram-sha-256");
+                } else if (strncmp (line, "local", 5) == 0) {
+                        local_lines++;
+                } else {
+                        assert_true (line[0] == '#' || line[0] == '\0');
+                }
+                p += n + (nl != NULL);
+        }
+        assert_int_equal (host_lines, 2);
+        assert_int_equal (local_lines, 2);
+}
+
+static void
+host_auth_method_other_than_scram_is_named (void **state)
+{
+        const char *const trust[] = { "PATH=/bin", "POSTGRES_HOST_AUTH_METHOD=trust", NULL };
+        const char *const md5[] = { "POSTGRES_HOST_AUTH_METHOD=md5", NULL };
+        const char *const scram[] = { "POSTGRES_HOST_AUTH_METHOD=scram-sha-256", NULL };
+        const char *const empty[] = { "POSTGRES_HOST_AUTH_METHOD=", NULL };
+
+        (void) state;
+        assert_string_equal (runtime_host_auth_ignored (trust), "trust");
+        assert_string_equal (runtime_host_auth_ignored (md5), "md5");
+        assert_null (runtime_host_auth_ignored (scram));
+        assert_null (runtime_host_auth_ignored (empty));
+        assert_null (runtime_host_auth_ignored (NULL));
+}
+
+static void
+initdb_is_told_scram_before_the_users_arguments (void **state)
+{
+        const char *const none[] = { "PATH=/bin", NULL };
+        const char *const user[] = { "POSTGRES_INITDB_ARGS=--data-checksums --auth-host=md5", NULL };
+        cleanup_strv char **a = NULL;
+        cleanup_strv char **b = NULL;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_int_equal (runtime_server_env (none, &a, &err), 0);
+        assert_string_equal (runtime_env_get ((const char *const *) a, "POSTGRES_INITDB_ARGS"),
+                             "--auth-host=scram-sha-256");
+        assert_string_equal (runtime_env_get ((const char *const *) a, "PATH"), "/bin");
+        assert_int_equal (runtime_server_env (user, &b, &err), 0);
+        assert_string_equal (runtime_env_get ((const char *const *) b, "POSTGRES_INITDB_ARGS"),
+                             "--auth-host=scram-sha-256 --data-checksums --auth-host=md5");
+}
+
 int
 main (void)
 {
@@ -134,6 +299,12 @@ main (void)
                 cmocka_unit_test (ready_reply_as_pg_isready),
                 cmocka_unit_test (state_round_trips),
                 cmocka_unit_test (state_rejects_what_it_does_not_know),
+                cmocka_unit_test (private_dir_is_made_and_kept_0700),
+                cmocka_unit_test (private_dir_refuses_links_and_files),
+                cmocka_unit_test (private_dir_refuses_another_owner),
+                cmocka_unit_test (hba_trusts_only_the_socket),
+                cmocka_unit_test (host_auth_method_other_than_scram_is_named),
+                cmocka_unit_test (initdb_is_told_scram_before_the_users_arguments),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }

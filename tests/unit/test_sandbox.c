@@ -25,7 +25,8 @@
 
 #include <cmocka.h>
 
-#include "builder/sandbox.h"
+#include "sandbox/resolve.h"
+#include "sandbox/sandbox.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/error.h"
@@ -348,6 +349,67 @@ symlinks_in_the_root_stay_inside (void **state)
         assert_int_equal (unlink (link), 0);
 }
 
+/* A hostile root: var -> a host directory that exists on the host but
+ * not in the root.  The bind's mount point must be made in the root's
+ * own copy of that path, through openat2 and through the walk by hand
+ * (the child inherits the switch). */
+static void
+mount_points_through_host_links (int use_openat2)
+{
+        const char *const argv[] = { "sh", "-c", "echo in > /var/lib/postgresql/data/f", NULL };
+        const struct sandbox_bind binds[] = {
+                { "/usr", "/usr", 0 },
+                { out_dir, "/var/lib/postgresql/data", 1 },
+        };
+        struct sandbox_opts o = {
+                .root_dir = root_dir,
+                .binds = binds,
+                .n_binds = 2,
+                .argv = argv,
+                .envp = default_env,
+                .stdout_fd = -1,
+                .stderr_fd = STDERR_FILENO,
+        };
+        char host[] = "/tmp/pgimg-test-host-XXXXXX";
+        char link[128], path[192], cmd[256];
+        pgimg_error_t err = NULL;
+        int code = -1, r;
+
+        assert_non_null (mkdtemp (host));
+        snprintf (link, sizeof (link), "%s/var", root_dir);
+        assert_int_equal (symlink (host, link), 0);
+        resolve_use_openat2 (use_openat2);
+        r = sandbox_run (&o, &code, &err);
+        resolve_use_openat2 (1);
+        if (r < 0)
+                fail_msg ("%s", err->msg);
+        assert_int_equal (code, 0);
+        snprintf (path, sizeof (path), "%s/f", out_dir);
+        assert_int_equal (unlink (path), 0);
+        /* Nothing on the host; the points made in the root are gone again. */
+        snprintf (path, sizeof (path), "%s/lib", host);
+        assert_false (fs_exists (path));
+        snprintf (path, sizeof (path), "%s%s/lib", root_dir, host);
+        assert_false (fs_exists (path));
+        assert_int_equal (unlink (link), 0);
+        snprintf (cmd, sizeof (cmd), "rm -rf '%s' '%s/tmp/pgimg-test-host-'*", host, root_dir);
+        assert_int_equal (system (cmd), 0);
+}
+
+static void
+mount_points_stay_in_root_openat2 (void **state)
+{
+        (void) state;
+        mount_points_through_host_links (1);
+}
+
+static void
+mount_points_stay_in_root_by_hand (void **state)
+{
+        (void) state;
+        mount_points_through_host_links (0);
+}
+
 static void
 setup_errors_name_the_step (void **state)
 {
@@ -505,6 +567,8 @@ main (void)
                 cmocka_unit_test (environment_is_exactly_envp),
                 cmocka_unit_test (step_api_forwards_signals),
                 cmocka_unit_test (symlinks_in_the_root_stay_inside),
+                cmocka_unit_test (mount_points_stay_in_root_openat2),
+                cmocka_unit_test (mount_points_stay_in_root_by_hand),
                 cmocka_unit_test (setup_errors_name_the_step),
                 cmocka_unit_test (runs_as_uid_inside_with_stdin),
         };

@@ -1,0 +1,23 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/cleanup.h"
+#include "common/libarchive.h"
+
+int
+pgimg_error_from_archive (pgimg_error_t *err, struct archive *a, const char *fmt, ...)
+{
+        cleanup_free char *what = NULL;
+        const char *text = a ? archive_error_string (a) : NULL;
+        int e = a ? archive_errno (a) : 0;
+        va_list ap;
+
+        va_start (ap, fmt);
+        if (vasprintf (&what, fmt, ap) < 0)
+                what = NULL;
+        va_end (ap);
+        return pgimg_make_error (err, e > 0 ? e : EIO, "%s: %s", what ? what : "archive",
+                                 text ? text : "unknown libarchive error");
+}

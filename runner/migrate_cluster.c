@@ -1,0 +1,247 @@
+/* migrate_cluster.c - the steps of the migration test on a cluster:
+ * loading the data set, fingerprinting it, carrying preload libraries
+ * over and updating extensions after the upgrade (see migrate.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "runner/fingerprint.h"
+#include "runner/migrate_internal.h"
+
+/* The next item of a comma-separated list at *p (spaces around it left
+ * out): its start and *len, *p moved past it; NULL at the end. */
+static const char *
+next_item (const char **p, size_t *len)
+{
+        const char *item;
+
+        *p += strspn (*p, " ");
+        if (**p == '\0')
+                return NULL;
+        item = *p;
+        *len = strcspn (item, ",");
+        *p = item + *len + (item[*len] == ',');
+        while (*len > 0 && item[*len - 1] == ' ')
+                (*len)--;
+        return item;
+}
+
+static int
+list_has (const char *list, const char *item, size_t len)
+{
+        const char *it;
+        size_t n;
+
+        while ((it = next_item (&list, &n)) != NULL)
+                if (n == len && strncmp (it, item, len) == 0)
+                        return 1;
+        return 0;
+}
+
+/* The old cluster's shared_preload_libraries carried over to the new
+ * one: NEW's own list, plus any library OLD preloaded that it lacks. */
+int
+mig_carry_preload (struct mig *m, const char *conf, int fd, pgimg_error_t *err)
+{
+        cleanup_buf struct buf old_list = BUF_INIT;
+        cleanup_buf struct buf new_list = BUF_INIT;
+        cleanup_buf struct buf merged = BUF_INIT;
+        cleanup_free char *path = NULL;
+        cleanup_fd int out = -1;
+        size_t added = 0, n;
+
+        if (mig_read_out (m, "preload-before.txt", &old_list, err) < 0)
+                return -1;
+        if (asprintf (&path, "%s/preload-new.txt", m->out) < 0)
+                return oom (err);
+        if ((out = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+                return pgimg_make_error_errno (err, errno, "create %s", path);
+        if (mig_step (m, &m->o->new_img, 0, "read the new cluster's preload libraries", NULL, out,
+                  "exec postgres -D /var/lib/postgresql/new -C shared_preload_libraries", err) < 0
+            || mig_read_out (m, "preload-new.txt", &new_list, err) < 0)
+                return -1;
+        old_list.data[strcspn (old_list.data, "\n")] = '\0';
+        new_list.data[strcspn (new_list.data, "\n")] = '\0';
+        if (buf_adds (&merged, new_list.data) < 0)
+                return oom (err);
+        for (const char *p = old_list.data, *it; (it = next_item (&p, &n)) != NULL;) {
+                if (n == 0 || list_has (merged.data, it, n))
+                        continue;
+                if (buf_addf (&merged, "%s%.*s", merged.len ? "," : "", (int) n, it) < 0)
+                        return oom (err);
+                added++;
+        }
+        if (added == 0)
+                return 0;
+        if (strchr (merged.data, '\'') != NULL)
+                return pgimg_make_error (err, EINVAL, "shared_preload_libraries `%s`: a quote in a library name", merged.data);
+        if (dprintf (fd, "# carried over from the old cluster\nshared_preload_libraries = '%s'\n", merged.data) < 0)
+                return pgimg_make_error_errno (err, errno, "write %s", conf);
+        return 0;
+}
+
+/* Facts and schemas of every database, with NEW's client programs:
+ * out/fp-TAG.txt ("DB\t" before each line of fingerprint.sql) and
+ * out/schema-TAG.sql (each database's dump after a "\connect" line). */
+int
+mig_fingerprint (struct mig *m, int port, const char *tag, pgimg_error_t *err)
+{
+        cleanup_free char *script = NULL;
+        char what[64];
+
+        snprintf (what, sizeof (what), "mig_fingerprint (%s)", tag);
+        if (asprintf (&script,
+                      "set -euo pipefail\n"
+                      "export PGPORT=%d\n"
+                      "dbs=$(psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \"SELECT datname FROM pg_database "
+                      "WHERE datallowconn AND NOT datistemplate ORDER BY 1\")\n"
+                      "psql -X -At -v ON_ERROR_STOP=1 -d postgres -c \"SELECT sum(pg_database_size(datname))::bigint "
+                      "FROM pg_database WHERE datallowconn AND NOT datistemplate\" > /tmp/out/size-%s.txt\n"
+                      "psql -X -At -v ON_ERROR_STOP=1 -d postgres -c 'SHOW shared_preload_libraries' > /tmp/out/preload-%s.txt\n"
+                      ": > /tmp/out/fp-%s.txt; : > /tmp/out/schema-%s.sql\n"
+                      "for db in $dbs; do\n"
+                      "  psql -X -At -F $'\\t' -v ON_ERROR_STOP=1 -d \"$db\" -f /tmp/in/fingerprint.sql"
+                      " | sed \"s/^/$db\\t/\" >> /tmp/out/fp-%s.txt\n"
+                      "  echo \"\\\\connect $db\" >> /tmp/out/schema-%s.sql\n"
+                      "  pg_dump --schema-only -d \"$db\" >> /tmp/out/schema-%s.sql\n"
+                      "done\n",
+                      port, tag, tag, tag, tag, tag, tag, tag) < 0)
+                return oom (err);
+        return mig_step (m, &m->o->new_img, 0, what, NULL, -1, script, err);
+}
+
+/* Extensions whose default version in NEW differs from the installed
+ * one are moved to it in every database, as the pg_upgrade docs say
+ * (pg_upgrade keeps the old version's objects): ALTER EXTENSION ...
+ * UPDATE, or, where no update path leads there, DROP and CREATE for the
+ * extensions that keep no data and say so (opts.recreate). */
+int
+mig_update_extensions (struct mig *m, int port, pgimg_error_t *err)
+{
+        cleanup_buf struct buf recreate = BUF_INIT;
+        cleanup_free char *script = NULL;
+
+        for (size_t i = 0; m->o->recreate && m->o->recreate[i]; i++) {
+                const char *n = m->o->recreate[i];
+                if (n[strspn (n, "abcdefghijklmnopqrstuvwxyz0123456789_-")] != '\0')
+                        return pgimg_make_error (err, EINVAL, "extension name `%s`", n);
+                if (buf_addf (&recreate, "%s'%s'", recreate.len ? ", " : "", n) < 0)
+                        return oom (err);
+        }
+        if (asprintf (&script,
+                      "set -euo pipefail\n"
+                      "export PGPORT=%d\n"
+                      "for db in $(psql -X -At -d postgres -c \"SELECT datname FROM pg_database WHERE datallowconn "
+                      "AND NOT datistemplate ORDER BY 1\"); do\n"
+                      "  psql -X -At -v ON_ERROR_STOP=1 -d \"$db\" -c \"SELECT CASE WHEN a.name = ANY (ARRAY[%s]::text[]) "
+                      "AND NOT EXISTS (SELECT 1 FROM pg_extension_update_paths(a.name) p WHERE p.source = a.installed_version "
+                      "AND p.target = a.default_version AND p.path IS NOT NULL) "
+                      "THEN format('DROP EXTENSION %%I; CREATE EXTENSION %%I SCHEMA %%I;', a.name, a.name, n.nspname) "
+                      "ELSE format('ALTER EXTENSION %%I UPDATE;', a.name) END "
+                      "FROM pg_available_extensions a JOIN pg_extension e ON e.extname = a.name "
+                      "JOIN pg_namespace n ON n.oid = e.extnamespace "
+                      "WHERE a.installed_version <> a.default_version ORDER BY a.name\" > /tmp/out/update-$db.sql\n"
+                      "  if [ -s /tmp/out/update-$db.sql ]; then\n"
+                      "    echo \"database $db:\"; cat /tmp/out/update-$db.sql\n"
+                      "    psql -X -v ON_ERROR_STOP=1 -d \"$db\" -f /tmp/out/update-$db.sql\n"
+                      "  fi\n"
+                      "  left=$(psql -X -At -d \"$db\" -c \"SELECT string_agg(name || ' ' || installed_version || "
+                      "' (NEW has ' || default_version || ')', ', ') FROM pg_available_extensions "
+                      "WHERE installed_version IS NOT NULL AND installed_version <> default_version\")\n"
+                      "  if [ -n \"$left\" ]; then echo \"database $db: not updated: $left\" >&2; exit 1; fi\n"
+                      "done\n",
+                      port, recreate.len ? recreate.data : "") < 0)
+                return oom (err);
+        return mig_step (m, &m->o->new_img, 0, "update extensions", NULL, -1, script, err);
+}
+
+/* The extensions of an image's PostgreSQL: "<root>/usr/lib/postgresql/N/share/extension/NAME.control". */
+static int
+has_control (const struct mig_image *img, const char *name)
+{
+        cleanup_free char *p = NULL;
+
+        if (asprintf (&p, "%s/usr/lib/postgresql/%d/share/extension/%s.control", img->rootfs, img->major, name) < 0)
+                return -1;
+        return fs_exists (p);
+}
+
+/* Extensions PostgreSQL itself stopped shipping: not created in OLD
+ * when NEW is that major or later (pg_upgrade would refuse them). */
+static const struct {
+        const char *name;
+        int removed_in;
+} dropped[] = {
+        { "adminpack", 17 },
+        { "old_snapshot", 17 },
+};
+
+static int
+prime_skip (struct mig *m, struct buf *skip, pgimg_error_t *err)
+{
+        for (size_t i = 0; i < sizeof (dropped) / sizeof (dropped[0]); i++) {
+                if (m->o->new_img.major < dropped[i].removed_in || has_control (&m->o->old_img, dropped[i].name) != 1)
+                        continue;
+                if (buf_addf (skip, "%s%s", skip->len ? "," : "", dropped[i].name) < 0
+                    || buf_addf (&m->r->skipped, "%s%s (PostgreSQL %d removed it)", m->r->skipped.len ? ", " : "",
+                                 dropped[i].name, dropped[i].removed_in) < 0)
+                        return oom (err);
+        }
+        if (skip->data == NULL && buf_add (skip, "", 0) < 0)
+                return oom (err);
+        return 0;
+}
+
+/* Every extension installed in OLD must exist in NEW: say which one does
+ * not, and where it is installed. */
+int
+mig_check_new_has_extensions (struct mig *m, const char *facts, pgimg_error_t *err)
+{
+        for (const char *p = facts; p && *p;) {
+                const char *nl = strchr (p, '\n');
+                size_t n = nl ? (size_t) (nl - p) : strlen (p);
+                char db[128], kind[32], name[128];
+                cleanup_free char *line = strndup (p, n);
+
+                if (line == NULL)
+                        return oom (err);
+                if (sscanf (line, "%127[^\t]\t%31[^\t]\t%127[^\t]", db, kind, name) == 3
+                    && strcmp (kind, "extension") == 0 && has_control (&m->o->new_img, name) == 0)
+                        return pgimg_make_error (err, ENOENT,
+                                                 "extension %s is installed in OLD (%s, database %s) but NEW (%s) does not have it: "
+                                                 "build NEW with it (--with) or leave it out of OLD",
+                                                 name, m->o->old_img.label, db, m->o->new_img.label);
+                p = nl ? nl + 1 : NULL;
+        }
+        return 0;
+}
+
+int
+mig_load_data (struct mig *m, pgimg_error_t *err)
+{
+        cleanup_buf struct buf skip = BUF_INIT;
+        cleanup_free char *script = NULL;
+        double t0 = now_s ();
+
+        if (prime_skip (m, &skip, err) < 0)
+                return -1;
+        /* OLD's own psql loads the data, as a user of OLD would. */
+        if (asprintf (&script,
+                      "set -euo pipefail\n"
+                      "export PGPORT=%d\n"
+                      "psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE migration'\n"
+                      "psql -X -q -v ON_ERROR_STOP=1 -d migration -v skip='%s' -f /tmp/in/prime.sql\n"
+                      "psql -X -q -v ON_ERROR_STOP=1 -d migration -v scale=%d -f /tmp/in/data.sql\n",
+                      OLD_PORT, skip.data, m->o->scale) < 0)
+                return oom (err);
+        if (mig_step (m, &m->o->old_img, 0, "load the data set", NULL, -1, script, err) < 0)
+                return -1;
+        m->r->load_seconds = now_s () - t0;
+        return 0;
+}

@@ -1,0 +1,216 @@
+/* migrate_method.c - the three ways the migration test moves a cluster
+ * to NEW: pg_upgrade (after its --check), pg_dumpall piped into psql,
+ * and a restart on NEW's binaries (see migrate.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "runner/fingerprint.h"
+#include "runner/migrate_internal.h"
+
+static int
+controldata_checksums (struct mig *m, int *on, pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        cleanup_free char *path = NULL;
+        cleanup_fd int fd = -1;
+        const char *p;
+
+        if (asprintf (&path, "%s/controldata.txt", m->out) < 0)
+                return oom (err);
+        if ((fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+                return pgimg_make_error_errno (err, errno, "create %s", path);
+        if (mig_step (m, &m->o->old_img, 0, "read the old control file", NULL, fd,
+                  "exec pg_controldata /var/lib/postgresql/old", err) < 0)
+                return -1;
+        if (fs_read_file (path, 1 << 20, &b, err) < 0)
+                return -1;
+        p = b.data ? strstr (b.data, "Data page checksum version:") : NULL;
+        if (p == NULL)
+                return pgimg_make_error (err, EIO, "pg_controldata of the old cluster has no checksum line");
+        *on = strtol (p + strlen ("Data page checksum version:"), NULL, 10) != 0;
+        return 0;
+}
+
+/* pg_upgrade's output from its first failed check on, and the files it
+ * names (the lists of what to fix), for the user to read. */
+static int
+check_report (struct mig *m, const char *output, pgimg_error_t *err)
+{
+        const char *p = output ? strstr (output, "failed check") : NULL;
+        struct buf *b = &m->r->check_output;
+
+        if (p == NULL && output)
+                p = strstr (output, "fatal");
+
+        if (p == NULL)
+                p = output ? output : "";
+        while (p > output && p[-1] != '\n')
+                p--;
+        if (buf_adds (b, p) < 0)
+                return oom (err);
+        for (const char *q = strstr (p, "/var/lib/postgresql/"); q; q = strstr (q + 1, "/var/lib/postgresql/")) {
+                size_t n = strcspn (q, " \n\t");
+                cleanup_free char *inside = strndup (q, n);
+                cleanup_free char *host = NULL;
+                cleanup_buf struct buf f = BUF_INIT;
+                pgimg_error_t ignored = NULL;
+
+                if (inside == NULL || asprintf (&host, "%s/%s", m->clusters, inside + strlen ("/var/lib/postgresql/")) < 0)
+                        return oom (err);
+                if (fs_read_file (host, 1 << 16, &f, &ignored) == 0 && f.data) {
+                        if (buf_addf (b, "\n%s:\n%s", inside, f.data) < 0)
+                                return oom (err);
+                }
+                pgimg_error_free (&ignored);
+        }
+        return 0;
+}
+
+/* The line of pg_upgrade's report that says what failed, its spaces
+ * squeezed: the failed check's, or the one before "Failure, exiting"
+ * when no check says "failed" (a mode the filesystem lacks). */
+static void
+check_line (const char *report, char *line, size_t size)
+{
+        const char *first = report;
+        const char *fail = strstr (first, "\nFailure, exiting");
+        size_t k = 0;
+
+        if (strstr (first, "failed check") == NULL && strstr (first, "fatal") == NULL && fail) {
+                while (fail > first && (fail[-1] == '\n' || fail[-1] == ' '))
+                        fail--;
+                while (fail > first && fail[-1] != '\n')
+                        fail--;
+                first = fail;
+        }
+        for (const char *q = first; *q && *q != '\n' && k + 1 < size; q++)
+                if (!(*q == ' ' && k > 0 && line[k - 1] == ' '))
+                        line[k++] = *q;
+        line[k] = '\0';
+}
+
+/* pg_upgrade --check failed, its output in out_path: keep its report
+ * for the user, and make the line that says why the error. */
+static int
+check_failed (struct mig *m, const char *out_path, pgimg_error_t *err)
+{
+        const struct mig_opts *o = m->o;
+        cleanup_buf struct buf output = BUF_INIT;
+        pgimg_error_t ignored = NULL;
+        char line[256];
+
+        if (fs_read_file (out_path, 1 << 20, &output, &ignored) == 0 && output.data)
+                check_report (m, output.data, &ignored);
+        pgimg_error_free (&ignored);
+        if (m->r->check_output.len == 0)
+                return -1;
+        check_line (m->r->check_output.data, line, sizeof (line));
+        pgimg_error_free (err);
+        if (o->mode == MIG_CLONE && strstr (line, "clone") != NULL)
+                return pgimg_make_error (err, EOPNOTSUPP,
+                                         "pg_upgrade --check failed: %s: --clone needs a filesystem with "
+                                         "reflinks (XFS, Btrfs) under %s; use copy or --link here",
+                                         line, o->work_dir);
+        return pgimg_make_error (err, EIO, "pg_upgrade --check failed: %s (its report is above)", line);
+}
+
+int
+mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
+{
+        const struct mig_opts *o = m->o;
+        cleanup_free char *cmd = NULL;
+        cleanup_free char *check = NULL;
+        cleanup_free char *run = NULL;
+        cleanup_free char *analyze = NULL;
+        cleanup_free char *out_path = NULL;
+        cleanup_fd int fd = -1;
+        /* Copy is the default; pg_upgrade has a --copy option from 16 on only. */
+        const char *mode = o->mode == MIG_LINK ? " --link" : o->mode == MIG_CLONE ? " --clone"
+                           : o->new_img.major >= 16 ? " --copy" : "";
+        int checksums = 0, r;
+
+        if (controldata_checksums (m, &checksums, err) < 0)
+                return -1;
+        /* initdb enables checksums by default from 18 on: the new cluster
+         * must say what the old one says, or pg_upgrade refuses it. */
+        if (mig_init_cluster (m, &o->new_img, 0, checksums ? "--data-checksums"
+                              : o->new_img.major >= 18 ? "--no-data-checksums" : "", err) < 0)
+                return -1;
+        if (asprintf (&cmd, "pg_upgrade -U postgres -b /tmp/old/usr/lib/postgresql/%d/bin "
+                      "-B /usr/lib/postgresql/%d/bin -d /var/lib/postgresql/old -D /var/lib/postgresql/new "
+                      "-p 50432 -P 50433 --jobs %d%s",
+                      o->old_img.major, o->new_img.major, o->jobs, mode) < 0
+            || asprintf (&check, "exec %s --check", cmd) < 0 || asprintf (&run, "exec %s", cmd) < 0
+            || asprintf (&out_path, "%s/pg_upgrade-check.txt", m->out) < 0)
+                return oom (err);
+        if ((fd = open (out_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+                return pgimg_make_error_errno (err, errno, "create %s", out_path);
+        r = mig_step (m, &o->new_img, 1, "pg_upgrade --check", NULL, fd, check, err);
+        if (r < 0 && !mig_was_interrupted ())
+                return check_failed (m, out_path, err);
+        if (r < 0 || o->check_only)
+                return r;
+        if (mig_step (m, &o->new_img, 1, "pg_upgrade", NULL, -1, run, err) < 0)
+                return -1;
+        if (mig_server_start (m, &o->new_img, 0, NEW_PORT, &m->new_srv, err) < 0)
+                return -1;
+        /* From 18 on pg_upgrade carries the planner statistics over; only
+         * what it could not carry needs ANALYZE. */
+        if (asprintf (&analyze, "exec vacuumdb -p %d --all --analyze-in-stages --jobs %d%s", NEW_PORT, o->jobs,
+                      o->new_img.major >= 18 ? " --missing-stats-only" : "") < 0)
+                return oom (err);
+        if (mig_step (m, &o->new_img, 0, "rebuild statistics", NULL, -1, analyze, err) < 0)
+                return -1;
+        return mig_update_extensions (m, NEW_PORT, err);
+}
+
+int
+mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
+{
+        const struct mig_opts *o = m->o;
+        cleanup_free char *script = NULL;
+        cleanup_buf struct buf errors = BUF_INIT;
+        const char *p;
+
+        if (mig_init_cluster (m, &o->new_img, 0, "", err) < 0)
+                return -1;
+        if (mig_server_start (m, &o->old_img, 1, OLD_PORT, &m->old_srv, err) < 0
+            || mig_server_start (m, &o->new_img, 0, NEW_PORT, &m->new_srv, err) < 0)
+                return -1;
+        /* NEW's pg_dumpall, as the docs advise; the superuser exists
+         * already, so its CREATE ROLE is the one error allowed. */
+        if (asprintf (&script,
+                      "set -euo pipefail\n"
+                      "pg_dumpall -p %d | psql -X -q -p %d -d postgres > /dev/null 2> /tmp/out/restore-errors.txt\n"
+                      "vacuumdb -p %d --all --analyze-only --jobs %d\n",
+                      OLD_PORT, NEW_PORT, NEW_PORT, o->jobs) < 0)
+                return oom (err);
+        if (mig_step (m, &o->new_img, 0, "pg_dumpall | psql", NULL, -1, script, err) < 0)
+                return -1;
+        if (mig_read_out (m, "restore-errors.txt", &errors, err) < 0)
+                return -1;
+        for (p = strstr (errors.data, "ERROR:"); p; p = strstr (p + 1, "ERROR:")) {
+                size_t n = strcspn (p, "\n");
+                if (strncmp (p, "ERROR:  role \"postgres\" already exists", 38) == 0)
+                        continue;
+                return pgimg_make_error (err, EIO, "restoring the dump into NEW failed: %.*s", (int) n, p);
+        }
+        if (mig_server_stop (m, &m->old_srv, o->old_img.label, err) < 0)
+                return -1;
+        return mig_update_extensions (m, NEW_PORT, err);
+}
+
+int
+mig_run_restart (struct mig *m, pgimg_error_t *err)
+{
+        if (mig_server_start (m, &m->o->new_img, 1, NEW_PORT, &m->new_srv, err) < 0)
+                return -1;
+        return mig_update_extensions (m, NEW_PORT, err);
+}
