@@ -17,6 +17,7 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/jsonw.h"
+#include "common/libarchive.h"
 #include "common/sha256.h"
 
 static void
@@ -280,6 +281,22 @@ json_writer_refuses_unbalanced (void **state)
         assert_int_equal (jsonw_finish (&w), -1);
 }
 
+/* libarchive's "Write failed" on a full disk becomes the one message. */
+static void
+archive_disk_full_says_so (void **state)
+{
+        cleanup_archive struct archive *a = archive_write_new ();
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        assert_non_null (a);
+        archive_set_error (a, ENOSPC, "Write failed");
+        assert_int_equal (pgimg_error_from_archive (&err, a, "extract `%s`", "/c/blobs/sha256/ab"), -ENOSPC - 1);
+        assert_string_equal (err->msg, "extract `/c/blobs/sha256/ab`: no space left on the disk: free space or "
+                                       "point --cache-dir / -o elsewhere");
+        pgimg_error_free (&err);
+}
+
 int
 main (void)
 {
@@ -294,6 +311,7 @@ main (void)
                 cmocka_unit_test (write_file_on_a_full_disk),
                 cmocka_unit_test (json_writer_escapes_and_separates),
                 cmocka_unit_test (json_writer_refuses_unbalanced),
+                cmocka_unit_test (archive_disk_full_says_so),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
