@@ -20,21 +20,26 @@ sleep 600 &
 lo_live=$!
 HOSTILE_CLEANUPS+=("kill $lo_live")
 
+# In the cache: the blob store, the downloads, the layer entries and the
+# cache itself (where a killed `pgimg push` leaves its scratch directory).
 lo_blobs=$TEST_CACHE/blobs/sha256
-mkdir -p "$lo_blobs"
+lo_where=("$lo_blobs" "$TEST_CACHE/downloads/sha256" "$TEST_CACHE/layers" "$TEST_CACHE" "$lo_out")
 lo_names=(".tmp-$lo_dead-hostile50" ".tmp-$lo_live-hostile50" ".tmp-hostile50-no-pid")
-for n in "${lo_names[@]}"; do
-	printf 'half-written\n' > "$lo_blobs/$n"
-	printf 'half-written\n' > "$lo_out/$n"
-	HOSTILE_CLEANUPS+=("rm -f '$lo_blobs/$n'")
+for where in "${lo_where[@]}"; do
+	mkdir -p "$where"
+	for n in "${lo_names[@]}"; do
+		printf 'half-written\n' > "$where/$n"
+		HOSTILE_CLEANUPS+=("rm -f '$where/$n'")
+	done
 done
-mkdir -p "$lo_out/.tmp-$lo_dead-oci-hostile50/blobs"
+mkdir -p "$lo_out/.tmp-$lo_dead-oci-hostile50/blobs" "$TEST_CACHE/.tmp-$lo_dead-push-hostile50"
+HOSTILE_CLEANUPS+=("rm -rf '$TEST_CACHE/.tmp-$lo_dead-push-hostile50'")
 
 out=$(pg -q build postgres-18 --set default -o "$lo_out/x.tar" 2>&1)
 lo_rc=$?
 check_rc() { if [ "$1" -eq "$2" ]; then pass "$3"; else fail "$3" "exit $1, want $2" "$4"; fi; }
 check_rc $lo_rc 0 "leftovers: the image is written" "$out"
-for where in "$lo_blobs" "$lo_out"; do
+for where in "${lo_where[@]}"; do
 	if [ ! -e "$where/.tmp-$lo_dead-hostile50" ]; then pass "leftovers: a dead run's temporary is swept from $where"
 	else fail "leftovers: a dead run's temporary is swept from $where"; fi
 	if [ -e "$where/.tmp-$lo_live-hostile50" ]; then pass "leftovers: a running pid's temporary stays in $where"
@@ -42,9 +47,12 @@ for where in "$lo_blobs" "$lo_out"; do
 	if [ -e "$where/.tmp-hostile50-no-pid" ]; then pass "leftovers: a name without a pid stays in $where"
 	else fail "leftovers: a name without a pid stays in $where"; fi
 done
-if [ ! -e "$lo_out/.tmp-$lo_dead-oci-hostile50" ]; then pass "leftovers: a dead run's temporary directory is swept"
-else fail "leftovers: a dead run's temporary directory is swept"; fi
-rm -f "$lo_blobs/.tmp-$lo_live-hostile50" "$lo_blobs/.tmp-hostile50-no-pid"
+if [ ! -e "$lo_out/.tmp-$lo_dead-oci-hostile50" ] && [ ! -e "$TEST_CACHE/.tmp-$lo_dead-push-hostile50" ]; then
+	pass "leftovers: a dead run's temporary directories are swept"
+else
+	fail "leftovers: a dead run's temporary directories are swept"
+fi
+for where in "${lo_where[@]}"; do rm -f "$where/.tmp-$lo_live-hostile50" "$where/.tmp-hostile50-no-pid"; done
 
 # A full disk: a 2 MB tmpfs cannot hold the image.
 lo_full=$lo_dir/full
