@@ -409,9 +409,12 @@ fs_temp_is_stale (int dir_fd, const char *name)
                 return 0;
         /* The change time, not the modification time: unpacking into a
          * temporary directory may set its mtime to any date, but not its
-         * ctime.  Two seconds of slack: the start time is rounded to
-         * ticks, file times to the file system's granularity. */
-        return (long long) st.st_ctime + 2 < started;
+         * ctime.  Ten minutes of slack: the start time is computed from
+         * the boot time on today's wall clock, the ctime was read off the
+         * wall clock of then, and a step of that clock must not make a
+         * running pgimg's file look older than its process.  Keeping a
+         * leftover too long costs only disk space until the next sweep. */
+        return (long long) st.st_ctime + 600 < started;
 }
 
 int

@@ -69,8 +69,8 @@ int fs_rm_rf (const char *path, pgimg_error_t *err);
 
 /* Remove leftovers ".tmp-<pid>-*" directly inside dir whose process is
  * gone (a run killed with SIGKILL, or a crash).  A leftover stays while
- * its pid is alive, unless that process started after the leftover was
- * last written (the pid was reused).  Other names, ".tmp-" names without
+ * its pid is alive, unless that process started more than ten minutes
+ * after the leftover was last changed (the pid was reused).  Other names, ".tmp-" names without
  * a pid included, are never touched.  A leftover that cannot be removed
  * (another user's, a read-only file system) is skipped: the next run
  * tries again.  A missing dir is not an error. */
