@@ -47,7 +47,8 @@ usage (FILE *f)
         fprintf (f, "usage: pgimg [--cache-dir DIR] [-q] COMMAND [ARGS]\n\ncommands:\n");
         for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
                 fprintf (f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-        fprintf (f, "\n`pgimg COMMAND --help` for a command's options.  Example:\n"
+        fprintf (f, "\n--cache-dir and -q may also follow COMMAND.  `pgimg COMMAND --help` for a\n"
+                    "command's options.  Example:\n"
                     "  pgimg build postgres-18 -o pg18.tar && docker load -i pg18.tar\n");
 }
 
