@@ -72,6 +72,19 @@ if mount -t tmpfs -o size=2m tmpfs "$lo_full" 2>/dev/null; then
 	if [[ $out == *"no space left on the disk holding \`$lo_full/"* ]]; then pass "full disk: an OCI layout says so too"
 	else fail "full disk: an OCI layout says so too" "got: $out"; fi
 	no_temps "full disk, OCI layout" "$lo_full"
+	# a layer into a blob store on the full disk: 3 MB that do not compress
+	mkdir -p "$lo_dir/big"
+	head -c 3000000 /dev/urandom > "$lo_dir/big/noise"
+	for comp in gzip zstd none; do
+		out=$("$PGIMG" layer "$lo_dir/big" --compression $comp --blob-dir "$lo_full/blobs" 2>&1)
+		if [[ $out == *"no space left on the disk holding \`$lo_full/blobs\`"* ]]; then
+			pass "full disk: a $comp layer into the blob store says so"
+		else
+			fail "full disk: a $comp layer into the blob store says so" "got: $out"
+		fi
+	done
+	one_line "full disk, layer" "$out"
+	no_temps "full disk, layer" "$lo_full"
 	umount "$lo_full"
 else
 	pass "full disk # SKIP cannot mount a tmpfs here"
