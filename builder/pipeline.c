@@ -911,16 +911,16 @@ extension_output_plugins (const struct pipeline_result *res, struct buf *out, pg
         return 0;
 }
 
-/* What killed runs left half-written in the cache: the blob store,
- * the downloads, the layer entries and the cache itself (a run's
- * scratch directories); <cache>/work and the roots are swept where they
- * are made. */
+/* What killed runs left half-written in the cache: the downloads, the
+ * layer entries and the cache itself (a run's scratch directories).
+ * The blob store sweeps itself when opened; <cache>/work and the roots
+ * are swept where they are made. */
 static int
-sweep_cache (const char *cache_dir, const char *blob_dir, pgimg_error_t *err)
+sweep_cache (const char *cache_dir, pgimg_error_t *err)
 {
         static const char *const subs[] = { "downloads/sha256", "layers" };
 
-        if (fs_sweep_temps (blob_dir, err) < 0 || fs_sweep_temps (cache_dir, err) < 0)
+        if (fs_sweep_temps (cache_dir, err) < 0)
                 return -1;
         for (size_t i = 0; i < sizeof (subs) / sizeof (subs[0]); i++) {
                 cleanup_free char *dir = NULL;
@@ -965,7 +965,7 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
         }
         if (layer_cache_blob_dir (o->cache_dir, &res->blob_dir, err) < 0)
                 return -1;
-        if (sweep_cache (o->cache_dir, res->blob_dir, err) < 0)
+        if (sweep_cache (o->cache_dir, err) < 0)
                 return -1;
         if (image_env (res, err) < 0)
                 return -1;

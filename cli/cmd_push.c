@@ -88,20 +88,38 @@ add_repeat (const char **v, size_t *n, const char *arg, const char *opt, pgimg_e
         return 0;
 }
 
-/* Build spec into a tarball in a temporary directory of the cache,
- * through `pgimg build` itself, so that push writes images the same way. */
+/* Build spec through the pipeline (its layers come from the cache when
+ * they are there) and push the image it makes straight from the blob
+ * store: its config and manifest are written there, no tarball. */
 static int
-build_first (struct pgimg_ctx *ctx, const char *spec, char **tmp_dir, char **image, pgimg_error_t *err)
+push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const struct registry_opts *ro,
+            struct registry_stats *st, pgimg_error_t *err)
 {
-        char *argv[5] = { (char *) "build", (char *) "-o", NULL, (char *) spec, NULL };
+        struct pipeline_opts po = { 0 };
+        struct pipeline_result res;
+        char manifest[LAYER_DIGEST_LEN];
+        int r;
 
-        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0 || fs_mkdtemp (ctx->cache_dir, "push", tmp_dir, err) < 0)
-                return pgimg_error_wrap (err, "push %s", spec);
-        if (asprintf (image, "%s/image.tar", *tmp_dir) < 0)
-                return pgimg_make_error (err, ENOMEM, "push: out of memory");
-        argv[2] = *image;
-        optind = 0;
-        return cmd_build (ctx, 4, argv, err);
+        po.cache_dir = ctx->cache_dir;
+        po.data_dir = ctx->data_dir;
+        po.spec = spec;
+        po.compression = LAYER_GZIP;
+        po.source_date_epoch = -1;
+        po.pgimg_version = PGIMG_VERSION;
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
+                return pgimg_error_wrap (err, "build %s: cache", spec);
+        if (pipeline_postgres (&po, &res, err) < 0) {
+                cli_print_failed_log (res.failed_log);
+                pipeline_result_free (&res);
+                return pgimg_error_wrap (err, "build %s", spec);
+        }
+        r = cli_write_image (&res, OCI_FORMAT_ARCHIVE, NULL, manifest, err);
+        if (r < 0)
+                pgimg_error_wrap (err, "build %s", spec);
+        else
+                r = registry_push_stored (res.blob_dir, manifest, dest, ro, st, err);
+        pipeline_result_free (&res);
+        return r;
 }
 
 static void
@@ -152,7 +170,6 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         size_t n_mounts = 0, n_tags = 0;
         struct registry_opts ro = { .retries = -1, .mount_from = mounts, .extra_tags = tags };
         struct registry_stats st;
-        cleanup_free char *tmp_dir = NULL, *built = NULL;
         const char *image, *dest;
         struct stat sb;
         int c, json = 0, cache = 0, r;
@@ -208,23 +225,10 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 print_summary (dest, &st, json);
                 return 0;
         }
-        if (stat (image, &sb) < 0 && errno == ENOENT && strncmp (image, "postgres-", 9) == 0) {
-                r = build_first (ctx, image, &tmp_dir, &built, err);
-                if (r < 0) {
-                        pgimg_error_t ignored = NULL;
-                        if (tmp_dir && fs_rm_rf (tmp_dir, &ignored) < 0)
-                                pgimg_error_free (&ignored);
-                        return r;
-                }
-                image = built;
-        }
-        r = registry_push (image, dest, &ro, &st, err);
-        if (tmp_dir != NULL) {
-                pgimg_error_t ignored = NULL;
-                if (fs_rm_rf (tmp_dir, &ignored) < 0)
-                        pgimg_error_free (&ignored);
-                fs_forget_temp (tmp_dir);
-        }
+        if (stat (image, &sb) < 0 && errno == ENOENT && strncmp (image, "postgres-", 9) == 0)
+                r = push_built (ctx, image, dest, &ro, &st, err);
+        else
+                r = registry_push (image, ctx->cache_dir, dest, &ro, &st, err);
         if (r < 0)
                 return pgimg_error_wrap (err, "push %s", dest);
         print_summary (dest, &st, json);

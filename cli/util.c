@@ -15,6 +15,7 @@
 #include "common/fsutil.h"
 #include "common/jsonw.h"
 #include "layers/layer.h"
+#include "layers/store.h"
 #include "oci/read.h"
 #include "runner/runtime.h"
 
@@ -112,6 +113,8 @@ cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const c
                 .n_layers = res->n_layers,
                 .tags = (const char *const *) res->tags,
         };
+        if (out == NULL)
+                return oci_write_blobs (res->blob_dir, &img, manifest, err);
         /* A killed run leaves its half-written output beside out (and in
          * an OCI layout's blobs): gone once that run's pid is.  Only
          * housekeeping: a directory that cannot be read fails the write
@@ -179,35 +182,20 @@ cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **roo
         return r;
 }
 
-/* The same from an image on disk: an OCI layout directory, or a tarball
- * (docker-archive and OCI layout at once, as pgimg writes them) unpacked
- * into a temporary directory first. */
+/* The same from an image on disk: an OCI layout directory or a tarball
+ * that holds one, read into the cache's blob store (every blob checked)
+ * by oci_read_image. */
 int
 cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, char ***env, char **volume,
                  pgimg_error_t *err)
 {
+        cleanup_free char *blob_dir = NULL;
         struct oci_read img;
-        cleanup_free char *work = NULL;
-        cleanup_free char *tmp = NULL;
-        struct stat st;
-        const char *layout = path;
         int r;
 
-        if (stat (path, &st) < 0)
-                return pgimg_make_error_errno (err, errno, "image %s", path);
-        if (!S_ISDIR (st.st_mode)) {
-                if (asprintf (&work, "%s/work", ctx->cache_dir) < 0)
-                        return pgimg_make_error_errno (err, ENOMEM, "run");
-                if (fs_mkdir_p (work, 0755, err) < 0 || fs_mkdtemp (work, "image", &tmp, err) < 0
-                    || layer_extract (path, tmp, NULL, err) < 0)
-                        r = -1;
-                else
-                        r = 0;
-                layout = tmp;
-                if (r < 0)
-                        goto out;
-        }
-        r = oci_read_layout (layout, &img, err);
+        if (store_dir (ctx->cache_dir, &blob_dir, err) < 0)
+                return -1;
+        r = oci_read_image (path, blob_dir, &img, err);
         if (r == 0)
                 r = runtime_rootfs (ctx->cache_dir, img.blob_dir, img.layers, img.n_layers, rootfs, err);
         if (r == 0) {
@@ -217,13 +205,5 @@ cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, cha
                         r = pgimg_make_error_errno (err, ENOMEM, "run");
         }
         oci_read_free (&img);
-out:
-        if (tmp) {
-                pgimg_error_t ignored = NULL;
-                fs_rm_rf (tmp, &ignored);
-                pgimg_error_free (&ignored);
-                fs_forget_temp (tmp);
-        }
         return r;
 }
-

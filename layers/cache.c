@@ -12,6 +12,7 @@
 #include "common/fsutil.h"
 #include "common/libjson.h"
 #include "layers/cache.h"
+#include "layers/store.h"
 
 #define ENTRY_MAX_BYTES (64 * 1024)
 
@@ -51,16 +52,7 @@ layer_key_free (struct layer_key *k)
 int
 layer_cache_blob_dir (const char *cache_dir, char **out, pgimg_error_t *err)
 {
-        char *dir = NULL;
-
-        if (asprintf (&dir, "%s/blobs/sha256", cache_dir) < 0)
-                return pgimg_make_error_errno (err, ENOMEM, "cache `%s`", cache_dir);
-        if (fs_mkdir_p (dir, 0755, err) < 0) {
-                free (dir);
-                return -1;
-        }
-        *out = dir;
-        return 0;
+        return store_dir (cache_dir, out, err);
 }
 
 static int
@@ -85,14 +77,6 @@ compression_of (const char *media_type, enum layer_compression *c)
         return -1;
 }
 
-static const char *
-hex_of (const char *digest)
-{
-        if (strncmp (digest, "sha256:", 7) != 0 || !sha256_hex_valid (digest + 7))
-                return NULL;
-        return digest + 7;
-}
-
 /* Parse an entry into *out; -1 when it is not one. */
 static int
 parse_entry (const struct buf *b, struct layer_desc *out)
@@ -104,7 +88,7 @@ parse_entry (const struct buf *b, struct layer_desc *out)
         if (root == NULL
             || json_unpack (root, "{s:s, s:s, s:I, s:s}", "digest", &digest, "diffID", &diff_id,
                             "size", &size, "mediaType", &media_type) != 0
-            || hex_of (digest) == NULL || hex_of (diff_id) == NULL || size < 0
+            || store_digest_hex (digest) == NULL || store_digest_hex (diff_id) == NULL || size < 0
             || compression_of (media_type, &out->compression) < 0)
                 return -1;
         memcpy (out->digest, digest, LAYER_DIGEST_LEN - 1);
@@ -116,32 +100,17 @@ parse_entry (const struct buf *b, struct layer_desc *out)
 }
 
 /* 1 when the blob is there with the size and digest the entry claims.
- * A blob whose content does not match its name is removed as well: it
- * would otherwise be kept by the next layer_write of that digest. */
+ * A blob whose content does not match its name is removed by the store
+ * as well: it would otherwise be kept by the next layer_write of that
+ * digest. */
 static int
 blob_matches (const char *cache_dir, const struct layer_desc *d, pgimg_error_t *err)
 {
-        cleanup_free char *blob = NULL;
-        char hex[SHA256_HEX_LEN + 1];
-        struct stat st;
+        cleanup_free char *dir = NULL;
 
-        if (asprintf (&blob, "%s/blobs/sha256/%s", cache_dir, d->digest + 7) < 0)
+        if (asprintf (&dir, "%s/blobs/sha256", cache_dir) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "cache `%s`", cache_dir);
-        if (lstat (blob, &st) < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return pgimg_make_error_errno (err, errno, "stat `%s`", blob);
-        }
-        if (!S_ISREG (st.st_mode) || (uint64_t) st.st_size != d->size)
-                return 0;
-        if (sha256_file_hex (blob, hex, err) < 0)
-                return -1;
-        if (strcmp (hex, d->digest + 7) != 0) {
-                if (unlink (blob) < 0 && errno != ENOENT)
-                        return pgimg_make_error_errno (err, errno, "remove the damaged `%s`", blob);
-                return 0;
-        }
-        return 1;
+        return store_has (dir, d->digest, d->size, err);
 }
 
 int
@@ -186,11 +155,11 @@ layer_cache_store (const char *cache_dir, const char *key, const struct layer_de
         cleanup_free char *blob = NULL;
         cleanup_free char *text = NULL;
         cleanup_json json_t *root = NULL;
-        const char *hex = hex_of (desc->digest);
+        const char *hex = store_digest_hex (desc->digest);
 
         if (entry_path (cache_dir, key, &path, err) < 0)
                 return -1;
-        if (hex == NULL || hex_of (desc->diff_id) == NULL)
+        if (hex == NULL || store_digest_hex (desc->diff_id) == NULL)
                 return pgimg_make_error (err, EINVAL, "cache entry %s: bad digest `%s` or diff_id `%s`",
                                          key, desc->digest, desc->diff_id);
         if (asprintf (&blob, "%s/blobs/sha256/%s", cache_dir, hex) < 0

@@ -64,4 +64,12 @@ int layer_write (const char *root_dir, const struct layer_opts *opts, const char
 int layer_extract (const char *blob_path, const char *dest_dir, struct owner_map *owners,
                    pgimg_error_t *err);
 
+/* The same from a blob open on fd (read from its offset, not closed;
+ * `what` names it in messages), checking while it is read that the
+ * uncompressed tar's sha256 is want_diff_id ("sha256:<hex>"; NULL: no
+ * check).  A mismatch is found only once every entry is out: it fails
+ * then, and the caller throws dest_dir away. */
+int layer_extract_fd (int fd, const char *what, const char *want_diff_id, const char *dest_dir,
+                      struct owner_map *owners, pgimg_error_t *err);
+
 #endif

@@ -23,6 +23,8 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/sha256.h"
+#include "layers/store.h"
 #include "layers/tar.h"
 
 #define READ_CHUNK_BYTES (256 * 1024)
@@ -609,14 +611,13 @@ place_entry (struct archive_entry *e, const char *root, const char *blob, const 
         return 0;
 }
 
-int
-layer_extract (const char *blob_path, const char *dest_dir, struct owner_map *owners,
-               pgimg_error_t *err)
+/* Unpack the entries of rd (a tar stream) below dest_dir. */
+static int
+extract_entries (struct archive *rd, const char *what, const char *dest_dir, struct owner_map *owners,
+                 pgimg_error_t *err)
 {
-        cleanup_archive_read struct archive *rd = archive_read_new ();
         cleanup_archive_write struct archive *wr = archive_write_disk_new ();
         cleanup_free char *root = realpath (dest_dir, NULL);
-        cleanup_utf8_scope struct utf8_scope sc = { 0 };
         struct archive_entry *e;
         /* Owners are never applied (a rootless build cannot); modes and
          * times are.  libarchive refuses on its own to write through a
@@ -630,47 +631,153 @@ layer_extract (const char *blob_path, const char *dest_dir, struct owner_map *ow
 
         if (root == NULL)
                 return pgimg_make_error_errno (err, errno, "extract into `%s`", dest_dir);
-        if (rd == NULL || wr == NULL)
-                return pgimg_make_error_errno (err, ENOMEM, "extract `%s`", blob_path);
-        if (archive_read_support_filter_all (rd) != ARCHIVE_OK
-            || archive_read_support_format_tar (rd) != ARCHIVE_OK
-            || archive_write_disk_set_options (wr, flags) != ARCHIVE_OK)
-                return error_from_archive (err, rd, "extract `%s`", blob_path);
-        /* Names as written: see walk_in_utf8_locale. */
-        if (utf8_enter (&sc, blob_path, err) < 0)
-                return -1;
-        if (archive_read_open_filename (rd, blob_path, 1 << 16) != ARCHIVE_OK)
-                return error_from_archive (err, rd, "open `%s`", blob_path);
+        if (wr == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "extract `%s`", what);
+        if (archive_write_disk_set_options (wr, flags) != ARCHIVE_OK)
+                return error_from_archive (err, wr, "extract `%s`", what);
         for (;;) {
                 int r = archive_read_next_header (rd, &e);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return error_from_archive (err, rd, "read `%s`", blob_path);
+                        return error_from_archive (err, rd, "read `%s`", what);
                 const char *orig = archive_entry_pathname (e);
                 const char *name = orig ? safe_name (orig) : NULL;
                 if (name == NULL)
                         return pgimg_make_error (err, EINVAL, "`%s`: refusing the entry `%s`",
-                                                 blob_path, orig ? orig : "(no name)");
+                                                 what, orig ? orig : "(no name)");
                 if (*name == '\0')
                         continue;
                 cleanup_free char *rel = strdup (name);
                 if (rel == NULL)
-                        return pgimg_make_error_errno (err, ENOMEM, "`%s`", blob_path);
+                        return pgimg_make_error_errno (err, ENOMEM, "`%s`", what);
                 if (owners && record_owner (owners, e, rel, err) < 0)
                         return -1;
-                if (place_entry (e, root, blob_path, rel, err) < 0)
+                if (place_entry (e, root, what, rel, err) < 0)
                         return -1;
                 r = archive_write_header (wr, e);
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return error_from_archive (err, wr, "`%s`: `%s`", blob_path, rel);
-                if (archive_entry_size (e) > 0 && copy_data (rd, wr, blob_path, rel, err) < 0)
+                        return error_from_archive (err, wr, "`%s`: `%s`", what, rel);
+                if (archive_entry_size (e) > 0 && copy_data (rd, wr, what, rel, err) < 0)
                         return -1;
                 r = archive_write_finish_entry (wr);
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return error_from_archive (err, wr, "`%s`: `%s`", blob_path, rel);
+                        return error_from_archive (err, wr, "`%s`: `%s`", what, rel);
         }
         if (archive_write_close (wr) != ARCHIVE_OK)
-                return error_from_archive (err, wr, "extract `%s`", blob_path);
+                return error_from_archive (err, wr, "extract `%s`", what);
         return 0;
+}
+
+/* The uncompressed stream of a blob, hashed as the tar reader pulls it:
+ * the blob is read once, and its diff_id is known when the last entry
+ * is out.  A second archive decompresses (any filter, "raw" format)
+ * and feeds the tar reader through tee_read. */
+struct tee {
+        struct archive *raw;
+        struct sha256 h;
+        char *chunk;
+        pgimg_error_t hash_err;
+};
+
+static void
+tee_release (struct tee *t)
+{
+        sha256_free (&t->h);
+        pgimg_error_free (&t->hash_err);
+}
+#define cleanup_tee __attribute__ ((cleanup (tee_release)))
+
+static la_ssize_t
+tee_read (struct archive *a, void *client, const void **out)
+{
+        struct tee *t = client;
+        la_ssize_t n = archive_read_data (t->raw, t->chunk, READ_CHUNK_BYTES);
+
+        if (n < 0) {
+                const char *msg = archive_error_string (t->raw);
+                archive_set_error (a, archive_errno (t->raw) > 0 ? archive_errno (t->raw) : EIO, "%s",
+                                   msg ? msg : "cannot decompress");
+                return -1;
+        }
+        if (n > 0 && t->hash_err == NULL && sha256_update (&t->h, t->chunk, (size_t) n, &t->hash_err) < 0) {
+                archive_set_error (a, ENOMEM, "sha256");
+                return -1;
+        }
+        *out = t->chunk;
+        return n;
+}
+
+/* Hash what the tar reader left unread (the zero blocks after the end
+ * of the archive), then compare with want. */
+static int
+tee_finish (struct tee *t, struct archive *rd, const char *what, const char *want_diff_id,
+            pgimg_error_t *err)
+{
+        char hex[SHA256_HEX_LEN + 1];
+        const char *want_hex;
+        const void *ignored;
+        la_ssize_t n;
+
+        while ((n = tee_read (rd, t, &ignored)) > 0)
+                ;
+        if (n < 0)
+                return error_from_archive (err, rd, "read `%s`", what);
+        if (t->hash_err != NULL) {
+                *err = steal_pointer (&t->hash_err);
+                return -1;
+        }
+        if (sha256_final_hex (&t->h, hex, err) < 0)
+                return -1;
+        want_hex = store_digest_hex (want_diff_id);
+        if (want_hex == NULL || strcmp (want_hex, hex) != 0)
+                return pgimg_make_error (err, EIO, "`%s`: its uncompressed content is sha256:%s, not the diff_id %.80s the image config gives; refused",
+                                         what, hex, want_diff_id);
+        return 0;
+}
+
+int
+layer_extract_fd (int fd, const char *what, const char *want_diff_id, const char *dest_dir,
+                  struct owner_map *owners, pgimg_error_t *err)
+{
+        cleanup_archive_read struct archive *raw = archive_read_new ();
+        cleanup_archive_read struct archive *rd = archive_read_new ();
+        cleanup_free char *chunk = malloc (READ_CHUNK_BYTES);
+        cleanup_utf8_scope struct utf8_scope sc = { 0 };
+        cleanup_tee struct tee t = { .raw = raw, .chunk = chunk, .h = SHA256_INIT };
+        struct archive_entry *e;
+        int r;
+
+        if (raw == NULL || rd == NULL || chunk == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "extract `%s`", what);
+        if (sha256_init (&t.h, err) < 0)
+                return -1;
+        if (archive_read_support_filter_all (raw) != ARCHIVE_OK
+            || archive_read_support_format_raw (raw) != ARCHIVE_OK
+            || archive_read_open_fd (raw, fd, 1 << 16) != ARCHIVE_OK)
+                return error_from_archive (err, raw, "open `%s`", what);
+        r = archive_read_next_header (raw, &e);
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+                return error_from_archive (err, raw, "read `%s`", what);
+        if (archive_read_support_format_tar (rd) != ARCHIVE_OK
+            || archive_read_open (rd, &t, NULL, tee_read, NULL) != ARCHIVE_OK)
+                return error_from_archive (err, rd, "read `%s`", what);
+        /* Names as written: see walk_in_utf8_locale. */
+        if (utf8_enter (&sc, what, err) < 0)
+                return -1;
+        r = extract_entries (rd, what, dest_dir, owners, err);
+        if (r == 0 && want_diff_id != NULL)
+                r = tee_finish (&t, rd, what, want_diff_id, err);
+        return r;
+}
+
+int
+layer_extract (const char *blob_path, const char *dest_dir, struct owner_map *owners,
+               pgimg_error_t *err)
+{
+        cleanup_fd int fd = open (blob_path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return pgimg_make_error_errno (err, errno, "open `%s`", blob_path);
+        return layer_extract_fd (fd, blob_path, NULL, dest_dir, owners, err);
 }

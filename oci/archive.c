@@ -1,4 +1,7 @@
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -106,4 +109,197 @@ oci_layout_write_tar (const struct oci_layout *l, time_t mtime, const char *out_
         if (archive_write_close (a) != ARCHIVE_OK)
                 return error_from_archive (err, a, "write", out_path);
         return fs_atomic_commit (&f, out_path, err);
+}
+
+/* ---- reading ---- */
+
+static void
+cleanup_readp (struct archive **a)
+{
+        if (*a != NULL)
+                archive_read_free (*a);
+}
+#define cleanup_read __attribute__ ((cleanup (cleanup_readp)))
+
+void
+oci_import_free (struct oci_import *imp)
+{
+        free (imp->v);
+        buf_release (&imp->index);
+        imp->v = NULL;
+        imp->n = imp->alloc = 0;
+}
+
+static int
+import_add (struct oci_import *imp, const char *hex, uint64_t size)
+{
+        if (imp->n == imp->alloc) {
+                size_t alloc = imp->alloc ? imp->alloc * 2 : 16;
+                struct oci_found *v = realloc (imp->v, alloc * sizeof (*v));
+                if (v == NULL)
+                        return -1;
+                imp->v = v;
+                imp->alloc = alloc;
+        }
+        memcpy (imp->v[imp->n].hex, hex, SHA256_HEX_LEN + 1);
+        imp->v[imp->n].size = size;
+        imp->n++;
+        return 0;
+}
+
+/* The entry's name without leading "./", and what it is to the reader:
+ * 1 a blob (*hex set), 2 index.json, 0 something else. */
+static int
+entry_role (const char *name, const char **hex)
+{
+        while (name[0] == '.' && name[1] == '/')
+                name += 2;
+        if (strcmp (name, "index.json") == 0)
+                return 2;
+        if (strncmp (name, "blobs/sha256/", 13) == 0 && sha256_hex_valid (name + 13)) {
+                *hex = name + 13;
+                return 1;
+        }
+        return 0;
+}
+
+static const char *
+entry_kind (struct archive_entry *e)
+{
+        if (archive_entry_hardlink (e) != NULL)
+                return "a hard link";
+        switch (archive_entry_filetype (e)) {
+        case AE_IFREG:
+                return NULL;
+        case AE_IFLNK:
+                return "a symbolic link";
+        case AE_IFDIR:
+                return "a directory";
+        default:
+                return "a special file";
+        }
+}
+
+/* Hash the data of the current entry: it must be digest, of size bytes. */
+static int
+check_entry (struct archive *a, const char *path, const char *digest, uint64_t size, char *chunk,
+             size_t chunk_len, pgimg_error_t *err)
+{
+        cleanup_sha256 struct sha256 h = SHA256_INIT;
+        char got[SHA256_HEX_LEN + 1];
+        uint64_t total = 0;
+
+        if (sha256_init (&h, err) < 0)
+                return -1;
+        for (;;) {
+                la_ssize_t n = archive_read_data (a, chunk, chunk_len);
+                if (n < 0)
+                        return error_from_archive (err, a, "read", path);
+                if (n == 0)
+                        break;
+                if (sha256_update (&h, chunk, (size_t) n, err) < 0)
+                        return -1;
+                total += (uint64_t) n;
+        }
+        if (sha256_final_hex (&h, got, err) < 0)
+                return -1;
+        if (size != STORE_SIZE_ANY && total != size)
+                return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; refused, nothing was stored",
+                                         digest, (unsigned long long) total, (unsigned long long) size);
+        if (strcmp (got, store_digest_hex (digest)) != 0)
+                return pgimg_make_error (err, EIO, "blob %s arrived with digest sha256:%s; refused, nothing was stored",
+                                         digest, got);
+        return 0;
+}
+
+static int
+import_blob (struct archive *a, struct archive_entry *e, const char *path, const char *blob_dir,
+             const char *hex, char *chunk, size_t chunk_len, struct oci_import *imp, pgimg_error_t *err)
+{
+        cleanup_store_writer struct store_writer w = STORE_WRITER_INIT;
+        char digest[LAYER_DIGEST_LEN];
+        uint64_t size = archive_entry_size_is_set (e) ? (uint64_t) archive_entry_size (e) : STORE_SIZE_ANY;
+        int r;
+
+        snprintf (digest, sizeof (digest), "sha256:%s", hex);
+        /* Already stored intact (a layer shared with the cache): keep it,
+         * but the tarball's bytes must still be that blob. */
+        if ((r = store_has (blob_dir, digest, size, err)) < 0)
+                return -1;
+        if (r == 1 && check_entry (a, path, digest, size, chunk, chunk_len, err) < 0)
+                return -1;
+        if (r == 0) {
+                if (store_writer_open (&w, blob_dir, digest, size, err) < 0)
+                        return -1;
+                for (;;) {
+                        la_ssize_t n = archive_read_data (a, chunk, chunk_len);
+                        if (n < 0)
+                                return error_from_archive (err, a, "read", path);
+                        if (n == 0)
+                                break;
+                        if (store_writer_write (&w, chunk, (size_t) n, err) < 0)
+                                return -1;
+                }
+                if (store_writer_commit (&w, NULL, err) < 0)
+                        return -1;
+                size = w.written;
+        }
+        if (import_add (imp, hex, size) < 0)
+                return pgimg_make_error (err, ENOMEM, "read `%s`: out of memory", path);
+        return 0;
+}
+
+static int
+import_json (struct archive *a, const char *path, size_t max, struct buf *out, pgimg_error_t *err)
+{
+        char chunk[4096];
+
+        buf_reset (out);
+        for (;;) {
+                la_ssize_t n = archive_read_data (a, chunk, sizeof (chunk));
+                if (n < 0)
+                        return error_from_archive (err, a, "read", path);
+                if (n == 0)
+                        return 0;
+                if (out->len + (size_t) n > max)
+                        return pgimg_make_error (err, EFBIG, "image `%s`: index.json is larger than %zu bytes", path,
+                                                 max);
+                if (buf_add (out, chunk, (size_t) n) < 0)
+                        return pgimg_make_error (err, ENOMEM, "read `%s`: out of memory", path);
+        }
+}
+
+int
+oci_archive_import (const char *path, const char *blob_dir, size_t max_json, struct oci_import *imp,
+                    pgimg_error_t *err)
+{
+        cleanup_read struct archive *a = archive_read_new ();
+        cleanup_free char *chunk = malloc (1 << 16);
+        struct archive_entry *e;
+
+        if (a == NULL || chunk == NULL)
+                return pgimg_make_error (err, ENOMEM, "read `%s`: out of memory", path);
+        if (archive_read_support_filter_all (a) != ARCHIVE_OK
+            || archive_read_support_format_tar (a) != ARCHIVE_OK
+            || archive_read_open_filename (a, path, 1 << 16) != ARCHIVE_OK)
+                return error_from_archive (err, a, "read the image", path);
+        for (;;) {
+                const char *hex = NULL, *kind;
+                int r = archive_read_next_header (a, &e), role;
+                if (r == ARCHIVE_EOF)
+                        return 0;
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+                        return error_from_archive (err, a, "read the image", path);
+                role = archive_entry_pathname (e) ? entry_role (archive_entry_pathname (e), &hex) : 0;
+                if (role == 0)
+                        continue;
+                if ((kind = entry_kind (e)) != NULL)
+                        return pgimg_make_error (err, EINVAL, "image `%s`: %s%s is %s, not a file; refused (an image holds its blobs itself)",
+                                                 path, role == 1 ? "blobs/sha256/" : "index.json", role == 1 ? hex : "",
+                                                 kind);
+                if (role == 1 && import_blob (a, e, path, blob_dir, hex, chunk, 1 << 16, imp, err) < 0)
+                        return pgimg_error_wrap (err, "image `%s`", path);
+                if (role == 2 && import_json (a, path, max_json, &imp->index, err) < 0)
+                        return -1;
+        }
 }

@@ -45,3 +45,16 @@ oci_write_image (const char *blob_dir, const struct oci_image *img, enum oci_for
                 memcpy (manifest_digest, blobs.manifest.digest, LAYER_DIGEST_LEN);
         return 0;
 }
+
+int
+oci_write_stored (const char *blob_dir, const char *manifest_digest, const char *tag, const char *out_path,
+                  pgimg_error_t *err)
+{
+        cleanup_layout struct oci_layout layout = OCI_LAYOUT_INIT;
+
+        /* mtime 0: a pulled image has no build time of its own here. */
+        if (oci_layout_build_stored (blob_dir, manifest_digest, tag, &layout, err) < 0
+            || oci_layout_write_tar (&layout, 0, out_path, err) < 0)
+                return pgimg_error_wrap (err, "image `%s`", out_path);
+        return 0;
+}

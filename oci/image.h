@@ -67,4 +67,12 @@ int oci_write_image (const char *blob_dir, const struct oci_image *img, enum oci
                      const char *out_path, char manifest_digest[LAYER_DIGEST_LEN],
                      pgimg_error_t *err);
 
+/* Write the image whose manifest, config and layers are in the store
+ * blob_dir (a pulled image) as one tarball at out_path, an OCI layout
+ * and a docker-archive named tag ("host:port/name:tag"), atomically.
+ * The manifest is read through the store (checked); each blob must be
+ * there with its descriptor's size and is checked while copied. */
+int oci_write_stored (const char *blob_dir, const char *manifest_digest, const char *tag,
+                      const char *out_path, pgimg_error_t *err);
+
 #endif

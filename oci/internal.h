@@ -2,7 +2,7 @@
  * outside oci/ includes this header (jansson stays inside oci/).
  *
  *   json.c       jansson helpers: canonical serialization, descriptors
- *   reference.c  image references: "pgimg/postgres:15" and its full form
+ *   reference.c  image references (reference.h)
  *   config.c     the image config blob
  *   manifest.c   checks on struct oci_image, the manifest, oci_write_blobs
  *   layout.c     the files of an image layout, as a sorted list of entries
@@ -22,7 +22,9 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "layers/store.h"
 #include "oci/image.h"
+#include "oci/reference.h"
 
 #define OCI_MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
 #define OCI_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -48,23 +50,6 @@ json_t *oci_json_strv (const char *const *v);
 json_t *oci_json_descriptor (const char *media_type, const char *digest, uint64_t size);
 /* The RFC 3339 UTC form of t, "1970-01-01T00:00:00Z". */
 void oci_rfc3339 (time_t t, char out[32]);
-
-/* ---- reference.c ---- */
-
-/* A tag of the image split the way the Docker Engine reads it. */
-struct oci_ref {
-        char *domain;           /* "docker.io" */
-        char *path;             /* "pgimg/postgres", "library/postgres" */
-        char *tag;              /* "15.18"; "latest" when none was given */
-};
-/* Parse s; on failure *r is left empty and the message quotes s. */
-int oci_ref_parse (const char *s, struct oci_ref *r, pgimg_error_t *err);
-/* "docker.io/pgimg/postgres:15.18", as containerd names images; malloc'ed. */
-char *oci_ref_full (const struct oci_ref *r);
-/* "pgimg/postgres" and "postgres" (for docker.io/library/postgres), as
- * `docker save` writes names in manifest.json and repositories; malloc'ed. */
-char *oci_ref_familiar_name (const struct oci_ref *r);
-void oci_ref_free (struct oci_ref *r);
 
 /* ---- config.c ---- */
 
@@ -124,6 +109,11 @@ struct oci_layout {
 int oci_layout_build (const char *blob_dir, const struct oci_image *img,
                       const struct oci_blobs *blobs, struct oci_layout *out, pgimg_error_t *err);
 void oci_layout_free (struct oci_layout *l);
+/* The entries of the layout of an image already in blob_dir, whose
+ * manifest is manifest_digest (read and checked through the store),
+ * named tag ("host:port/name:tag") in index.json and manifest.json. */
+int oci_layout_build_stored (const char *blob_dir, const char *manifest_digest, const char *tag,
+                             struct oci_layout *out, pgimg_error_t *err);
 
 static inline void
 cleanup_layoutp (struct oci_layout *l)
@@ -137,6 +127,29 @@ cleanup_layoutp (struct oci_layout *l)
 typedef int (*oci_write_fn) (void *ctx, const void *data, size_t len, pgimg_error_t *err);
 int oci_entry_copy_blob (const struct oci_entry *e, oci_write_fn write_fn, void *ctx,
                          pgimg_error_t *err);
+
+/* ---- archive.c: reading a tarball ---- */
+
+/* What the import of a tarball found: the blobs it put into (or found
+ * intact in) the store, and index.json. */
+struct oci_found {
+        char hex[SHA256_HEX_LEN + 1];
+        uint64_t size;
+};
+struct oci_import {
+        struct oci_found *v;
+        size_t n, alloc;
+        struct buf index;               /* index.json; empty when none */
+};
+#define OCI_IMPORT_INIT { NULL, 0, 0, BUF_INIT }
+/* Read the tarball at path once with libarchive: each regular file
+ * "blobs/sha256/<hex>" goes into the store blob_dir (checked against
+ * hex and its size), index.json into imp->index (at most max_json
+ * bytes).  A link (symbolic or hard) or any other non-file under either
+ * name is refused, naming the entry and nothing of its target. */
+int oci_archive_import (const char *path, const char *blob_dir, size_t max_json,
+                        struct oci_import *imp, pgimg_error_t *err);
+void oci_import_free (struct oci_import *imp);
 
 /* ---- archive.c, directory.c ---- */
 

@@ -64,18 +64,20 @@ static int
 add_blob (struct oci_layout *l, const char *blob_dir, const char *digest, uint64_t size,
           pgimg_error_t *err)
 {
-        const char *hex = digest + 7;   /* after "sha256:" */
         cleanup_free char *name = NULL;
         cleanup_free char *path = NULL;
         struct oci_entry *e;
         struct stat st;
+        const char *hex;
 
+        if (store_digest_check (digest, "blob", &hex, err) < 0)
+                return -1;
         if (asprintf (&name, "blobs/sha256/%s", hex) < 0 || asprintf (&path, "%s/%s", blob_dir, hex) < 0)
                 return pgimg_make_error (err, ENOMEM, "image layout: out of memory");
         for (size_t i = 0; i < l->n; i++)
                 if (strcmp (l->v[i].name, name) == 0)
                         return 0;       /* a layer used twice is stored once */
-        if (stat (path, &st) < 0)
+        if (lstat (path, &st) < 0)
                 return pgimg_make_error_errno (err, errno, "blob %s: `%s`", digest, path);
         if (!S_ISREG (st.st_mode))
                 return pgimg_make_error (err, EINVAL, "blob %s: `%s` is not a regular file", digest, path);
@@ -136,7 +138,9 @@ oom:
 static json_t *
 blob_name (const char *digest)
 {
-        return json_sprintf ("blobs/sha256/%s", digest + 7);
+        const char *hex = store_digest_hex (digest);
+
+        return hex ? json_sprintf ("blobs/sha256/%s", hex) : NULL;
 }
 
 /* manifest.json and repositories: what `docker load` reads.  The Engine
@@ -154,7 +158,7 @@ docker_json (const struct oci_image *img, const struct oci_blobs *blobs, struct 
         cleanup_json json_t *tags = json_array ();
         cleanup_json json_t *layers = json_array ();
         cleanup_json json_t *repos = json_object ();
-        const char *top = img->n_layers ? img->layers[img->n_layers - 1].diff_id + 7 : NULL;
+        const char *top = img->n_layers ? store_digest_hex (img->layers[img->n_layers - 1].diff_id) : NULL;
 
         if (list == NULL || item == NULL || tags == NULL || layers == NULL || repos == NULL)
                 goto oom;
@@ -248,7 +252,7 @@ oci_layout_free (struct oci_layout *l)
 int
 oci_entry_copy_blob (const struct oci_entry *e, oci_write_fn write_fn, void *ctx, pgimg_error_t *err)
 {
-        cleanup_fd int fd = open (e->blob_path, O_RDONLY | O_CLOEXEC);
+        cleanup_fd int fd = open (e->blob_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         cleanup_sha256 struct sha256 h = SHA256_INIT;
         char hex[SHA256_HEX_LEN + 1];
         char chunk[1 << 16];
@@ -281,5 +285,113 @@ oci_entry_copy_blob (const struct oci_entry *e, oci_write_fn write_fn, void *ctx
         if (strcmp (hex, e->hex) != 0)
                 return pgimg_make_error (err, EIO, "blob sha256:%s: `%s` is corrupt (its content is sha256:%s)",
                                          e->hex, e->blob_path, hex);
+        return 0;
+}
+
+/* ---- an image already in the store (a pulled one) ---- */
+
+/* The descriptors of a stored manifest: config then layers, checked to
+ * be digests with sizes. */
+static int
+stored_blob (struct oci_layout *l, const char *blob_dir, json_t *desc, const char *what,
+             pgimg_error_t *err)
+{
+        const char *digest = json_string_value (json_object_get (desc, "digest"));
+        json_t *size = json_object_get (desc, "size");
+        const char *hex;
+
+        if (store_digest_check (digest, what, &hex, err) < 0)
+                return -1;
+        if (!json_is_integer (size) || json_integer_value (size) < 0)
+                return pgimg_make_error (err, EINVAL, "%s: no size", what);
+        return add_blob (l, blob_dir, digest, (uint64_t) json_integer_value (size), err);
+}
+
+static int
+stored_index_json (const char *manifest_digest, uint64_t manifest_size, const char *media_type,
+                   const struct oci_ref *r, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_free char *full = oci_ref_full (r);
+        cleanup_json json_t *index = NULL;
+
+        if (full == NULL)
+                return pgimg_make_error (err, ENOMEM, "index.json: out of memory");
+        index = json_pack ("{s:i, s:s, s:[{s:s, s:s, s:I, s:{s:s, s:s}}]}", "schemaVersion", 2, "mediaType",
+                           OCI_MEDIA_INDEX, "manifests", "mediaType", media_type, "digest", manifest_digest,
+                           "size", (json_int_t) manifest_size, "annotations", "io.containerd.image.name", full,
+                           "org.opencontainers.image.ref.name", r->tag);
+        if (index == NULL)
+                return pgimg_make_error (err, ENOMEM, "index.json: out of memory");
+        return oci_json_dump (index, out, err);
+}
+
+static int
+stored_docker_json (json_t *manifest, const struct oci_ref *r, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_free char *name = oci_ref_familiar_name (r);
+        cleanup_json json_t *list = NULL;
+        json_t *layers = json_array (), *l;
+        size_t i;
+
+        if (name == NULL || layers == NULL)
+                goto oom;
+        json_array_foreach (json_object_get (manifest, "layers"), i, l)
+        if (json_array_append_new (layers, blob_name (json_string_value (json_object_get (l, "digest")))) < 0)
+                goto oom;
+        list = json_pack ("[{s:o, s:[o], s:o}]", "Config",
+                          blob_name (json_string_value (json_object_get (json_object_get (manifest, "config"), "digest"))),
+                          "RepoTags", json_sprintf ("%s:%s", name, r->tag), "Layers", layers);
+        layers = NULL;
+        if (list == NULL)
+                goto oom;
+        return oci_json_dump (list, out, err);
+oom:
+        json_decref (layers);
+        return pgimg_make_error (err, ENOMEM, "manifest.json: out of memory");
+}
+
+int
+oci_layout_build_stored (const char *blob_dir, const char *manifest_digest, const char *tag,
+                         struct oci_layout *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf raw = BUF_INIT;
+        cleanup_buf struct buf index = BUF_INIT;
+        cleanup_buf struct buf docker = BUF_INIT;
+        cleanup_buf struct buf layout = BUF_INIT;
+        cleanup_json json_t *manifest = NULL;
+        json_t *layers, *l;
+        const char *media_type;
+        struct oci_ref r;
+        size_t i;
+        int ret;
+
+        if (store_read (blob_dir, manifest_digest, 4u << 20, &raw, err) < 0)
+                return -1;
+        manifest = json_loadb (raw.data ? raw.data : "", raw.len, 0, NULL);
+        layers = json_object_get (manifest, "layers");
+        if (!json_is_object (manifest) || !json_is_array (layers))
+                return pgimg_make_error (err, EINVAL, "manifest %s is not an image manifest", manifest_digest);
+        media_type = json_string_value (json_object_get (manifest, "mediaType"));
+        if (add_blob (out, blob_dir, manifest_digest, raw.len, err) < 0
+            || stored_blob (out, blob_dir, json_object_get (manifest, "config"), "the config", err) < 0)
+                return -1;
+        json_array_foreach (layers, i, l)
+        if (stored_blob (out, blob_dir, l, "a layer", err) < 0)
+                return -1;
+        if (oci_ref_parse (tag, &r, err) < 0)
+                return -1;
+        ret = stored_index_json (manifest_digest, raw.len, media_type ? media_type : OCI_MEDIA_MANIFEST, &r, &index, err);
+        if (ret == 0)
+                ret = stored_docker_json (manifest, &r, &docker, err);
+        oci_ref_free (&r);
+        if (ret < 0)
+                return -1;
+        if (buf_adds (&layout, oci_layout_json) < 0)
+                return pgimg_make_error (err, ENOMEM, "oci-layout: out of memory");
+        if (add_dir (out, "blobs", err) < 0 || add_dir (out, "blobs/sha256", err) < 0
+            || add_file (out, "oci-layout", &layout, err) < 0 || add_file (out, "index.json", &index, err) < 0
+            || add_file (out, "manifest.json", &docker, err) < 0)
+                return -1;
+        qsort (out->v, out->n, sizeof (out->v[0]), compare_entries);
         return 0;
 }

@@ -53,7 +53,7 @@ check_kv (const char *what, const struct oci_kv *kv, size_t n, pgimg_error_t *er
 static int
 digest_valid (const char *d)
 {
-        return strncmp (d, "sha256:", 7) == 0 && sha256_hex_valid (d + 7);
+        return store_digest_hex (d) != NULL;
 }
 
 /* "5432/tcp", "53/udp", "132/sctp" or a bare "5432" (tcp). */

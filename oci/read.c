@@ -1,17 +1,34 @@
-/* read.c - an image from an OCI layout directory (see read.h). */
+/* read.c - an image from a layout directory or a tarball, through the
+ * store (see read.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "layers/store.h"
 #include "oci/internal.h"
 #include "oci/read.h"
 
-/* A manifest or config is small; anything larger is not one of ours. */
+/* A manifest, index or config is small; anything larger is not one. */
 #define MAX_JSON_BYTES (4u << 20)
+/* An index may point at an index once (as `docker save` writes). */
+#define MAX_INDEX_DEPTH 2
+
+/* Where the blobs come from: a layout directory (opened as each is
+ * needed) or a tarball whose blobs were all imported up front. */
+struct source {
+        const char *path;
+        const char *blob_dir;
+        int sha_fd;                     /* <layout>/blobs/sha256, or -1 */
+        struct oci_import imp;          /* a tarball's */
+        int is_tar;
+};
 
 static int
 oom (pgimg_error_t *err)
@@ -19,56 +36,298 @@ oom (pgimg_error_t *err)
         return pgimg_make_error_errno (err, ENOMEM, "read image");
 }
 
-static json_t *
-load_json (const char *path, const char *want_hex, pgimg_error_t *err)
+/* Open name below dir_fd, refusing a symlink: a layout's files are read
+ * from inside it or not at all.  what names it in messages. */
+static int
+open_beneath (int dir_fd, const char *name, int flags, const char *what, int *out, pgimg_error_t *err)
 {
-        cleanup_buf struct buf b = BUF_INIT;
-        json_error_t je;
-        json_t *j;
+        int fd = openat (dir_fd, name, flags | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
 
-        if (fs_read_file (path, MAX_JSON_BYTES, &b, err) < 0)
-                return NULL;
-        if (want_hex != NULL) {
-                char hex[SHA256_HEX_LEN + 1];
-                if (sha256_buf_hex (b.data ? b.data : "", b.len, hex, err) < 0)
-                        return NULL;
-                if (strcmp (hex, want_hex) != 0) {
-                        pgimg_make_error (err, EINVAL, "%s: sha256 is %s, not the digest that names it", path, hex);
-                        return NULL;
-                }
+        if (fd < 0 && errno == ELOOP)
+                return pgimg_make_error (err, EINVAL, "%s is a symbolic link, not a file; refused (an image holds its blobs itself)", what);
+        if (fd < 0 && errno == ENOTDIR && (flags & O_DIRECTORY)) {
+                /* O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR. */
+                if (fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (st.st_mode))
+                        return pgimg_make_error (err, EINVAL, "%s is a symbolic link, not a directory; refused", what);
+                return pgimg_make_error (err, EINVAL, "%s is not a directory", what);
         }
-        j = json_loadb (b.data ? b.data : "", b.len, 0, &je);
+        if (fd < 0)
+                return pgimg_make_error_errno (err, errno, "%s", what);
+        if (fstat (fd, &st) < 0) {
+                int e = errno;
+                close (fd);
+                return pgimg_make_error_errno (err, e, "%s", what);
+        }
+        if (!(flags & O_DIRECTORY) && !S_ISREG (st.st_mode)) {
+                close (fd);
+                return pgimg_make_error (err, EINVAL, "%s is not a regular file; refused", what);
+        }
+        if (fcntl (fd, F_SETFL, 0) < 0) {
+                int e = errno;
+                close (fd);
+                return pgimg_make_error_errno (err, e, "%s", what);
+        }
+        *out = fd;
+        return 0;
+}
+
+static int
+read_fd (int fd, size_t max, struct buf *out, const char *what, pgimg_error_t *err)
+{
+        char chunk[4096];
+
+        for (;;) {
+                ssize_t n = read (fd, chunk, sizeof (chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return pgimg_make_error_errno (err, errno, "read %s", what);
+                if (n == 0)
+                        return 0;
+                if (out->len + (size_t) n > max)
+                        return pgimg_make_error (err, EFBIG, "%s is larger than %zu bytes", what, max);
+                if (buf_add (out, chunk, (size_t) n) < 0)
+                        return oom (err);
+        }
+}
+
+static int
+source_open (struct source *s, const char *path, const char *blob_dir, struct buf *index, pgimg_error_t *err)
+{
+        cleanup_fd int dir_fd = -1;
+        cleanup_fd int blobs_fd = -1;
+        cleanup_fd int index_fd = -1;
+        struct stat st;
+
+        s->path = path;
+        s->blob_dir = blob_dir;
+        s->sha_fd = -1;
+        if (stat (path, &st) < 0)
+                return pgimg_make_error_errno (err, errno, "image `%s`", path);
+        if (!S_ISDIR (st.st_mode)) {
+                s->is_tar = 1;
+                if (oci_archive_import (path, blob_dir, MAX_JSON_BYTES, &s->imp, err) < 0)
+                        return -1;
+                if (s->imp.index.len == 0)
+                        return pgimg_make_error (err, EINVAL, "image `%s`: no index.json in the tarball (not an OCI layout?)",
+                                                 path);
+                return buf_add (index, s->imp.index.data, s->imp.index.len) < 0 ? oom (err) : 0;
+        }
+        if ((dir_fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                return pgimg_make_error_errno (err, errno, "image `%s`", path);
+        if (open_beneath (dir_fd, "index.json", 0, "index.json", &index_fd, err) < 0
+            || read_fd (index_fd, MAX_JSON_BYTES, index, "index.json", err) < 0
+            || open_beneath (dir_fd, "blobs", O_DIRECTORY, "blobs/", &blobs_fd, err) < 0
+            || open_beneath (blobs_fd, "sha256", O_DIRECTORY, "blobs/sha256/", &s->sha_fd, err) < 0)
+                return pgimg_error_wrap (err, "image `%s`", path);
+        return 0;
+}
+
+static void
+source_close (struct source *s)
+{
+        if (s->sha_fd >= 0)
+                close (s->sha_fd);
+        s->sha_fd = -1;
+        oci_import_free (&s->imp);
+}
+
+/* Make the blob digest (of `size` bytes) available in the store: from
+ * the layout, copied in and checked; from a tarball, found among what
+ * the import stored. */
+static int
+source_get (struct source *s, const char *digest, uint64_t size, const char *what, pgimg_error_t *err)
+{
+        cleanup_fd int fd = -1;
+        cleanup_free char *name = NULL;
+        const char *hex;
+
+        if (store_digest_check (digest, what, &hex, err) < 0)
+                return -1;
+        if (s->is_tar) {
+                for (size_t i = 0; i < s->imp.n; i++) {
+                        if (strcmp (s->imp.v[i].hex, hex) != 0)
+                                continue;
+                        if (size != STORE_SIZE_ANY && s->imp.v[i].size != size)
+                                return pgimg_make_error (err, EINVAL, "%s %s has %llu bytes, its descriptor gives %llu; refused",
+                                                         what, digest, (unsigned long long) s->imp.v[i].size,
+                                                         (unsigned long long) size);
+                        return 0;
+                }
+                return pgimg_make_error (err, ENOENT, "%s %s is not in the tarball", what, digest);
+        }
+        if (asprintf (&name, "blobs/sha256/%s", hex) < 0)
+                return oom (err);
+        if (open_beneath (s->sha_fd, hex, 0, name, &fd, err) < 0)
+                return -1;
+        if (size != STORE_SIZE_ANY) {
+                struct stat st;
+                if (fstat (fd, &st) < 0)
+                        return pgimg_make_error_errno (err, errno, "%s", name);
+                if ((uint64_t) st.st_size != size)
+                        return pgimg_make_error (err, EINVAL, "%s %s has %llu bytes, its descriptor gives %llu; refused",
+                                                 what, digest, (unsigned long long) st.st_size, (unsigned long long) size);
+        }
+        if (store_put_fd (s->blob_dir, digest, size, fd, err) < 0)
+                return pgimg_error_wrap (err, "%s", what);
+        return 0;
+}
+
+/* A descriptor's digest and size; size is STORE_SIZE_ANY when absent
+ * (index.json entries written by hand), never negative. */
+static int
+descriptor (json_t *desc, const char *what, const char **digest, uint64_t *size, pgimg_error_t *err)
+{
+        json_t *sz = json_object_get (desc, "size");
+        const char *hex;
+
+        *digest = json_string_value (json_object_get (desc, "digest"));
+        if (store_digest_check (*digest, what, &hex, err) < 0)
+                return -1;
+        if (sz == NULL) {
+                *size = STORE_SIZE_ANY;
+                return 0;
+        }
+        if (!json_is_integer (sz) || json_integer_value (sz) < 0)
+                return pgimg_make_error (err, EINVAL, "%s: the size is not a number of bytes", what);
+        *size = (uint64_t) json_integer_value (sz);
+        return 0;
+}
+
+static json_t *
+parse_json (const struct buf *b, const char *what, pgimg_error_t *err)
+{
+        json_error_t je;
+        json_t *j = json_loadb (b->data ? b->data : "", b->len, 0, &je);
+
         if (j == NULL)
-                pgimg_make_error (err, EINVAL, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+                pgimg_make_error (err, EINVAL, "%s: line %d, column %d: %s", what, je.line, je.column, je.text);
+        else if (!json_is_object (j)) {
+                json_decref (j);
+                j = NULL;
+                pgimg_make_error (err, EINVAL, "%s is not a JSON object", what);
+        }
         return j;
 }
 
-/* The hex of a "sha256:<hex>" descriptor digest, or NULL. */
-static const char *
-digest_hex (json_t *desc)
+/* Get a JSON blob into the store and read it back from there. */
+static json_t *
+load_blob (struct source *s, const char *digest, uint64_t size, const char *what, struct buf *raw,
+           pgimg_error_t *err)
 {
-        const char *d = json_string_value (json_object_get (desc, "digest"));
-
-        if (d == NULL || strncmp (d, "sha256:", 7) != 0 || !sha256_hex_valid (d + 7))
+        buf_reset (raw);
+        if (source_get (s, digest, size, what, err) < 0 || store_read (s->blob_dir, digest, MAX_JSON_BYTES, raw, err) < 0)
                 return NULL;
-        return d + 7;
+        return parse_json (raw, what, err);
 }
 
-static json_t *
-load_blob (struct oci_read *r, json_t *desc, const char *what, pgimg_error_t *err)
+static int
+media_is_index (const char *m)
 {
-        cleanup_free char *path = NULL;
-        const char *hex = digest_hex (desc);
+        return m != NULL
+               && (strcmp (m, OCI_MEDIA_INDEX) == 0
+                   || strcmp (m, "application/vnd.docker.distribution.manifest.list.v2+json") == 0);
+}
 
-        if (hex == NULL) {
-                pgimg_make_error (err, EINVAL, "the %s descriptor has no sha256 digest", what);
-                return NULL;
+/* The linux/amd64 entry of an index's manifests, else the first (a
+ * single-platform layout need not say its platform). */
+static json_t *
+pick_manifest (json_t *manifests)
+{
+        json_t *d;
+        size_t i;
+
+        json_array_foreach (manifests, i, d)
+        {
+                json_t *p = json_object_get (d, "platform");
+                const char *os = json_string_value (json_object_get (p, "os"));
+                const char *arch = json_string_value (json_object_get (p, "architecture"));
+                if (os != NULL && arch != NULL && strcmp (os, "linux") == 0 && strcmp (arch, "amd64") == 0)
+                        return d;
         }
-        if (asprintf (&path, "%s/%s", r->blob_dir, hex) < 0) {
-                oom (err);
-                return NULL;
+        return json_array_get (manifests, 0);
+}
+
+/* From index.json to the image manifest, through one nested index. */
+static json_t *
+find_manifest (struct source *s, const struct buf *index_bytes, struct oci_read *r, pgimg_error_t *err)
+{
+        cleanup_json json_t *index = parse_json (index_bytes, "index.json", err);
+        cleanup_buf struct buf raw = BUF_INIT;
+
+        for (int depth = 0; index != NULL; depth++) {
+                json_t *desc = pick_manifest (json_object_get (index, "manifests"));
+                const char *digest, *media;
+                uint64_t size;
+                json_t *m;
+
+                if (desc == NULL) {
+                        pgimg_make_error (err, EINVAL, "the index lists no manifest");
+                        return NULL;
+                }
+                if (descriptor (desc, "the manifest", &digest, &size, err) < 0
+                    || (m = load_blob (s, digest, size, "the manifest", &raw, err)) == NULL)
+                        return NULL;
+                media = json_string_value (json_object_get (desc, "mediaType"));
+                if (media == NULL)
+                        media = json_string_value (json_object_get (m, "mediaType"));
+                if (media_is_index (media) && depth + 1 < MAX_INDEX_DEPTH) {
+                        json_decref (index);
+                        index = m;
+                        continue;
+                }
+                snprintf (r->manifest_digest, sizeof (r->manifest_digest), "%s", digest);
+                r->manifest_size = raw.len;
+                if ((r->manifest_media_type = strdup (media ? media : OCI_MEDIA_MANIFEST)) == NULL) {
+                        json_decref (m);
+                        oom (err);
+                        return NULL;
+                }
+                return m;
         }
-        return load_json (path, hex, err);
+        return NULL;
+}
+
+static enum layer_compression
+compression_of (const char *media_type)
+{
+        if (media_type != NULL && (strstr (media_type, "gzip") != NULL))
+                return LAYER_GZIP;
+        if (media_type != NULL && strstr (media_type, "zstd") != NULL)
+                return LAYER_ZSTD;
+        return LAYER_UNCOMPRESSED;
+}
+
+static int
+read_layers (struct source *s, json_t *manifest, struct oci_read *r, pgimg_error_t *err)
+{
+        json_t *layers = json_object_get (manifest, "layers"), *l;
+        size_t i;
+
+        if (!json_is_array (layers) || json_array_size (layers) == 0)
+                return pgimg_make_error (err, EINVAL, "the manifest has no layers (an image index?)");
+        r->n_layers = json_array_size (layers);
+        if ((r->layers = calloc (r->n_layers, sizeof (*r->layers))) == NULL)
+                return oom (err);
+        json_array_foreach (layers, i, l)
+        {
+                char what[32];
+                const char *digest;
+                uint64_t size;
+
+                snprintf (what, sizeof (what), "layer %zu", i + 1);
+                if (descriptor (l, what, &digest, &size, err) < 0)
+                        return -1;
+                if (size == STORE_SIZE_ANY)
+                        return pgimg_make_error (err, EINVAL, "%s has no size", what);
+                if (source_get (s, digest, size, what, err) < 0)
+                        return -1;
+                snprintf (r->layers[i].digest, LAYER_DIGEST_LEN, "%s", digest);
+                r->layers[i].size = size;
+                r->layers[i].compression = compression_of (json_string_value (json_object_get (l, "mediaType")));
+        }
+        return 0;
 }
 
 static int
@@ -87,8 +346,8 @@ read_config (struct oci_read *r, json_t *config, pgimg_error_t *err)
         json_array_foreach (diff_ids, i, v)
         {
                 const char *d = json_string_value (v);
-                if (d == NULL || strlen (d) >= LAYER_DIGEST_LEN)
-                        return pgimg_make_error (err, EINVAL, "diff_id %zu of the config is not a digest", i);
+                if (store_digest_hex (d) == NULL)
+                        return pgimg_make_error (err, EINVAL, "diff_id %zu of the config is not a sha256 digest", i + 1);
                 snprintf (r->layers[i].diff_id, LAYER_DIGEST_LEN, "%s", d);
         }
         if ((r->env = calloc (json_array_size (env) + 1, sizeof (char *))) == NULL)
@@ -109,47 +368,40 @@ read_config (struct oci_read *r, json_t *config, pgimg_error_t *err)
         return 0;
 }
 
-int
-oci_read_layout (const char *layout_dir, struct oci_read *r, pgimg_error_t *err)
+static int
+read_image (struct source *s, const char *path, const char *blob_dir, struct oci_read *r, pgimg_error_t *err)
 {
-        cleanup_free char *index_path = NULL;
-        cleanup_json json_t *index = NULL;
+        cleanup_buf struct buf index = BUF_INIT;
+        cleanup_buf struct buf raw = BUF_INIT;
         cleanup_json json_t *manifest = NULL;
         cleanup_json json_t *config = NULL;
-        json_t *desc, *layers, *l;
-        size_t i;
+        const char *digest;
+
+        if (source_open (s, path, blob_dir, &index, err) < 0)
+                return -1;
+        if ((manifest = find_manifest (s, &index, r, err)) == NULL
+            || descriptor (json_object_get (manifest, "config"), "the config", &digest, &r->config_size, err) < 0
+            || (config = load_blob (s, digest, r->config_size, "the config", &raw, err)) == NULL)
+                return pgimg_error_wrap (err, "image `%s`", path);
+        snprintf (r->config_digest, sizeof (r->config_digest), "%s", digest);
+        r->config_size = raw.len;
+        if (read_layers (s, manifest, r, err) < 0 || read_config (r, config, err) < 0)
+                return pgimg_error_wrap (err, "image `%s`", path);
+        return 0;
+}
+
+int
+oci_read_image (const char *path, const char *blob_dir, struct oci_read *r, pgimg_error_t *err)
+{
+        struct source s = { .sha_fd = -1, .imp = OCI_IMPORT_INIT };
+        int ret;
 
         memset (r, 0, sizeof (*r));
-        if (asprintf (&index_path, "%s/index.json", layout_dir) < 0
-            || asprintf (&r->blob_dir, "%s/blobs/sha256", layout_dir) < 0)
+        if ((r->blob_dir = strdup (blob_dir)) == NULL)
                 return oom (err);
-        if ((index = load_json (index_path, NULL, err)) == NULL)
-                return pgimg_error_wrap (err, "image %s", layout_dir);
-        desc = json_array_get (json_object_get (index, "manifests"), 0);
-        if (desc == NULL)
-                return pgimg_make_error (err, EINVAL, "image %s: index.json lists no manifest", layout_dir);
-        if ((manifest = load_blob (r, desc, "manifest", err)) == NULL)
-                return pgimg_error_wrap (err, "image %s", layout_dir);
-        snprintf (r->manifest_digest, sizeof (r->manifest_digest), "sha256:%s", digest_hex (desc));
-        layers = json_object_get (manifest, "layers");
-        if (!json_is_array (layers) || json_array_size (layers) == 0)
-                return pgimg_make_error (err, EINVAL, "image %s: the manifest has no layers (an image index?)",
-                                         layout_dir);
-        r->n_layers = json_array_size (layers);
-        if ((r->layers = calloc (r->n_layers, sizeof (*r->layers))) == NULL)
-                return oom (err);
-        json_array_foreach (layers, i, l)
-        {
-                const char *hex = digest_hex (l);
-                if (hex == NULL)
-                        return pgimg_make_error (err, EINVAL, "image %s: layer %zu has no sha256 digest", layout_dir, i);
-                snprintf (r->layers[i].digest, LAYER_DIGEST_LEN, "sha256:%s", hex);
-                r->layers[i].size = (uint64_t) json_integer_value (json_object_get (l, "size"));
-        }
-        if ((config = load_blob (r, json_object_get (manifest, "config"), "config", err)) == NULL
-            || read_config (r, config, err) < 0)
-                return pgimg_error_wrap (err, "image %s", layout_dir);
-        return 0;
+        ret = read_image (&s, path, blob_dir, r, err);
+        source_close (&s);
+        return ret;
 }
 
 void
@@ -159,5 +411,6 @@ oci_read_free (struct oci_read *r)
         free (r->layers);
         strv_free (r->env);
         free (r->volume);
+        free (r->manifest_media_type);
         memset (r, 0, sizeof (*r));
 }

@@ -1,29 +1,44 @@
-/* read.h - read an image back from an OCI image layout directory (what
- * `pgimg build --format oci-dir` writes, or a docker-archive tarball of
- * pgimg's unpacked, which is one too): the first manifest of
- * index.json, its config's Env, volume and diff_ids, and its layers'
- * blobs.  The index, manifest and config are checked against their
- * digests; layer blobs are left to whoever reads them.
+/* read.h - read an image: an OCI image layout directory, or a tarball
+ * that holds one (what `pgimg build` and `docker save` write, and
+ * `pgimg pull -o`).  The one reader of images on disk: run, test,
+ * migration-test and push all come through here.
+ *
+ * Every blob the image uses (index, manifest, config, layers) is put
+ * into a content-addressed store (layers/store.h), which takes it only
+ * when its sha256 and size match its descriptor; everything after reads
+ * the store.  A tarball is read by libarchive, once; a layout directory
+ * is opened one component at a time without following a symlink.  A
+ * blob that is a symbolic or hard link (in a tarball or a layout) is
+ * refused with a message that names it and never quotes its target.
+ * Layer diff_ids are taken from the (checked) config; they are checked
+ * against the layers when those are unpacked (layer_extract_fd).
  */
 #ifndef PGIMG_OCI_READ_H
 #define PGIMG_OCI_READ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "layers/layer.h"
 
 struct oci_read {
-        char *blob_dir;                 /* <layout>/blobs/sha256 */
-        struct layer_desc *layers;      /* bottom first: digest and diff_id */
+        char *blob_dir;                 /* the store the blobs are in */
+        struct layer_desc *layers;      /* bottom first: digest, size, diff_id */
         size_t n_layers;
         char **env;                     /* config Env, NULL-terminated */
         char *volume;                   /* the first of config Volumes, or NULL */
         char manifest_digest[LAYER_DIGEST_LEN];
+        uint64_t manifest_size;
+        char *manifest_media_type;
+        char config_digest[LAYER_DIGEST_LEN];
+        uint64_t config_size;
 };
 
-/* Fill *out (release with oci_read_free, also after a failure). */
-int oci_read_layout (const char *layout_dir, struct oci_read *out, pgimg_error_t *err);
+/* Read the image at path into the store blob_dir (which must exist) and
+ * fill *out (release with oci_read_free, also after a failure).  Every
+ * error is one line naming the image and the blob. */
+int oci_read_image (const char *path, const char *blob_dir, struct oci_read *out, pgimg_error_t *err);
 void oci_read_free (struct oci_read *r);
 
 #endif

@@ -1,10 +1,12 @@
+/* reference.c - image references (see reference.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cleanup.h"
-#include "oci/internal.h"
+#include "layers/store.h"
+#include "oci/reference.h"
 
 /* The grammar of github.com/distribution/reference, which the Docker
  * Engine uses to read RepoTags: a path component is lowercase letters
@@ -41,7 +43,7 @@ path_valid (const char *path)
 {
         const char *p = path;
 
-        if (strlen (path) > 255)
+        if (*path == '\0' || strlen (path) > 255)
                 return 0;
         for (;;) {
                 const char *slash = strchr (p, '/');
@@ -68,6 +70,19 @@ tag_valid (const char *tag)
         return 1;
 }
 
+/* A host name, an IPv4 address or a bracketed IPv6 one, and a port. */
+static int
+domain_valid (const char *d)
+{
+        if (*d == '\0')
+                return 0;
+        for (; *d; d++)
+                if (!((*d >= 'a' && *d <= 'z') || (*d >= 'A' && *d <= 'Z') || (*d >= '0' && *d <= '9')
+                      || strchr (".-:[]", *d) != NULL))
+                        return 0;
+        return 1;
+}
+
 /* The first component names a registry when it looks like a host:
  * it has a "." or a ":" or is "localhost" (as the Docker Engine decides). */
 static int
@@ -77,6 +92,8 @@ is_domain (const char *s, size_t len)
                || (len == 9 && memcmp (s, "localhost", 9) == 0);
 }
 
+/* Split s (its digest, if any, already cut off by the caller: s holds
+ * only the name and tag) into r. */
 static int
 split_ref (const char *s, struct oci_ref *r)
 {
@@ -86,14 +103,17 @@ split_ref (const char *s, struct oci_ref *r)
         const char *slash = memchr (s, '/', (size_t) (name_end - s));
         const char *path = s;
 
-        r->tag = strdup (colon ? colon + 1 : "latest");
+        if (colon != NULL || r->digest == NULL) {
+                if ((r->tag = strdup (colon ? colon + 1 : "latest")) == NULL)
+                        return -1;
+        }
         if (slash != NULL && is_domain (s, (size_t) (slash - s))) {
                 r->domain = strndup (s, (size_t) (slash - s));
                 path = slash + 1;
         } else {
                 r->domain = strdup ("docker.io");
         }
-        if (r->tag == NULL || r->domain == NULL)
+        if (r->domain == NULL)
                 return -1;
         if (strcmp (r->domain, "index.docker.io") == 0) {
                 free (r->domain);
@@ -110,24 +130,50 @@ split_ref (const char *s, struct oci_ref *r)
         return r->path == NULL ? -1 : 0;
 }
 
+static int
+parse (const char *s, int remote, struct oci_ref *r, pgimg_error_t *err)
+{
+        cleanup_free char *name = strdup (s);
+        char *at;
+
+        memset (r, 0, sizeof (*r));
+        if (name == NULL)
+                return pgimg_make_error (err, ENOMEM, "reference `%s`: out of memory", s);
+        if ((at = strchr (name, '@')) != NULL) {
+                if (!remote)
+                        return pgimg_make_error (err, EINVAL, "invalid tag `%s`: a digest cannot name an image to write",
+                                                 s);
+                *at = '\0';
+                if ((r->digest = strdup (at + 1)) == NULL)
+                        return pgimg_make_error (err, ENOMEM, "reference `%s`: out of memory", s);
+        }
+        if (split_ref (name, r) < 0) {
+                oci_ref_free (r);
+                return pgimg_make_error (err, ENOMEM, "reference `%s`: out of memory", s);
+        }
+        if (!domain_valid (r->domain) || !path_valid (r->path) || (r->tag != NULL && !tag_valid (r->tag))
+            || (r->digest != NULL && store_digest_hex (r->digest) == NULL)) {
+                oci_ref_free (r);
+                if (!remote)
+                        return pgimg_make_error (err, EINVAL, "invalid tag `%s` (want name:tag, the name in lowercase)", s);
+                return pgimg_make_error (err, EINVAL,
+                                         "invalid reference `%s` (want HOST[:PORT]/NAME[:TAG][@sha256:HEX], "
+                                         "the name in lowercase)",
+                                         s);
+        }
+        return 0;
+}
+
 int
 oci_ref_parse (const char *s, struct oci_ref *r, pgimg_error_t *err)
 {
-        memset (r, 0, sizeof (*r));
-        if (strchr (s, '@') != NULL) {
-                return pgimg_make_error (err, EINVAL, "invalid tag `%s`: a digest cannot name an image to write",
-                                         s);
-        }
-        if (split_ref (s, r) < 0) {
-                oci_ref_free (r);
-                return pgimg_make_error (err, ENOMEM, "tag `%s`: out of memory", s);
-        }
-        if (!path_valid (r->path) || !tag_valid (r->tag)) {
-                oci_ref_free (r);
-                return pgimg_make_error (err, EINVAL,
-                                         "invalid tag `%s` (want name:tag, the name in lowercase)", s);
-        }
-        return 0;
+        return parse (s, 0, r, err);
+}
+
+int
+oci_ref_parse_remote (const char *s, struct oci_ref *r, pgimg_error_t *err)
+{
+        return parse (s, 1, r, err);
 }
 
 char *
@@ -135,7 +181,7 @@ oci_ref_full (const struct oci_ref *r)
 {
         char *s = NULL;
 
-        if (asprintf (&s, "%s/%s:%s", r->domain, r->path, r->tag) < 0)
+        if (asprintf (&s, "%s/%s:%s", r->domain, r->path, r->tag ? r->tag : "latest") < 0)
                 return NULL;
         return s;
 }
@@ -162,5 +208,6 @@ oci_ref_free (struct oci_ref *r)
         free (r->domain);
         free (r->path);
         free (r->tag);
+        free (r->digest);
         memset (r, 0, sizeof (*r));
 }

@@ -156,12 +156,11 @@ cache_image (const char *cache_dir, const struct entries *es, char **config, str
                 return -1;
         for (size_t i = 0; i < m.n_layers; i++) {
                 struct reg_blob *b = &img->blobs[img->n_blobs++];
-                cleanup_free char *path = NULL;
                 *b = (struct reg_blob) { .fd = -1, .size = m.layers[i].size, .owns_fd = 1 };
                 strcpy (b->digest, m.layers[i].digest);
-                if (asprintf (&path, "%s/%s", blob_dir, b->digest + 7) < 0 || (b->fd = open (path, O_RDONLY | O_CLOEXEC)) < 0) {
+                if (store_open (blob_dir, b->digest, b->size, &b->fd, err) < 0) {
                         reg_manifest_free (&m);
-                        return pgimg_make_error_errno (err, path ? errno : ENOMEM, "cache blob %s", b->digest);
+                        return pgimg_error_wrap (err, "cache");
                 }
         }
         reg_manifest_free (&m);
@@ -219,7 +218,7 @@ record_entries (const char *cache_dir, const char *src, const char *data, size_t
                 const char *mt = json_string_value (json_object_get (v, "mediaType"));
                 json_t *size = json_object_get (v, "size");
                 struct layer_desc d = { 0 };
-                if (key == NULL || !sha256_hex_valid (key) || !reg_digest_valid (digest) || !reg_digest_valid (diff_id)
+                if (key == NULL || !sha256_hex_valid (key) || store_digest_hex (digest) == NULL || store_digest_hex (diff_id) == NULL
                     || mt == NULL || parse_compression (mt, &d.compression) < 0 || !json_is_integer (size)
                     || json_integer_value (size) < 0)
                         return pgimg_make_error (err, EINVAL, "%s: cache entry %zu is malformed", src, i);
@@ -237,7 +236,7 @@ int
 registry_cache_pull (const char *cache_dir, const char *src, const struct registry_opts *opts,
                      struct registry_stats *stats, unsigned *n_entries, pgimg_error_t *err)
 {
-        cleanup_free char *blob_dir = NULL, *path = NULL;
+        cleanup_free char *blob_dir = NULL;
         cleanup_buf struct buf manifest = BUF_INIT, config = BUF_INIT;
         struct registry_stats ignored;
         struct reg_manifest m;
@@ -248,9 +247,7 @@ registry_cache_pull (const char *cache_dir, const char *src, const struct regist
                 stats = &ignored;
         if (registry_pull (src, cache_dir, NULL, opts, stats, err) < 0 || layer_cache_blob_dir (cache_dir, &blob_dir, err) < 0)
                 return -1;
-        if (asprintf (&path, "%s/%s", blob_dir, stats->manifest_digest + 7) < 0)
-                return pgimg_make_error (err, ENOMEM, "cache: out of memory");
-        if (fs_read_file (path, REG_MAX_MANIFEST_BYTES, &manifest, err) < 0
+        if (store_read (blob_dir, stats->manifest_digest, REG_MAX_MANIFEST_BYTES, &manifest, err) < 0
             || reg_manifest_parse (manifest.data, manifest.len, &m, err) < 0)
                 return -1;
         if (m.config.media_type == NULL || strcmp (m.config.media_type, REG_MEDIA_CACHE_CONFIG) != 0) {
@@ -258,13 +255,9 @@ registry_cache_pull (const char *cache_dir, const char *src, const struct regist
                 return pgimg_make_error (err, EINVAL, "%s is an image, not a pgimg build cache (push one with `pgimg push --cache`)",
                                          src);
         }
-        free (path);
-        r = asprintf (&path, "%s/%s", blob_dir, m.config.digest + 7) < 0 ? -1 : 0;
+        r = store_read (blob_dir, m.config.digest, REG_MAX_MANIFEST_BYTES, &config, err);
         reg_manifest_free (&m);
-        if (r < 0)
-                return pgimg_make_error (err, ENOMEM, "cache: out of memory");
-        if (fs_read_file (path, REG_MAX_MANIFEST_BYTES, &config, err) < 0
-            || record_entries (cache_dir, src, config.data, config.len, &n, err) < 0)
+        if (r < 0 || record_entries (cache_dir, src, config.data, config.len, &n, err) < 0)
                 return -1;
         if (n_entries)
                 *n_entries = n;

@@ -2,13 +2,11 @@
  * Nothing outside registry/ includes this header: libcurl and jansson
  * stay inside.
  *
- *   ref.c       references: "host:port/path:tag", "...@sha256:<hex>"
  *   auth.c      credentials (environment, ~/.docker/config.json) and
  *               WWW-Authenticate challenges
  *   http.c      one request with auth, bounded retries and backoff
  *   manifest.c  manifests and indexes: the descriptors they hold
  *   source.c    the blobs of an image tarball or layout directory
- *   tarw.c      a pulled image written as a layout tarball
  *   push.c      registry_push against a registry
  *   pull.c      registry_pull from a registry
  *   s3.c        both against S3 (SigV4)
@@ -29,6 +27,8 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/sha256.h"
+#include "layers/store.h"
+#include "oci/reference.h"
 #include "registry/registry.h"
 
 #define REG_MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -50,20 +50,6 @@ cleanup_jsonp (json_t **j)
                 json_decref (*j);
 }
 #define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
-
-/* ---- ref.c ---- */
-
-struct reg_ref {
-        char *domain;           /* "localhost:5000", "docker.io" */
-        char *path;             /* "pgimg/postgres" */
-        char *tag;              /* "17"; "latest" when neither tag nor digest */
-        char *digest;           /* "sha256:<hex>" or NULL */
-};
-/* Parse s; the message quotes s and says what a reference looks like. */
-int reg_ref_parse (const char *s, struct reg_ref *r, pgimg_error_t *err);
-void reg_ref_free (struct reg_ref *r);
-/* 1 when s is "sha256:" and 64 lowercase hex digits. */
-int reg_digest_valid (const char *s);
 
 /* ---- auth.c ---- */
 
@@ -222,7 +208,6 @@ struct reg_blob {
 };
 
 struct reg_image {
-        int tar_fd;                     /* -1 for a directory */
         char *manifest;
         size_t manifest_len;
         char *manifest_media_type;
@@ -230,12 +215,17 @@ struct reg_image {
         struct reg_blob *blobs;         /* config first, then the layers */
         size_t n_blobs;
 };
-#define REG_IMAGE_INIT { .tar_fd = -1 }
+#define REG_IMAGE_INIT { 0 }
 
 /* Open an image tarball (an OCI layout inside a tar, as `pgimg build`
- * and `docker save` write) or an OCI layout directory.  The manifest is
- * read and checked against its digest; the blobs are only located. */
-int reg_image_open (const char *path, struct reg_image *img, pgimg_error_t *err);
+ * and `docker save` write) or an OCI layout directory, through
+ * oci_read_image: every blob is put into the store blob_dir, checked,
+ * and opened from there. */
+int reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err);
+/* The image whose manifest is manifest_digest in the store blob_dir:
+ * the manifest read and every blob opened through the store (checked). */
+int reg_image_from_store (const char *blob_dir, const char *manifest_digest, struct reg_image *img,
+                          pgimg_error_t *err);
 void reg_image_close (struct reg_image *img);
 
 /* ---- push.c ---- */
@@ -243,15 +233,6 @@ void reg_image_close (struct reg_image *img);
 /* Push an image already opened (or made in memory) to dest. */
 int reg_push_image (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
                     struct registry_stats *stats, pgimg_error_t *err);
-
-/* ---- tarw.c ---- */
-
-/* Write the image whose manifest (and index, when pulled through one)
- * and blobs are in blob_dir as a tarball at out_path: an OCI layout and
- * a docker-archive tagged repo_tag.  Atomic. */
-int reg_write_tarball (const char *blob_dir, const char *manifest_digest,
-                       const char *manifest_media_type, const struct reg_manifest *m,
-                       const char *repo_tag, const char *out_path, pgimg_error_t *err);
 
 /* ---- sign.c ---- */
 

@@ -28,7 +28,7 @@ desc_parse (json_t *j, struct reg_desc *d, const char *what, pgimg_error_t *err)
         json_t *sz = json_object_get (j, "size");
 
         memset (d, 0, sizeof (*d));
-        if (!json_is_string (dg) || !reg_digest_valid (json_string_value (dg)) || !json_is_integer (sz)
+        if (!json_is_string (dg) || store_digest_hex (json_string_value (dg)) == NULL || !json_is_integer (sz)
             || json_integer_value (sz) < 0)
                 return pgimg_make_error (err, EINVAL, "%s: a descriptor without a sha256 digest and a size",
                                          what);

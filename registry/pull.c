@@ -14,6 +14,8 @@
 #include "common/fsutil.h"
 #include "common/progress.h"
 #include "layers/cache.h"
+#include "layers/store.h"
+#include "oci/image.h"
 #include "registry/internal.h"
 
 #define DEFAULT_JOBS 4
@@ -85,73 +87,33 @@ reg_parallel (size_t n, int jobs, reg_job_fn fn, void *ctx, pgimg_error_t *err)
         return 0;
 }
 
-/* 1 when blob_dir already holds the blob intact; a corrupt one is removed. */
-static int
-blob_intact (const char *path, const struct reg_desc *d, pgimg_error_t *err)
-{
-        char hex[SHA256_HEX_LEN + 1];
-        struct stat st;
-
-        if (stat (path, &st) < 0)
-                return 0;
-        if ((uint64_t) st.st_size == d->size) {
-                if (sha256_file_hex (path, hex, err) < 0)
-                        return -1;
-                if (strcmp (hex, d->digest + 7) == 0)
-                        return 1;
-        }
-        if (unlink (path) < 0 && errno != ENOENT)
-                return pgimg_make_error_errno (err, errno, "removing the corrupt blob %s", path);
-        return 0;
-}
-
 int
 reg_store_blob (const char *blob_dir, const struct reg_desc *d, reg_fetch_fn fetch_fn, void *ctx,
                 pgimg_error_t *err)
 {
-        cleanup_atomic struct fs_atomic a = FS_ATOMIC_INIT;
-        cleanup_sha256 struct sha256 h = SHA256_INIT;
-        cleanup_free char *path = NULL;
-        char hex[SHA256_HEX_LEN + 1];
-        uint64_t written = 0;
+        cleanup_store_writer struct store_writer w = STORE_WRITER_INIT;
         int r;
 
-        if (asprintf (&path, "%s/%s", blob_dir, d->digest + 7) < 0)
-                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
-        if ((r = blob_intact (path, d, err)) != 0)
+        if ((r = store_has (blob_dir, d->digest, d->size, err)) != 0)
                 return r < 0 ? -1 : 0;
-        if (fs_atomic_open (&a, path, 0644, err) < 0 || sha256_init (&h, err) < 0)
+        if (store_writer_open (&w, blob_dir, d->digest, d->size, err) < 0)
                 return -1;
-        if (fetch_fn (ctx, d, a.fd, &h, &written, err) < 0) {
+        /* The download appends to the file and feeds the writer's hash
+         * itself (resuming from w.written after a dropped connection);
+         * the commit checks size and digest as for any other blob. */
+        if (fetch_fn (ctx, d, w.file.fd, &w.hash, &w.written, err) < 0) {
                 if (*err != NULL && (*err)->status == ENOSPC)
                         return pgimg_error_wrap (err, "the disk of %s is full (free some space and pull again)",
                                                  blob_dir);
                 return -1;
         }
-        if (written != d->size)
-                return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; nothing was stored",
-                                         d->digest, (unsigned long long) written, (unsigned long long) d->size);
-        if (sha256_final_hex (&h, hex, err) < 0)
-                return -1;
-        if (strcmp (hex, d->digest + 7) != 0)
-                return pgimg_make_error (err, EIO, "blob %s arrived with digest sha256:%s; refused, nothing was stored",
-                                         d->digest, hex);
-        return fs_atomic_commit (&a, path, err);
+        return store_writer_commit (&w, NULL, err);
 }
 
 int
 reg_store_bytes (const char *blob_dir, const char *digest, const char *data, size_t len, pgimg_error_t *err)
 {
-        cleanup_free char *path = NULL;
-        char hex[SHA256_HEX_LEN + 1];
-
-        if (sha256_buf_hex (data, len, hex, err) < 0)
-                return -1;
-        if (strcmp (hex, digest + 7) != 0)
-                return pgimg_make_error (err, EIO, "manifest %s has digest sha256:%s; refused", digest, hex);
-        if (asprintf (&path, "%s/%s", blob_dir, hex) < 0)
-                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
-        return fs_write_file_atomic (path, data, len, 0644, err);
+        return store_put_buf (blob_dir, digest, data, len, NULL, err);
 }
 
 int
@@ -180,7 +142,7 @@ reg_record_ref (const char *cache_dir, const char *name, const char *digest, pgi
 
 struct pull {
         struct reg_client c;
-        struct reg_ref ref;
+        struct oci_ref ref;
         struct reg_manifest m;
         char *blob_dir;
 };
@@ -221,8 +183,8 @@ get_manifest (struct reg_conn *k, struct pull *p, const char *tag_or_digest, str
                 ret = -1;
         } else {
                 snprintf (digest, 72, "sha256:%s", hex);
-                if ((reg_digest_valid (tag_or_digest) && strcmp (tag_or_digest, digest) != 0)
-                    || (r.digest != NULL && reg_digest_valid (r.digest) && strcmp (r.digest, digest) != 0))
+                if ((store_digest_hex (tag_or_digest) != NULL && strcmp (tag_or_digest, digest) != 0)
+                    || (r.digest != NULL && store_digest_hex (r.digest) != NULL && strcmp (r.digest, digest) != 0))
                         ret = pgimg_make_error (err, EIO, "%s sent a manifest for %s:%s whose digest is %s; refused",
                                                 p->c.what, p->ref.path, tag_or_digest, digest);
                 else if ((*media_type = reg_json_media_type (out->data, out->len)) == NULL
@@ -321,7 +283,7 @@ check_signature (struct pull *p, const char *digest, const struct registry_opts 
         char tag[128], sdigest[72], hex[SHA256_HEX_LEN + 1];
         int ret;
 
-        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, digest + 7);
+        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, store_digest_hex (digest));
         if (reg_conn_new (&p->c, &k, err) < 0)
                 return -1;
         if (get_manifest (k, p, tag, &m, sdigest, &media_type, err) < 0) {
@@ -350,7 +312,7 @@ check_signature (struct pull *p, const char *digest, const struct registry_opts 
                 ret = reg_status_error (&p->c, &r, "the download of the signature", err);
         if (ret == 0 && sha256_buf_hex (sig.data ? sig.data : "", sig.len, hex, err) < 0)
                 ret = -1;
-        if (ret == 0 && strcmp (hex, sm.layers[0].digest + 7) != 0)
+        if (ret == 0 && strcmp (hex, store_digest_hex (sm.layers[0].digest)) != 0)
                 ret = pgimg_make_error (err, EPERM, "the signature blob of %s does not match its digest; refused", digest);
         if (ret == 0)
                 ret = reg_verify (opts->trusted_keys, digest, (const unsigned char *) sig.data, sig.len, err);
@@ -369,15 +331,15 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
         char digest[72];
         int r = -1;
 
-        if (reg_ref_parse (src, &p.ref, err) < 0)
+        if (oci_ref_parse_remote (src, &p.ref, err) < 0)
                 return -1;
         if (asprintf (&what, "registry %s", p.ref.domain) < 0
             || asprintf (&refname, "%s/%s:%s", p.ref.domain, p.ref.path, p.ref.tag ? p.ref.tag : "latest") < 0) {
-                reg_ref_free (&p.ref);
+                oci_ref_free (&p.ref);
                 return pgimg_make_error (err, ENOMEM, "pull: out of memory");
         }
         if (reg_client_init (&p.c, p.ref.domain, what, opts, err) < 0) {
-                reg_ref_free (&p.ref);
+                oci_ref_free (&p.ref);
                 return -1;
         }
         if (asprintf (&p.c.scope, "repository:%s:pull", p.ref.path) < 0)
@@ -393,14 +355,14 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
         else if (reg_parallel (p.m.n_layers + 1, opts->jobs, pull_blob_job, &p, err) == 0
                  && reg_store_bytes (p.blob_dir, digest, m.data, m.len, err) == 0
                  && (p.ref.digest || reg_record_ref (cache_dir, refname, digest, err) == 0))
-                r = out_path ? reg_write_tarball (p.blob_dir, digest, media_type, &p.m, refname, out_path, err) : 0;
+                r = out_path ? oci_write_stored (p.blob_dir, digest, refname, out_path, err) : 0;
         strcpy (st->manifest_digest, r == 0 ? digest : "");
         st->blobs = (unsigned) (p.m.n_layers + 1);
         st->bytes_downloaded = p.c.bytes_received;
         reg_manifest_free (&p.m);
         free (p.blob_dir);
         reg_client_free (&p.c);
-        reg_ref_free (&p.ref);
+        oci_ref_free (&p.ref);
         return r;
 }
 

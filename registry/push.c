@@ -16,13 +16,14 @@
 
 #include "common/cleanup.h"
 #include "common/progress.h"
+#include "common/fsutil.h"
 #include "registry/internal.h"
 
 #define DEFAULT_CHUNK_BYTES (16ull << 20)
 
 struct push {
         struct reg_client c;
-        struct reg_ref ref;
+        struct oci_ref ref;
         const struct reg_image *img;
         const struct registry_opts *opts;
         uint64_t chunk_bytes;
@@ -89,7 +90,7 @@ with_digest (const char *location, const char *digest)
         char *s = NULL;
 
         if (asprintf (&s, "%s%cdigest=sha256%%3A%s", location, strchr (location, '?') ? '&' : '?',
-                      digest + 7)
+                      store_digest_hex (digest))
             < 0)
                 return NULL;
         return s;
@@ -380,7 +381,7 @@ push_signature (struct reg_conn *k, struct push *p, pgimg_error_t *err)
         if (sha256_buf_hex (manifest, strlen (manifest), hex, err) < 0)
                 return -1;
         snprintf (mdigest, sizeof (mdigest), "sha256:%s", hex);
-        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, digest + 7);
+        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, store_digest_hex (digest));
         return put_manifest (k, p, tag, manifest, strlen (manifest), REG_MEDIA_OCI_MANIFEST, mdigest, err);
 }
 
@@ -428,15 +429,15 @@ push_registry (const struct reg_image *img, const char *dest, const struct regis
         cleanup_free char *what = NULL;
         int r;
 
-        if (reg_ref_parse (dest, &p.ref, err) < 0)
+        if (oci_ref_parse_remote (dest, &p.ref, err) < 0)
                 return -1;
         p.chunk_bytes = opts->chunk_bytes ? opts->chunk_bytes : DEFAULT_CHUNK_BYTES;
         if (asprintf (&what, "registry %s", p.ref.domain) < 0) {
-                reg_ref_free (&p.ref);
+                oci_ref_free (&p.ref);
                 return pgimg_make_error (err, ENOMEM, "push: out of memory");
         }
         if (reg_client_init (&p.c, p.ref.domain, what, opts, err) < 0) {
-                reg_ref_free (&p.ref);
+                oci_ref_free (&p.ref);
                 return -1;
         }
         if (scope_for (&p) < 0)
@@ -451,7 +452,7 @@ push_registry (const struct reg_image *img, const char *dest, const struct regis
         st->blobs_uploaded = p.uploaded;
         st->bytes_uploaded = p.c.bytes_sent;
         reg_client_free (&p.c);
-        reg_ref_free (&p.ref);
+        oci_ref_free (&p.ref);
         return r;
 }
 
@@ -477,15 +478,35 @@ reg_push_image (const struct reg_image *img, const char *dest, const struct regi
 }
 
 int
-registry_push (const char *image_path, const char *dest, const struct registry_opts *opts,
+registry_push (const char *image_path, const char *cache_dir, const char *dest, const struct registry_opts *opts,
                struct registry_stats *stats, pgimg_error_t *err)
+{
+        struct reg_image img = REG_IMAGE_INIT;
+        cleanup_free char *work = NULL;
+        int r;
+
+        /* A store of its own, dropped after: pushing an image does not
+         * copy its blobs into the cache for good. */
+        if (fs_work_dir (cache_dir, "push", &work, err) < 0)
+                return -1;
+        r = reg_image_open (image_path, work, &img, err);
+        if (r == 0)
+                r = reg_push_image (&img, dest, opts, stats, err);
+        reg_image_close (&img);
+        fs_drop_temp_dir (work);
+        return r;
+}
+
+int
+registry_push_stored (const char *blob_dir, const char *manifest_digest, const char *dest,
+                      const struct registry_opts *opts, struct registry_stats *stats, pgimg_error_t *err)
 {
         struct reg_image img = REG_IMAGE_INIT;
         int r;
 
-        if (reg_image_open (image_path, &img, err) < 0)
-                return -1;
-        r = reg_push_image (&img, dest, opts, stats, err);
+        r = reg_image_from_store (blob_dir, manifest_digest, &img, err);
+        if (r == 0)
+                r = reg_push_image (&img, dest, opts, stats, err);
         reg_image_close (&img);
         return r;
 }

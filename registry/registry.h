@@ -49,10 +49,19 @@ int registry_is_s3 (const char *dest);
 
 /* Push the image at image_path (a tarball that is an OCI layout, as
  * `pgimg build` writes, or an OCI layout directory) to dest, a
- * reference "host[:port]/path[:tag]" or an S3 location.  Nothing is
- * tagged unless every blob made it.  stats may be NULL. */
-int registry_push (const char *image_path, const char *dest, const struct registry_opts *opts,
-                   struct registry_stats *stats, pgimg_error_t *err);
+ * reference "host[:port]/path[:tag]" or an S3 location.  The image is
+ * read first into a store of its own below cache_dir/work
+ * (oci_read_image: every blob checked), its blobs sent from there, and
+ * that store removed.  Nothing is tagged unless every blob made it.
+ * stats may be NULL. */
+int registry_push (const char *image_path, const char *cache_dir, const char *dest,
+                   const struct registry_opts *opts, struct registry_stats *stats, pgimg_error_t *err);
+
+/* Push the image whose manifest (config and layers) is already in the
+ * store blob_dir, as a build leaves it, to dest: nothing is read but
+ * the store. */
+int registry_push_stored (const char *blob_dir, const char *manifest_digest, const char *dest,
+                          const struct registry_opts *opts, struct registry_stats *stats, pgimg_error_t *err);
 
 /* Pull src into cache_dir's blob store (<cache_dir>/blobs/sha256),
  * checking every digest; a blob lands only once it checks out.  The

@@ -24,6 +24,7 @@
 #include "common/fsutil.h"
 #include "common/progress.h"
 #include "layers/cache.h"
+#include "oci/image.h"
 #include "registry/internal.h"
 
 #define DEFAULT_PART_BYTES (16ull << 20)
@@ -811,7 +812,7 @@ reg_s3_pull (const char *src, const char *cache_dir, const char *out_path, const
         if (r == 0)
                 r = reg_record_ref (cache_dir, refname, d.digest, err);
         if (r == 0 && out_path)
-                r = reg_write_tarball (blob_dir, d.digest, man.media_type, &man, "pgimg/pulled:latest", out_path, err);
+                r = oci_write_stored (blob_dir, d.digest, "pgimg/pulled:latest", out_path, err);
         strcpy (st->manifest_digest, r == 0 ? d.digest : "");
         st->blobs = (unsigned) (man.n_layers + 1);
         st->bytes_downloaded = s.c.bytes_received;

@@ -27,6 +27,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/sha256.h"
+#include "layers/store.h"
 #include "runner/runtime.h"
 #include "sandbox/resolve.h"
 
@@ -42,18 +43,26 @@ oom (pgimg_error_t *err)
 static const char *const mount_points[] = { "proc", "dev", "tmp", "run/postgresql",
                                             "var/lib/postgresql/data" };
 
+/* The key of a root: its layers' diff_ids, which unpack_layers checks
+ * while it unpacks (a root is renamed to its key only once every layer
+ * matched).  "verified" tells these roots from those of older pgimg,
+ * which trusted the config's diff_ids and are never reused. */
 static int
 rootfs_key (const struct layer_desc *layers, size_t n, char hex[SHA256_HEX_LEN + 1],
             pgimg_error_t *err)
 {
         cleanup_sha256 struct sha256 h = SHA256_INIT;
 
-        if (sha256_init (&h, err) < 0)
+        if (sha256_init (&h, err) < 0 || sha256_update (&h, "verified\n", 9, err) < 0)
                 return -1;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                if (store_digest_hex (layers[i].diff_id) == NULL)
+                        return pgimg_make_error (err, EINVAL, "layer %zu: the diff_id `%.80s` is not a sha256 digest",
+                                                 i + 1, layers[i].diff_id);
                 if (sha256_update (&h, layers[i].diff_id, strlen (layers[i].diff_id), err) < 0
                     || sha256_update (&h, "\n", 1, err) < 0)
                         return -1;
+        }
         return sha256_final_hex (&h, hex, err);
 }
 
@@ -62,15 +71,11 @@ unpack_layers (const char *dir, const char *blob_dir, const struct layer_desc *l
                pgimg_error_t *err)
 {
         for (size_t i = 0; i < n; i++) {
-                cleanup_free char *blob = NULL;
-                const char *d = layers[i].digest;
+                cleanup_fd int fd = -1;
 
-                if (strncmp (d, "sha256:", 7) == 0)
-                        d += 7;
-                if (asprintf (&blob, "%s/%s", blob_dir, d) < 0)
-                        return oom (err);
-                if (layer_extract (blob, dir, NULL, err) < 0)
-                        return pgimg_error_wrap (err, "unpack layer %s", layers[i].digest);
+                if (store_open (blob_dir, layers[i].digest, layers[i].size, &fd, err) < 0
+                    || layer_extract_fd (fd, layers[i].digest, layers[i].diff_id, dir, NULL, err) < 0)
+                        return pgimg_error_wrap (err, "unpack layer %zu", i + 1);
         }
         cleanup_fd int root_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)

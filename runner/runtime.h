@@ -23,9 +23,12 @@
 
 /* The root of the layers (bottom first, blobs in blob_dir) in
  * <cache_dir>/rootfs/<key>, unpacked the first time into a temporary
- * directory and renamed into place, reused after.  The key is the
- * sha256 of the layers' diff_ids: the same files give the same root,
- * whatever the image's config says.  *out is malloc'ed. */
+ * directory and renamed into place, reused after.  Each blob is opened
+ * through the store (size and digest checked) and its uncompressed
+ * sha256 checked against its diff_id while it is unpacked; the root is
+ * renamed into place only when all match.  The key is the sha256 of the
+ * diff_ids so checked: the same files give the same root.  *out is
+ * malloc'ed. */
 int runtime_rootfs (const char *cache_dir, const char *blob_dir, const struct layer_desc *layers,
                     size_t n_layers, char **out, pgimg_error_t *err);
 

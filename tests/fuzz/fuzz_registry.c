@@ -47,9 +47,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 break;
         }
         default: {
-                struct reg_ref r;
-                if (reg_ref_parse (s, &r, &err) == 0)
-                        reg_ref_free (&r);
+                struct oci_ref r;
+                if (oci_ref_parse_remote (s, &r, &err) == 0)
+                        oci_ref_free (&r);
                 break;
         }
         }

@@ -25,7 +25,8 @@ while True:
     c,_=s.accept(); c.close()
 " &
 listener=$!
-sleep 0.5
+# Wait until it listens (a loaded machine starts python3 slowly), 20 s at most.
+for _ in $(seq 200); do bash -c "echo > /dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
 ok "the host reaches its own listener" bash -c "echo > /dev/tcp/127.0.0.1/$port"
 
 sb() { "$PGIMG" sandbox --root "$root" --bind-rw "$out:/out" -- "$@"; }

@@ -55,41 +55,41 @@ path_in (const struct fixture *f, const char *name)
 static void
 references_parse (void **state)
 {
-        struct reg_ref r;
+        struct oci_ref r;
         pgimg_error_t err = NULL;
         (void) state;
 
-        assert_int_equal (reg_ref_parse ("localhost:5000/pgimg/postgres:17", &r, &err), 0);
+        assert_int_equal (oci_ref_parse_remote ("localhost:5000/pgimg/postgres:17", &r, &err), 0);
         assert_string_equal (r.domain, "localhost:5000");
         assert_string_equal (r.path, "pgimg/postgres");
         assert_string_equal (r.tag, "17");
         assert_null (r.digest);
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_int_equal (reg_ref_parse ("postgres", &r, &err), 0);
+        assert_int_equal (oci_ref_parse_remote ("postgres", &r, &err), 0);
         assert_string_equal (r.domain, "docker.io");
         assert_string_equal (r.path, "library/postgres");
         assert_string_equal (r.tag, "latest");
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_int_equal (reg_ref_parse ("127.0.0.1:5000/a/b@sha256:"
+        assert_int_equal (oci_ref_parse_remote ("127.0.0.1:5000/a/b@sha256:"
                                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                                          &r, &err),
                           0);
         assert_string_equal (r.domain, "127.0.0.1:5000");
         assert_null (r.tag);
         assert_non_null (r.digest);
-        reg_ref_free (&r);
+        oci_ref_free (&r);
 
-        assert_true (reg_ref_parse ("localhost:5000/Upper/case:1", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("localhost:5000/Upper/case:1", &r, &err) < 0);
         assert_string_equal (err->msg, "invalid reference `localhost:5000/Upper/case:1` (want "
                                        "HOST[:PORT]/NAME[:TAG][@sha256:HEX], the name in lowercase)");
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a@sha256:abc", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a@sha256:abc", &r, &err) < 0);
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a:-bad", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a:-bad", &r, &err) < 0);
         pgimg_error_free (&err);
-        assert_true (reg_ref_parse ("host.io/a..b:1", &r, &err) < 0);
+        assert_true (oci_ref_parse_remote ("host.io/a..b:1", &r, &err) < 0);
         pgimg_error_free (&err);
 }
 
@@ -235,7 +235,8 @@ manifests_and_indexes_parse (void **state)
 }
 
 /* An image written by oci_write_image (the tarball of `pgimg build`)
- * is read in place: the manifest checked, every blob located. */
+ * is read into the store: the manifest checked, every blob opened from
+ * there. */
 static int
 write_test_image (const struct fixture *f, enum oci_format fmt, const char *out,
                   char manifest[LAYER_DIGEST_LEN])
@@ -260,22 +261,25 @@ write_test_image (const struct fixture *f, enum oci_format fmt, const char *out,
 }
 
 static void
-image_tarball_is_read_in_place (void **state)
+image_tarball_is_read_into_the_store (void **state)
 {
         struct fixture *f = *state;
         cleanup_free char *tar = path_in (f, "img.tar");
         cleanup_free char *dir = path_in (f, "img-dir");
+        cleanup_free char *store = path_in (f, "store");
         char manifest[LAYER_DIGEST_LEN];
         struct reg_image img;
         pgimg_error_t err = NULL;
 
+        assert_int_equal (fs_mkdir_p (store, 0755, &err), 0);
         assert_int_equal (write_test_image (f, OCI_FORMAT_ARCHIVE, tar, manifest), 0);
-        assert_int_equal (reg_image_open (tar, &img, &err), 0);
+        if (reg_image_open (tar, store, &img, &err) < 0)
+                fail_msg ("%s", err->msg);
         assert_string_equal (img.manifest_digest, manifest);
         assert_string_equal (img.manifest_media_type, REG_MEDIA_OCI_MANIFEST);
         assert_int_equal (img.n_blobs, 2);
         assert_int_equal (img.blobs[1].size, 23);
-        assert_int_equal (img.blobs[1].fd, img.tar_fd);
+        assert_true (img.blobs[1].owns_fd);
         {
                 char got[24] = "";
                 assert_int_equal (pread (img.blobs[1].fd, got, 23, (off_t) img.blobs[1].offset), 23);
@@ -284,7 +288,7 @@ image_tarball_is_read_in_place (void **state)
         reg_image_close (&img);
 
         assert_int_equal (write_test_image (f, OCI_FORMAT_DIR, dir, manifest), 0);
-        assert_int_equal (reg_image_open (dir, &img, &err), 0);
+        assert_int_equal (reg_image_open (dir, store, &img, &err), 0);
         assert_string_equal (img.manifest_digest, manifest);
         assert_int_equal (img.n_blobs, 2);
         reg_image_close (&img);
@@ -296,45 +300,46 @@ bad_images_are_refused_by_name (void **state)
         struct fixture *f = *state;
         cleanup_free char *junk = path_in (f, "junk.tar");
         cleanup_free char *missing = path_in (f, "missing.tar");
+        cleanup_free char *store = path_in (f, "store");
         struct reg_image img;
         pgimg_error_t err = NULL;
         char *want = NULL;
 
         assert_int_equal (fs_write_file_atomic (junk, "hello", 5, 0644, &err), 0);
-        assert_true (reg_image_open (junk, &img, &err) < 0);
-        assert_true (asprintf (&want, "%s: not a tarball, or cut short", junk) > 0);
-        assert_string_equal (err->msg, want);
+        assert_int_equal (fs_mkdir_p (store, 0755, &err), 0);
+        assert_true (reg_image_open (junk, store, &img, &err) < 0);
+        assert_true (asprintf (&want, "read the image `%s`: ", junk) > 0);
+        assert_non_null (strstr (err->msg, want));
         free (want);
         pgimg_error_free (&err);
 
-        assert_true (reg_image_open (missing, &img, &err) < 0);
+        assert_true (reg_image_open (missing, store, &img, &err) < 0);
         assert_true (asprintf (&want, "image `%s`: No such file or directory", missing) > 0);
         assert_string_equal (err->msg, want);
         free (want);
         pgimg_error_free (&err);
 }
 
-/* A pulled image written back as a tarball reads as the same image. */
+/* A pulled image (in the store) written as a tarball reads as the same
+ * image, through oci/'s writer and reader. */
 static void
 pulled_tarball_round_trips (void **state)
 {
         struct fixture *f = *state;
         cleanup_free char *tar = path_in (f, "img.tar");
         cleanup_free char *out = path_in (f, "again.tar");
-        cleanup_free char *blobs = path_in (f, "blobs");
+        cleanup_free char *blobs = path_in (f, "store");
         char manifest[LAYER_DIGEST_LEN];
         struct reg_image img, again;
-        struct reg_manifest m;
         pgimg_error_t err = NULL;
 
+        assert_int_equal (fs_mkdir_p (blobs, 0755, &err), 0);
         assert_int_equal (write_test_image (f, OCI_FORMAT_ARCHIVE, tar, manifest), 0);
-        assert_int_equal (reg_image_open (tar, &img, &err), 0);
+        assert_int_equal (reg_image_open (tar, blobs, &img, &err), 0);
         assert_int_equal (reg_store_bytes (blobs, img.manifest_digest, img.manifest, img.manifest_len, &err), 0);
-        assert_int_equal (reg_manifest_parse (img.manifest, img.manifest_len, &m, &err), 0);
-        assert_int_equal (reg_write_tarball (blobs, img.manifest_digest, img.manifest_media_type, &m,
-                                             "localhost:5000/pgimg-test/reg:1", out, &err),
-                          0);
-        assert_int_equal (reg_image_open (out, &again, &err), 0);
+        if (oci_write_stored (blobs, img.manifest_digest, "localhost:5000/pgimg-test/reg:1", out, &err) < 0)
+                fail_msg ("%s", err->msg);
+        assert_int_equal (reg_image_open (out, blobs, &again, &err), 0);
         assert_string_equal (again.manifest_digest, img.manifest_digest);
         assert_int_equal (again.n_blobs, img.n_blobs);
         reg_image_close (&again);
@@ -343,7 +348,6 @@ pulled_tarball_round_trips (void **state)
         assert_true (reg_store_bytes (blobs, img.manifest_digest, "{}", 2, &err) < 0);
         assert_non_null (strstr (err->msg, "refused"));
         pgimg_error_free (&err);
-        reg_manifest_free (&m);
         reg_image_close (&img);
 }
 
@@ -397,21 +401,21 @@ s3_destinations_are_checked_first (void **state)
         assert_true (registry_is_s3 ("s3://b/p"));
         assert_false (registry_is_s3 ("localhost:5000/p"));
 
-        assert_true (registry_push (tar, "s3://Bad_Bucket/x", &o, NULL, &err) < 0);
+        assert_true (registry_push (tar, f->dir, "s3://Bad_Bucket/x", &o, NULL, &err) < 0);
         assert_string_equal (err->msg, "invalid S3 location `s3://Bad_Bucket/x` (want s3://BUCKET[/PREFIX][:TAG])");
         pgimg_error_free (&err);
 
         unsetenv ("AWS_ACCESS_KEY_ID");
         unsetenv ("AWS_SECRET_ACCESS_KEY");
         setenv ("AWS_SHARED_CREDENTIALS_FILE", none, 1);
-        assert_true (registry_push (tar, "s3://bucket/x:1", &o, NULL, &err) < 0);
+        assert_true (registry_push (tar, f->dir, "s3://bucket/x:1", &o, NULL, &err) < 0);
         assert_string_equal (err->msg, "bucket bucket: no credentials: set AWS_ACCESS_KEY_ID and "
                                        "AWS_SECRET_ACCESS_KEY, or write them in ~/.aws/credentials");
         pgimg_error_free (&err);
 
         setenv ("AWS_ACCESS_KEY_ID", "k", 1);
         setenv ("AWS_SECRET_ACCESS_KEY", "s3cret-value", 1);
-        assert_true (registry_push (tar, "s3://bucket/x:1", &o, NULL, &err) < 0);
+        assert_true (registry_push (tar, f->dir, "s3://bucket/x:1", &o, NULL, &err) < 0);
         assert_string_equal (err->msg, "--endpoint `http://10.0.0.1:9000` is plain HTTP: add --insecure to send "
                                        "requests unencrypted");
         assert_null (strstr (err->msg, "s3cret"));
@@ -430,7 +434,7 @@ main (void)
                 cmocka_unit_test (base64_round_trips),
                 cmocka_unit_test_setup_teardown (credentials_from_env_and_docker_config, setup, teardown),
                 cmocka_unit_test (manifests_and_indexes_parse),
-                cmocka_unit_test_setup_teardown (image_tarball_is_read_in_place, setup, teardown),
+                cmocka_unit_test_setup_teardown (image_tarball_is_read_into_the_store, setup, teardown),
                 cmocka_unit_test_setup_teardown (bad_images_are_refused_by_name, setup, teardown),
                 cmocka_unit_test_setup_teardown (pulled_tarball_round_trips, setup, teardown),
                 cmocka_unit_test_setup_teardown (signatures_verify_and_tampering_is_refused, setup, teardown),

@@ -1,6 +1,5 @@
 # Sourced by integration tests: TAP output and a closing tally.
 #   ok "name" CMD...        passes when CMD succeeds
-#   check "name" COND       passes when COND (a [[ ]] expression via eval) holds
 #   finish                  prints "NAME: N passed, N failed" and exits
 TAP_N=0 TAP_PASS=0 TAP_FAIL=0
 TAP_NAME=$(basename "${BASH_SOURCE[1]}" .sh)
