@@ -115,18 +115,6 @@ cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const c
         };
         if (out == NULL)
                 return oci_write_blobs (res->blob_dir, &img, manifest, err);
-        /* A killed run leaves its half-written output beside out (and in
-         * an OCI layout's blobs): gone once that run's pid is.  Only
-         * housekeeping: a directory that cannot be read fails the write
-         * itself, with its own message. */
-        pgimg_error_t ignored = NULL;
-        cleanup_free char *blobs = NULL;
-        if (fs_sweep_temps_beside (out, &ignored) < 0)
-                pgimg_error_free (&ignored);
-        if (fmt == OCI_FORMAT_DIR && asprintf (&blobs, "%s/blobs/sha256", out) < 0)
-                blobs = NULL;
-        if (blobs && fs_sweep_temps (blobs, &ignored) < 0)
-                pgimg_error_free (&ignored);
         return oci_write_image (res->blob_dir, &img, fmt, out, manifest, err);
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -178,6 +179,33 @@ dir_of (const char *path)
         return strdup (dirname (copy));
 }
 
+/* The first temporary file or directory this process makes in a
+ * directory sweeps that directory of dead runs' leftovers first (an -o
+ * output's directory, the blob store, the downloads): once per
+ * directory, for the first MAX_SWEPT directories.  Best effort. */
+#define MAX_SWEPT 32
+static char *swept[MAX_SWEPT];
+static size_t n_swept;
+static pthread_mutex_t swept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+sweep_once (const char *dir)
+{
+        pgimg_error_t ignored = NULL;
+        int seen = 0;
+
+        pthread_mutex_lock (&swept_lock);
+        for (size_t i = 0; i < n_swept && !seen; i++)
+                seen = strcmp (swept[i], dir) == 0;
+        if (!seen && (n_swept >= MAX_SWEPT || (swept[n_swept] = strdup (dir)) == NULL))
+                seen = 1;
+        else if (!seen)
+                n_swept++;
+        pthread_mutex_unlock (&swept_lock);
+        if (!seen && fs_sweep_temps (dir, &ignored) < 0)
+                pgimg_error_free (&ignored);
+}
+
 int
 fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_error_t *err)
 {
@@ -185,6 +213,8 @@ fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_
 
         a->fd = -1;
         a->tmp_path = NULL;
+        if (dir != NULL)
+                sweep_once (dir);
         if (dir == NULL || asprintf (&a->tmp_path, "%s/.tmp-%ld-XXXXXX", dir, (long) getpid ()) < 0) {
                 a->tmp_path = NULL;
                 return pgimg_make_error_errno (err, ENOMEM, "create `%s`", final_path);
@@ -280,6 +310,7 @@ fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err)
 {
         char *p = NULL;
 
+        sweep_once (parent);
         if (asprintf (&p, "%s/.tmp-%ld-%s-XXXXXX", parent, (long) getpid (), tag) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "temporary directory in `%s`", parent);
         if (mkdtemp (p) == NULL) {

@@ -32,7 +32,8 @@ struct fs_atomic {
 #define FS_ATOMIC_INIT { -1, NULL }
 
 /* Open a temporary file beside final_path (which names the directory;
- * the file name itself may be decided later by fs_atomic_commit). */
+ * the file name itself may be decided later by fs_atomic_commit).  The
+ * first one a process opens in a directory sweeps it (fs_sweep_temps). */
 int fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode,
                     pgimg_error_t *err);
 /* fsync, close and rename the temporary file to final_path, then fsync
@@ -52,7 +53,8 @@ int fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t
                           pgimg_error_t *err);
 
 /* Make a fresh temporary directory "<parent>/.tmp-<pid>-<tag>-XXXXXX" and
- * register it for removal on interruption.  Returns a malloc'ed path. */
+ * register it for removal on interruption (sweeping parent first, as
+ * fs_atomic_open).  Returns a malloc'ed path. */
 int fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err);
 /* Unregister a path given to fs_mkdtemp (after a rename or removal). */
 void fs_forget_temp (const char *path);

@@ -297,6 +297,35 @@ archive_disk_full_says_so (void **state)
         pgimg_error_free (&err);
 }
 
+/* The first file written into a directory sweeps it, as an -o output's
+ * directory must be. */
+static void
+first_write_into_a_directory_sweeps_it (void **state)
+{
+        char dir[] = "/tmp/pgimg-test-first-XXXXXX";
+        char dead[64], live[64], path[128];
+        cleanup_free char *out = NULL;
+        pgimg_error_t err = NULL;
+        int fd;
+        (void) state;
+
+        assert_non_null (mkdtemp (dir));
+        snprintf (dead, sizeof (dead), ".tmp-%ld-Zz99Yy", (long) dead_pid ());
+        snprintf (live, sizeof (live), ".tmp-%ld-Zz98Yy", (long) getppid ());
+        for (int i = 0; i < 2; i++) {
+                snprintf (path, sizeof (path), "%s/%s", dir, i ? live : dead);
+                fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                assert_true (fd >= 0);
+                close (fd);
+        }
+        assert_true (asprintf (&out, "%s/image.tar", dir) > 0);
+        assert_int_equal (fs_write_file_atomic (out, "x", 1, 0644, &err), 0);
+        assert_false (exists_in (dir, dead));
+        assert_true (exists_in (dir, live));
+        assert_true (exists_in (dir, "image.tar"));
+        assert_int_equal (fs_rm_rf (dir, &err), 0);
+}
+
 int
 main (void)
 {
@@ -306,6 +335,7 @@ main (void)
                 cmocka_unit_test (sha256_known_vectors),
                 cmocka_unit_test (atomic_write_leaves_no_temp),
                 cmocka_unit_test (sweep_removes_only_dead_temps),
+                cmocka_unit_test (first_write_into_a_directory_sweeps_it),
                 cmocka_unit_test (disk_full_names_the_path),
                 cmocka_unit_test (disk_full_on_an_fd_names_its_directory),
                 cmocka_unit_test (write_file_on_a_full_disk),

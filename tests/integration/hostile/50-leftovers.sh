@@ -54,6 +54,20 @@ else
 fi
 for where in "${lo_where[@]}"; do rm -f "$where/.tmp-$lo_live-hostile50" "$where/.tmp-hostile50-no-pid"; done
 
+# Any directory pgimg writes a file into is swept first: a layer's
+# --blob-dir, for one.
+lo_store=$lo_dir/store
+mkdir -p "$lo_store" "$lo_dir/small"
+printf 'x\n' > "$lo_dir/small/f"
+printf 'half-written\n' > "$lo_store/.tmp-$lo_dead-hostile50"
+printf 'half-written\n' > "$lo_store/.tmp-$lo_live-hostile50"
+out=$("$PGIMG" layer "$lo_dir/small" --blob-dir "$lo_store" 2>&1)
+if [ ! -e "$lo_store/.tmp-$lo_dead-hostile50" ] && [ -e "$lo_store/.tmp-$lo_live-hostile50" ]; then
+	pass "leftovers: pgimg layer sweeps its --blob-dir, keeping a running pid's"
+else
+	fail "leftovers: pgimg layer sweeps its --blob-dir, keeping a running pid's" "$out" "$(ls -a "$lo_store")"
+fi
+
 # A full disk: a 2 MB tmpfs cannot hold the image.
 lo_full=$lo_dir/full
 mkdir -p "$lo_full"
