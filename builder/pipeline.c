@@ -755,12 +755,13 @@ build_in_parallel (const struct pipeline_opts *o, const struct extension_env *en
         return rc;
 }
 
+/* Every set, extension name and version named, resolved into
+ * res->picks before anything is downloaded: a typo costs no download. */
 static int
-extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+extension_picks (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
         cleanup_strv char **items = NULL;
         cleanup_free char *dir = NULL;
-        struct extension_env env;
 
         if ((o->with == NULL || o->with[0] == NULL) && (o->sets == NULL || o->sets[0] == NULL))
                 return 0;
@@ -776,6 +777,20 @@ extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pg
         if (extension_resolve (res->ext_recipes, res->n_ext_recipes, (const char *const *) items,
                                res->recipe.major, &res->picks, &res->n_picks, err) < 0)
                 return -1;
+        /* base, postgres, dev (not in the image) and the entrypoint */
+        if (res->n_picks + 4 > PIPELINE_MAX_LAYERS)
+                return pgimg_make_error (err, E2BIG, "%zu extensions: an image holds at most %d",
+                                         res->n_picks, PIPELINE_MAX_LAYERS - 4);
+        return 0;
+}
+
+static int
+extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        struct extension_env env;
+
+        if (res->n_picks == 0)
+                return 0;
         if (res->n_layers + res->n_picks + 1 > PIPELINE_MAX_LAYERS)
                 return pgimg_make_error (err, E2BIG, "%zu extensions: an image holds at most %d",
                                          res->n_picks, PIPELINE_MAX_LAYERS - 4);
@@ -896,6 +911,27 @@ extension_output_plugins (const struct pipeline_result *res, struct buf *out, pg
         return 0;
 }
 
+/* What killed runs left half-written in the cache: the downloads, the
+ * layer entries and the cache itself (a run's scratch directories).
+ * The blob store sweeps itself when opened; <cache>/work and the roots
+ * are swept where they are made. */
+static int
+sweep_cache (const char *cache_dir, pgimg_error_t *err)
+{
+        static const char *const subs[] = { "downloads/sha256", "layers" };
+
+        if (fs_sweep_temps (cache_dir, err) < 0)
+                return -1;
+        for (size_t i = 0; i < sizeof (subs) / sizeof (subs[0]); i++) {
+                cleanup_free char *dir = NULL;
+                if (asprintf (&dir, "%s/%s", cache_dir, subs[i]) < 0)
+                        return oom (err, "cache");
+                if (fs_sweep_temps (dir, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 int
 pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
@@ -929,7 +965,11 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
         }
         if (layer_cache_blob_dir (o->cache_dir, &res->blob_dir, err) < 0)
                 return -1;
+        if (sweep_cache (o->cache_dir, err) < 0)
+                return -1;
         if (image_env (res, err) < 0)
+                return -1;
+        if (extension_picks (o, res, err) < 0)
                 return -1;
         if (base_layer (o, res, err) < 0)
                 return -1;

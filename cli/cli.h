@@ -35,9 +35,61 @@ char *cli_data_path (const struct pgimg_ctx *ctx, const char *sub);
  * words so far); empty words are dropped.  -1 on ENOMEM. */
 int cli_strv_split (const char *list, char ***v, size_t *n);
 
+/* Option parsing the commands share (options.c). */
+struct option;
+/* getopt_long over the command's options plus the global ones, which
+ * are accepted after the command too: --cache-dir DIR (sets
+ * ctx->cache_dir) and -q/--quiet (ctx->quiet); those never reach the
+ * caller.  getopt prints nothing: on '?' (an unknown option) or ':' (a
+ * missing value) the caller returns cli_option_error (err, cmd), which
+ * names the option. */
+int cli_getopt (struct pgimg_ctx *ctx, int argc, char **argv, const char *shortopts,
+                const struct option *longopts);
+int cli_option_error (pgimg_error_t *err, const char *cmd);
+
+/* arg as a whole number from min to max, or a usage error naming cmd,
+ * the option and the value ("--jobs takes a whole number from 1 to
+ * 1024, not `4x`").  No trailing text, no blanks. */
+int cli_parse_long (pgimg_error_t *err, const char *cmd, const char *opt, const char *arg, long min, long max,
+                    long *out);
+int cli_parse_int (pgimg_error_t *err, const char *cmd, const char *opt, const char *arg, int min, int max,
+                   int *out);
+
+/* The options that choose what goes into an image, shared by build,
+ * test, run and migration-test: --with and --set (comma lists,
+ * repeatable), -j/--jobs (parallel make jobs) and --json.  Their getopt
+ * values are 'w', 'S', 'j' and 'J'. */
+#define CLI_MAX_JOBS 1024
+struct cli_image_opts {
+        char **with;            /* NULL-terminated, owned */
+        size_t n_with;
+        char **sets;            /* NULL-terminated, owned */
+        size_t n_sets;
+        int jobs;               /* 0 when not given */
+        int json;
+};
+#define CLI_IMAGE_OPTS_INIT { NULL, 0, NULL, 0, 0, 0 }
+/* 1 when c was one of them (taken into *io), 0 when not, <0 on a bad
+ * value with *err set. */
+int cli_image_option (const char *cmd, int c, const char *arg, struct cli_image_opts *io, pgimg_error_t *err);
+void cli_image_opts_release (struct cli_image_opts *io);
+static inline void
+cleanup_image_optsp (struct cli_image_opts *io)
+{
+        cli_image_opts_release (io);
+}
+#define cleanup_image_opts __attribute__ ((cleanup (cleanup_image_optsp)))
+
 #ifndef PGIMG_VERSION
 #define PGIMG_VERSION "0.1.0"
 #endif
+
+/* Print the document w wrote into b on stdout, with a newline: what
+ * --json prints.  Fails when w failed (ENOMEM, unbalanced) or stdout
+ * cannot be written. */
+struct jsonw;
+struct buf;
+int cli_print_json (struct jsonw *w, struct buf *b, pgimg_error_t *err);
 
 /* The last lines of a failed build step's log, on stderr; log may be NULL. */
 void cli_print_failed_log (const char *log);

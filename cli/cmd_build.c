@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/jsonw.h"
 #include "common/progress.h"
 #include "oci/image.h"
 #include "registry/registry.h"
@@ -62,45 +63,40 @@ write_receipt (const struct pipeline_result *res, const char *out, const char *m
         return fs_write_file_atomic (path, receipt.data, receipt.len, 0644, err);
 }
 
-/* s as a JSON string: output paths may hold quotes or backslashes. */
-static void
-print_json_string (const char *s)
-{
-        putchar ('"');
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\')
-                        printf ("\\%c", c);
-                else if (c < 0x20)
-                        printf ("\\u%04x", c);
-                else
-                        putchar (c);
-        }
-        putchar ('"');
-}
-
-static void
-print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json)
+static int
+print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json,
+               pgimg_error_t *err)
 {
         if (json) {
-                /* tag, digests and layer names are plain ASCII by construction */
-                printf ("{\"image\":\"%s\",\"output\":", res->tags[0]);
-                print_json_string (out);
-                printf (",\"manifest\":\"%s\",\"layers\":[", manifest);
-                for (size_t i = 0; i < res->n_layers; i++)
-                        printf ("%s{\"name\":\"%s\",\"digest\":\"%s\",\"diffID\":\"%s\",\"size\":%llu,\"built\":%s}",
-                                i ? "," : "", res->layers[i].name, res->layers[i].desc.digest,
-                                res->layers[i].desc.diff_id,
-                                (unsigned long long) res->layers[i].desc.size,
-                                res->layers[i].built ? "true" : "false");
-                printf ("]}\n");
-                return;
+                cleanup_buf struct buf b = BUF_INIT;
+                struct jsonw w;
+
+                jsonw_init (&w, &b);
+                jsonw_object (&w);
+                jsonw_kv_string (&w, "image", res->tags[0]);
+                jsonw_kv_string (&w, "output", out);
+                jsonw_kv_string (&w, "manifest", manifest);
+                jsonw_key (&w, "layers");
+                jsonw_array (&w);
+                for (size_t i = 0; i < res->n_layers; i++) {
+                        jsonw_object (&w);
+                        jsonw_kv_string (&w, "name", res->layers[i].name);
+                        jsonw_kv_string (&w, "digest", res->layers[i].desc.digest);
+                        jsonw_kv_string (&w, "diffID", res->layers[i].desc.diff_id);
+                        jsonw_kv_uint (&w, "size", res->layers[i].desc.size);
+                        jsonw_kv_bool (&w, "built", res->layers[i].built);
+                        jsonw_end (&w);
+                }
+                jsonw_end (&w);
+                jsonw_end (&w);
+                return cli_print_json (&w, &b, err);
         }
         for (size_t i = 0; i < res->n_layers; i++)
                 progress_note ("layer %-10s %s %7.1f MB  %s", res->layers[i].name,
                                res->layers[i].desc.digest, res->layers[i].desc.size / 1e6,
                                res->layers[i].built ? "built" : "cached");
         progress_note ("image %s (%s) written to %s", res->tags[0], manifest, out);
+        return 0;
 }
 
 int
@@ -130,16 +126,18 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct pipeline_result res;
         enum oci_format fmt = OCI_FORMAT_ARCHIVE;
         cleanup_free char *out = NULL;
-        cleanup_strv char **with = NULL;
-        cleanup_strv char **sets = NULL;
-        size_t n_with = 0, n_sets = 0;
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
         char manifest[LAYER_DIGEST_LEN];
         const char *output = NULL;
-        int c, json = 0, r;
+        int c, r;
 
         po.compression = LAYER_GZIP;
-        po.jobs = build_jobs ();
-        while ((c = getopt_long (argc, argv, "hj:o:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "hj:o:", opts)) != -1) {
+                if ((r = cli_image_option ("build", c, optarg, &io, err)) != 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 switch (c) {
                 case 'c':
                         if (layer_compression_parse (optarg, &po.compression, err) < 0)
@@ -152,20 +150,8 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 case 'h':
                         help ();
                         return 0;
-                case 'j':
-                        po.jobs = atoi (optarg);
-                        if (po.jobs < 1)
-                                return cli_usage_error (err, "build", "--jobs takes a number >= 1");
-                        break;
-                case 'J':
-                        json = 1;
-                        break;
                 case 'o':
                         output = optarg;
-                        break;
-                case 'S':
-                        if (cli_strv_split (optarg, &sets, &n_sets) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "build");
                         break;
                 case 'E':
                         ro.s3_endpoint = optarg;
@@ -186,12 +172,8 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         trusted[0] = optarg;
                         ro.trusted_keys = trusted;
                         break;
-                case 'w':
-                        if (cli_strv_split (optarg, &with, &n_with) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "build");
-                        break;
                 default:
-                        return cli_usage_error (err, "build", "unknown option");
+                        return cli_option_error (err, "build");
                 }
         }
         if (argc - optind != 1)
@@ -203,8 +185,9 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         po.spec = argv[optind];
         po.source_date_epoch = -1;
         po.pgimg_version = PGIMG_VERSION;
-        po.with = (const char *const *) with;
-        po.sets = (const char *const *) sets;
+        po.jobs = io.jobs ? io.jobs : build_jobs ();
+        po.with = (const char *const *) io.with;
+        po.sets = (const char *const *) io.sets;
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);
@@ -237,7 +220,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (r == 0)
                 r = write_receipt (&res, output, manifest, err);
         if (r == 0)
-                print_summary (&res, output, manifest, json);
+                r = print_summary (&res, output, manifest, io.json, err);
         if (r == 0 && cache_to && registry_cache_push (ctx->cache_dir, cache_to, &ro, NULL, err) < 0)
                 r = pgimg_error_wrap (err, "--cache-to %s", cache_to);
         pipeline_result_free (&res);

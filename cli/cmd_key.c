@@ -35,7 +35,7 @@ cmd_key (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         const char *prefix = "pgimg-signing";
         int c;
 
-        while ((c = getopt_long (argc, argv, "ho:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "ho:", opts)) != -1) {
                 switch (c) {
                 case 'h':
                         help ();
@@ -44,7 +44,7 @@ cmd_key (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         prefix = optarg;
                         break;
                 default:
-                        return cli_usage_error (err, "key", "unknown option");
+                        return cli_option_error (err, "key");
                 }
         }
         if (argc - optind != 1 || strcmp (argv[optind], "generate") != 0)

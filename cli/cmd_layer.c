@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/jsonw.h"
+#include "common/number.h"
 #include "layers/cache.h"
 #include "layers/layer.h"
 
@@ -34,12 +37,9 @@ layer_usage (FILE *f)
 static int
 parse_epoch (const char *s, time_t *out)
 {
-        char *end = NULL;
-        long long v;
+        long v;
 
-        errno = 0;
-        v = strtoll (s, &end, 10);
-        if (errno != 0 || end == s || *end != '\0' || v < 0)
+        if (number_parse_long (s, 0, LONG_MAX, &v) < 0)
                 return -1;
         *out = (time_t) v;
         return 0;
@@ -63,8 +63,7 @@ cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct layer_desc d;
         int json = 0, c;
 
-        opterr = 0;     /* the usage error below says it */
-        while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "h", longopts)) != -1) {
                 switch (c) {
                 case 'b':
                         free (blob_dir);
@@ -89,7 +88,7 @@ cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         mtime_from = "--mtime";
                         break;
                 default:
-                        return cli_usage_error (err, "layer", "bad option `%s`", argv[optind - 1]);
+                        return cli_option_error (err, "layer");
                 }
         }
         if (argc - optind != 1)
@@ -107,9 +106,18 @@ cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (layer_write (argv[optind], &opts, blob_dir, &d, err) < 0)
                 return -1;
         if (json) {
-                printf ("{\"digest\":\"%s\",\"diffID\":\"%s\",\"size\":%" PRIu64
-                        ",\"mediaType\":\"%s\"}\n",
-                        d.digest, d.diff_id, d.size, layer_media_type (d.compression));
+                cleanup_buf struct buf b = BUF_INIT;
+                struct jsonw w;
+
+                jsonw_init (&w, &b);
+                jsonw_object (&w);
+                jsonw_kv_string (&w, "digest", d.digest);
+                jsonw_kv_string (&w, "diffID", d.diff_id);
+                jsonw_kv_uint (&w, "size", d.size);
+                jsonw_kv_string (&w, "mediaType", layer_media_type (d.compression));
+                jsonw_end (&w);
+                if (cli_print_json (&w, &b, err) < 0)
+                        return -1;
         } else if (!ctx->quiet) {
                 fprintf (stderr, "digest   %s\ndiff_id  %s\nsize     %" PRIu64 "\nblob     %s/%s\n",
                          d.digest, d.diff_id, d.size, blob_dir, d.digest + strlen ("sha256:"));

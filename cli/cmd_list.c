@@ -12,7 +12,9 @@
 
 #include "builder/recipe.h"
 #include "cli/cli.h"
+#include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/jsonw.h"
 
 static void
 list_usage (FILE *f)
@@ -33,43 +35,33 @@ list_usage (FILE *f)
                     "  $ pgimg build postgres-15.17\n");
 }
 
-/* JSON string literal for s.  Recipe names and versions are validated
- * to plain ASCII, but the escaping does not rely on it. */
-static void
-json_string (FILE *f, const char *s)
+static int
+print_json (const struct recipe *rs, size_t n, pgimg_error_t *err)
 {
-        fputc ('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf (f, "\\%c", *p);
-                else if (*p < 0x20)
-                        fprintf (f, "\\u%04x", *p);
-                else
-                        fputc (*p, f);
-        }
-        fputc ('"', f);
-}
+        cleanup_buf struct buf b = BUF_INIT;
+        struct jsonw w;
 
-static void
-print_json (FILE *f, const struct recipe *rs, size_t n)
-{
-        fputc ('[', f);
+        jsonw_init (&w, &b);
+        jsonw_array (&w);
         for (size_t i = 0; i < n; i++) {
                 const struct recipe *r = &rs[i];
-                fprintf (f, "%s{\"recipe\":\"%s-%s\",\"name\":", i ? "," : "", r->name, r->major);
-                json_string (f, r->name);
-                fputs (",\"major\":", f);
-                json_string (f, r->major);
-                fputs (",\"default_version\":", f);
-                json_string (f, r->default_version);
-                fputs (",\"versions\":[", f);
-                for (size_t k = 0; k < r->n_versions; k++) {
-                        fputs (k ? "," : "", f);
-                        json_string (f, r->versions[k].version);
-                }
-                fputs ("]}", f);
+                cleanup_free char *recipe = NULL;
+                if (asprintf (&recipe, "%s-%s", r->name, r->major) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "list");
+                jsonw_object (&w);
+                jsonw_kv_string (&w, "recipe", recipe);
+                jsonw_kv_string (&w, "name", r->name);
+                jsonw_kv_string (&w, "major", r->major);
+                jsonw_kv_string (&w, "default_version", r->default_version);
+                jsonw_key (&w, "versions");
+                jsonw_array (&w);
+                for (size_t k = 0; k < r->n_versions; k++)
+                        jsonw_string (&w, r->versions[k].version);
+                jsonw_end (&w);
+                jsonw_end (&w);
         }
-        fputs ("]\n", f);
+        jsonw_end (&w);
+        return cli_print_json (&w, &b, err);
 }
 
 /* postgres-15  15.18 (default)  15.17  15.15 */
@@ -95,55 +87,73 @@ print_table (FILE *f, const struct recipe *rs, size_t n)
         }
 }
 
+/* One extension version for --json: the majors it builds for, and
+ * those it is the default for. */
+static void
+json_ext_version (struct jsonw *w, const struct ext_recipe *r, const struct ext_version *v)
+{
+        jsonw_object (w);
+        jsonw_kv_string (w, "version", v->version);
+        jsonw_kv_bool (w, "debian_build", v->n_debs != 0);
+        jsonw_key (w, "majors");
+        jsonw_array (w);
+        for (char **m = v->majors; *m; m++)
+                jsonw_string (w, *m);
+        jsonw_end (w);
+        jsonw_key (w, "default_for");
+        jsonw_array (w);
+        for (char **m = v->majors; *m; m++) {
+                const struct ext_version *d = NULL;
+                pgimg_error_t ignored = NULL;
+                if (ext_recipe_pick (r, NULL, *m, &d, &ignored) < 0)
+                        pgimg_error_free (&ignored);
+                if (d == v)
+                        jsonw_string (w, *m);
+        }
+        jsonw_end (w);
+        jsonw_end (w);
+}
+
+static int
+print_extensions_json (const struct ext_recipe *rs, size_t n, pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        struct jsonw w;
+
+        jsonw_init (&w, &b);
+        jsonw_array (&w);
+        for (size_t i = 0; i < n; i++) {
+                jsonw_object (&w);
+                jsonw_kv_string (&w, "name", rs[i].name);
+                jsonw_kv_string (&w, "build", ext_build_name (rs[i].build));
+                jsonw_kv_string (&w, "summary", rs[i].summary);
+                jsonw_key (&w, "versions");
+                jsonw_array (&w);
+                for (size_t k = 0; k < rs[i].n_versions; k++)
+                        json_ext_version (&w, &rs[i], &rs[i].versions[k]);
+                jsonw_end (&w);
+                jsonw_end (&w);
+        }
+        jsonw_end (&w);
+        return cli_print_json (&w, &b, err);
+}
+
 /* pgvector  pgxs  0.8.7 (13 15 17 18)  0.8.0 (13 15 17 18)  Open-source ... */
 static void
-print_extensions (FILE *f, const struct ext_recipe *rs, size_t n, int json)
+print_extensions (FILE *f, const struct ext_recipe *rs, size_t n)
 {
-        if (json)
-                fputc ('[', f);
         for (size_t i = 0; i < n; i++) {
                 const struct ext_recipe *r = &rs[i];
-                if (json) {
-                        fprintf (f, "%s{\"name\":", i ? "," : "");
-                        json_string (f, r->name);
-                        fprintf (f, ",\"build\":\"%s\",\"summary\":", ext_build_name (r->build));
-                        json_string (f, r->summary);
-                        fputs (",\"versions\":[", f);
-                } else {
-                        fprintf (f, "%-24s %-8s", r->name, ext_build_name (r->build));
-                }
+                fprintf (f, "%-24s %-8s", r->name, ext_build_name (r->build));
                 for (size_t k = 0; k < r->n_versions; k++) {
                         const struct ext_version *v = &r->versions[k];
-                        if (json) {
-                                fprintf (f, "%s{\"version\":", k ? "," : "");
-                                json_string (f, v->version);
-                                fprintf (f, ",\"debian_build\":%s,\"majors\":[", v->n_debs ? "true" : "false");
-                                for (char **m = v->majors; *m; m++)
-                                        fprintf (f, "%s\"%s\"", m == v->majors ? "" : ",", *m);
-                                fputs ("],\"default_for\":[", f);
-                                int first = 1;
-                                for (char **m = v->majors; *m; m++) {
-                                        const struct ext_version *d = NULL;
-                                        pgimg_error_t ignored = NULL;
-                                        if (ext_recipe_pick (r, NULL, *m, &d, &ignored) < 0)
-                                                pgimg_error_free (&ignored);
-                                        if (d == v) {
-                                                fprintf (f, "%s\"%s\"", first ? "" : ",", *m);
-                                                first = 0;
-                                        }
-                                }
-                                fputs ("]}", f);
-                                continue;
-                        }
                         fprintf (f, "  %s (", v->version);
                         for (char **m = v->majors; *m; m++)
                                 fprintf (f, "%s%s", m == v->majors ? "" : " ", *m);
                         fputc (')', f);
                 }
-                fputs (json ? "]}" : "\n", f);
+                fputs ("\n", f);
         }
-        if (json)
-                fputs ("]\n", f);
 }
 
 int
@@ -160,8 +170,7 @@ cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         size_t n = 0;
         int c, json = 0, ret = 0, exts = 0;
 
-        opterr = 0; /* our own message, with the hint to --help */
-        while ((c = getopt_long (argc, argv, "+eh", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "+eh", opts)) != -1) {
                 switch (c) {
                 case 'e':
                         exts = 1;
@@ -173,7 +182,7 @@ cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         json = 1;
                         break;
                 default:
-                        return cli_usage_error (err, "list", "unknown option `%s`", argv[optind - 1]);
+                        return cli_option_error (err, "list");
                 }
         }
         if (optind < argc)
@@ -186,18 +195,21 @@ cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 struct ext_recipe *es = NULL;
                 if (ext_recipe_load_all (dir, &es, &n, err) < 0)
                         return pgimg_error_wrap (err, "list");
-                print_extensions (stdout, es, n, json);
+                if (json)
+                        ret = print_extensions_json (es, n, err);
+                else
+                        print_extensions (stdout, es, n);
                 ext_recipes_free (es, n);
-                if (fflush (stdout) != 0 || ferror (stdout))
+                if (ret == 0 && (fflush (stdout) != 0 || ferror (stdout)))
                         return pgimg_make_error_errno (err, errno, "list: write to stdout");
-                return 0;
+                return ret;
         }
         if (recipe_load_all (dir, &rs, &n, err) < 0)
                 return pgimg_error_wrap (err, "list");
         if (n == 0)
                 ret = pgimg_make_error (err, ENOENT, "list: no recipes in `%s`", dir);
         else if (json)
-                print_json (stdout, rs, n);
+                ret = print_json (rs, n, err);
         else
                 print_table (stdout, rs, n);
         for (size_t i = 0; i < n; i++)

@@ -45,8 +45,7 @@ cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct lock lock;
         int update = 0, c;
 
-        opterr = 0;     /* one message, from cli_usage_error */
-        while ((c = getopt_long (argc, argv, ":hi:o:u", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, ":hi:o:u", opts)) != -1) {
                 switch (c) {
                 case 'h':
                         lock_usage (stdout);
@@ -62,10 +61,8 @@ cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 case 'u':
                         update = 1;
                         break;
-                case ':':
-                        return cli_usage_error (err, "lock", "option `%s` needs an argument", argv[optind - 1]);
                 default:
-                        return cli_usage_error (err, "lock", "unknown option `%s`", argv[optind - 1]);
+                        return cli_option_error (err, "lock");
                 }
         }
         if (optind < argc)

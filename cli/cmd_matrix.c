@@ -163,7 +163,7 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         const char *output = NULL;
         int c, rc = 0;
 
-        while ((c = getopt_long (argc, argv, "ho:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "ho:", opts)) != -1) {
                 switch (c) {
                 case 'h':
                         help ();
@@ -172,7 +172,7 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         output = optarg;
                         break;
                 default:
-                        return cli_usage_error (err, "matrix", "unknown option");
+                        return cli_option_error (err, "matrix");
                 }
         }
         if (optind >= argc)

@@ -313,12 +313,18 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
         cleanup_free char *work = NULL;
         cleanup_free char *log = NULL;
         cleanup_strv char **recreate = NULL;
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
         const char *keep = NULL, *results = NULL, *data_arg = NULL;
-        int c, r = -1, jobs = 2;
+        int c, r = -1, jobs = 2, taken;
 
         o.scale = 1;
         o.mode = MIG_COPY;
-        while ((c = getopt_long (argc, argv, "hj:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "hj:", opts)) != -1) {
+                if ((taken = cli_image_option ("migration-test", c, optarg, &io, err)) != 0) {
+                        if (taken < 0)
+                                return taken;
+                        continue;
+                }
                 switch (c) {
                 case 'k':
                         o.check_only = 1;
@@ -335,11 +341,6 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
                 case 'h':
                         help ();
                         return 0;
-                case 'j':
-                        jobs = atoi (optarg);
-                        if (jobs < 1)
-                                return cli_usage_error (err, "migration-test", "--jobs takes a number >= 1");
-                        break;
                 case 'K':
                         keep = optarg;
                         break;
@@ -347,22 +348,19 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
                         results = optarg;
                         break;
                 case 's':
-                        o.scale = atoi (optarg);
-                        if (o.scale < 1)
-                                return cli_usage_error (err, "migration-test", "--scale takes a number >= 1");
-                        break;
-                case 'S':
-                        if (cli_strv_split (optarg, &both.sets, &both.n_sets) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
-                        break;
-                case 'w':
-                        if (cli_strv_split (optarg, &both.with, &both.n_with) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+                        if (cli_parse_int (err, "migration-test", "--scale", optarg, 1, 100000, &o.scale) < 0)
+                                return -1;
                         break;
                 default:
-                        return cli_usage_error (err, "migration-test", "unknown option");
+                        return cli_option_error (err, "migration-test");
                 }
         }
+        if (io.jobs)
+                jobs = io.jobs;
+        both.with = steal_pointer (&io.with);
+        both.n_with = io.n_with;
+        both.sets = steal_pointer (&io.sets);
+        both.n_sets = io.n_sets;
         if (argc - optind != 3)
                 return cli_usage_error (err, "migration-test", "expected OLD NEW METHOD, like: 15 18 pg_upgrade");
         if (strcmp (argv[optind + 2], "pg_upgrade") == 0)

@@ -65,7 +65,7 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         int c, json = 0, cache = 0;
         unsigned entries = 0;
 
-        while ((c = getopt_long (argc, argv, "hj:o:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "hj:o:", opts)) != -1) {
                 int r = cli_registry_option ("pull", c, optarg, &ro, err);
                 if (r < 0)
                         return r;
@@ -91,7 +91,7 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         ro.trusted_keys = keys;
                         break;
                 default:
-                        return cli_usage_error (err, "pull", "unknown option");
+                        return cli_option_error (err, "pull");
                 }
         }
         if (argc - optind != 1)

@@ -60,23 +60,19 @@ cli_registry_option (const char *cmd, int c, const char *arg, struct registry_op
                 ro->s3_endpoint = arg;
                 return 1;
         case 'j':
-                ro->jobs = atoi (arg);
-                if (ro->jobs < 1 || ro->jobs > 16)
-                        return cli_usage_error (err, cmd, "--jobs takes a number from 1 to 16");
-                return 1;
+                return cli_parse_int (err, cmd, "--jobs", arg, 1, 16, &ro->jobs) < 0 ? -1 : 1;
         case 'k':
                 ro->insecure = 1;
                 return 1;
-        case 'L':
-                if (atol (arg) < 1)
-                        return cli_usage_error (err, cmd, "--limit-rate takes MB per second, at least 1");
-                ro->rate_bytes_per_s = (uint64_t) atol (arg) << 20;
+        case 'L': {
+                long mb;
+                if (cli_parse_long (err, cmd, "--limit-rate", arg, 1, 1L << 20, &mb) < 0)
+                        return -1;
+                ro->rate_bytes_per_s = (uint64_t) mb << 20;
                 return 1;
+        }
         case 'r':
-                ro->retries = atoi (arg);
-                if (ro->retries < 0 || ro->retries > 10)
-                        return cli_usage_error (err, cmd, "--retries takes a number from 0 to 10");
-                return 1;
+                return cli_parse_int (err, cmd, "--retries", arg, 0, 10, &ro->retries) < 0 ? -1 : 1;
         default:
                 return 0;
         }
@@ -179,7 +175,7 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         int c, json = 0, cache = 0, r;
         long n;
 
-        while ((c = getopt_long (argc, argv, "hj:t:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "hj:t:", opts)) != -1) {
                 if ((r = cli_registry_option ("push", c, optarg, &ro, err)) != 0) {
                         if (r < 0)
                                 return r;
@@ -190,9 +186,8 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         cache = 1;
                         break;
                 case 'c':
-                        n = atol (optarg);
-                        if (n < 1 || n > 4096)
-                                return cli_usage_error (err, "push", "--chunk-size takes MB from 1 to 4096");
+                        if (cli_parse_long (err, "push", "--chunk-size", optarg, 1, 4096, &n) < 0)
+                                return -1;
                         ro.chunk_bytes = (uint64_t) n << 20;
                         break;
                 case 'h':
@@ -213,7 +208,7 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                                 return -1;
                         break;
                 default:
-                        return cli_usage_error (err, "push", "unknown option");
+                        return cli_option_error (err, "push");
                 }
         }
         if (argc - optind != 2 - cache)

@@ -27,6 +27,7 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/number.h"
 #include "common/progress.h"
 #include "oci/read.h"
 #include "runner/runtime.h"
@@ -324,10 +325,9 @@ default_name (const char *image)
 static int
 parse_port (const char *s, int *port)
 {
-        char *end;
-        long v = strtol (s, &end, 10);
+        long v;
 
-        if (*s == '\0' || *end != '\0' || v < 1 || v > 65535)
+        if (number_parse_long (s, 1, 65535, &v) < 0)
                 return -1;
         *port = (int) v;
         return 0;
@@ -349,8 +349,7 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 { NULL, 0, NULL, 0 },
         };
         struct pipeline_opts po = { 0 };
-        cleanup_strv char **with = NULL;
-        cleanup_strv char **sets = NULL;
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
         cleanup_strv char **overrides = NULL;
         cleanup_strv char **image_env = NULL;
         cleanup_strv char **env = NULL;
@@ -359,14 +358,18 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cleanup_buf struct buf state = BUF_INIT;
         cleanup_free char *owned_name = NULL;
         struct run_paths paths = { 0 };
-        size_t n_with = 0, n_sets = 0, n_over = 0;
+        size_t n_over = 0;
         const char *name = NULL, *data = NULL, *auth;
         int c, detach = 0, from_path, port = 5432, r;
 
         po.compression = LAYER_GZIP;
-        po.jobs = build_jobs ();
         /* '+': the arguments after the image are postgres's. */
-        while ((c = getopt_long (argc, argv, "+de:hj:p:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "+de:hj:p:", opts)) != -1) {
+                if ((r = cli_image_option ("run", c, optarg, &io, err)) != 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 switch (c) {
                 case 'D':
                         data = optarg;
@@ -387,11 +390,6 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 case 'h':
                         help_run ();
                         return 0;
-                case 'j':
-                        po.jobs = atoi (optarg);
-                        if (po.jobs < 1)
-                                return cli_usage_error (err, "run", "--jobs takes a number >= 1");
-                        break;
                 case 'n':
                         name = optarg;
                         break;
@@ -399,16 +397,8 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         if (parse_port (optarg, &port) < 0)
                                 return cli_usage_error (err, "run", "--port takes a port number, not `%s`", optarg);
                         break;
-                case 'S':
-                        if (cli_strv_split (optarg, &sets, &n_sets) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "run");
-                        break;
-                case 'w':
-                        if (cli_strv_split (optarg, &with, &n_with) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "run");
-                        break;
                 default:
-                        return cli_usage_error (err, "run", "unknown option");
+                        return cli_option_error (err, "run");
                 }
         }
         if (optind >= argc)
@@ -435,8 +425,9 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         po.data_dir = ctx->data_dir;
         po.source_date_epoch = -1;
         po.pgimg_version = PGIMG_VERSION;
-        po.with = (const char *const *) with;
-        po.sets = (const char *const *) sets;
+        po.jobs = io.jobs ? io.jobs : build_jobs ();
+        po.with = (const char *const *) io.with;
+        po.sets = (const char *const *) io.sets;
 
         r = 0;
         if (running_pid (paths.pid) > 0)
@@ -511,18 +502,17 @@ cmd_stop (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         int c, timeout_s = 60, sent_quit = 0, r = 0;
         pid_t pid;
 
-        while ((c = getopt_long (argc, argv, "ht:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "ht:", opts)) != -1) {
                 switch (c) {
                 case 'h':
                         help_stop ();
                         return 0;
                 case 't':
-                        timeout_s = atoi (optarg);
-                        if (timeout_s < 1)
-                                return cli_usage_error (err, "stop", "--timeout takes seconds >= 1");
+                        if (cli_parse_int (err, "stop", "--timeout", optarg, 1, 86400, &timeout_s) < 0)
+                                return -1;
                         break;
                 default:
-                        return cli_usage_error (err, "stop", "unknown option");
+                        return cli_option_error (err, "stop");
                 }
         }
         if (argc - optind != 1)
@@ -589,13 +579,13 @@ cmd_psql (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         int c, code = 0, r = 0;
         size_t n = 0;
 
-        while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "+h", opts)) != -1) {
                 switch (c) {
                 case 'h':
                         help_psql ();
                         return 0;
                 default:
-                        return cli_usage_error (err, "psql", "unknown option");
+                        return cli_option_error (err, "psql");
                 }
         }
         if (optind >= argc)

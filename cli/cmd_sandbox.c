@@ -108,11 +108,10 @@ cmd_sandbox (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct sandbox_opts so = { .stdout_fd = STDOUT_FILENO, .stderr_fd = STDERR_FILENO };
         int c, exit_code;
 
-        (void) ctx;
         if (add_env (&a, DEFAULT_PATH, err) < 0)
                 return -1;
         /* '+': the command's own options start at the first non-option. */
-        while ((c = getopt_long (argc, argv, "+b:C:e:hH:r:w:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "+b:C:e:hH:r:w:", opts)) != -1) {
                 switch (c) {
                 case 'b':
                 case 'w':
@@ -136,7 +135,7 @@ cmd_sandbox (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         so.root_dir = optarg;
                         break;
                 default:
-                        return cli_usage_error (err, "sandbox", "unknown option");
+                        return cli_option_error (err, "sandbox");
                 }
         }
         if (so.root_dir == NULL)

@@ -213,18 +213,20 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct pipeline_opts po = { 0 };
         struct pipeline_result res;
         struct smoke_report rep = { 0, 0 };
-        cleanup_strv char **with = NULL;
-        cleanup_strv char **sets = NULL;
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
         cleanup_free char *work = NULL;
         cleanup_free char *tmp = NULL;
         enum engine_kind kind = ENGINE_PGIMG;
-        size_t n_with = 0, n_sets = 0;
         const char *results = NULL;
         int c, r;
 
         po.compression = LAYER_GZIP;
-        po.jobs = build_jobs ();
-        while ((c = getopt_long (argc, argv, "hj:", opts, NULL)) != -1) {
+        while ((c = cli_getopt (ctx, argc, argv, "hj:", opts)) != -1) {
+                if ((r = cli_image_option ("test", c, optarg, &io, err)) != 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 switch (c) {
                 case 'e':
                         if (strcmp (optarg, "pgimg") == 0)
@@ -237,30 +239,17 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 case 'h':
                         help ();
                         return 0;
-                case 'j':
-                        po.jobs = atoi (optarg);
-                        if (po.jobs < 1)
-                                return cli_usage_error (err, "test", "--jobs takes a number >= 1");
-                        break;
                 case 'R':
                         results = optarg;
                         break;
-                case 'S':
-                        if (cli_strv_split (optarg, &sets, &n_sets) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "test");
-                        break;
-                case 'w':
-                        if (cli_strv_split (optarg, &with, &n_with) < 0)
-                                return pgimg_make_error_errno (err, ENOMEM, "test");
-                        break;
                 default:
-                        return cli_usage_error (err, "test", "unknown option");
+                        return cli_option_error (err, "test");
                 }
         }
         if (argc - optind != 1)
                 return cli_usage_error (err, "test", "expected one image to test, like postgres-17");
         /* pgTAP runs the tests: it is in every test image. */
-        if (cli_strv_split ("pgtap", &with, &n_with) < 0)
+        if (cli_strv_split ("pgtap", &io.with, &io.n_with) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "test");
         progress_set_quiet (ctx->quiet);
         fetch_set_quiet (ctx->quiet);
@@ -269,8 +258,9 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         po.spec = argv[optind];
         po.source_date_epoch = -1;
         po.pgimg_version = PGIMG_VERSION;
-        po.with = (const char *const *) with;
-        po.sets = (const char *const *) sets;
+        po.jobs = io.jobs ? io.jobs : build_jobs ();
+        po.with = (const char *const *) io.with;
+        po.sets = (const char *const *) io.sets;
         po.keep_going = 1;
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)

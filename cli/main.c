@@ -47,7 +47,8 @@ usage (FILE *f)
         fprintf (f, "usage: pgimg [--cache-dir DIR] [-q] COMMAND [ARGS]\n\ncommands:\n");
         for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
                 fprintf (f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-        fprintf (f, "\n`pgimg COMMAND --help` for a command's options.  Example:\n"
+        fprintf (f, "\n--cache-dir and -q may also follow COMMAND.  `pgimg COMMAND --help` for a\n"
+                    "command's options.  Example:\n"
                     "  pgimg build postgres-18 -o pg18.tar && docker load -i pg18.tar\n");
 }
 
@@ -166,7 +167,13 @@ main (int argc, char **argv)
                 ret = commands[i].fn (&ctx, sub_argc, sub_argv, &err);
                 if (ret >= 0)
                         return ret; /* `pgimg sandbox`: its command's status */
-                fprintf (stderr, "pgimg: %s\n", err ? err->msg : "failed");
+                /* A full disk met where no path was at hand still says
+                 * what to do, unless the message does already. */
+                if (err && fs_is_disk_full (err->status) && strstr (err->msg, "free") == NULL)
+                        fprintf (stderr, "pgimg: %s (the disk is full: free space or point --cache-dir / -o elsewhere)\n",
+                                 err->msg);
+                else
+                        fprintf (stderr, "pgimg: %s\n", err ? err->msg : "failed");
                 ret = err && err->status == CLI_USAGE_STATUS ? EXIT_USAGE : 1;
                 pgimg_error_free (&err);
                 return ret;

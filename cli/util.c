@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/jsonw.h"
 #include "layers/layer.h"
 #include "layers/store.h"
 #include "oci/read.h"
@@ -117,6 +118,16 @@ cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const c
         return oci_write_image (res->blob_dir, &img, fmt, out, manifest, err);
 }
 
+
+int
+cli_print_json (struct jsonw *w, struct buf *b, pgimg_error_t *err)
+{
+        if (jsonw_finish (w) < 0)
+                return pgimg_make_error_errno (err, errno, "JSON output");
+        if (fwrite (b->data, 1, b->len, stdout) != b->len || putchar ('\n') == EOF || fflush (stdout) != 0)
+                return pgimg_make_error_errno (err, errno, "write to stdout");
+        return 0;
+}
 
 void
 cli_print_failed_log (const char *log)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -116,11 +117,13 @@ fs_mkdir_p (const char *path, mode_t mode, pgimg_error_t *err)
                         continue;
                 *p = '\0';
                 if (mkdir (copy, mode) < 0 && errno != EEXIST)
-                        return pgimg_make_error_errno (err, errno, "mkdir `%s`", copy);
+                        return fs_is_disk_full (errno) ? fs_write_error (err, errno, copy)
+                                                       : pgimg_make_error_errno (err, errno, "mkdir `%s`", copy);
                 *p = '/';
         }
         if (mkdir (copy, mode) < 0 && errno != EEXIST)
-                return pgimg_make_error_errno (err, errno, "mkdir `%s`", copy);
+                return fs_is_disk_full (errno) ? fs_write_error (err, errno, copy)
+                                               : pgimg_make_error_errno (err, errno, "mkdir `%s`", copy);
         return 0;
 }
 
@@ -176,6 +179,33 @@ dir_of (const char *path)
         return strdup (dirname (copy));
 }
 
+/* The first temporary file or directory this process makes in a
+ * directory sweeps that directory of dead runs' leftovers first (an -o
+ * output's directory, the blob store, the downloads): once per
+ * directory, for the first MAX_SWEPT directories.  Best effort. */
+#define MAX_SWEPT 32
+static char *swept[MAX_SWEPT];
+static size_t n_swept;
+static pthread_mutex_t swept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+sweep_once (const char *dir)
+{
+        pgimg_error_t ignored = NULL;
+        int seen = 0;
+
+        pthread_mutex_lock (&swept_lock);
+        for (size_t i = 0; i < n_swept && !seen; i++)
+                seen = strcmp (swept[i], dir) == 0;
+        if (!seen && (n_swept >= MAX_SWEPT || (swept[n_swept] = strdup (dir)) == NULL))
+                seen = 1;
+        else if (!seen)
+                n_swept++;
+        pthread_mutex_unlock (&swept_lock);
+        if (!seen && fs_sweep_temps (dir, &ignored) < 0)
+                pgimg_error_free (&ignored);
+}
+
 int
 fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_error_t *err)
 {
@@ -183,6 +213,8 @@ fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_
 
         a->fd = -1;
         a->tmp_path = NULL;
+        if (dir != NULL)
+                sweep_once (dir);
         if (dir == NULL || asprintf (&a->tmp_path, "%s/.tmp-%ld-XXXXXX", dir, (long) getpid ()) < 0) {
                 a->tmp_path = NULL;
                 return pgimg_make_error_errno (err, ENOMEM, "create `%s`", final_path);
@@ -192,6 +224,8 @@ fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_
                 int e = errno;
                 free (a->tmp_path);
                 a->tmp_path = NULL;
+                if (fs_is_disk_full (e))
+                        return fs_write_error (err, e, final_path);
                 return pgimg_make_error_errno (err, e, "create a temporary file in `%s`", dir);
         }
         register_temp (a->tmp_path, 0);
@@ -240,7 +274,7 @@ fs_atomic_commit (struct fs_atomic *a, const char *final_path, pgimg_error_t *er
 fail:
         e = errno;
         fs_atomic_abort (a);
-        return pgimg_make_error_errno (err, e, "write `%s`", final_path);
+        return fs_write_error (err, e, final_path);
 }
 
 void
@@ -267,7 +301,7 @@ fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t mod
         if (fs_atomic_open (&a, path, mode, err) < 0)
                 return -1;
         if (fs_write_all (a.fd, data, len) < 0)
-                return pgimg_make_error_errno (err, errno, "write `%s`", path);
+                return fs_write_error (err, errno, path);
         return fs_atomic_commit (&a, path, err);
 }
 
@@ -276,11 +310,14 @@ fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err)
 {
         char *p = NULL;
 
+        sweep_once (parent);
         if (asprintf (&p, "%s/.tmp-%ld-%s-XXXXXX", parent, (long) getpid (), tag) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "temporary directory in `%s`", parent);
         if (mkdtemp (p) == NULL) {
                 int e = errno;
                 free (p);
+                if (fs_is_disk_full (e))
+                        return fs_write_error (err, e, parent);
                 return pgimg_make_error_errno (err, e, "create a temporary directory in `%s`", parent);
         }
         register_temp (p, 1);
@@ -332,6 +369,85 @@ fs_rm_rf (const char *path, pgimg_error_t *err)
         return 0;
 }
 
+/* When the process pid started, in seconds since the epoch: its start
+ * time in clock ticks since boot (field 22 of /proc/PID/stat) plus the
+ * boot time (btime of /proc/stat).  -1 when unknown. */
+static long long
+process_start_time (pid_t pid)
+{
+        char path[64], buf[1024];
+        cleanup_fd int fd = -1;
+        cleanup_file FILE *f = NULL;
+        unsigned long long ticks = 0;
+        long long btime = -1;
+        long hz = sysconf (_SC_CLK_TCK);
+        ssize_t n;
+        char *p;
+
+        snprintf (path, sizeof (path), "/proc/%ld/stat", (long) pid);
+        if ((fd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+                return -1;
+        while ((n = read (fd, buf, sizeof (buf) - 1)) < 0 && errno == EINTR)
+                ;
+        if (n <= 0 || hz <= 0)
+                return -1;
+        buf[n] = '\0';
+        /* The command name may hold spaces and parentheses: skip to the
+         * last ')', after which come fields 3 (state) to 22 (starttime). */
+        if ((p = strrchr (buf, ')')) == NULL)
+                return -1;
+        p++;
+        for (int field = 3; field < 22; field++) {
+                p += strspn (p, " ");
+                p += strcspn (p, " ");
+        }
+        if (sscanf (p, " %llu", &ticks) != 1)
+                return -1;
+        if ((f = fopen ("/proc/stat", "re")) == NULL)
+                return -1;
+        while (fgets (buf, sizeof (buf), f) != NULL)
+                if (sscanf (buf, "btime %lld", &btime) == 1)
+                        break;
+        if (btime < 0)
+                return -1;
+        return btime + (long long) (ticks / (unsigned long long) hz);
+}
+
+int
+fs_temp_is_stale (int dir_fd, const char *name)
+{
+        const char *digits = name + 5;
+        char *end;
+        long pid;
+        long long started;
+        struct stat st;
+
+        if (strncmp (name, ".tmp-", 5) != 0 || *digits < '0' || *digits > '9')
+                return 0;
+        errno = 0;
+        pid = strtol (digits, &end, 10);
+        if (errno != 0 || *end != '-' || end[1] == '\0' || pid <= 0 || pid != (long) (pid_t) pid)
+                return 0;
+        if ((pid_t) pid == getpid ())
+                return 0;
+        if (kill ((pid_t) pid, 0) < 0 && errno == ESRCH)
+                return 1;
+        /* The pid is in use.  By the process that made the leftover, unless
+         * that process started after the leftover was last written (pid
+         * reuse); when either time is unknown, keep it. */
+        started = process_start_time ((pid_t) pid);
+        if (started < 0 || fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return 0;
+        /* The change time, not the modification time: unpacking into a
+         * temporary directory may set its mtime to any date, but not its
+         * ctime.  Ten minutes of slack: the start time is computed from
+         * the boot time on today's wall clock, the ctime was read off the
+         * wall clock of then, and a step of that clock must not make a
+         * running pgimg's file look older than its process.  Keeping a
+         * leftover too long costs only disk space until the next sweep. */
+        return (long long) st.st_ctime + 600 < started;
+}
+
 int
 fs_sweep_temps (const char *dir, pgimg_error_t *err)
 {
@@ -342,22 +458,61 @@ fs_sweep_temps (const char *dir, pgimg_error_t *err)
                 return errno == ENOENT ? 0 : pgimg_make_error_errno (err, errno, "open `%s`", dir);
         while ((de = readdir (d)) != NULL) {
                 cleanup_free char *p = NULL;
-                char *end;
-                long pid;
-                if (strncmp (de->d_name, ".tmp-", 5) != 0)
-                        continue;
+                pgimg_error_t ignored = NULL;
                 /* Only leftovers of processes that are gone: another
-                 * pgimg may be writing into the same cache right now. */
-                pid = strtol (de->d_name + 5, &end, 10);
-                if (end != de->d_name + 5 && *end == '-' && pid > 0
-                    && (kill ((pid_t) pid, 0) == 0 || errno == EPERM))
+                 * pgimg may be writing into the same directory right now. */
+                if (!fs_temp_is_stale (dirfd (d), de->d_name))
                         continue;
                 if (asprintf (&p, "%s/%s", dir, de->d_name) < 0)
                         return pgimg_make_error_errno (err, ENOMEM, "sweep `%s`", dir);
-                if (fs_rm_rf (p, err) < 0)
-                        return -1;
+                if (fs_rm_rf (p, &ignored) < 0)
+                        pgimg_error_free (&ignored);
         }
         return 0;
+}
+
+int
+fs_sweep_temps_beside (const char *path, pgimg_error_t *err)
+{
+        cleanup_free char *dir = dir_of (path);
+
+        if (dir == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "sweep beside `%s`", path);
+        return fs_sweep_temps (dir, err);
+}
+
+int
+fs_is_disk_full (int errno_)
+{
+        return errno_ == ENOSPC || errno_ == EDQUOT;
+}
+
+int
+fs_write_error (pgimg_error_t *err, int errno_, const char *path)
+{
+        if (fs_is_disk_full (errno_))
+                return pgimg_make_error (err, errno_,
+                                         "no space left on the disk holding `%s`: free space or point "
+                                         "--cache-dir / -o elsewhere",
+                                         path);
+        return pgimg_make_error_errno (err, errno_, "write `%s`", path);
+}
+
+int
+fs_write_error_fd (pgimg_error_t *err, int errno_, int fd)
+{
+        char link[64], target[PATH_MAX];
+        cleanup_free char *dir = NULL;
+        ssize_t n;
+
+        snprintf (link, sizeof (link), "/proc/self/fd/%d", fd);
+        n = readlink (link, target, sizeof (target) - 1);
+        if (n <= 0)
+                return fs_write_error (err, errno_, "(unknown file)");
+        target[n] = '\0';
+        if ((dir = dir_of (target)) == NULL)
+                return fs_write_error (err, errno_, target);
+        return fs_write_error (err, errno_, dir);
 }
 
 int
@@ -381,7 +536,7 @@ fs_copy_file (const char *src, const char *dst, pgimg_error_t *err)
                 if (n == 0)
                         break;
                 if (fs_write_all (a.fd, chunk, (size_t) n) < 0)
-                        return pgimg_make_error_errno (err, errno, "write `%s`", dst);
+                        return fs_write_error (err, errno, dst);
         }
         return fs_atomic_commit (&a, dst, err);
 }
@@ -444,6 +599,8 @@ fail:
                 int e = errno;
                 cleanup_free char *name = de ? strdup (de->d_name) : NULL;
                 closedir (d);
+                if (fs_is_disk_full (e))
+                        return fs_write_error (err, e, src_path);
                 return pgimg_make_error_errno (err, e, "link the tree `%s` (at `%s`)", src_path,
                                                name ? name : "?");
         }

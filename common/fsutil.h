@@ -32,7 +32,8 @@ struct fs_atomic {
 #define FS_ATOMIC_INIT { -1, NULL }
 
 /* Open a temporary file beside final_path (which names the directory;
- * the file name itself may be decided later by fs_atomic_commit). */
+ * the file name itself may be decided later by fs_atomic_commit).  The
+ * first one a process opens in a directory sweeps it (fs_sweep_temps). */
 int fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode,
                     pgimg_error_t *err);
 /* fsync, close and rename the temporary file to final_path, then fsync
@@ -52,7 +53,8 @@ int fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t
                           pgimg_error_t *err);
 
 /* Make a fresh temporary directory "<parent>/.tmp-<pid>-<tag>-XXXXXX" and
- * register it for removal on interruption.  Returns a malloc'ed path. */
+ * register it for removal on interruption (sweeping parent first, as
+ * fs_atomic_open).  Returns a malloc'ed path. */
 int fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err);
 /* Unregister a path given to fs_mkdtemp (after a rename or removal). */
 void fs_forget_temp (const char *path);
@@ -68,8 +70,30 @@ int fs_work_dir (const char *cache_dir, const char *tag, char **out, pgimg_error
 int fs_rm_rf (const char *path, pgimg_error_t *err);
 
 /* Remove leftovers ".tmp-<pid>-*" directly inside dir whose process is
- * gone (an interrupted or killed run). */
+ * gone (a run killed with SIGKILL, or a crash).  A leftover stays while
+ * its pid is alive, unless that process started more than ten minutes
+ * after the leftover was last changed (the pid was reused).  Other names, ".tmp-" names without
+ * a pid included, are never touched.  A leftover that cannot be removed
+ * (another user's, a read-only file system) is skipped: the next run
+ * tries again.  A missing dir is not an error. */
 int fs_sweep_temps (const char *dir, pgimg_error_t *err);
+/* The same for the directory that holds path (an -o output): a path
+ * without a slash means the current directory. */
+int fs_sweep_temps_beside (const char *path, pgimg_error_t *err);
+/* 1 when name is a leftover of a process that is gone: exposed for
+ * the tests.  dir_fd is the directory holding it. */
+int fs_temp_is_stale (int dir_fd, const char *name);
+
+/* 1 when a failed write's errno says the disk is full (ENOSPC, EDQUOT). */
+int fs_is_disk_full (int errno_);
+/* The error of a failed write to path.  A full disk says so, names
+ * path and what to do: "no space left on the disk holding `PATH`: free
+ * space or point --cache-dir / -o elsewhere"; any other errno gives
+ * "write `PATH`: strerror".  Returns <0 as pgimg_make_error. */
+int fs_write_error (pgimg_error_t *err, int errno_, const char *path);
+/* The same for a write into fd, named by the directory that holds the
+ * file fd has open (a temporary file's name means nothing to a user). */
+int fs_write_error_fd (pgimg_error_t *err, int errno_, int fd);
 
 /* The running child (a build step) to kill before the interruption
  * handler removes temporary paths; 0 when none. */

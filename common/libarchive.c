@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "common/libarchive.h"
 
 int
@@ -18,6 +19,10 @@ pgimg_error_from_archive (pgimg_error_t *err, struct archive *a, const char *fmt
         if (vasprintf (&what, fmt, ap) < 0)
                 what = NULL;
         va_end (ap);
+        /* libarchive says "Write failed": say what it means */
+        if (fs_is_disk_full (e))
+                return pgimg_make_error (err, e, "%s: no space left on the disk: free space or point --cache-dir / -o elsewhere",
+                                         what ? what : "archive");
         return pgimg_make_error (err, e > 0 ? e : EIO, "%s: %s", what ? what : "archive",
                                  text ? text : "unknown libarchive error");
 }

@@ -116,7 +116,7 @@ emit (struct compress_stream *s, const void *data, size_t len, pgimg_error_t *er
         if (s->c != LAYER_UNCOMPRESSED && sha256_update (&s->out_hash, data, len, err) < 0)
                 return -1;
         if (fs_write_all (s->fd, data, len) < 0)
-                return pgimg_make_error_errno (err, errno, "write the layer");
+                return fs_write_error_fd (err, errno, s->fd);
         s->out_bytes += len;
         return 0;
 }

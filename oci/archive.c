@@ -32,6 +32,8 @@ error_from_archive (pgimg_error_t *err, struct archive *a, const char *what, con
         const char *msg = archive_error_string (a);
         int e = archive_errno (a);
 
+        if (fs_is_disk_full (e))
+                return fs_write_error (err, e, path);
         return pgimg_make_error (err, e > 0 ? e : EIO, "%s `%s`: %s", what, path,
                                  msg ? msg : "unknown libarchive error");
 }

@@ -21,7 +21,7 @@ file_write (void *ctx, const void *data, size_t len, pgimg_error_t *err)
         struct file_sink *s = ctx;
 
         if (fs_write_all (s->fd, data, len) < 0)
-                return pgimg_make_error_errno (err, errno, "write `%s`", s->path);
+                return fs_write_error (err, errno, s->path);
         return 0;
 }
 
@@ -67,7 +67,7 @@ place_file (const struct oci_entry *e, const char *path, pgimg_error_t *err)
         if (fd < 0)
                 return pgimg_make_error_errno (err, errno, "create `%s`", path);
         if (fs_write_all (fd, e->data, e->len) < 0 || fsync (fd) < 0)
-                return pgimg_make_error_errno (err, errno, "write `%s`", path);
+                return fs_write_error (err, errno, path);
         return 0;
 }
 

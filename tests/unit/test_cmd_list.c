@@ -1,6 +1,7 @@
 /* `pgimg list` against the real versions/ (run from the repository
- * root).  The command is compiled in here, since cli/ is not part of
- * libpgimg.a, with the helpers of cli/util.c. */
+ * root), and the option parsing every command shares.  The command is
+ * compiled in here, since cli/ is not part of libpgimg.a, with the
+ * helpers of cli/util.c and cli/options.c. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,9 @@
 #include <cmocka.h>
 
 #include "cli/cmd_list.c"
+#include "cli/options.c"
 #include "cli/util.c"
+#include "common/number.h"
 #include "common/buf.h"
 #include "common/fsutil.h"
 
@@ -107,6 +110,156 @@ missing_versions_dir (void **state)
         pgimg_error_free (&err);
 }
 
+static void
+numbers_are_whole_and_in_range (void **state)
+{
+        long v = 7;
+        (void) state;
+
+        assert_int_equal (number_parse_long ("4", 1, 1024, &v), 0);
+        assert_int_equal (v, 4);
+        assert_int_equal (number_parse_long ("-3", -5, 5, &v), 0);
+        assert_int_equal (v, -3);
+        assert_int_equal (number_parse_long ("0", 0, 0, &v), 0);
+        v = 7;
+        assert_int_equal (number_parse_long ("4x", 1, 1024, &v), -EINVAL);
+        assert_int_equal (number_parse_long ("", 1, 1024, &v), -EINVAL);
+        assert_int_equal (number_parse_long (" 4", 1, 1024, &v), -EINVAL);
+        assert_int_equal (number_parse_long ("+4", 1, 1024, &v), -EINVAL);
+        assert_int_equal (number_parse_long ("4 ", 1, 1024, &v), -EINVAL);
+        assert_int_equal (number_parse_long ("0x10", 1, 1024, &v), -EINVAL);
+        assert_int_equal (number_parse_long ("-", -5, 5, &v), -EINVAL);
+        assert_int_equal (number_parse_long (NULL, 1, 5, &v), -EINVAL);
+        assert_int_equal (number_parse_long ("0", 1, 1024, &v), -ERANGE);
+        assert_int_equal (number_parse_long ("1025", 1, 1024, &v), -ERANGE);
+        assert_int_equal (number_parse_long ("99999999999999999999999", 1, 1024, &v), -ERANGE);
+        assert_int_equal (v, 7);        /* untouched on failure */
+}
+
+static void
+integer_options_name_option_and_value (void **state)
+{
+        pgimg_error_t err = NULL;
+        int jobs = 0;
+        long mb = 0;
+        (void) state;
+
+        assert_int_equal (cli_parse_int (&err, "build", "--jobs", "12", 1, CLI_MAX_JOBS, &jobs), 0);
+        assert_int_equal (jobs, 12);
+        assert_true (cli_parse_int (&err, "build", "--jobs", "4x", 1, CLI_MAX_JOBS, &jobs) < 0);
+        assert_int_equal (jobs, 12);
+        assert_int_equal (err->status, CLI_USAGE_STATUS);
+        assert_string_equal (err->msg, "build: --jobs takes a whole number from 1 to 1024, not `4x` "
+                                       "(see `pgimg build --help`)");
+        pgimg_error_free (&err);
+        assert_true (cli_parse_long (&err, "push", "--chunk-size", "5000", 1, 4096, &mb) < 0);
+        assert_string_equal (err->msg, "push: --chunk-size takes a whole number from 1 to 4096, not `5000` "
+                                       "(see `pgimg push --help`)");
+        pgimg_error_free (&err);
+}
+
+/* Parse argv as a command would, through cli_getopt and the shared
+ * image options; 0, or <0 with *err. */
+static int
+parse_like_build (struct pgimg_ctx *ctx, int argc, char **argv, struct cli_image_opts *io, const char **output,
+                  pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "jobs", required_argument, NULL, 'j' },
+                { "json", no_argument, NULL, 'J' },
+                { "output", required_argument, NULL, 'o' },
+                { "set", required_argument, NULL, 'S' },
+                { "with", required_argument, NULL, 'w' },
+                { NULL, 0, NULL, 0 },
+        };
+        int c, r;
+
+        optind = 0;
+        while ((c = cli_getopt (ctx, argc, argv, "hj:o:", opts)) != -1) {
+                if ((r = cli_image_option ("build", c, optarg, io, err)) != 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                switch (c) {
+                case 'o':
+                        *output = optarg;
+                        break;
+                default:
+                        return cli_option_error (err, "build");
+                }
+        }
+        return optind;
+}
+
+static void
+global_options_after_the_command (void **state)
+{
+        char *argv[] = { (char *) "build", (char *) "--cache-dir", (char *) "/c", (char *) "postgres-18",
+                         (char *) "-q", (char *) "--with", (char *) "a,b", (char *) "--with=c",
+                         (char *) "--set", (char *) "default", (char *) "-j", (char *) "3",
+                         (char *) "--json", (char *) "-o", (char *) "x.tar", NULL };
+        struct pgimg_ctx ctx = { .cache_dir = "/default", .data_dir = "." };
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
+        const char *output = NULL;
+        pgimg_error_t err = NULL;
+        int first;
+        (void) state;
+
+        first = parse_like_build (&ctx, 15, argv, &io, &output, &err);
+        assert_int_equal (first, 14);
+        assert_string_equal (argv[first], "postgres-18");
+        assert_string_equal (ctx.cache_dir, "/c");
+        assert_int_equal (ctx.quiet, 1);
+        assert_int_equal (io.n_with, 3);
+        assert_string_equal (io.with[2], "c");
+        assert_int_equal (io.n_sets, 1);
+        assert_int_equal (io.jobs, 3);
+        assert_int_equal (io.json, 1);
+        assert_string_equal (output, "x.tar");
+}
+
+static void
+option_errors_name_the_option (void **state)
+{
+        char *bad_jobs[] = { (char *) "build", (char *) "--jobs", (char *) "4x", (char *) "postgres-18", NULL };
+        char *unknown[] = { (char *) "build", (char *) "--frob=1", (char *) "postgres-18", NULL };
+        char *short_unknown[] = { (char *) "build", (char *) "-z", (char *) "postgres-18", NULL };
+        char *missing[] = { (char *) "build", (char *) "postgres-18", (char *) "--cache-dir", NULL };
+        struct pgimg_ctx ctx = { .cache_dir = "/default", .data_dir = "." };
+        const char *output = NULL;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        {
+                cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
+                assert_true (parse_like_build (&ctx, 4, bad_jobs, &io, &output, &err) < 0);
+                assert_string_equal (err->msg, "build: --jobs takes a whole number from 1 to 1024, not `4x` "
+                                               "(see `pgimg build --help`)");
+                pgimg_error_free (&err);
+        }
+        {
+                cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
+                assert_true (parse_like_build (&ctx, 3, unknown, &io, &output, &err) < 0);
+                assert_string_equal (err->msg, "build: unknown option `--frob` (see `pgimg build --help`)");
+                pgimg_error_free (&err);
+        }
+        {
+                cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
+                assert_true (parse_like_build (&ctx, 3, short_unknown, &io, &output, &err) < 0);
+                assert_string_equal (err->msg, "build: unknown option `-z` (see `pgimg build --help`)");
+                pgimg_error_free (&err);
+        }
+        {
+                cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
+                assert_true (parse_like_build (&ctx, 3, missing, &io, &output, &err) < 0);
+                assert_string_equal (err->msg, "build: option `--cache-dir` needs a value (see `pgimg build --help`)");
+                pgimg_error_free (&err);
+        }
+        assert_string_equal (ctx.cache_dir, "/default");
+}
+
 int
 main (void)
 {
@@ -115,6 +268,10 @@ main (void)
                 cmocka_unit_test (json_is_an_array),
                 cmocka_unit_test (usage_errors),
                 cmocka_unit_test (missing_versions_dir),
+                cmocka_unit_test (numbers_are_whole_and_in_range),
+                cmocka_unit_test (integer_options_name_option_and_value),
+                cmocka_unit_test (global_options_after_the_command),
+                cmocka_unit_test (option_errors_name_the_option),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,0 +1,139 @@
+/* options.c - option parsing the commands share: the global options,
+ * accepted after the command too; whole numbers with range checks; the
+ * options that choose what goes into an image. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/number.h"
+
+/* getopt values of the global options; out of the range of characters,
+ * so that no command's own option can take them. */
+enum { OPT_CACHE_DIR = 0x4000 };
+
+#define MAX_LONGOPTS 64
+
+/* The option that the last '?' or ':' of cli_getopt was about. */
+static char bad_option[64];
+static int bad_missing;
+
+static void
+note_bad_option (int c, char **argv)
+{
+        const char *arg = optind > 0 ? argv[optind - 1] : NULL;
+
+        bad_missing = c == ':';
+        if (arg && strncmp (arg, "--", 2) == 0)
+                snprintf (bad_option, sizeof (bad_option), "%.*s", (int) strcspn (arg, "="), arg);
+        else if (optopt > 0 && optopt < 128)
+                snprintf (bad_option, sizeof (bad_option), "-%c", optopt);
+        else
+                snprintf (bad_option, sizeof (bad_option), "%s", arg ? arg : "?");
+}
+
+int
+cli_getopt (struct pgimg_ctx *ctx, int argc, char **argv, const char *shortopts,
+            const struct option *longopts)
+{
+        struct option merged[MAX_LONGOPTS + 3];
+        char shorts[128];
+        size_t n = 0;
+        const char *order = "";
+        int c;
+
+        /* A leading '+' (stop at the first operand) stays first; ':'
+         * makes getopt quiet and tell a missing value from an unknown
+         * option, which cli_option_error reports. */
+        if (*shortopts == '+') {
+                order = "+";
+                shortopts++;
+        }
+        if (*shortopts == ':')
+                shortopts++;
+        snprintf (shorts, sizeof (shorts), "%s:%sq", order, shortopts);
+        for (; longopts && longopts[n].name && n < MAX_LONGOPTS; n++)
+                merged[n] = longopts[n];
+        merged[n++] = (struct option) { "cache-dir", required_argument, NULL, OPT_CACHE_DIR };
+        merged[n++] = (struct option) { "quiet", no_argument, NULL, 'q' };
+        merged[n] = (struct option) { NULL, 0, NULL, 0 };
+        opterr = 0;
+        for (;;) {
+                c = getopt_long (argc, argv, shorts, merged, NULL);
+                if (c == OPT_CACHE_DIR)
+                        ctx->cache_dir = optarg;
+                else if (c == 'q')
+                        ctx->quiet = 1;
+                else
+                        break;
+        }
+        if (c == '?' || c == ':')
+                note_bad_option (c, argv);
+        return c;
+}
+
+int
+cli_option_error (pgimg_error_t *err, const char *cmd)
+{
+        if (bad_missing)
+                return cli_usage_error (err, cmd, "option `%s` needs a value", bad_option);
+        return cli_usage_error (err, cmd, "unknown option `%s`", bad_option[0] ? bad_option : "?");
+}
+
+int
+cli_parse_long (pgimg_error_t *err, const char *cmd, const char *opt, const char *arg, long min, long max,
+                long *out)
+{
+        if (number_parse_long (arg, min, max, out) == 0)
+                return 0;
+        return cli_usage_error (err, cmd, "%s takes a whole number from %ld to %ld, not `%s`", opt, min, max, arg);
+}
+
+int
+cli_parse_int (pgimg_error_t *err, const char *cmd, const char *opt, const char *arg, int min, int max, int *out)
+{
+        long v;
+
+        if (cli_parse_long (err, cmd, opt, arg, min, max, &v) < 0)
+                return -1;
+        *out = (int) v;
+        return 0;
+}
+
+int
+cli_image_option (const char *cmd, int c, const char *arg, struct cli_image_opts *io, pgimg_error_t *err)
+{
+        switch (c) {
+        case 'j':
+                if (cli_parse_int (err, cmd, "--jobs", arg, 1, CLI_MAX_JOBS, &io->jobs) < 0)
+                        return -1;
+                return 1;
+        case 'J':
+                io->json = 1;
+                return 1;
+        case 'S':
+                if (cli_strv_split (arg, &io->sets, &io->n_sets) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "%s", cmd);
+                return 1;
+        case 'w':
+                if (cli_strv_split (arg, &io->with, &io->n_with) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "%s", cmd);
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+void
+cli_image_opts_release (struct cli_image_opts *io)
+{
+        for (size_t i = 0; io->with && io->with[i]; i++)
+                free (io->with[i]);
+        for (size_t i = 0; io->sets && io->sets[i]; i++)
+                free (io->sets[i]);
+        free (io->with);
+        free (io->sets);
+        *io = (struct cli_image_opts) CLI_IMAGE_OPTS_INIT;
+}
