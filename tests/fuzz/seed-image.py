@@ -4,8 +4,12 @@ a tiny image tarball laid out as pgimg writes one (OCI layout and
 docker-archive), the same gzip-compressed, one whose config blob is a
 symbolic link out of the tarball, and one whose pax header holds a
 record length of -4 (a tar reader that trusts it walks back and forth
-for ever).  Deterministic: run it again and nothing changes."""
-import gzip, hashlib, io, json, os, tarfile
+for ever).  Also the seeds of fuzz_layer in corpus/fuzz_layer/: a
+small layer, gzip- and zstd-compressed copies (zstd when the zstd tool
+is there), and layers whose entries try to leave the root, aimed below
+a path that does not exist.  Deterministic: run it again and nothing
+changes."""
+import gzip, hashlib, io, json, os, shutil, subprocess, tarfile
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_image")
 
@@ -28,12 +32,25 @@ def add(tar, name, data=None, link=None):
         tar.addfile(ti, io.BytesIO(data))
 
 
+def layer_tar(entries):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as lt:
+        for name, data, link in entries:
+            add(lt, name, data, link)
+    return buf.getvalue()
+
+
+def hardlink(tar, name, target):
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.linkname, ti.mtime = tarfile.LNKTYPE, target, 0
+    tar.addfile(ti)
+
+
+SMALL_LAYER = [("etc/", None, None), ("etc/os-release", b"ID=debian\n", None)]
+
+
 def image(config_link=None):
-    layer_buf = io.BytesIO()
-    with tarfile.open(fileobj=layer_buf, mode="w", format=tarfile.PAX_FORMAT) as lt:
-        add(lt, "etc/")
-        add(lt, "etc/os-release", b"ID=debian\n")
-    layer = layer_buf.getvalue()
+    layer = layer_tar(SMALL_LAYER)
     layer_hex = hashlib.sha256(layer).hexdigest()
     config = dumps({"architecture": "amd64", "os": "linux",
                     "config": {"Env": ["PATH=/usr/bin:/bin", "PGDATA=/var/lib/postgresql/data"],
@@ -87,3 +104,27 @@ index.size = 2
 with open(os.path.join(out, "hostile-pax-length-minus-4.tar"), "wb") as f:
     f.write(pax.tobuf(format=tarfile.USTAR_FORMAT) + records + bytes(512 - len(records))
             + index.tobuf(format=tarfile.USTAR_FORMAT) + b"{}" + bytes(510) + bytes(1024))
+
+OUTSIDE = "/nonexistent-pgimg-fuzz"
+layers = os.path.join(os.path.dirname(out), "fuzz_layer")
+os.makedirs(layers, exist_ok=True)
+small = layer_tar(SMALL_LAYER)
+seeds = {
+    "small.tar": small,
+    "small.tar.gz": gzip.compress(small, mtime=0),
+    "hostile-dotdot.tar": layer_tar([("usr/", None, None), ("usr/../../escape", b"x\n", None)]),
+    "hostile-absolute.tar": layer_tar([(OUTSIDE + "/abs", b"x\n", None)]),
+    "hostile-symlink-dir.tar": layer_tar([("run", None, OUTSIDE), ("run/postgresql/", None, None),
+                                          ("run/postgresql/through", b"x\n", None)]),
+}
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+    add(t, "etc/")
+    hardlink(t, "etc/shadow", OUTSIDE + "/shadow")
+seeds["hostile-hardlink-out.tar"] = buf.getvalue()
+for name, data in seeds.items():
+    with open(os.path.join(layers, name), "wb") as f:
+        f.write(data)
+if shutil.which("zstd"):
+    with open(os.path.join(layers, "small.tar.zst"), "wb") as f:
+        f.write(subprocess.run(["zstd", "-q", "-c", "-19"], input=small, capture_output=True, check=True).stdout)
