@@ -58,7 +58,8 @@ for t in "$@"; do
 	for a in "$work/$t.art"/*; do
 		[ -f "$a" ] || continue
 		kind=$(basename "$a" | sed 's/-.*//')
-		dest="$corpus/crash-$kind-$(sha1sum "$a" | cut -c1-12)"
+		case $kind in crash) dest=crash ;; *) dest=crash-$kind ;; esac
+		dest="$corpus/$dest-$(sha1sum "$a" | cut -c1-12)"
 		cp "$a" "$dest"
 		echo "$t: FOUND $kind, saved as $dest" >&2
 		grep -m1 -E 'ERROR: |runtime error:|SUMMARY:' "$work/$t.log" >&2 || true

@@ -6,6 +6,7 @@
 #define PGIMG_FUZZ_UTIL_H
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,33 @@
 
 static char fuzz_scratch_dir[4096];
 
+static int
+fuzz_make_writable (const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        (void) ftw;
+        if (type == FTW_D || type == FTW_DNR)
+                chmod (path, (st->st_mode & 07777) | S_IRWXU);
+        return 0;
+}
+
+/* Remove path, also when the input made directories without write or
+ * search permission (as root that does not matter; fuzz.sh runs the
+ * targets as nobody). */
 static void
 fuzz_rm (const char *path)
 {
         pgimg_error_t err = NULL;
+        struct stat st;
 
-        fs_rm_rf (path, &err);
+        if (lstat (path, &st) < 0)
+                return;
+        /* A directory that could not be read is made readable but not
+         * entered: each pass opens one more level. */
+        for (int pass = 0; fs_rm_rf (path, &err) < 0 && pass < 16 && S_ISDIR (st.st_mode); pass++) {
+                pgimg_error_free (&err);
+                chmod (path, 0700);
+                nftw (path, fuzz_make_writable, 16, FTW_PHYS);
+        }
         pgimg_error_free (&err);
 }
 
