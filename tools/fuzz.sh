@@ -7,7 +7,7 @@
 # leaks or times out is saved as tests/fuzz/corpus/<target>/crash-<sha1>
 # so that `make fuzz-replay` replays it from then on.  Exits 1 when any
 # target found something.  Needs clang and its libFuzzer
-# (Debian: clang libclang-rt-dev).  docs/fuzzing.md has more.
+# (Debian: clang libclang-rt-14-dev).  docs/fuzzing.md has more.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -27,8 +27,9 @@ if [ $# -eq 0 ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-fuzz.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
-# Some targets unpack what they are fed (.deb, image tarballs): as root,
+trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+# Some targets unpack what they are fed (.debs, layers): as root,
 # run them as nobody, so that an input that escapes their scratch
 # directory cannot touch the machine.
 run_as=
