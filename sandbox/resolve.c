@@ -236,9 +236,8 @@ resolve_open (int root_fd, const char *path, int flags, mode_t mode)
         return open_by_hand (root_fd, path, flags, mode);
 }
 
-/* Copy path into buf without leading, trailing or repeated slashes. */
-static int
-normalise (char buf[static PATH_MAX], const char *path)
+int
+resolve_normalise (char buf[static PATH_MAX], const char *path)
 {
         size_t n = 0;
 
@@ -312,7 +311,7 @@ resolve_mkdir_p (int root_fd, const char *path, mode_t mode)
         char buf[PATH_MAX], spliced[PATH_MAX];
         int links = 0;
 
-        if (normalise (buf, path) < 0)
+        if (resolve_normalise (buf, path) < 0)
                 return -1;
 restart:;
         int parent = resolve_open (root_fd, ".", O_PATH | O_DIRECTORY, 0);
@@ -339,7 +338,7 @@ restart:;
                                 errno = ELOOP;
                                 return -1;
                         }
-                        if (normalise (spliced, buf) < 0)
+                        if (resolve_normalise (spliced, buf) < 0)
                                 return -1;
                         memcpy (buf, spliced, sizeof (buf));
                         goto restart;
@@ -362,7 +361,7 @@ resolve_open_parent (int root_fd, const char *path, int create, mode_t mode,
         char *slash, *last;
         size_t n;
 
-        if (normalise (buf, path) < 0)
+        if (resolve_normalise (buf, path) < 0)
                 return -1;
         slash = strrchr (buf, '/');
         last = slash ? slash + 1 : buf;
