@@ -83,6 +83,23 @@ walk_release (struct walk *w)
         errno = saved;
 }
 
+/* Follow a symlink to target: an absolute one takes the walk back to
+ * the root; rest becomes target "/" tail.  Returns 1 (rest rewritten). */
+static int
+walk_follow (struct walk *w, const char *target, char rest[static PATH_MAX], const char *tail)
+{
+        if (++w->links > MAX_LINKS) {
+                errno = ELOOP;
+                return -1;
+        }
+        if (target[0] == '/')
+                while (w->depth > 0)
+                        close (w->stack[w->depth--]);
+        if (splice_link (rest, target, tail) < 0)
+                return -1;
+        return 1;
+}
+
 /* Step into the directory name (not "." or ".."), or splice the
  * symlink it is into rest.  Returns 1 when rest was rewritten. */
 static int
@@ -108,16 +125,7 @@ walk_step (struct walk *w, const char *name, char rest[static PATH_MAX], const c
                 errno = ENOTDIR;
                 return -1;
         }
-        if (++w->links > MAX_LINKS) {
-                errno = ELOOP;
-                return -1;
-        }
-        if (target[0] == '/')
-                while (w->depth > 0)
-                        close (w->stack[w->depth--]);
-        if (splice_link (rest, target, tail) < 0)
-                return -1;
-        return 1;
+        return walk_follow (w, target, rest, tail);
 }
 
 /* The last component: open it with the caller's flags, following a
@@ -131,16 +139,7 @@ walk_last (struct walk *w, const char *name, char rest[static PATH_MAX], int fla
         int exclusive = (flags & O_CREAT) && (flags & O_EXCL);
 
         if (!(flags & O_NOFOLLOW) && !exclusive && read_link (w->stack[w->depth], name, target) == 0) {
-                if (++w->links > MAX_LINKS) {
-                        errno = ELOOP;
-                        return -1;
-                }
-                if (target[0] == '/')
-                        while (w->depth > 0)
-                                close (w->stack[w->depth--]);
-                if (splice_link (rest, target, "") < 0)
-                        return -1;
-                return 1;
+                return walk_follow (w, target, rest, "");
         }
         /* A symlink swapped in since readlinkat makes this fail (or, with
          * O_PATH, open the link itself): it is never followed. */
