@@ -123,9 +123,8 @@ store_writer_write (struct store_writer *w, const void *data, size_t len, pgimg_
         if (sha256_update (&w->hash, data, len, err) < 0)
                 return -1;
         if (fs_write_all (w->file.fd, data, len) < 0) {
-                if (errno == ENOSPC)
-                        return pgimg_make_error (err, ENOSPC, "the disk of %s is full: free some space there and try again",
-                                                 w->dir);
+                if (fs_is_disk_full (errno))
+                        return fs_write_error (err, errno, w->dir);
                 return pgimg_make_error_errno (err, errno, "write `%s`", w->file.tmp_path);
         }
         w->written += len;
