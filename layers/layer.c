@@ -26,6 +26,17 @@ layer_media_type (enum layer_compression c)
 }
 
 int
+layer_compression_from_media_type (const char *media_type, enum layer_compression *c)
+{
+        for (int i = LAYER_GZIP; i <= LAYER_UNCOMPRESSED; i++)
+                if (strcmp (media_type, layer_media_type ((enum layer_compression) i)) == 0) {
+                        *c = (enum layer_compression) i;
+                        return 0;
+                }
+        return -1;
+}
+
+int
 layer_compression_parse (const char *s, enum layer_compression *c, pgimg_error_t *err)
 {
         if (strcmp (s, "gzip") == 0)

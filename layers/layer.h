@@ -48,6 +48,9 @@ struct layer_opts {
 
 /* OCI media type of a layer with this compression (static string). */
 const char *layer_media_type (enum layer_compression c);
+/* The compression of one of those media types (exactly); -1 for any
+ * other, *c untouched. */
+int layer_compression_from_media_type (const char *media_type, enum layer_compression *c);
 
 /* Parse "gzip", "zstd" or "none". */
 int layer_compression_parse (const char *s, enum layer_compression *c, pgimg_error_t *err);
