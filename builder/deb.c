@@ -15,25 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "builder/deb.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/libarchive.h"
 #include "sandbox/resolve.h"
 
 /* ------------------------------------------------------------------ */
 /* Reading .deb files: an ar archive whose members are tar archives     */
-
-static int
-pgimg_error_from_archive (pgimg_error_t *err, struct archive *a, const char *what, const char *path)
-{
-        const char *msg = a ? archive_error_string (a) : NULL;
-        int e = a ? archive_errno (a) : 0;
-        return pgimg_make_error (err, e > 0 ? e : EIO, "%s `%s`: %s", what, path,
-                                 msg ? msg : "unreadable archive");
-}
 
 /* A member of the outer ar archive, read as an archive of its own. */
 struct deb_member {
@@ -86,13 +75,13 @@ deb_member_open (const char *path, const char *prefix, struct deb_member **out, 
                 return pgimg_make_error_errno (err, ENOMEM, "read `%s`", path);
         archive_read_support_format_ar (m->outer);
         if (archive_read_open_filename (m->outer, path, 65536) != ARCHIVE_OK)
-                return pgimg_error_from_archive (err, m->outer, "open", path);
+                return pgimg_error_from_archive (err, m->outer, "open `%s`", path);
         for (;;) {
                 r = archive_read_next_header (m->outer, &e);
                 if (r == ARCHIVE_EOF)
                         return pgimg_make_error (err, ENOENT, "`%s` has no %s member", path, prefix);
                 if (r != ARCHIVE_OK)
-                        return pgimg_error_from_archive (err, m->outer, "read", path);
+                        return pgimg_error_from_archive (err, m->outer, "read `%s`", path);
                 const char *name = archive_entry_pathname (e);
                 if (name && strncmp (name, prefix, plen) == 0 && (name[plen] == '\0' || name[plen] == '.'))
                         break;
@@ -105,7 +94,7 @@ deb_member_open (const char *path, const char *prefix, struct deb_member **out, 
         archive_read_support_filter_zstd (m->inner);
         archive_read_support_format_tar (m->inner);
         if (archive_read_open (m->inner, m, NULL, member_read, NULL) != ARCHIVE_OK)
-                return pgimg_error_from_archive (err, m->inner, "read the data of", path);
+                return pgimg_error_from_archive (err, m->inner, "read the data of `%s`", path);
         *out = steal_pointer (&m);
         return 0;
 }
@@ -241,7 +230,7 @@ write_regular (struct archive *a, int dirfd, const char *name, mode_t mode, cons
                         end = offset;
         }
         if (r != ARCHIVE_EOF)
-                return pgimg_error_from_archive (err, a, "read", deb_path);
+                return pgimg_error_from_archive (err, a, "read `%s`", deb_path);
         if (ftruncate (fd, end) < 0)
                 return pgimg_make_error_errno (err, errno, "`%s`: write `%s`", deb_path, rel);
         if (fchmod (fd, mode) < 0)
@@ -433,7 +422,7 @@ deb_unpack (const char *deb_path, const char *root_dir, const struct deb_unpack_
                 if (unpack_entry (&u, m->inner, e, err) < 0)
                         return -1;
         if (r != ARCHIVE_EOF)
-                return pgimg_error_from_archive (err, m->inner, "read", deb_path);
+                return pgimg_error_from_archive (err, m->inner, "read `%s`", deb_path);
         return 0;
 }
 
@@ -467,10 +456,10 @@ deb_read_control (const char *deb_path, struct buf *out, pgimg_error_t *err)
                                 return pgimg_make_error_errno (err, errno, "`%s`: control file", deb_path);
                 }
                 if (n < 0)
-                        return pgimg_error_from_archive (err, m->inner, "read", deb_path);
+                        return pgimg_error_from_archive (err, m->inner, "read `%s`", deb_path);
                 return 0;
         }
         if (r != ARCHIVE_EOF)
-                return pgimg_error_from_archive (err, m->inner, "read", deb_path);
+                return pgimg_error_from_archive (err, m->inner, "read `%s`", deb_path);
         return pgimg_make_error (err, ENOENT, "`%s` has no control file", deb_path);
 }

@@ -12,13 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "builder/deb_index.h"
 #include "builder/deb_version.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/libarchive.h"
 #include "common/sha256.h"
 
 /* ------------------------------------------------------------------ */
@@ -574,15 +572,6 @@ deb_index_candidate (const struct deb_index *idx, int32_t i)
 /* ------------------------------------------------------------------ */
 /* Packages files on disk                                              */
 
-static int
-pgimg_error_from_archive (pgimg_error_t *err, struct archive *a, const char *what, const char *path)
-{
-        const char *msg = a ? archive_error_string (a) : NULL;
-        int e = a ? archive_errno (a) : 0;
-        return pgimg_make_error (err, e > 0 ? e : EIO, "%s `%s`: %s", what, path,
-                                 msg ? msg : "unreadable archive");
-}
-
 /* Uncompressed, a Packages file of one component is ~60 MiB today. */
 #define INDEX_MAX_BYTES ((size_t) 1 << 30)
 
@@ -590,12 +579,11 @@ int
 deb_index_add_file (struct deb_index *idx, const char *path, const char *base_url,
                     const char *snapshot_url, pgimg_error_t *err)
 {
-        struct archive *a = archive_read_new ();
+        cleanup_archive struct archive *a = archive_read_new ();
         struct archive_entry *e;
-        struct buf text = BUF_INIT_MAX (INDEX_MAX_BYTES);
+        cleanup_buf struct buf text = BUF_INIT_MAX (INDEX_MAX_BYTES);
         char block[65536];
         la_ssize_t n;
-        int ret = -1;
 
         if (a == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "read `%s`", path);
@@ -604,24 +592,14 @@ deb_index_add_file (struct deb_index *idx, const char *path, const char *base_ur
         archive_read_support_filter_zstd (a);
         archive_read_support_format_raw (a);
         if (archive_read_open_filename (a, path, 65536) != ARCHIVE_OK
-            || archive_read_next_header (a, &e) != ARCHIVE_OK) {
-                ret = pgimg_error_from_archive (err, a, "read", path);
-                goto out;
-        }
+            || archive_read_next_header (a, &e) != ARCHIVE_OK)
+                return pgimg_error_from_archive (err, a, "read `%s`", path);
         while ((n = archive_read_data (a, block, sizeof (block))) > 0)
-                if (buf_add (&text, block, (size_t) n) < 0) {
-                        ret = pgimg_make_error_errno (err, errno, "read `%s`", path);
-                        goto out;
-                }
-        if (n < 0) {
-                ret = pgimg_error_from_archive (err, a, "read", path);
-                goto out;
-        }
-        ret = deb_index_add (idx, text.data ? text.data : "", text.len, base_url, snapshot_url, err);
-        if (ret < 0)
-                pgimg_error_wrap (err, "`%s`", path);
-out:
-        buf_release (&text);
-        archive_read_free (a);
-        return ret;
+                if (buf_add (&text, block, (size_t) n) < 0)
+                        return pgimg_make_error_errno (err, errno, "read `%s`", path);
+        if (n < 0)
+                return pgimg_error_from_archive (err, a, "read `%s`", path);
+        if (deb_index_add (idx, text.data ? text.data : "", text.len, base_url, snapshot_url, err) < 0)
+                return pgimg_error_wrap (err, "`%s`", path);
+        return 0;
 }

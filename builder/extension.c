@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "common/fsutil.h"
 #include "common/progress.h"
 #include "layers/cache.h"
+#include "layers/store.h"
+#include "sandbox/resolve.h"
 
 /* The build of one extension from source.  PostgreSQL's headers, PGXS
  * and pg_config are the postgres-dev layer, mounted read-only at
@@ -365,15 +368,16 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
         return 0;
 }
 
-/* The blob of a layer in the blob store. */
+/* Unpack layer d from the blob store into dest: the blob's size and
+ * sha256 are checked as it is opened, its diff_id as it is unpacked. */
 static int
-blob_path (const char *blob_dir, const struct layer_desc *d, char **out, pgimg_error_t *err)
+extract_layer (const char *blob_dir, const struct layer_desc *d, const char *dest, pgimg_error_t *err)
 {
-        if (asprintf (out, "%s/%s", blob_dir, d->digest + strlen ("sha256:")) < 0) {
-                *out = NULL;
-                return oom (err, "blob path");
-        }
-        return 0;
+        cleanup_fd int fd = -1;
+
+        if (store_open (blob_dir, d->digest, d->size, &fd, err) < 0)
+                return -1;
+        return layer_extract_fd (fd, d->digest, d->diff_id, dest, NULL, err);
 }
 
 /* PostgreSQL's dev tree and the required extensions, unpacked into pg/. */
@@ -381,18 +385,28 @@ static int
 unpack_below (const struct extension_env *env, const struct extension_layer *below, size_t n_below,
               const char *pg, pgimg_error_t *err)
 {
-        cleanup_free char *blob = NULL;
-
-        if (fs_mkdir_p (pg, 0755, err) < 0 || blob_path (env->blob_dir, env->dev, &blob, err) < 0
-            || layer_extract (blob, pg, NULL, err) < 0)
+        if (fs_mkdir_p (pg, 0755, err) < 0 || extract_layer (env->blob_dir, env->dev, pg, err) < 0)
                 return pgimg_error_wrap (err, "postgres-dev layer");
-        for (size_t i = 0; i < n_below; i++) {
-                free (blob);
-                blob = NULL;
-                if (blob_path (env->blob_dir, &below[i].desc, &blob, err) < 0
-                    || layer_extract (blob, pg, NULL, err) < 0)
+        for (size_t i = 0; i < n_below; i++)
+                if (extract_layer (env->blob_dir, &below[i].desc, pg, err) < 0)
                         return pgimg_error_wrap (err, "layer of `%s`", below[i].name);
-        }
+        return 0;
+}
+
+/* mkdir -p path inside the build root: the root is shared, and a
+ * symlink on the way (usr/lib -> ...) must not take the directory
+ * outside it. */
+static int
+mount_point (const char *root, const char *path, pgimg_error_t *err)
+{
+        cleanup_fd int root_fd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        cleanup_fd int fd = -1;
+
+        if (root_fd < 0)
+                return pgimg_make_error_errno (err, errno, "open the build root `%s`", root);
+        fd = resolve_mkdir_p (root_fd, path, 0755);
+        if (fd < 0)
+                return pgimg_make_error_errno (err, errno, "mkdir `%s/%s`", root, path);
         return 0;
 }
 
@@ -445,13 +459,8 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
          * sandbox made would be removed when its step ends, and removing
          * a mount point detaches it in every namespace, under the feet
          * of a build running beside it. */
-        {
-                cleanup_free char *mnt = NULL;
-                if (asprintf (&mnt, "%s/usr/lib/postgresql", root) < 0)
-                        return oom (err, "extension");
-                if (fs_mkdir_p (mnt, 0755, err) < 0)
-                        return -1;
-        }
+        if (mount_point (root, "usr/lib/postgresql", err) < 0)
+                return -1;
         const struct sandbox_bind binds[] = {
                 { src_dir, "/in", 0 },
                 { pg_lib, "/usr/lib/postgresql", 0 },

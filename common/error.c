@@ -58,18 +58,26 @@ pgimg_make_error (pgimg_error_t *err, int status, const char *fmt, ...)
 }
 
 int
-pgimg_make_error_errno (pgimg_error_t *err, int errno_, const char *fmt, ...)
+pgimg_make_error_errnov (pgimg_error_t *err, int errno_, const char *fmt, va_list ap)
 {
-        va_list ap;
-        char *head, *msg = NULL;
+        char *head = vformat (fmt, ap), *msg = NULL;
 
-        va_start (ap, fmt);
-        head = vformat (fmt, ap);
-        va_end (ap);
         if (head != NULL && asprintf (&msg, "%s: %s", head, strerror (errno_)) < 0)
                 msg = NULL;
         free (head);
         return set_error (err, errno_, msg);
+}
+
+int
+pgimg_make_error_errno (pgimg_error_t *err, int errno_, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start (ap, fmt);
+        r = pgimg_make_error_errnov (err, errno_, fmt, ap);
+        va_end (ap);
+        return r;
 }
 
 int

@@ -8,6 +8,8 @@
 #ifndef PGIMG_ERROR_H
 #define PGIMG_ERROR_H
 
+#include <stdarg.h>
+
 typedef struct pgimg_error_s {
         int status;             /* errno when the cause was a system call, else 0 */
         char *msg;
@@ -22,6 +24,10 @@ int pgimg_make_error (pgimg_error_t *err, int status, const char *fmt, ...)
 int pgimg_make_error_errno (pgimg_error_t *err, int errno_, const char *fmt, ...)
         __attribute__ ((format (printf, 3, 4)));
 
+/* pgimg_make_error_errno with a va_list, for helpers that take a
+ * message format from their caller. */
+int pgimg_make_error_errnov (pgimg_error_t *err, int errno_, const char *fmt, va_list ap)
+        __attribute__ ((format (printf, 3, 0)));
 /* Prefix the message in *err with "context: ".  Returns the same
  * negative value as the original error. */
 int pgimg_error_wrap (pgimg_error_t *err, const char *fmt, ...)

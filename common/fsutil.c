@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,29 +129,60 @@ fs_mkdir_p (const char *path, mode_t mode, pgimg_error_t *err)
 }
 
 int
+fs_read_chunks (int fd, void *chunk, size_t chunk_bytes, fs_chunk_fn fn, void *ctx,
+                pgimg_error_t *err, const char *read_fmt, ...)
+{
+        for (;;) {
+                ssize_t n = read (fd, chunk, chunk_bytes);
+                int r;
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        va_list ap;
+
+                        va_start (ap, read_fmt);
+                        r = pgimg_make_error_errnov (err, errno, read_fmt, ap);
+                        va_end (ap);
+                        return r;
+                }
+                if (n == 0)
+                        return 0;
+                if ((r = fn (ctx, chunk, (size_t) n, err)) != 0)
+                        return r;
+        }
+}
+
+struct file_read {
+        const char *path;
+        size_t max_bytes;
+        size_t start;
+        struct buf *b;
+};
+
+static int
+file_read_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        struct file_read *f = ctx;
+
+        if (f->max_bytes && f->b->len - f->start + len > f->max_bytes)
+                return pgimg_make_error (err, EFBIG, "`%s` is larger than %zu bytes", f->path,
+                                         f->max_bytes);
+        if (buf_add (f->b, data, len) < 0)
+                return pgimg_make_error_errno (err, errno, "read `%s`", f->path);
+        return 0;
+}
+
+int
 fs_read_file (const char *path, size_t max_bytes, struct buf *b, pgimg_error_t *err)
 {
         cleanup_fd int fd = open (path, O_RDONLY | O_CLOEXEC);
+        struct file_read f = { path, max_bytes, b->len, b };
         char chunk[65536];
-        size_t start = b->len;
 
         if (fd < 0)
                 return pgimg_make_error_errno (err, errno, "open `%s`", path);
-        for (;;) {
-                ssize_t n = read (fd, chunk, sizeof (chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "read `%s`", path);
-                if (n == 0)
-                        break;
-                if (max_bytes && b->len - start + (size_t) n > max_bytes)
-                        return pgimg_make_error (err, EFBIG, "`%s` is larger than %zu bytes",
-                                                 path, max_bytes);
-                if (buf_add (b, chunk, (size_t) n) < 0)
-                        return pgimg_make_error_errno (err, errno, "read `%s`", path);
-        }
-        return 0;
+        return fs_read_chunks (fd, chunk, sizeof (chunk), file_read_chunk, &f, err, "read `%s`", path);
 }
 
 int
@@ -515,11 +547,27 @@ fs_write_error_fd (pgimg_error_t *err, int errno_, int fd)
         return fs_write_error (err, errno_, dir);
 }
 
+struct file_copy {
+        int fd;
+        const char *dst;
+};
+
+static int
+file_copy_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        struct file_copy *c = ctx;
+
+        if (fs_write_all (c->fd, data, len) < 0)
+                return fs_write_error (err, errno, c->dst);
+        return 0;
+}
+
 int
 fs_copy_file (const char *src, const char *dst, pgimg_error_t *err)
 {
         cleanup_fd int in = open (src, O_RDONLY | O_CLOEXEC);
         cleanup_atomic struct fs_atomic a = FS_ATOMIC_INIT;
+        struct file_copy c;
         struct stat st;
         char chunk[1 << 16];
 
@@ -527,17 +575,10 @@ fs_copy_file (const char *src, const char *dst, pgimg_error_t *err)
                 return pgimg_make_error_errno (err, errno, "open `%s`", src);
         if (fs_atomic_open (&a, dst, st.st_mode & 07777, err) < 0)
                 return -1;
-        for (;;) {
-                ssize_t n = read (in, chunk, sizeof (chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "read `%s`", src);
-                if (n == 0)
-                        break;
-                if (fs_write_all (a.fd, chunk, (size_t) n) < 0)
-                        return fs_write_error (err, errno, dst);
-        }
+        c.fd = a.fd;
+        c.dst = dst;
+        if (fs_read_chunks (in, chunk, sizeof (chunk), file_copy_chunk, &c, err, "read `%s`", src) < 0)
+                return -1;
         return fs_atomic_commit (&a, dst, err);
 }
 

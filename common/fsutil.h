@@ -22,6 +22,19 @@ int fs_mkdir_p (const char *path, mode_t mode, pgimg_error_t *err);
 /* Read a whole file into b (appending); fails past max_bytes (0: none). */
 int fs_read_file (const char *path, size_t max_bytes, struct buf *b, pgimg_error_t *err);
 
+/* Called with each piece fs_read_chunks reads: returns 0 to go on, a
+ * positive value to stop there, or <0 with *err set to fail. */
+typedef int (*fs_chunk_fn) (void *ctx, const void *data, size_t len, pgimg_error_t *err);
+
+/* Read fd to its end through the caller's chunk (chunk_bytes long),
+ * handing each piece read to fn; EINTR is retried.  Returns 0 at the end
+ * of the file, fn's positive value when fn stopped it, or <0: fn's
+ * error, or a failed read, whose message is read_fmt's followed by
+ * ": strerror". */
+int fs_read_chunks (int fd, void *chunk, size_t chunk_bytes, fs_chunk_fn fn, void *ctx,
+                    pgimg_error_t *err, const char *read_fmt, ...)
+        __attribute__ ((format (printf, 7, 8)));
+
 /* write(2) all of data, retrying EINTR and short writes; -1 and errno. */
 int fs_write_all (int fd, const void *data, size_t len);
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "common/libssl.h"
 #include "common/sha256.h"
 
@@ -28,6 +29,12 @@ sha256_update (struct sha256 *h, const void *data, size_t len, pgimg_error_t *er
         if (len && EVP_DigestUpdate (h->ctx, data, len) != 1)
                 return pgimg_error_from_ssl (err, "sha256");
         return 0;
+}
+
+int
+sha256_update_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        return sha256_update (ctx, data, len, err);
 }
 
 int
@@ -80,17 +87,8 @@ sha256_file_hex (const char *path, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *
                 return pgimg_make_error_errno (err, errno, "open `%s`", path);
         if (sha256_init (&h, err) < 0)
                 return -1;
-        for (;;) {
-                ssize_t n = read (fd, chunk, sizeof (chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "read `%s`", path);
-                if (n == 0)
-                        break;
-                if (sha256_update (&h, chunk, (size_t) n, err) < 0)
-                        return -1;
-        }
+        if (fs_read_chunks (fd, chunk, sizeof (chunk), sha256_update_chunk, &h, err, "read `%s`", path) < 0)
+                return -1;
         return sha256_final_hex (&h, hex, err);
 }
 

@@ -19,6 +19,8 @@ struct sha256 {
 
 int sha256_init (struct sha256 *h, pgimg_error_t *err);
 int sha256_update (struct sha256 *h, const void *data, size_t len, pgimg_error_t *err);
+/* sha256_update as an fs_chunk_fn: ctx is the struct sha256. */
+int sha256_update_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err);
 /* Writes 64 hex digits and a NUL into hex; frees the context. */
 int sha256_final_hex (struct sha256 *h, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *err);
 void sha256_free (struct sha256 *h);

@@ -66,17 +66,6 @@ entry_path (const char *cache_dir, const char *key, char **out, pgimg_error_t *e
         return 0;
 }
 
-static int
-compression_of (const char *media_type, enum layer_compression *c)
-{
-        for (int i = LAYER_GZIP; i <= LAYER_UNCOMPRESSED; i++)
-                if (strcmp (media_type, layer_media_type ((enum layer_compression) i)) == 0) {
-                        *c = (enum layer_compression) i;
-                        return 0;
-                }
-        return -1;
-}
-
 /* Parse an entry into *out; -1 when it is not one. */
 static int
 parse_entry (const struct buf *b, struct layer_desc *out)
@@ -89,7 +78,7 @@ parse_entry (const struct buf *b, struct layer_desc *out)
             || json_unpack (root, "{s:s, s:s, s:I, s:s}", "digest", &digest, "diffID", &diff_id,
                             "size", &size, "mediaType", &media_type) != 0
             || store_digest_hex (digest) == NULL || store_digest_hex (diff_id) == NULL || size < 0
-            || compression_of (media_type, &out->compression) < 0)
+            || layer_compression_from_media_type (media_type, &out->compression) < 0)
                 return -1;
         memcpy (out->digest, digest, LAYER_DIGEST_LEN - 1);
         out->digest[LAYER_DIGEST_LEN - 1] = '\0';

@@ -7,13 +7,15 @@
  *    deflates independently, each primed with the 32 KiB before it, every
  *    block but the last ending in a sync flush so that the pieces join
  *    into one deflate stream (pigz's scheme).  The producer writes the
- *    finished blocks out in order, hashing them (digest), and combines
- *    their CRCs for the gzip trailer.  Block size and level alone decide
- *    the bytes, never the number of workers.
+ *    finished blocks out in order and combines their CRCs for the gzip
+ *    trailer.  Block size and level alone decide the bytes, never the
+ *    number of workers.
  *  - zstd: libzstd's own workers (ZSTD_c_nbWorkers >= 1: its output is
  *    the same for any number of workers, but differs from nbWorkers = 0,
  *    so we never use 0).
- *  - none: digest and diff_id are the same hash.
+ *  - none: the tar goes out as it is.
+ * What comes out goes into a store writer, which hashes it (the digest)
+ * and names the blob after it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,8 +27,8 @@
 #include <zstd.h>
 
 #include "common/cleanup.h"
-#include "common/fsutil.h"
 #include "layers/compress.h"
+#include "layers/store.h"
 
 #define GZ_BLOCK_BYTES (128 * 1024)
 #define GZ_DICT_BYTES (32 * 1024)
@@ -79,10 +81,8 @@ struct gz_worker {
 
 struct compress_stream {
         enum layer_compression c;
-        int fd;
+        struct store_writer *out;
         struct sha256 in_hash;
-        struct sha256 out_hash;
-        uint64_t out_bytes;
         int pool_ready;
         struct gz_pool gz;
         ZSTD_CCtx *zstd;
@@ -107,18 +107,13 @@ thread_count (void)
         return n > MAX_THREADS ? MAX_THREADS : (size_t) n;
 }
 
-/* Compressed bytes leave here: hashed, counted, written. */
+/* Compressed bytes leave here, into the store writer. */
 static int
 emit (struct compress_stream *s, const void *data, size_t len, pgimg_error_t *err)
 {
         if (len == 0)
                 return 0;
-        if (s->c != LAYER_UNCOMPRESSED && sha256_update (&s->out_hash, data, len, err) < 0)
-                return -1;
-        if (fs_write_all (s->fd, data, len) < 0)
-                return fs_write_error_fd (err, errno, s->fd);
-        s->out_bytes += len;
-        return 0;
+        return store_writer_write (s->out, data, len, err);
 }
 
 /* gzip */
@@ -452,16 +447,16 @@ zstd_run (struct compress_stream *s, const void *data, size_t len, ZSTD_EndDirec
 /* The stream */
 
 int
-compress_stream_new (enum layer_compression c, int level, int fd, struct compress_stream **out,
-                     pgimg_error_t *err)
+compress_stream_new (enum layer_compression c, int level, struct store_writer *w,
+                     struct compress_stream **out, pgimg_error_t *err)
 {
         struct compress_stream *s = calloc (1, sizeof (*s));
 
         if (s == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "layer stream");
         s->c = c;
-        s->fd = fd;
-        if (sha256_init (&s->in_hash, err) < 0 || sha256_init (&s->out_hash, err) < 0)
+        s->out = w;
+        if (sha256_init (&s->in_hash, err) < 0)
                 goto fail;
         switch (c) {
         case LAYER_GZIP:
@@ -503,7 +498,6 @@ compress_stream_write (struct compress_stream *s, const void *data, size_t len,
 
 int
 compress_stream_finish (struct compress_stream *s, char diff_id[SHA256_HEX_LEN + 1],
-                        char digest[SHA256_HEX_LEN + 1], uint64_t *size_bytes,
                         pgimg_error_t *err)
 {
         int ret = 0;
@@ -514,11 +508,6 @@ compress_stream_finish (struct compress_stream *s, char diff_id[SHA256_HEX_LEN +
                 ret = zstd_run (s, NULL, 0, ZSTD_e_end, err);
         if (ret < 0 || sha256_final_hex (&s->in_hash, diff_id, err) < 0)
                 return -1;
-        if (s->c == LAYER_UNCOMPRESSED)
-                memcpy (digest, diff_id, SHA256_HEX_LEN + 1);
-        else if (sha256_final_hex (&s->out_hash, digest, err) < 0)
-                return -1;
-        *size_bytes = s->out_bytes;
         return 0;
 }
 
@@ -532,6 +521,5 @@ compress_stream_free (struct compress_stream *s)
         ZSTD_freeCCtx (s->zstd);
         free (s->zbuf);
         sha256_free (&s->in_hash);
-        sha256_free (&s->out_hash);
         free (s);
 }

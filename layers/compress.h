@@ -1,5 +1,6 @@
 /* compress.h - the byte stream behind a layer: sha256 of what goes in
- * (diff_id), compression, sha256 of what comes out (digest), a file.
+ * (diff_id), compression, a store writer (which hashes what comes out:
+ * the digest).
  *
  * Internal to layers/.  Output is byte-identical whatever the number of
  * threads: gzip is compressed in fixed 128 KiB blocks, each primed with
@@ -19,21 +20,23 @@
 #include "layers/layer.h"
 
 struct compress_stream;
+struct store_writer;
 
-/* Start a stream writing to fd (not taken over: the caller closes it).
+/* Start a stream writing into w (not taken over: the caller commits or
+ * aborts it, after compress_stream_finish).
  * level 0 is the default of the compression.  *out is freed with
  * compress_stream_free. */
-int compress_stream_new (enum layer_compression c, int level, int fd,
+int compress_stream_new (enum layer_compression c, int level, struct store_writer *w,
                          struct compress_stream **out, pgimg_error_t *err);
 
 /* Feed uncompressed bytes. */
 int compress_stream_write (struct compress_stream *s, const void *data, size_t len,
                            pgimg_error_t *err);
 
-/* End the stream and write what remains; fills the hex digests of the
- * uncompressed and the compressed bytes and the compressed size. */
+/* End the stream and write what remains; fills the hex digest of the
+ * uncompressed bytes.  The compressed bytes' digest and size are the
+ * store writer's. */
 int compress_stream_finish (struct compress_stream *s, char diff_id[SHA256_HEX_LEN + 1],
-                            char digest[SHA256_HEX_LEN + 1], uint64_t *size_bytes,
                             pgimg_error_t *err);
 
 /* Stop the threads and release everything; NULL is fine. */

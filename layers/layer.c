@@ -1,14 +1,14 @@
 /* layer.c - a tree becomes a blob: tar (tar.c) -> compress_stream
- * (compress.c) -> a temporary file that is renamed to its digest. */
+ * (compress.c) -> a store writer (store.c), which renames it to its
+ * digest. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/cleanup.h"
-#include "common/fsutil.h"
 #include "layers/compress.h"
 #include "layers/layer.h"
+#include "layers/store.h"
 #include "layers/tar.h"
 
 const char *
@@ -26,6 +26,17 @@ layer_media_type (enum layer_compression c)
 }
 
 int
+layer_compression_from_media_type (const char *media_type, enum layer_compression *c)
+{
+        for (int i = LAYER_GZIP; i <= LAYER_UNCOMPRESSED; i++)
+                if (strcmp (media_type, layer_media_type ((enum layer_compression) i)) == 0) {
+                        *c = (enum layer_compression) i;
+                        return 0;
+                }
+        return -1;
+}
+
+int
 layer_compression_parse (const char *s, enum layer_compression *c, pgimg_error_t *err)
 {
         if (strcmp (s, "gzip") == 0)
@@ -40,52 +51,26 @@ layer_compression_parse (const char *s, enum layer_compression *c, pgimg_error_t
         return 0;
 }
 
-/* Move the finished temporary file to its name.  A blob of that name
- * is the same content (its name is its digest), so it is kept; unless
- * its size shows it is damaged, in which case it is replaced. */
-static int
-commit_blob (struct fs_atomic *a, const char *blob_dir, const char *hex, uint64_t size_bytes,
-             pgimg_error_t *err)
-{
-        cleanup_free char *final = NULL;
-        struct stat st;
-
-        if (asprintf (&final, "%s/%s", blob_dir, hex) < 0)
-                return pgimg_make_error_errno (err, ENOMEM, "blob in `%s`", blob_dir);
-        if (lstat (final, &st) == 0 && S_ISREG (st.st_mode) && (uint64_t) st.st_size == size_bytes) {
-                fs_atomic_abort (a);
-                return 0;
-        }
-        return fs_atomic_commit (a, final, err);
-}
-
 int
 layer_write (const char *root_dir, const struct layer_opts *opts, const char *blob_dir,
              struct layer_desc *out, pgimg_error_t *err)
 {
-        cleanup_atomic struct fs_atomic a = FS_ATOMIC_INIT;
+        /* Declared first, released last: the stream writes into it. */
+        cleanup_store_writer struct store_writer w = STORE_WRITER_INIT;
         cleanup_compress_stream struct compress_stream *s = NULL;
-        cleanup_free char *where = NULL;
-        char diff_id[SHA256_HEX_LEN + 1], digest[SHA256_HEX_LEN + 1];
-        uint64_t size_bytes = 0;
+        char diff_id[SHA256_HEX_LEN + 1];
 
-        /* fs_atomic_open only looks at the directory of this name. */
-        if (asprintf (&where, "%s/layer", blob_dir) < 0)
-                return pgimg_make_error_errno (err, ENOMEM, "layer of `%s`", root_dir);
-        if (fs_atomic_open (&a, where, 0644, err) < 0)
-                return -1;
-        if (compress_stream_new (opts->compression, opts->level, a.fd, &s, err) < 0)
+        /* Named after its content: the store hashes what the stream
+         * writes, and renames it into place only then. */
+        if (store_writer_open (&w, blob_dir, NULL, STORE_SIZE_ANY, err) < 0
+            || compress_stream_new (opts->compression, opts->level, &w, &s, err) < 0)
                 return pgimg_error_wrap (err, "layer of `%s`", root_dir);
         if (tar_write_tree (root_dir, opts, s, err) < 0)
                 return -1;
-        if (compress_stream_finish (s, diff_id, digest, &size_bytes, err) < 0)
+        if (compress_stream_finish (s, diff_id, err) < 0 || store_writer_commit (&w, out->digest, err) < 0)
                 return pgimg_error_wrap (err, "layer of `%s`", root_dir);
-        compress_stream_free (steal_pointer (&s));
-        if (commit_blob (&a, blob_dir, digest, size_bytes, err) < 0)
-                return -1;
-        snprintf (out->digest, sizeof (out->digest), "sha256:%s", digest);
         snprintf (out->diff_id, sizeof (out->diff_id), "sha256:%s", diff_id);
-        out->size = size_bytes;
+        out->size = w.written;
         out->compression = opts->compression;
         return 0;
 }

@@ -48,13 +48,17 @@ struct layer_opts {
 
 /* OCI media type of a layer with this compression (static string). */
 const char *layer_media_type (enum layer_compression c);
+/* The compression of one of those media types (exactly); -1 for any
+ * other, *c untouched. */
+int layer_compression_from_media_type (const char *media_type, enum layer_compression *c);
 
 /* Parse "gzip", "zstd" or "none". */
 int layer_compression_parse (const char *s, enum layer_compression *c, pgimg_error_t *err);
 
-/* Write root_dir as a layer into blob_dir/<hex of digest> (created
- * atomically; an existing equal blob is kept) and fill *out.  On failure
- * nothing is left in blob_dir. */
+/* Write root_dir as a layer into the blob store blob_dir, as
+ * <hex of digest> (through a store writer: a temporary file, fsync'ed,
+ * renamed into place; an existing blob of that name holds the same
+ * bytes) and fill *out.  On failure nothing is left in blob_dir. */
 int layer_write (const char *root_dir, const struct layer_opts *opts, const char *blob_dir,
                  struct layer_desc *out, pgimg_error_t *err);
 

@@ -55,30 +55,36 @@ store_path (const char *dir, const char *digest, char **out, pgimg_error_t *err)
         return 0;
 }
 
+struct hash_count {
+        struct sha256 *h;
+        uint64_t total;
+};
+
+static int
+hash_count_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        struct hash_count *c = ctx;
+
+        if (sha256_update (c->h, data, len, err) < 0)
+                return -1;
+        c->total += (uint64_t) len;
+        return 0;
+}
+
 int
 store_hash_fd (int fd, char hex[SHA256_HEX_LEN + 1], uint64_t *size_out, pgimg_error_t *err)
 {
         cleanup_sha256 struct sha256 h = SHA256_INIT;
         cleanup_free char *chunk = malloc (CHUNK_BYTES);
-        uint64_t total = 0;
+        struct hash_count c = { &h, 0 };
 
         if (chunk == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "hash a blob");
         if (sha256_init (&h, err) < 0)
                 return -1;
-        for (;;) {
-                ssize_t n = read (fd, chunk, CHUNK_BYTES);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "read a blob");
-                if (n == 0)
-                        break;
-                if (sha256_update (&h, chunk, (size_t) n, err) < 0)
-                        return -1;
-                total += (uint64_t) n;
-        }
-        *size_out = total;
+        if (fs_read_chunks (fd, chunk, CHUNK_BYTES, hash_count_chunk, &c, err, "read a blob") < 0)
+                return -1;
+        *size_out = c.total;
         return sha256_final_hex (&h, hex, err);
 }
 
@@ -117,9 +123,8 @@ store_writer_write (struct store_writer *w, const void *data, size_t len, pgimg_
         if (sha256_update (&w->hash, data, len, err) < 0)
                 return -1;
         if (fs_write_all (w->file.fd, data, len) < 0) {
-                if (errno == ENOSPC)
-                        return pgimg_make_error (err, ENOSPC, "the disk of %s is full: free some space there and try again",
-                                                 w->dir);
+                if (fs_is_disk_full (errno))
+                        return fs_write_error (err, errno, w->dir);
                 return pgimg_make_error_errno (err, errno, "write `%s`", w->file.tmp_path);
         }
         w->written += len;
@@ -188,6 +193,12 @@ store_check_fd (int fd, const char *digest, uint64_t size, pgimg_error_t *err)
         return 0;
 }
 
+static int
+writer_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        return store_writer_write (ctx, data, len, err);
+}
+
 int
 store_put_fd (const char *dir, const char *digest, uint64_t size, int fd, pgimg_error_t *err)
 {
@@ -202,17 +213,8 @@ store_put_fd (const char *dir, const char *digest, uint64_t size, int fd, pgimg_
                 return pgimg_make_error_errno (err, ENOMEM, "store a blob");
         if (store_writer_open (&w, dir, digest, size, err) < 0)
                 return -1;
-        for (;;) {
-                ssize_t n = read (fd, chunk, CHUNK_BYTES);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "read %s", digest ? digest : "a blob");
-                if (n == 0)
-                        break;
-                if (store_writer_write (&w, chunk, (size_t) n, err) < 0)
-                        return -1;
-        }
+        if (fs_read_chunks (fd, chunk, CHUNK_BYTES, writer_chunk, &w, err, "read %s", digest ? digest : "a blob") < 0)
+                return -1;
         return store_writer_commit (&w, NULL, err);
 }
 
@@ -290,31 +292,37 @@ store_has (const char *dir, const char *digest, uint64_t size, pgimg_error_t *er
         return 1;
 }
 
+struct blob_read {
+        const char *digest;
+        size_t total, max_bytes;
+        struct buf *out;
+};
+
+static int
+blob_read_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        struct blob_read *r = ctx;
+
+        r->total += len;
+        if (r->total > r->max_bytes)
+                return pgimg_make_error (err, EFBIG, "blob %s is larger than %zu bytes", r->digest, r->max_bytes);
+        if (buf_add (r->out, data, len) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "blob %s", r->digest);
+        return 0;
+}
+
 int
 store_read (const char *dir, const char *digest, size_t max_bytes, struct buf *out, pgimg_error_t *err)
 {
         cleanup_fd int fd = -1;
         cleanup_free char *chunk = NULL;
-        size_t total = 0;
+        struct blob_read r = { digest, 0, max_bytes, out };
 
         if (open_checked (dir, digest, STORE_SIZE_ANY, &fd, err) < 0)
                 return -1;
         if ((chunk = malloc (CHUNK_BYTES)) == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "blob %s", digest);
-        for (;;) {
-                ssize_t n = read (fd, chunk, CHUNK_BYTES);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "read blob %s", digest);
-                if (n == 0)
-                        return 0;
-                total += (size_t) n;
-                if (total > max_bytes)
-                        return pgimg_make_error (err, EFBIG, "blob %s is larger than %zu bytes", digest, max_bytes);
-                if (buf_add (out, chunk, (size_t) n) < 0)
-                        return pgimg_make_error_errno (err, ENOMEM, "blob %s", digest);
-        }
+        return fs_read_chunks (fd, chunk, CHUNK_BYTES, blob_read_chunk, &r, err, "read blob %s", digest);
 }
 
 int

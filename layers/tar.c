@@ -11,64 +11,20 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <locale.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/libarchive.h"
 #include "common/sha256.h"
 #include "layers/store.h"
 #include "layers/tar.h"
 
 #define READ_CHUNK_BYTES (256 * 1024)
-
-static inline void
-cleanup_archive_writep (struct archive **a)
-{
-        if (*a)
-                archive_write_free (*a);
-}
-#define cleanup_archive_write __attribute__ ((cleanup (cleanup_archive_writep)))
-
-static inline void
-cleanup_archive_readp (struct archive **a)
-{
-        if (*a)
-                archive_read_free (*a);
-}
-#define cleanup_archive_read __attribute__ ((cleanup (cleanup_archive_readp)))
-
-static inline void
-cleanup_archive_entryp (struct archive_entry **e)
-{
-        if (*e)
-                archive_entry_free (*e);
-}
-#define cleanup_archive_entry __attribute__ ((cleanup (cleanup_archive_entryp)))
-
-/* libarchive's errors enter pgimg here: "what: libarchive's text". */
-static int __attribute__ ((format (printf, 3, 4)))
-error_from_archive (pgimg_error_t *err, struct archive *a, const char *fmt, ...)
-{
-        cleanup_free char *what = NULL;
-        const char *text = archive_error_string (a);
-        int e = archive_errno (a);
-        va_list ap;
-
-        va_start (ap, fmt);
-        if (vasprintf (&what, fmt, ap) < 0)
-                what = NULL;
-        va_end (ap);
-        return pgimg_make_error (err, e > 0 ? e : EIO, "%s: %s", what ? what : "archive",
-                                 text ? text : "unknown libarchive error");
-}
 
 /* Hard links: (dev, ino) -> the first path seen, in an open-addressing
  * table (a tree has few of them, but a lookup happens for each). */
@@ -179,7 +135,7 @@ write_error (struct tar_writer *w, pgimg_error_t *err)
                 w->stream_err = NULL;
                 return -(*err)->status - 1;
         }
-        return error_from_archive (err, w->a, "`%s/%s`", w->root, w->path.data);
+        return pgimg_error_from_archive (err, w->a, "`%s/%s`", w->root, w->path.data);
 }
 
 static void
@@ -481,7 +437,7 @@ int
 tar_write_tree (const char *root_dir, const struct layer_opts *opts,
                 struct compress_stream *out, pgimg_error_t *err)
 {
-        cleanup_archive_write struct archive *a = archive_write_new ();
+        cleanup_archive struct archive *a = archive_write_new ();
         cleanup_archive_entry struct archive_entry *entry = archive_entry_new ();
         cleanup_free unsigned char *chunk = malloc (READ_CHUNK_BYTES);
         struct tar_writer w = { .opts = opts, .root = root_dir, .out = out, .path = BUF_INIT };
@@ -497,7 +453,7 @@ tar_write_tree (const char *root_dir, const struct layer_opts *opts,
         if (archive_write_set_format_pax_restricted (a) != ARCHIVE_OK
             || archive_write_add_filter_none (a) != ARCHIVE_OK
             || archive_write_open (a, &w, NULL, write_cb, NULL) != ARCHIVE_OK)
-                return error_from_archive (err, a, "layer of `%s`", root_dir);
+                return pgimg_error_from_archive (err, a, "layer of `%s`", root_dir);
         fd = open (root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 ret = pgimg_make_error_errno (err, errno, "open `%s`", root_dir);
@@ -580,9 +536,9 @@ copy_data (struct archive *rd, struct archive *wr, const char *blob, const char 
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r != ARCHIVE_OK)
-                        return error_from_archive (err, rd, "`%s`: `%s`", blob, name);
+                        return pgimg_error_from_archive (err, rd, "`%s`: `%s`", blob, name);
                 if (archive_write_data_block (wr, block, size, offset) != ARCHIVE_OK)
-                        return error_from_archive (err, wr, "`%s`: `%s`", blob, name);
+                        return pgimg_error_from_archive (err, wr, "`%s`: `%s`", blob, name);
         }
 }
 
@@ -616,7 +572,7 @@ static int
 extract_entries (struct archive *rd, const char *what, const char *dest_dir, struct owner_map *owners,
                  pgimg_error_t *err)
 {
-        cleanup_archive_write struct archive *wr = archive_write_disk_new ();
+        cleanup_archive struct archive *wr = archive_write_disk_new ();
         cleanup_free char *root = realpath (dest_dir, NULL);
         struct archive_entry *e;
         /* Owners are never applied (a rootless build cannot); modes and
@@ -634,13 +590,13 @@ extract_entries (struct archive *rd, const char *what, const char *dest_dir, str
         if (wr == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "extract `%s`", what);
         if (archive_write_disk_set_options (wr, flags) != ARCHIVE_OK)
-                return error_from_archive (err, wr, "extract `%s`", what);
+                return pgimg_error_from_archive (err, wr, "extract `%s`", what);
         for (;;) {
                 int r = archive_read_next_header (rd, &e);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return error_from_archive (err, rd, "read `%s`", what);
+                        return pgimg_error_from_archive (err, rd, "read `%s`", what);
                 const char *orig = archive_entry_pathname (e);
                 const char *name = orig ? safe_name (orig) : NULL;
                 if (name == NULL)
@@ -657,15 +613,15 @@ extract_entries (struct archive *rd, const char *what, const char *dest_dir, str
                         return -1;
                 r = archive_write_header (wr, e);
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return error_from_archive (err, wr, "`%s`: `%s`", what, rel);
+                        return pgimg_error_from_archive (err, wr, "`%s`: `%s`", what, rel);
                 if (archive_entry_size (e) > 0 && copy_data (rd, wr, what, rel, err) < 0)
                         return -1;
                 r = archive_write_finish_entry (wr);
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return error_from_archive (err, wr, "`%s`: `%s`", what, rel);
+                        return pgimg_error_from_archive (err, wr, "`%s`: `%s`", what, rel);
         }
         if (archive_write_close (wr) != ARCHIVE_OK)
-                return error_from_archive (err, wr, "extract `%s`", what);
+                return pgimg_error_from_archive (err, wr, "extract `%s`", what);
         return 0;
 }
 
@@ -722,7 +678,7 @@ tee_finish (struct tee *t, struct archive *rd, const char *what, const char *wan
         while ((n = tee_read (rd, t, &ignored)) > 0)
                 ;
         if (n < 0)
-                return error_from_archive (err, rd, "read `%s`", what);
+                return pgimg_error_from_archive (err, rd, "read `%s`", what);
         if (t->hash_err != NULL) {
                 *err = steal_pointer (&t->hash_err);
                 return -1;
@@ -740,8 +696,8 @@ int
 layer_extract_fd (int fd, const char *what, const char *want_diff_id, const char *dest_dir,
                   struct owner_map *owners, pgimg_error_t *err)
 {
-        cleanup_archive_read struct archive *raw = archive_read_new ();
-        cleanup_archive_read struct archive *rd = archive_read_new ();
+        cleanup_archive struct archive *raw = archive_read_new ();
+        cleanup_archive struct archive *rd = archive_read_new ();
         cleanup_free char *chunk = malloc (READ_CHUNK_BYTES);
         cleanup_utf8_scope struct utf8_scope sc = { 0 };
         cleanup_tee struct tee t = { .raw = raw, .chunk = chunk, .h = SHA256_INIT };
@@ -755,13 +711,13 @@ layer_extract_fd (int fd, const char *what, const char *want_diff_id, const char
         if (archive_read_support_filter_all (raw) != ARCHIVE_OK
             || archive_read_support_format_raw (raw) != ARCHIVE_OK
             || archive_read_open_fd (raw, fd, 1 << 16) != ARCHIVE_OK)
-                return error_from_archive (err, raw, "open `%s`", what);
+                return pgimg_error_from_archive (err, raw, "open `%s`", what);
         r = archive_read_next_header (raw, &e);
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                return error_from_archive (err, raw, "read `%s`", what);
+                return pgimg_error_from_archive (err, raw, "read `%s`", what);
         if (archive_read_support_format_tar (rd) != ARCHIVE_OK
             || archive_read_open (rd, &t, NULL, tee_read, NULL) != ARCHIVE_OK)
-                return error_from_archive (err, rd, "read `%s`", what);
+                return pgimg_error_from_archive (err, rd, "read `%s`", what);
         /* Names as written: see walk_in_utf8_locale. */
         if (utf8_enter (&sc, what, err) < 0)
                 return -1;

@@ -3,39 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/libarchive.h"
 #include "oci/internal.h"
 
-static void
-cleanup_archivep (struct archive **a)
-{
-        if (*a != NULL)
-                archive_write_free (*a);
-}
-#define cleanup_archive __attribute__ ((cleanup (cleanup_archivep)))
-
-static void
-cleanup_entryp (struct archive_entry **e)
-{
-        if (*e != NULL)
-                archive_entry_free (*e);
-}
-#define cleanup_entry __attribute__ ((cleanup (cleanup_entryp)))
-
+/* A failed write names the output; on a full disk it says so and what
+ * to do (libarchive only says "Write failed"). */
 static int
-error_from_archive (pgimg_error_t *err, struct archive *a, const char *what, const char *path)
+write_error (pgimg_error_t *err, struct archive *a, const char *out_path)
 {
-        const char *msg = archive_error_string (a);
-        int e = archive_errno (a);
-
-        if (fs_is_disk_full (e))
-                return fs_write_error (err, e, path);
-        return pgimg_make_error (err, e > 0 ? e : EIO, "%s `%s`: %s", what, path,
-                                 msg ? msg : "unknown libarchive error");
+        if (fs_is_disk_full (archive_errno (a)))
+                return fs_write_error (err, archive_errno (a), out_path);
+        return pgimg_error_from_archive (err, a, "write `%s`", out_path);
 }
 
 struct tar_sink {
@@ -49,7 +29,7 @@ tar_write (void *ctx, const void *data, size_t len, pgimg_error_t *err)
         struct tar_sink *s = ctx;
 
         if (archive_write_data (s->a, data, len) != (la_ssize_t) len)
-                return error_from_archive (err, s->a, "write", s->out_path);
+                return write_error (err, s->a, s->out_path);
         return 0;
 }
 
@@ -59,7 +39,7 @@ tar_write (void *ctx, const void *data, size_t len, pgimg_error_t *err)
 static int
 write_entry (struct tar_sink *s, const struct oci_entry *e, time_t mtime, pgimg_error_t *err)
 {
-        cleanup_entry struct archive_entry *h = archive_entry_new ();
+        cleanup_archive_entry struct archive_entry *h = archive_entry_new ();
 
         if (h == NULL)
                 return pgimg_make_error (err, ENOMEM, "write `%s`: out of memory", s->out_path);
@@ -77,7 +57,7 @@ write_entry (struct tar_sink *s, const struct oci_entry *e, time_t mtime, pgimg_
                 archive_entry_set_size (h, (la_int64_t) (e->blob_path ? e->size : e->len));
         }
         if (archive_write_header (s->a, h) != ARCHIVE_OK)
-                return error_from_archive (err, s->a, "write", s->out_path);
+                return write_error (err, s->a, s->out_path);
         if (e->is_dir)
                 return 0;
         if (e->blob_path == NULL)
@@ -102,24 +82,16 @@ oci_layout_write_tar (const struct oci_layout *l, time_t mtime, const char *out_
             || archive_write_add_filter_none (a) != ARCHIVE_OK
             || archive_write_set_bytes_in_last_block (a, 1) != ARCHIVE_OK
             || archive_write_open_fd (a, f.fd) != ARCHIVE_OK)
-                return error_from_archive (err, a, "write", out_path);
+                return write_error (err, a, out_path);
         for (size_t i = 0; i < l->n; i++)
                 if (write_entry (&sink, &l->v[i], mtime, err) < 0)
                         return -1;
         if (archive_write_close (a) != ARCHIVE_OK)
-                return error_from_archive (err, a, "write", out_path);
+                return write_error (err, a, out_path);
         return fs_atomic_commit (&f, out_path, err);
 }
 
 /* ---- reading ---- */
-
-static void
-cleanup_readp (struct archive **a)
-{
-        if (*a != NULL)
-                archive_read_free (*a);
-}
-#define cleanup_read __attribute__ ((cleanup (cleanup_readp)))
 
 void
 oci_import_free (struct oci_import *imp)
@@ -194,7 +166,7 @@ check_entry (struct archive *a, const char *path, const char *digest, uint64_t s
         for (;;) {
                 la_ssize_t n = archive_read_data (a, chunk, chunk_len);
                 if (n < 0)
-                        return error_from_archive (err, a, "read", path);
+                        return pgimg_error_from_archive (err, a, "read `%s`", path);
                 if (n == 0)
                         break;
                 if (sha256_update (&h, chunk, (size_t) n, err) < 0)
@@ -234,7 +206,7 @@ import_blob (struct archive *a, struct archive_entry *e, const char *path, const
                 for (;;) {
                         la_ssize_t n = archive_read_data (a, chunk, chunk_len);
                         if (n < 0)
-                                return error_from_archive (err, a, "read", path);
+                                return pgimg_error_from_archive (err, a, "read `%s`", path);
                         if (n == 0)
                                 break;
                         if (store_writer_write (&w, chunk, (size_t) n, err) < 0)
@@ -258,7 +230,7 @@ import_json (struct archive *a, const char *path, size_t max, struct buf *out, p
         for (;;) {
                 la_ssize_t n = archive_read_data (a, chunk, sizeof (chunk));
                 if (n < 0)
-                        return error_from_archive (err, a, "read", path);
+                        return pgimg_error_from_archive (err, a, "read `%s`", path);
                 if (n == 0)
                         return 0;
                 if (out->len + (size_t) n > max)
@@ -273,7 +245,7 @@ int
 oci_archive_import (const char *path, const char *blob_dir, size_t max_json, struct oci_import *imp,
                     pgimg_error_t *err)
 {
-        cleanup_read struct archive *a = archive_read_new ();
+        cleanup_archive struct archive *a = archive_read_new ();
         cleanup_free char *chunk = malloc (1 << 16);
         struct archive_entry *e;
 
@@ -282,14 +254,14 @@ oci_archive_import (const char *path, const char *blob_dir, size_t max_json, str
         if (archive_read_support_filter_all (a) != ARCHIVE_OK
             || archive_read_support_format_tar (a) != ARCHIVE_OK
             || archive_read_open_filename (a, path, 1 << 16) != ARCHIVE_OK)
-                return error_from_archive (err, a, "read the image", path);
+                return pgimg_error_from_archive (err, a, "read the image `%s`", path);
         for (;;) {
                 const char *hex = NULL, *kind;
                 int r = archive_read_next_header (a, &e), role;
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-                        return error_from_archive (err, a, "read the image", path);
+                        return pgimg_error_from_archive (err, a, "read the image `%s`", path);
                 role = archive_entry_pathname (e) ? entry_role (archive_entry_pathname (e), &hex) : 0;
                 if (role == 0)
                         continue;

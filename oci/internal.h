@@ -17,10 +17,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/libjson.h"
 #include "common/sha256.h"
 #include "layers/store.h"
 #include "oci/image.h"
@@ -29,14 +28,6 @@
 #define OCI_MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
 #define OCI_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCI_MEDIA_INDEX "application/vnd.oci.image.index.v1+json"
-
-static inline void
-cleanup_jsonp (json_t **j)
-{
-        if (*j != NULL)
-                json_decref (*j);
-}
-#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
 
 /* ---- json.c ---- */
 

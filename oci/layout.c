@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "oci/internal.h"
 
 static const char oci_layout_json[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -249,35 +250,44 @@ oci_layout_free (struct oci_layout *l)
         l->n = l->alloc = 0;
 }
 
+struct blob_copy {
+        struct sha256 *h;
+        uint64_t total, size;
+        oci_write_fn write_fn;
+        void *ctx;
+};
+
+/* Hash and pass on what is read, up to the size the entry promises. */
+static int
+blob_copy_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        struct blob_copy *c = ctx;
+
+        c->total += (uint64_t) len;
+        if (c->total > c->size)
+                return 1;
+        if (sha256_update (c->h, data, len, err) < 0 || c->write_fn (c->ctx, data, len, err) < 0)
+                return -1;
+        return 0;
+}
+
 int
 oci_entry_copy_blob (const struct oci_entry *e, oci_write_fn write_fn, void *ctx, pgimg_error_t *err)
 {
         cleanup_fd int fd = open (e->blob_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         cleanup_sha256 struct sha256 h = SHA256_INIT;
+        struct blob_copy c = { .h = &h, .total = 0, .size = e->size, .write_fn = write_fn, .ctx = ctx };
         char hex[SHA256_HEX_LEN + 1];
         char chunk[1 << 16];
-        uint64_t total = 0;
 
         if (fd < 0)
                 return pgimg_make_error_errno (err, errno, "blob sha256:%s: open `%s`", e->hex, e->blob_path);
         if (sha256_init (&h, err) < 0)
                 return -1;
-        for (;;) {
-                ssize_t n = read (fd, chunk, sizeof (chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "blob sha256:%s: read `%s`", e->hex,
-                                                       e->blob_path);
-                if (n == 0)
-                        break;
-                total += (uint64_t) n;
-                if (total > e->size)
-                        break;
-                if (sha256_update (&h, chunk, (size_t) n, err) < 0 || write_fn (ctx, chunk, (size_t) n, err) < 0)
-                        return -1;
-        }
-        if (total != e->size)
+        if (fs_read_chunks (fd, chunk, sizeof (chunk), blob_copy_chunk, &c, err, "blob sha256:%s: read `%s`",
+                            e->hex, e->blob_path) < 0)
+                return -1;
+        if (c.total != e->size)
                 return pgimg_make_error (err, EIO, "blob sha256:%s: `%s` changed size while it was copied",
                                          e->hex, e->blob_path);
         if (sha256_final_hex (&h, hex, err) < 0)

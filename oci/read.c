@@ -72,24 +72,31 @@ open_beneath (int dir_fd, const char *name, int flags, const char *what, int *ou
         return 0;
 }
 
+struct limited_read {
+        size_t max;
+        struct buf *out;
+        const char *what;
+};
+
+static int
+limited_read_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        struct limited_read *r = ctx;
+
+        if (r->out->len + len > r->max)
+                return pgimg_make_error (err, EFBIG, "%s is larger than %zu bytes", r->what, r->max);
+        if (buf_add (r->out, data, len) < 0)
+                return oom (err);
+        return 0;
+}
+
 static int
 read_fd (int fd, size_t max, struct buf *out, const char *what, pgimg_error_t *err)
 {
+        struct limited_read r = { max, out, what };
         char chunk[4096];
 
-        for (;;) {
-                ssize_t n = read (fd, chunk, sizeof (chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "read %s", what);
-                if (n == 0)
-                        return 0;
-                if (out->len + (size_t) n > max)
-                        return pgimg_make_error (err, EFBIG, "%s is larger than %zu bytes", what, max);
-                if (buf_add (out, chunk, (size_t) n) < 0)
-                        return oom (err);
-        }
+        return fs_read_chunks (fd, chunk, sizeof (chunk), limited_read_chunk, &r, err, "read %s", what);
 }
 
 static int

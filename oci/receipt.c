@@ -2,17 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "common/cleanup.h"
+#include "common/libjson.h"
 #include "oci/receipt.h"
-
-static void
-cleanup_jsonp (json_t **j)
-{
-        json_decref (*j);
-}
-#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
 
 static json_t *
 string_array (const char *const *v)

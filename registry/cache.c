@@ -189,17 +189,6 @@ registry_cache_push (const char *cache_dir, const char *dest, const struct regis
         return r;
 }
 
-static int
-parse_compression (const char *media_type, enum layer_compression *c)
-{
-        for (int i = LAYER_GZIP; i <= LAYER_UNCOMPRESSED; i++)
-                if (strcmp (media_type, layer_media_type ((enum layer_compression) i)) == 0) {
-                        *c = (enum layer_compression) i;
-                        return 0;
-                }
-        return -1;
-}
-
 /* Record each entry of the config; its blob was checked on the way in. */
 static int
 record_entries (const char *cache_dir, const char *src, const char *data, size_t len, unsigned *n,
@@ -219,7 +208,7 @@ record_entries (const char *cache_dir, const char *src, const char *data, size_t
                 json_t *size = json_object_get (v, "size");
                 struct layer_desc d = { 0 };
                 if (key == NULL || !sha256_hex_valid (key) || store_digest_hex (digest) == NULL || store_digest_hex (diff_id) == NULL
-                    || mt == NULL || parse_compression (mt, &d.compression) < 0 || !json_is_integer (size)
+                    || mt == NULL || layer_compression_from_media_type (mt, &d.compression) < 0 || !json_is_integer (size)
                     || json_integer_value (size) < 0)
                         return pgimg_make_error (err, EINVAL, "%s: cache entry %zu is malformed", src, i);
                 strcpy (d.digest, digest);

@@ -22,11 +22,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/http.h"
+#include "common/libjson.h"
 #include "common/sha256.h"
 #include "layers/store.h"
 #include "oci/reference.h"
@@ -43,14 +42,6 @@
 #define REG_MAX_MANIFEST_BYTES (4u << 20)
 #define REG_MAX_REPLY_BYTES (1u << 20)
 #define REG_MAX_HEADER_BYTES 8192
-
-static inline void
-cleanup_jsonp (json_t **j)
-{
-        if (*j != NULL)
-                json_decref (*j);
-}
-#define cleanup_json __attribute__ ((cleanup (cleanup_jsonp)))
 
 /* ---- auth.c ---- */
 

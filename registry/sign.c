@@ -10,49 +10,14 @@
 #include <string.h>
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/libssl.h"
 #include "registry/internal.h"
 
 #define MAX_KEY_BYTES 16384
-
-static inline void
-cleanup_pkeyp (EVP_PKEY **k)
-{
-        EVP_PKEY_free (*k);
-}
-#define cleanup_pkey __attribute__ ((cleanup (cleanup_pkeyp)))
-
-static inline void
-cleanup_biop (BIO **b)
-{
-        BIO_free (*b);
-}
-#define cleanup_bio __attribute__ ((cleanup (cleanup_biop)))
-
-static inline void
-cleanup_evp_md_ctxp (EVP_MD_CTX **c)
-{
-        EVP_MD_CTX_free (*c);
-}
-#define cleanup_evp_ctx __attribute__ ((cleanup (cleanup_evp_md_ctxp)))
-
-/* The one place OpenSSL's error queue becomes a pgimg error. */
-static int
-pgimg_error_from_ssl (pgimg_error_t *err, const char *what)
-{
-        unsigned long e, last = 0;
-        char text[256] = "unknown error";
-
-        while ((e = ERR_get_error ()) != 0)
-                last = e;
-        if (last)
-                ERR_error_string_n (last, text, sizeof (text));
-        return pgimg_make_error (err, EINVAL, "%s: %s", what, text);
-}
 
 static int
 message (const char *digest, char out[96])
@@ -69,7 +34,7 @@ write_pem (const char *path, mode_t mode, EVP_PKEY *key, int private_part, pgimg
 
         if (b == NULL || !(private_part ? PEM_write_bio_PrivateKey (b, key, NULL, NULL, 0, NULL, NULL)
                                         : PEM_write_bio_PUBKEY (b, key)))
-                return pgimg_error_from_ssl (err, path);
+                return pgimg_error_from_ssl (err, "%s", path);
         len = BIO_get_mem_data (b, &data);
         return fs_write_file_atomic (path, data, (size_t) len, mode, err);
 }
@@ -77,7 +42,7 @@ write_pem (const char *path, mode_t mode, EVP_PKEY *key, int private_part, pgimg
 int
 registry_key_generate (const char *priv_path, const char *pub_path, pgimg_error_t *err)
 {
-        cleanup_pkey EVP_PKEY *key = EVP_PKEY_Q_keygen (NULL, NULL, "ED25519");
+        cleanup_evp_pkey EVP_PKEY *key = EVP_PKEY_Q_keygen (NULL, NULL, "ED25519");
 
         if (key == NULL)
                 return pgimg_error_from_ssl (err, "generating an ed25519 key");
@@ -96,7 +61,7 @@ read_key (const char *path, int private_part, pgimg_error_t *err)
         if (fs_read_file (path, MAX_KEY_BYTES, &b, err) < 0)
                 return NULL;
         if ((bio = BIO_new_mem_buf (b.data ? b.data : "", (int) b.len)) == NULL) {
-                pgimg_error_from_ssl (err, path);
+                pgimg_error_from_ssl (err, "%s", path);
                 return NULL;
         }
         key = private_part ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : PEM_read_bio_PUBKEY (bio, NULL, NULL, NULL);
@@ -113,7 +78,7 @@ read_key (const char *path, int private_part, pgimg_error_t *err)
 int
 reg_sign (const char *key_path, const char *manifest_digest, unsigned char sig[64], pgimg_error_t *err)
 {
-        cleanup_pkey EVP_PKEY *key = read_key (key_path, 1, err);
+        cleanup_evp_pkey EVP_PKEY *key = read_key (key_path, 1, err);
         cleanup_evp_ctx EVP_MD_CTX *ctx = NULL;
         char msg[96];
         size_t len = 64;
@@ -146,7 +111,7 @@ reg_verify (const char *const *pub_paths, const char *manifest_digest, const uns
         int n = message (manifest_digest, msg), keys = 0;
 
         for (const char *const *p = pub_paths; p && *p; p++, keys++) {
-                cleanup_pkey EVP_PKEY *key = read_key (*p, 0, err);
+                cleanup_evp_pkey EVP_PKEY *key = read_key (*p, 0, err);
                 if (key == NULL)
                         return -1;
                 if (sig_len == 64 && verify_one (key, msg, (size_t) n, sig, sig_len))

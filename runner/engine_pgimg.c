@@ -149,22 +149,23 @@ temp_output (const char *dir, pgimg_error_t *err)
 }
 
 static int
+add_output (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        if (buf_add (ctx, data, len) < 0)
+                return pgimg_make_error_errno (err, errno, "command output");
+        return 0;
+}
+
+static int
 read_back (int fd, struct buf *into, pgimg_error_t *err)
 {
         char chunk[65536];
-        ssize_t n;
 
         if (into == NULL)
                 return 0;
         if (lseek (fd, 0, SEEK_SET) < 0)
                 return pgimg_make_error_errno (err, errno, "command output");
-        while ((n = read (fd, chunk, sizeof (chunk))) != 0) {
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 || buf_add (into, chunk, (size_t) n) < 0)
-                        return pgimg_make_error_errno (err, errno, "command output");
-        }
-        return 0;
+        return fs_read_chunks (fd, chunk, sizeof (chunk), add_output, into, err, "command output");
 }
 
 static int

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "common/sha256.h"
 #include "runner/fingerprint.h"
 
@@ -536,26 +537,25 @@ walk_add (char *line)
 }
 
 static int
+hash_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        walk.bytes += (unsigned long long) len;
+        return sha256_update (ctx, data, len, err);
+}
+
+static int
 hash_file (const char *path, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *err)
 {
         cleanup_sha256 struct sha256 h = SHA256_INIT;
         cleanup_fd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         static char chunk[1 << 16];
-        ssize_t n;
 
         if (fd < 0)
                 return pgimg_make_error_errno (err, errno, "open %s", path);
         if (sha256_init (&h, err) < 0)
                 return -1;
-        while ((n = read (fd, chunk, sizeof (chunk))) != 0) {
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return pgimg_make_error_errno (err, errno, "read %s", path);
-                walk.bytes += (unsigned long long) n;
-                if (sha256_update (&h, chunk, (size_t) n, err) < 0)
-                        return -1;
-        }
+        if (fs_read_chunks (fd, chunk, sizeof (chunk), hash_chunk, &h, err, "read %s", path) < 0)
+                return -1;
         return sha256_final_hex (&h, hex, err);
 }
 

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/fsutil.h"
 #include "runner/fingerprint.h"
 #include "runner/migrate_internal.h"
+#include "sandbox/resolve.h"
 
 /* The next item of a comma-separated list at *p (spaces around it left
  * out): its start and *len, *p moved past it; NULL at the end. */
@@ -161,15 +161,25 @@ mig_update_extensions (struct mig *m, int port, pgimg_error_t *err)
         return mig_step (m, &m->o->new_img, 0, "update extensions", NULL, -1, script, err);
 }
 
-/* The extensions of an image's PostgreSQL: "<root>/usr/lib/postgresql/N/share/extension/NAME.control". */
+/* The extensions of an image's PostgreSQL: "<root>/usr/lib/postgresql/N/share/extension/NAME.control".
+ * The path is resolved inside the image's root, as its server sees it:
+ * a symlink in the image (usr -> /home/you) must not let an image ask
+ * pgimg whether a host path exists.  1 when it does (the last name is
+ * not followed, as lstat), 0 when not, -1 out of memory. */
 static int
 has_control (const struct mig_image *img, const char *name)
 {
         cleanup_free char *p = NULL;
+        cleanup_fd int root_fd = -1;
+        cleanup_fd int fd = -1;
 
-        if (asprintf (&p, "%s/usr/lib/postgresql/%d/share/extension/%s.control", img->rootfs, img->major, name) < 0)
+        if (asprintf (&p, "usr/lib/postgresql/%d/share/extension/%s.control", img->major, name) < 0)
                 return -1;
-        return fs_exists (p);
+        root_fd = open (img->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return 0;
+        fd = resolve_open (root_fd, p, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+        return fd >= 0;
 }
 
 /* Extensions PostgreSQL itself stopped shipping: not created in OLD

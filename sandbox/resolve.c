@@ -83,6 +83,23 @@ walk_release (struct walk *w)
         errno = saved;
 }
 
+/* Follow a symlink to target: an absolute one takes the walk back to
+ * the root; rest becomes target "/" tail.  Returns 1 (rest rewritten). */
+static int
+walk_follow (struct walk *w, const char *target, char rest[static PATH_MAX], const char *tail)
+{
+        if (++w->links > MAX_LINKS) {
+                errno = ELOOP;
+                return -1;
+        }
+        if (target[0] == '/')
+                while (w->depth > 0)
+                        close (w->stack[w->depth--]);
+        if (splice_link (rest, target, tail) < 0)
+                return -1;
+        return 1;
+}
+
 /* Step into the directory name (not "." or ".."), or splice the
  * symlink it is into rest.  Returns 1 when rest was rewritten. */
 static int
@@ -108,16 +125,7 @@ walk_step (struct walk *w, const char *name, char rest[static PATH_MAX], const c
                 errno = ENOTDIR;
                 return -1;
         }
-        if (++w->links > MAX_LINKS) {
-                errno = ELOOP;
-                return -1;
-        }
-        if (target[0] == '/')
-                while (w->depth > 0)
-                        close (w->stack[w->depth--]);
-        if (splice_link (rest, target, tail) < 0)
-                return -1;
-        return 1;
+        return walk_follow (w, target, rest, tail);
 }
 
 /* The last component: open it with the caller's flags, following a
@@ -131,16 +139,7 @@ walk_last (struct walk *w, const char *name, char rest[static PATH_MAX], int fla
         int exclusive = (flags & O_CREAT) && (flags & O_EXCL);
 
         if (!(flags & O_NOFOLLOW) && !exclusive && read_link (w->stack[w->depth], name, target) == 0) {
-                if (++w->links > MAX_LINKS) {
-                        errno = ELOOP;
-                        return -1;
-                }
-                if (target[0] == '/')
-                        while (w->depth > 0)
-                                close (w->stack[w->depth--]);
-                if (splice_link (rest, target, "") < 0)
-                        return -1;
-                return 1;
+                return walk_follow (w, target, rest, "");
         }
         /* A symlink swapped in since readlinkat makes this fail (or, with
          * O_PATH, open the link itself): it is never followed. */
@@ -236,9 +235,8 @@ resolve_open (int root_fd, const char *path, int flags, mode_t mode)
         return open_by_hand (root_fd, path, flags, mode);
 }
 
-/* Copy path into buf without leading, trailing or repeated slashes. */
-static int
-normalise (char buf[static PATH_MAX], const char *path)
+int
+resolve_normalise (char buf[static PATH_MAX], const char *path)
 {
         size_t n = 0;
 
@@ -312,7 +310,7 @@ resolve_mkdir_p (int root_fd, const char *path, mode_t mode)
         char buf[PATH_MAX], spliced[PATH_MAX];
         int links = 0;
 
-        if (normalise (buf, path) < 0)
+        if (resolve_normalise (buf, path) < 0)
                 return -1;
 restart:;
         int parent = resolve_open (root_fd, ".", O_PATH | O_DIRECTORY, 0);
@@ -339,7 +337,7 @@ restart:;
                                 errno = ELOOP;
                                 return -1;
                         }
-                        if (normalise (spliced, buf) < 0)
+                        if (resolve_normalise (spliced, buf) < 0)
                                 return -1;
                         memcpy (buf, spliced, sizeof (buf));
                         goto restart;
@@ -362,7 +360,7 @@ resolve_open_parent (int root_fd, const char *path, int create, mode_t mode,
         char *slash, *last;
         size_t n;
 
-        if (normalise (buf, path) < 0)
+        if (resolve_normalise (buf, path) < 0)
                 return -1;
         slash = strrchr (buf, '/');
         last = slash ? slash + 1 : buf;

@@ -40,6 +40,11 @@ int resolve_mkdir_p (int root_fd, const char *path, mode_t mode);
 int resolve_open_parent (int root_fd, const char *path, int create, mode_t mode,
                          char name[static NAME_MAX + 1]);
 
+/* Copy path into buf without leading, trailing or repeated slashes
+ * ("//a/./b/" becomes "a/./b"; "." and ".." stay, for the walk to
+ * judge).  Fails with ENAMETOOLONG when it does not fit. */
+int resolve_normalise (char buf[static PATH_MAX], const char *path);
+
 /* Tests only: 0 makes resolve_open walk by hand even where openat2
  * works, so that both ways are tested; 1 (the default) uses openat2. */
 void resolve_use_openat2 (int use);

@@ -42,31 +42,6 @@ struct sandbox {
         size_t n_made;
 };
 
-/* Copy path without leading, trailing or repeated slashes. */
-static int
-normalise_path (char out[static PATH_MAX], const char *path)
-{
-        size_t n = 0;
-
-        for (const char *p = path; *p;) {
-                while (*p == '/')
-                        p++;
-                if (*p == '\0')
-                        break;
-                if (n > 0)
-                        out[n++] = '/';
-                while (*p && *p != '/') {
-                        if (n >= PATH_MAX - 2) {
-                                errno = ENAMETOOLONG;
-                                return -1;
-                        }
-                        out[n++] = *p++;
-                }
-        }
-        out[n] = '\0';
-        return 0;
-}
-
 static int
 write_proc_file (pid_t pid, const char *name, const char *content, pgimg_error_t *err)
 {
@@ -107,7 +82,7 @@ note_missing (struct sandbox *sb, const char *path, pgimg_error_t *err)
         size_t existing = 0;
         struct made_path *v;
 
-        if (normalise_path (buf, path) < 0)
+        if (resolve_normalise (buf, path) < 0)
                 return pgimg_make_error_errno (err, errno, "sandbox: mount point %s", path);
         for (size_t i = 0;; i++) {
                 char c = buf[i];

@@ -86,6 +86,63 @@ atomic_write_leaves_no_temp (void **state)
         assert_int_equal (rmdir (dir), 0); /* empty: the temp file is gone */
 }
 
+/* Takes at most 2 bytes a call; stops (1) at a 'q', fails at an 'x'. */
+static int
+collect_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        struct buf *b = ctx;
+
+        assert_true (len <= 2);
+        if (memchr (data, 'x', len) != NULL)
+                return pgimg_make_error (err, EINVAL, "an x");
+        if (buf_add (b, data, len) < 0)
+                return -1;
+        return memchr (data, 'q', len) != NULL ? 1 : 0;
+}
+
+static void
+read_chunks_hands_on_stops_and_names_read_errors (void **state)
+{
+        char dir[] = "/tmp/pgimg-test-XXXXXX";
+        cleanup_free char *path = NULL;
+        cleanup_buf struct buf b = BUF_INIT;
+        pgimg_error_t err = NULL;
+        char chunk[2];
+        int fd;
+        (void) state;
+        assert_non_null (mkdtemp (dir));
+        assert_true (asprintf (&path, "%s/f", dir) > 0);
+
+        assert_int_equal (fs_write_file_atomic (path, "hello", 5, 0644, &err), 0);
+        assert_true ((fd = open (path, O_RDONLY | O_CLOEXEC)) >= 0);
+        assert_int_equal (fs_read_chunks (fd, chunk, sizeof (chunk), collect_chunk, &b, &err, "read `%s`", path), 0);
+        close (fd);
+        assert_int_equal (b.len, 5);
+        assert_memory_equal (b.data, "hello", 5);
+
+        buf_reset (&b);
+        assert_int_equal (fs_write_file_atomic (path, "abqdef", 6, 0644, &err), 0);
+        assert_true ((fd = open (path, O_RDONLY | O_CLOEXEC)) >= 0);
+        assert_int_equal (fs_read_chunks (fd, chunk, sizeof (chunk), collect_chunk, &b, &err, "read `%s`", path), 1);
+        close (fd);
+        assert_int_equal (b.len, 4);
+
+        assert_int_equal (fs_write_file_atomic (path, "abxd", 4, 0644, &err), 0);
+        assert_true ((fd = open (path, O_RDONLY | O_CLOEXEC)) >= 0);
+        assert_int_equal (fs_read_chunks (fd, chunk, sizeof (chunk), collect_chunk, &b, &err, "read `%s`", path),
+                          -EINVAL - 1);
+        close (fd);
+        assert_string_equal (err->msg, "an x");
+        pgimg_error_free (&err);
+
+        assert_true ((fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0);
+        assert_true (fs_read_chunks (fd, chunk, sizeof (chunk), collect_chunk, &b, &err, "read `%s`", "d") < 0);
+        close (fd);
+        assert_string_equal (err->msg, "read `d`: Is a directory");
+        pgimg_error_free (&err);
+        assert_int_equal (fs_rm_rf (dir, &err), 0);
+}
+
 static void
 touch (const char *dir, const char *name)
 {
@@ -334,6 +391,7 @@ main (void)
                 cmocka_unit_test (buf_limit_is_enforced),
                 cmocka_unit_test (sha256_known_vectors),
                 cmocka_unit_test (atomic_write_leaves_no_temp),
+                cmocka_unit_test (read_chunks_hands_on_stops_and_names_read_errors),
                 cmocka_unit_test (sweep_removes_only_dead_temps),
                 cmocka_unit_test (first_write_into_a_directory_sweeps_it),
                 cmocka_unit_test (disk_full_names_the_path),

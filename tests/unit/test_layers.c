@@ -23,6 +23,7 @@
 #include "common/sha256.h"
 #include "layers/cache.h"
 #include "layers/layer.h"
+#include "layers/store.h"
 
 #define LONG_DIR "a-directory-with-a-name-long-enough-that-ustar-cannot-hold-the-path-of-what-is-inside-it"
 
@@ -605,6 +606,38 @@ bad_level_leaves_nothing (void **state)
         remove_tree (t0);
 }
 
+/* A blob of the layer's name that is damaged (same size, other bytes)
+ * is replaced when the layer is written again, not kept: the store's
+ * writer renames what it hashed into place. */
+static void
+rewrite_replaces_a_damaged_blob (void **state)
+{
+        cleanup_free char *t0 = make_tree (0);
+        cleanup_free char *blobs = make_temp_dir ();
+        struct layer_opts opts = { .mtime = 1234567890, .compression = LAYER_GZIP };
+        struct layer_desc d, again;
+        cleanup_free char *path = NULL;
+        pgimg_error_t err = NULL;
+        int fd;
+        (void) state;
+
+        write_layer (t0, &opts, blobs, &d);
+        path = blob_path (blobs, &d);
+        fd = open (path, O_WRONLY | O_CLOEXEC);
+        assert_true (fd >= 0);
+        assert_int_equal (pwrite (fd, "XXXX", 4, 64), 4);
+        assert_int_equal (close (fd), 0);
+
+        write_layer (t0, &opts, blobs, &again);
+        assert_string_equal (again.digest, d.digest);
+        fd = -1;
+        if (store_open (blobs, d.digest, d.size, &fd, &err) < 0)
+                fail_msg ("store_open: %s", err->msg);
+        assert_int_equal (close (fd), 0);
+        remove_tree (blobs);
+        remove_tree (t0);
+}
+
 int
 main (void)
 {
@@ -618,6 +651,7 @@ main (void)
                 cmocka_unit_test (cache_miss_store_hit_corrupt),
                 cmocka_unit_test (errors_name_their_cause),
                 cmocka_unit_test (bad_level_leaves_nothing),
+                cmocka_unit_test (rewrite_replaces_a_damaged_blob),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }

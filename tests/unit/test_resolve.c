@@ -291,6 +291,29 @@ open_parent_names_the_last_component (void **state)
         assert_int_equal (errno, EINVAL);
 }
 
+static void
+normalise_drops_extra_slashes (void **state)
+{
+        char buf[PATH_MAX];
+        char *long_path;
+
+        (void) state;
+        assert_int_equal (resolve_normalise (buf, "//usr///lib/./x/"), 0);
+        assert_string_equal (buf, "usr/lib/./x");
+        assert_int_equal (resolve_normalise (buf, "/"), 0);
+        assert_string_equal (buf, "");
+        assert_int_equal (resolve_normalise (buf, "a/../b"), 0);
+        assert_string_equal (buf, "a/../b");
+        long_path = malloc (PATH_MAX + 1);
+        assert_non_null (long_path);
+        memset (long_path, 'a', PATH_MAX);
+        long_path[PATH_MAX] = '\0';
+        errno = 0;
+        assert_int_equal (resolve_normalise (buf, long_path), -1);
+        assert_int_equal (errno, ENAMETOOLONG);
+        free (long_path);
+}
+
 #define BOTH(t) \
         { #t " (openat2)", t, setup_openat2, teardown, NULL }, \
         { #t " (by hand)", t, setup_by_hand, teardown, NULL }
@@ -306,6 +329,7 @@ main (void)
                 BOTH (nofollow_opens_the_link),
                 BOTH (mkdir_p_creates_in_root),
                 BOTH (open_parent_names_the_last_component),
+                cmocka_unit_test (normalise_drops_extra_slashes),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }

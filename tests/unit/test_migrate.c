@@ -1,0 +1,101 @@
+/* test_migrate.c - the migration test's look into an image's root:
+ * whether NEW has the extensions OLD uses is asked of the image's own
+ * tree, never of the host through the image's symlinks. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "runner/migrate_internal.h"
+
+#define EXT_DIR "lib/postgresql/18/share/extension"
+
+static char *
+make_temp_dir (void)
+{
+        char *d = strdup ("/tmp/pgimg-test-migrate-XXXXXX");
+        assert_non_null (d);
+        assert_non_null (mkdtemp (d));
+        return d;
+}
+
+static void
+put_control (const char *dir, const char *name)
+{
+        cleanup_free char *p = NULL;
+        pgimg_error_t err = NULL;
+
+        assert_true (asprintf (&p, "%s/" EXT_DIR "/%s.control", dir, name) > 0);
+        *strrchr (p, '/') = '\0';
+        assert_int_equal (fs_mkdir_p (p, 0755, &err), 0);
+        *strchr (p, '\0') = '/';
+        assert_int_equal (fs_write_file_atomic (p, "comment = 'x'\n", 14, 0644, &err), 0);
+}
+
+static int
+check (const char *rootfs, const char *facts, pgimg_error_t *err)
+{
+        struct mig_opts o = { 0 };
+        struct mig_report r = { 0 };
+        struct mig m = { 0 };
+
+        o.old_img.label = "postgres-17.6";
+        o.new_img.label = "postgres-18.1";
+        o.new_img.rootfs = rootfs;
+        o.new_img.major = 18;
+        m.o = &o;
+        m.r = &r;
+        return mig_check_new_has_extensions (&m, facts, err);
+}
+
+/* NEW's usr is a symlink to a host directory that has the control
+ * file: inside the image it leads nowhere, so NEW lacks the extension. */
+static void
+extensions_are_looked_up_inside_the_root (void **state)
+{
+        cleanup_free char *host = make_temp_dir ();
+        cleanup_free char *root = make_temp_dir ();
+        cleanup_free char *usr = NULL;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        put_control (host, "probe");
+        assert_true (asprintf (&usr, "%s/usr", root) > 0);
+        assert_int_equal (symlink (host, usr), 0);
+        assert_true (check (root, "migration\textension\tprobe\n", &err) < 0);
+        assert_string_equal (err->msg,
+                             "extension probe is installed in OLD (postgres-17.6, database migration) but NEW "
+                             "(postgres-18.1) does not have it: build NEW with it (--with) or leave it out of OLD");
+        pgimg_error_free (&err);
+
+        /* A usr inside the root is found, through an in-root symlink too. */
+        assert_int_equal (unlink (usr), 0);
+        {
+                cleanup_free char *real = NULL;
+                assert_true (asprintf (&real, "%s/real-usr", root) > 0);
+                put_control (real, "probe");
+        }
+        assert_int_equal (symlink ("/real-usr", usr), 0);
+        assert_int_equal (check (root, "migration\textension\tprobe\nmigration\tlanguage\tplpgsql\n", &err), 0);
+
+        assert_int_equal (fs_rm_rf (root, &err), 0);
+        assert_int_equal (fs_rm_rf (host, &err), 0);
+}
+
+int
+main (void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test (extensions_are_looked_up_inside_the_root),
+        };
+        return cmocka_run_group_tests (tests, NULL, NULL);
+}
