@@ -117,13 +117,14 @@ lu_test_engine() {
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
+	# The caller itself gets in, first: the smoke tests may end soon, and
+	# the refusals below name their reason, which only a live server gives.
+	got=$(env -u PGPASSWORD psql -X -w -At -h "${sock%/*}" -p "$port" -U postgres -d postgres -c 'select 3' 2>&1)
+	lu_same "local user: the caller gets into pgimg test's server" 3 "$got"
 	lu_refused "local user: pgimg test's server refuses nobody over TCP" -h 127.0.0.1 -p "$port" -U postgres
 	lu_refused "local user: pgimg test's server refuses nobody on its socket" -h "${sock%/*}" -p "$port" -U postgres
 	lu_same "local user: pgimg test's work and socket directories are private" "700 $(id -u) 700 $(id -u)" \
 		"$(lu_mode "$work") $(lu_mode "${sock%/*}")"
-	# The server was up all along: the caller itself gets in.
-	got=$(env -u PGPASSWORD psql -X -w -At -h "${sock%/*}" -p "$port" -U postgres -d postgres -c 'select 3' 2>&1)
-	lu_same "local user: ... while the caller gets into pgimg test's server" 3 "$got"
 	if wait "$pid"; then pass "local user: pgimg test --engine pgimg passes"; else fail "local user: pgimg test --engine pgimg passes" "$(tail -n 5 "$out")"; fi
 }
 
