@@ -113,9 +113,16 @@ fuzz-targets: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 fuzz-replay:
 	$(MAKE) BUILD=build-asan SANITIZE=address,undefined fuzz-replay-run
 
+# The archive seeds (tarballs, .debs, compressed indexes) are written by
+# the seed scripts, not kept in the repository.
+FUZZ_SEEDS = $(BUILD)/fuzz-seeds
 fuzz-replay-run: $(FUZZ_REPLAY)
+	$(Q)rm -rf $(FUZZ_SEEDS) && python3 tests/fuzz/seed-deb.py $(FUZZ_SEEDS) \
+		&& python3 tests/fuzz/seed-image.py $(FUZZ_SEEDS)
 	$(Q)for t in $(FUZZ_NAMES); do \
-		$(BUILD)/tests/fuzz/$$t tests/fuzz/corpus/$$t || exit 1; \
+		dirs=; for d in tests/fuzz/corpus/$$t $(FUZZ_SEEDS)/$$t; do [ ! -d $$d ] || dirs="$$dirs $$d"; done; \
+		[ -n "$$dirs" ] || { echo "fuzz-replay: $$t has no seed"; exit 1; }; \
+		$(BUILD)/tests/fuzz/$$t $$dirs || exit 1; \
 	done
 
 deps:

@@ -36,6 +36,8 @@ run_as=
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	run_as="setpriv --reuid=65534 --regid=65534 --clear-groups --"
 fi
+# The archive seeds are made by scripts, not kept in the repository.
+python3 tests/fuzz/seed-deb.py "$work/seeds" && python3 tests/fuzz/seed-image.py "$work/seeds" || exit 1
 found=0
 for t in "$@"; do
 	t=${t%.c}
@@ -54,7 +56,7 @@ for t in "$@"; do
 	hit=0
 	TMPDIR=$work $run_as "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-print_final_stats=1 -artifact_prefix="$work/$t.art/" $dict \
-		"$work/$t" "$corpus" >"$work/$t.log" 2>&1 || status=$?
+		"$work/$t" "$corpus" $([ ! -d "$work/seeds/$t" ] || echo "$work/seeds/$t") >"$work/$t.log" 2>&1 || status=$?
 	grep -E '^(stat::number_of_executed_units|stat::new_units_added|#[0-9]+ +DONE)' "$work/$t.log" >&2 || true
 	for a in "$work/$t.art"/*; do
 		[ -f "$a" ] || continue

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Write hostile .deb seeds of fuzz_deb into tests/fuzz/corpus/fuzz_deb/:
+"""Write the .deb seeds of fuzz_deb into CORPUS_ROOT/fuzz_deb/ (archives are
+not kept in the repository, this script is), and fuzz_packages's
+compressed copies of corpus/fuzz_packages/Packages:
 data.tar members that try to leave the root (a ".." name, an absolute
 name, a file written through a symlink or a hard link that points out).
 Their targets are below /nonexistent-pgimg-fuzz, so that even a broken
 unpacker writes nothing that matters.  Deterministic."""
-import io, os, tarfile
+import gzip, io, lzma, os, shutil, subprocess, sys, tarfile
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_deb")
+# The corpus root to write into: argv[1], else tests/fuzz/corpus.
+here = os.path.dirname(os.path.abspath(__file__))
+root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
+out = os.path.join(root, "fuzz_deb")
 OUTSIDE = "/nonexistent-pgimg-fuzz"
 tarfile.RECORDSIZE = tarfile.BLOCKSIZE  # no padding to 10 KiB
 
@@ -50,6 +55,25 @@ seeds = {
     "merged-usr.deb": [("./bin/", "dir", None), ("./bin/sh", "file", b"#!/bin/sh\n"),
                        ("./lib/", "dir", None), ("./lib/x.so", "symlink", "../usr/lib/x.so.1")],
 }
+os.makedirs(out, exist_ok=True)
 for name, entries in seeds.items():
     with open(os.path.join(out, name), "wb") as f:
         f.write(deb(entries))
+# As Debian builds them: control.tar.xz and data.tar.xz.
+with open(os.path.join(out, "merged-usr-xz.deb"), "wb") as f:
+    control = tar([("./control", "file", b"Package: ok\nVersion: 1\nArchitecture: all\n")])
+    f.write(b"!<arch>\n" + ar_member("debian-binary", b"2.0\n")
+            + ar_member("control.tar.xz", lzma.compress(control))
+            + ar_member("data.tar.xz", lzma.compress(tar(seeds["merged-usr.deb"]))))
+
+# The Packages index as Debian serves it: gzip, xz and (with the zstd tool) zstd.
+os.makedirs(os.path.join(root, "fuzz_packages"), exist_ok=True)
+with open(os.path.join(here, "corpus", "fuzz_packages", "Packages"), "rb") as f:
+    packages = f.read()
+compressed = {"Packages.gz": gzip.compress(packages, mtime=0), "Packages.xz": lzma.compress(packages)}
+if shutil.which("zstd"):
+    compressed["Packages.zst"] = subprocess.run(["zstd", "-q", "-c", "-19"], input=packages,
+                                                capture_output=True, check=True).stdout
+for name, data in compressed.items():
+    with open(os.path.join(root, "fuzz_packages", name), "wb") as f:
+        f.write(data)

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Write the seed inputs of fuzz_image into tests/fuzz/corpus/fuzz_image/:
+"""Write the seed inputs of fuzz_image into CORPUS_ROOT/fuzz_image/ (make
+fuzz-replay writes them below the build directory; archives are not
+kept in the repository, this script is):
 a tiny image tarball laid out as pgimg writes one (OCI layout and
 docker-archive), the same gzip-compressed, one whose config blob is a
 symbolic link out of the tarball, and one whose pax header holds a
@@ -9,9 +11,11 @@ small layer, gzip- and zstd-compressed copies (zstd when the zstd tool
 is there), and layers whose entries try to leave the root, aimed below
 a path that does not exist.  Deterministic: run it again and nothing
 changes."""
-import gzip, hashlib, io, json, os, shutil, subprocess, tarfile
+import gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_image")
+# The corpus root to write into: argv[1], else tests/fuzz/corpus.
+root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+out = os.path.join(root, "fuzz_image")
 
 
 def dumps(o):
