@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "builder/build.h"
@@ -307,6 +308,54 @@ image_env (struct pipeline_result *res, pgimg_error_t *err)
             || asprintf (&res->tags[1], IMAGE_NAME ":%s", major) < 0)
                 return oom (err, "image tags");
         return 0;
+}
+
+/* res->image from the layers, env, volume and tags: every field of the
+ * image's config and manifest is set here and nowhere else. */
+static void
+image_define (struct pipeline_result *res)
+{
+        static const char *const entrypoint[] = { "docker-entrypoint.sh", NULL };
+        static const char *const cmd[] = { "postgres", NULL };
+        static const char *const ports[] = { "5432/tcp", NULL };
+        struct pipeline_image *img = &res->image;
+        time_t t = (time_t) res->source_date_epoch;
+        struct tm tm;
+
+        gmtime_r (&t, &tm);
+        strftime (img->created, sizeof (img->created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        img->labels[0] = (struct oci_kv) { "org.opencontainers.image.created", img->created };
+        img->labels[1] = (struct oci_kv) { "org.opencontainers.image.licenses", res->recipe.license };
+        img->labels[2] = (struct oci_kv) { "org.opencontainers.image.source", res->recipe.homepage };
+        img->labels[3] = (struct oci_kv) { "org.opencontainers.image.revision", res->version->sha256 };
+        img->labels[4] = (struct oci_kv) { "org.opencontainers.image.title", "PostgreSQL" };
+        img->labels[5] = (struct oci_kv) { "org.opencontainers.image.version", res->version->version };
+        img->volumes[0] = res->volume;
+        img->volumes[1] = NULL;
+        for (size_t i = 0; i < res->n_layers; i++) {
+                img->layers[i] = res->layers[i].desc;
+                img->comments[i] = res->layers[i].comment;
+        }
+        img->oci = (struct oci_image) {
+                .created = t,
+                .architecture = "amd64",
+                .user = "postgres",
+                .workdir = "/",
+                .stop_signal = "SIGINT",
+                .env = (const char *const *) res->env,
+                .entrypoint = entrypoint,
+                .cmd = cmd,
+                .exposed_ports = ports,
+                .volumes = img->volumes,
+                .labels = img->labels,
+                .n_labels = PIPELINE_N_LABELS,
+                .annotations = img->labels,
+                .n_annotations = PIPELINE_N_LABELS,
+                .layers = img->layers,
+                .layer_comments = img->comments,
+                .n_layers = res->n_layers,
+                .tags = (const char *const *) res->tags,
+        };
 }
 
 int
@@ -977,7 +1026,10 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 return -1;
         if (extension_layers (o, res, err) < 0)
                 return -1;
-        return entrypoint_layer (o, res, err);
+        if (entrypoint_layer (o, res, err) < 0)
+                return -1;
+        image_define (res);
+        return 0;
 }
 
 void

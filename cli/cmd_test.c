@@ -107,6 +107,7 @@ test_tags (struct pipeline_result *res, pgimg_error_t *err)
         }
         strv_free (res->tags);
         res->tags = tags;
+        res->image.oci.tags = (const char *const *) tags;
         return 0;
 }
 
@@ -147,16 +148,13 @@ start_engine (struct pgimg_ctx *ctx, struct pipeline_result *res, enum engine_ki
         char manifest[LAYER_DIGEST_LEN];
 
         if (kind == ENGINE_PGIMG) {
-                struct layer_desc layers[PIPELINE_MAX_LAYERS];
-                for (size_t i = 0; i < res->n_layers; i++)
-                        layers[i] = res->layers[i].desc;
                 struct engine_pgimg_image img = {
                         .cache_dir = ctx->cache_dir,
                         .blob_dir = res->blob_dir,
-                        .layers = layers,
-                        .n_layers = res->n_layers,
-                        .env = (const char *const *) res->env,
-                        .volume = res->volume,
+                        .layers = res->image.oci.layers,
+                        .n_layers = res->image.oci.n_layers,
+                        .env = res->image.oci.env,
+                        .volume = res->image.oci.volumes[0],
                         .work_dir = tmp,
                 };
                 progress_note ("starting postgres-%s in pgimg's runtime", res->version->version);
