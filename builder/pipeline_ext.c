@@ -116,6 +116,72 @@ pipeline_extension_picks (const struct pipeline_opts *o, struct pipeline_result 
         return 0;
 }
 
+/* The layer of pick i into res->ext_layers[i] and, when it is there,
+ * res->layers; outcome is what a worker said of it (1 built, 0 cached,
+ * -1 failed: rep says why, or no worker ran).  A failure is recorded in
+ * the layer with o->keep_going, else returned. */
+static int
+pick_layer (const struct pipeline_opts *o, const struct extension_env *env, struct pipeline_result *res,
+            size_t i, int outcome, struct reports *rep, pgimg_error_t *err)
+{
+        const struct extension_pick *pick = &res->picks[i];
+        struct extension_layer *l = &res->ext_layers[i];
+        struct extension_layer below[16];
+        struct pipeline_layer *pl;
+        const char *missing = NULL;
+        size_t n_below = 0;
+
+        if (outcome < 0) {
+                if (!o->keep_going) {
+                        res->failed_log = steal_pointer (&rep->logs[i]);
+                        return pgimg_make_error (err, EIO, "%s", rep->msgs[i] ? rep->msgs[i] : "build failed");
+                }
+                if (asprintf (&l->name, "%s@%s", pick->recipe->name, pick->version->version) < 0)
+                        return pipeline_oom (err, "extensions");
+                l->failed_msg = steal_pointer (&rep->msgs[i]);
+                progress_note ("%s", l->failed_msg ? l->failed_msg : "build failed");
+                return 0;
+        }
+        /* The layers of what it requires are below it in the list. */
+        for (char **q = pick->recipe->requires; q && *q; q++)
+                for (size_t j = 0; j < i && n_below < 16; j++)
+                        if (strcmp (res->picks[j].recipe->name, *q) == 0) {
+                                if (res->ext_layers[j].failed_msg)
+                                        missing = res->ext_layers[j].name;
+                                below[n_below++] = res->ext_layers[j];
+                        }
+        if (missing && o->keep_going) {
+                if (asprintf (&l->name, "%s@%s", pick->recipe->name, pick->version->version) < 0
+                    || asprintf (&l->failed_msg, "needs `%s`, which failed", missing) < 0)
+                        return pipeline_oom (err, "extensions");
+                return 0;
+        }
+        if (extension_layer (env, pick, below, n_below, l, err) < 0) {
+                if (!o->keep_going) {
+                        if (l->failed_log)
+                                res->failed_log = strdup (l->failed_log);
+                        return -1;
+                }
+                /* Recorded; the image is made of the others. */
+                l->failed_msg = steal_pointer (&(*err)->msg);
+                pgimg_error_free (err);
+                if (l->name == NULL && asprintf (&l->name, "%s@%s", pick->recipe->name, pick->version->version) < 0)
+                        return pipeline_oom (err, "extensions");
+                progress_note ("%s", l->failed_msg);
+                return 0;
+        }
+        if (outcome > 0)
+                l->built = 1;   /* by a worker */
+        pl = &res->layers[res->n_layers++];
+        pl->name = l->name;
+        memcpy (pl->key, l->key, sizeof (pl->key));
+        pl->desc = l->desc;
+        pl->built = l->built;
+        if ((pl->comment = strdup (l->comment)) == NULL)
+                return pipeline_oom (err, "extensions");
+        return 0;
+}
+
 int
 pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
@@ -147,64 +213,9 @@ pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result
         if (o->jobs > 1 && res->n_picks > 1
             && pipeline_build_in_parallel (o, &env, res, outcome, msgs, logs, err) < 0)
                 return -1;
-        for (size_t i = 0; i < res->n_picks; i++) {
-                struct extension_layer below[16];
-                size_t n_below = 0;
-                struct extension_layer *l = &res->ext_layers[i];
-                if (outcome[i] < 0) {
-                        if (!o->keep_going) {
-                                res->failed_log = steal_pointer (&logs[i]);
-                                return pgimg_make_error (err, EIO, "%s", msgs[i] ? msgs[i] : "build failed");
-                        }
-                        if (asprintf (&l->name, "%s@%s", res->picks[i].recipe->name,
-                                      res->picks[i].version->version) < 0)
-                                return pipeline_oom (err, "extensions");
-                        l->failed_msg = steal_pointer (&msgs[i]);
-                        progress_note ("%s", l->failed_msg ? l->failed_msg : "build failed");
-                        continue;
-                }
-                struct pipeline_layer *pl;
-                const char *missing = NULL;
-                /* The layers of what it requires are below it in the list. */
-                for (char **q = res->picks[i].recipe->requires; q && *q; q++)
-                        for (size_t j = 0; j < i && n_below < 16; j++)
-                                if (strcmp (res->picks[j].recipe->name, *q) == 0) {
-                                        if (res->ext_layers[j].failed_msg)
-                                                missing = res->ext_layers[j].name;
-                                        below[n_below++] = res->ext_layers[j];
-                                }
-                if (missing && o->keep_going) {
-                        if (asprintf (&l->name, "%s@%s", res->picks[i].recipe->name,
-                                      res->picks[i].version->version) < 0
-                            || asprintf (&l->failed_msg, "needs `%s`, which failed", missing) < 0)
-                                return pipeline_oom (err, "extensions");
-                        continue;
-                }
-                if (extension_layer (&env, &res->picks[i], below, n_below, l, err) < 0) {
-                        if (!o->keep_going) {
-                                if (l->failed_log)
-                                        res->failed_log = strdup (l->failed_log);
-                                return -1;
-                        }
-                        /* Recorded; the image is made of the others. */
-                        l->failed_msg = steal_pointer (&(*err)->msg);
-                        pgimg_error_free (err);
-                        if (l->name == NULL && asprintf (&l->name, "%s@%s", res->picks[i].recipe->name,
-                                                         res->picks[i].version->version) < 0)
-                                return pipeline_oom (err, "extensions");
-                        progress_note ("%s", l->failed_msg);
-                        continue;
-                }
-                if (outcome[i] > 0)
-                        l->built = 1;   /* by a worker */
-                pl = &res->layers[res->n_layers++];
-                pl->name = l->name;
-                memcpy (pl->key, l->key, sizeof (pl->key));
-                pl->desc = l->desc;
-                pl->built = l->built;
-                if ((pl->comment = strdup (l->comment)) == NULL)
-                        return pipeline_oom (err, "extensions");
-        }
+        for (size_t i = 0; i < res->n_picks; i++)
+                if (pick_layer (o, &env, res, i, outcome[i], &rep, err) < 0)
+                        return -1;
         return 0;
 }
 

@@ -202,54 +202,120 @@ mkdir_owned (const char *root, const char *rel, uint32_t mode, struct owner_map 
         return owner_map_set (owners, rel, ROOTFS_POSTGRES_UID, ROOTFS_POSTGRES_UID, mode, err);
 }
 
-int
-pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+/* What the entrypoint layer holds. */
+struct entrypoint_files {
+        struct buf script, ensure, receipt, settings, plugins;
+};
+
+static void
+entrypoint_files_release (struct entrypoint_files *f)
 {
-        struct pipeline_layer *l = &res->layers[res->n_layers];
-        cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
-        cleanup_buf struct buf script = BUF_INIT;
-        cleanup_buf struct buf ensure = BUF_INIT;
-        cleanup_buf struct buf receipt = BUF_INIT;
-        cleanup_buf struct buf settings = BUF_INIT;
-        cleanup_buf struct buf plugins = BUF_INIT;
+        buf_release (&f->script);
+        buf_release (&f->ensure);
+        buf_release (&f->receipt);
+        buf_release (&f->settings);
+        buf_release (&f->plugins);
+}
+
+static int
+entrypoint_read (const struct pipeline_opts *o, const struct pipeline_result *res, struct entrypoint_files *f,
+                 pgimg_error_t *err)
+{
         cleanup_free char *script_path = NULL;
         cleanup_free char *ensure_path = NULL;
-        cleanup_free char *enforce_link = NULL;
-        struct layer_key k = LAYER_KEY_INIT;
-        char epoch[32];
-        char *tmp = NULL;
-        struct layer_opts lo;
-        int m = atoi (res->recipe.major), r;
 
-        l->name = "entrypoint";
         if (asprintf (&script_path, "%s/image/docker-entrypoint.sh", o->data_dir) < 0
             || asprintf (&ensure_path, "%s/image/docker-ensure-initdb.sh", o->data_dir) < 0)
                 return pipeline_oom (err, "entrypoint");
-        if (fs_read_file (script_path, 1 << 20, &script, err) < 0
-            || fs_read_file (ensure_path, 1 << 20, &ensure, err) < 0)
+        if (fs_read_file (script_path, 1 << 20, &f->script, err) < 0
+            || fs_read_file (ensure_path, 1 << 20, &f->ensure, err) < 0)
                 return pgimg_error_wrap (err, "entrypoint");
         /* The receipt inside the image lists the layers below it. */
-        if (pipeline_receipt (res, o->pgimg_version, res->n_layers, NULL, &receipt, err) < 0
-            || extension_settings (res, &settings, err) < 0
-            || extension_output_plugins (res, &plugins, err) < 0)
+        if (pipeline_receipt (res, o->pgimg_version, res->n_layers, NULL, &f->receipt, err) < 0
+            || extension_settings (res, &f->settings, err) < 0
+            || extension_output_plugins (res, &f->plugins, err) < 0)
                 return -1;
+        return 0;
+}
+
+static int
+entrypoint_key (const struct pipeline_opts *o, const struct pipeline_result *res,
+                const struct entrypoint_files *f, char key[SHA256_HEX_LEN + 1], pgimg_error_t *err)
+{
+        struct layer_key k = LAYER_KEY_INIT;
+        char epoch[32];
+
         snprintf (epoch, sizeof (epoch), "%lld", res->source_date_epoch);
         if (layer_key_init (&k, err) < 0)
                 return -1;
         if (layer_key_add (&k, "layer", "entrypoint", err) < 0
             || layer_key_add (&k, "logic", PIPELINE_LOGIC_VERSION, err) < 0
             || layer_key_add (&k, "major", res->recipe.major, err) < 0
-            || layer_key_add (&k, "script", script.data, err) < 0
-            || layer_key_add (&k, "ensure", ensure.data, err) < 0
-            || layer_key_add (&k, "receipt", receipt.data, err) < 0
-            || (settings.len && layer_key_add (&k, "settings", settings.data, err) < 0)
-            || (plugins.len && layer_key_add (&k, "output-plugins", plugins.data, err) < 0)
+            || layer_key_add (&k, "script", f->script.data, err) < 0
+            || layer_key_add (&k, "ensure", f->ensure.data, err) < 0
+            || layer_key_add (&k, "receipt", f->receipt.data, err) < 0
+            || (f->settings.len && layer_key_add (&k, "settings", f->settings.data, err) < 0)
+            || (f->plugins.len && layer_key_add (&k, "output-plugins", f->plugins.data, err) < 0)
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
-            || layer_key_final (&k, l->key, err) < 0) {
+            || layer_key_final (&k, key, err) < 0) {
                 layer_key_free (&k);
                 return -1;
         }
+        return 0;
+}
+
+/* The layer's tree under tmp, its owners and modes in *owners. */
+static int
+entrypoint_tree (const char *tmp, const struct entrypoint_files *f, int major, struct owner_map *owners,
+                 pgimg_error_t *err)
+{
+        cleanup_free char *enforce_link = NULL;
+        int r;
+
+        r = write_in (tmp, "usr/local/bin/docker-entrypoint.sh", f->script.data, f->script.len, 0755, err);
+        if (r == 0)
+                r = write_in (tmp, "usr/local/bin/docker-ensure-initdb.sh", f->ensure.data, f->ensure.len, 0755, err);
+        /* The official image's name for "initialize, and fail if already done". */
+        if (r == 0 && (asprintf (&enforce_link, "%s/usr/local/bin/docker-enforce-initdb.sh", tmp) < 0
+                       || symlink ("docker-ensure-initdb.sh", enforce_link) < 0))
+                r = pgimg_make_error_errno (err, errno, "entrypoint: symlink docker-enforce-initdb.sh");
+        if (r == 0)
+                r = write_in (tmp, "usr/share/pgimg/receipt.json", f->receipt.data, f->receipt.len, 0644, err);
+        if (r == 0 && f->settings.len)
+                r = write_in (tmp, "usr/share/pgimg/postgresql.conf", f->settings.data, f->settings.len, 0644, err);
+        if (r == 0 && f->plugins.len)
+                r = write_in (tmp, "usr/share/pgimg/output-plugins", f->plugins.data, f->plugins.len, 0644, err);
+        if (r == 0)
+                r = mkdir_owned (tmp, "docker-entrypoint-initdb.d", 0755, owners, err);
+        if (r == 0)
+                r = owner_map_set (owners, "docker-entrypoint-initdb.d", 0, 0, 0755, err);
+        /* Writable by any uid, as the official image, so that --user with
+         * an arbitrary uid can still create its cluster there. */
+        if (r == 0)
+                r = mkdir_owned (tmp, "var/lib/postgresql", 01777, owners, err);
+        if (r == 0 && major < 18)
+                r = mkdir_owned (tmp, "var/lib/postgresql/data", 01777, owners, err);
+        if (r == 0)
+                r = mkdir_owned (tmp, "run/postgresql", 03777, owners, err);
+        return r;
+}
+
+int
+pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        struct pipeline_layer *l = &res->layers[res->n_layers];
+        cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
+        __attribute__ ((cleanup (entrypoint_files_release))) struct entrypoint_files f = {
+                BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT,
+        };
+        char *tmp = NULL;
+        struct layer_opts lo;
+        int r;
+
+        l->name = "entrypoint";
+        if (entrypoint_read (o, res, &f, err) < 0 || entrypoint_key (o, res, &f, l->key, err) < 0)
+                return -1;
         if (asprintf (&l->comment, "pgimg: entrypoint, data directories and receipt") < 0)
                 return pipeline_oom (err, "entrypoint");
         res->n_layers++;
@@ -258,31 +324,7 @@ pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result
 
         if (fs_work_dir (o->cache_dir, "entrypoint", &tmp, err) < 0)
                 return -1;
-        r = write_in (tmp, "usr/local/bin/docker-entrypoint.sh", script.data, script.len, 0755, err);
-        if (r == 0)
-                r = write_in (tmp, "usr/local/bin/docker-ensure-initdb.sh", ensure.data, ensure.len, 0755, err);
-        /* The official image's name for "initialize, and fail if already done". */
-        if (r == 0 && (asprintf (&enforce_link, "%s/usr/local/bin/docker-enforce-initdb.sh", tmp) < 0
-                       || symlink ("docker-ensure-initdb.sh", enforce_link) < 0))
-                r = pgimg_make_error_errno (err, errno, "entrypoint: symlink docker-enforce-initdb.sh");
-        if (r == 0)
-                r = write_in (tmp, "usr/share/pgimg/receipt.json", receipt.data, receipt.len, 0644, err);
-        if (r == 0 && settings.len)
-                r = write_in (tmp, "usr/share/pgimg/postgresql.conf", settings.data, settings.len, 0644, err);
-        if (r == 0 && plugins.len)
-                r = write_in (tmp, "usr/share/pgimg/output-plugins", plugins.data, plugins.len, 0644, err);
-        if (r == 0)
-                r = mkdir_owned (tmp, "docker-entrypoint-initdb.d", 0755, &owners, err);
-        if (r == 0)
-                r = owner_map_set (&owners, "docker-entrypoint-initdb.d", 0, 0, 0755, err);
-        /* Writable by any uid, as the official image, so that --user with
-         * an arbitrary uid can still create its cluster there. */
-        if (r == 0)
-                r = mkdir_owned (tmp, "var/lib/postgresql", 01777, &owners, err);
-        if (r == 0 && m < 18)
-                r = mkdir_owned (tmp, "var/lib/postgresql/data", 01777, &owners, err);
-        if (r == 0)
-                r = mkdir_owned (tmp, "run/postgresql", 03777, &owners, err);
+        r = entrypoint_tree (tmp, &f, atoi (res->recipe.major), &owners, err);
         if (r == 0) {
                 pipeline_layer_opts (o, res, &lo);
                 lo.owners = &owners;
@@ -294,4 +336,3 @@ pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result
                 return pgimg_error_wrap (err, "entrypoint layer");
         return pipeline_store (o->cache_dir, l, err);
 }
-

@@ -117,6 +117,63 @@ requirement (const struct pipeline_result *res, size_t i, size_t *cursor)
 /* Build every pick's layer into the cache with up to o->jobs workers,
  * a pick starting once the picks it requires are done.  outcome[i]:
  * 1 built, 0 cached, -1 failed (msgs[i], logs[i] say why). */
+/* Where the build of the picks stands. */
+struct schedule {
+        const struct extension_env *env;        /* for the layers below a pick */
+        const struct extension_env *wenv;       /* for the workers */
+        struct pipeline_result *res;
+        char *state;                            /* 0 waiting, 1 running, 2 done */
+        int *outcome;
+        char **msgs;
+};
+
+/* Start a worker for pick i into *w when it waits and what it requires
+ * is done; when what it requires failed, it is done and failed too. */
+static int
+try_start (struct schedule *p, size_t i, struct worker *w, size_t *n_running, size_t *n_done,
+           pgimg_error_t *err)
+{
+        struct pipeline_result *res = p->res;
+        struct extension_layer below[16];
+        size_t n_below = 0, cursor = 0;
+        int j, rc = 0, ready = p->state[i] == 0;
+
+        while (ready && (j = requirement (res, i, &cursor)) >= 0) {
+                if (p->state[j] != 2)
+                        ready = 0;
+                else if (p->outcome[j] < 0)
+                        ready = -1;
+        }
+        if (ready < 0) {        /* what it needs failed */
+                p->state[i] = 2;
+                p->outcome[i] = -1;
+                (*n_done)++;
+                if (asprintf (&p->msgs[i], "extension `%s`: a recipe it requires failed to build",
+                              res->picks[i].recipe->name) < 0)
+                        return pipeline_oom (err, "extensions");
+                return 0;
+        }
+        if (!ready)
+                return 0;
+        /* The layers below it come from the cache (one level:
+         * a requirement that itself requires is built here). */
+        cursor = 0;
+        while ((j = requirement (res, i, &cursor)) >= 0 && n_below < 16)
+                if (extension_layer (p->env, &res->picks[j], NULL, 0, &below[n_below], err) == 0)
+                        n_below++;
+                else
+                        rc = -1;
+        if (rc == 0)
+                rc = start_worker (p->wenv, res, i, below, n_below, w, err);
+        for (size_t k = 0; k < n_below; k++)
+                extension_layer_free (&below[k]);
+        if (rc == 0) {
+                p->state[i] = 1;
+                (*n_running)++;
+        }
+        return rc;
+}
+
 int
 pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extension_env *env,
                    struct pipeline_result *res, int *outcome, char **msgs, char **logs,
@@ -127,6 +184,7 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
         struct worker *running = calloc (max, sizeof (*running));
         char *state = calloc (n, 1);    /* 0 waiting, 1 running, 2 done */
         struct extension_env wenv = *env;
+        struct schedule p = { env, &wenv, res, state, outcome, msgs };
         int rc = 0;
 
         if (running == NULL || state == NULL) {
@@ -137,44 +195,8 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
         /* The cores are shared between the workers. */
         wenv.jobs = o->jobs / (int) max > 0 ? o->jobs / (int) max : 1;
         while (n_done < n && rc == 0) {
-                for (size_t i = 0; i < n && n_running < max && rc == 0; i++) {
-                        struct extension_layer below[16];
-                        size_t n_below = 0, cursor = 0;
-                        int j, ready = state[i] == 0;
-                        while (ready && (j = requirement (res, i, &cursor)) >= 0) {
-                                if (state[j] != 2)
-                                        ready = 0;
-                                else if (outcome[j] < 0)
-                                        ready = -1;
-                        }
-                        if (ready < 0) {        /* what it needs failed */
-                                state[i] = 2;
-                                outcome[i] = -1;
-                                n_done++;
-                                if (asprintf (&msgs[i], "extension `%s`: a recipe it requires failed to build",
-                                              res->picks[i].recipe->name) < 0)
-                                        rc = pipeline_oom (err, "extensions");
-                                continue;
-                        }
-                        if (!ready)
-                                continue;
-                        /* The layers below it come from the cache (one level:
-                         * a requirement that itself requires is built here). */
-                        cursor = 0;
-                        while ((j = requirement (res, i, &cursor)) >= 0 && n_below < 16)
-                                if (extension_layer (env, &res->picks[j], NULL, 0, &below[n_below], err) == 0)
-                                        n_below++;
-                                else
-                                        rc = -1;
-                        if (rc == 0)
-                                rc = start_worker (&wenv, res, i, below, n_below, &running[n_running], err);
-                        for (size_t k = 0; k < n_below; k++)
-                                extension_layer_free (&below[k]);
-                        if (rc == 0) {
-                                state[i] = 1;
-                                n_running++;
-                        }
-                }
+                for (size_t i = 0; i < n && n_running < max && rc == 0; i++)
+                        rc = try_start (&p, i, &running[n_running], &n_running, &n_done, err);
                 if (n_running == 0)
                         break;
                 /* Wait for the oldest worker; the others go on meanwhile. */

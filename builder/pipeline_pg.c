@@ -52,36 +52,21 @@ add_quoted (struct buf *b, const char *s)
         return buf_adds (b, "' ");
 }
 
-int
-pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+/* The cache keys of the postgres layer and of the dev layer, which is
+ * made from the same build, and their history comments. */
+static int
+postgres_keys (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
+               pgimg_error_t *err)
 {
-        struct pipeline_layer *l = &res->layers[res->n_layers];
         struct pipeline_layer *dev = &res->dev;
         const struct recipe_version *v = res->version;
         struct layer_key k = LAYER_KEY_INIT;
         char set_digest[SHA256_HEX_LEN + 1];
+        char dev_input[SHA256_HEX_LEN + 8];
         char epoch[32];
-        cleanup_buf struct buf args = BUF_INIT;
-        cleanup_free char *root = NULL;
-        cleanup_free char *src = NULL;
-        cleanup_free char *src_dir = NULL;
-        cleanup_free char *what = NULL;
-        cleanup_free char *build_dir = NULL;
-        cleanup_free char *out_dir = NULL;
-        cleanup_free char *logs = NULL;
-        cleanup_free char *log = NULL;
-        cleanup_free char *e_source = NULL;
-        cleanup_free char *e_major = NULL;
-        cleanup_free char *e_args = NULL;
-        char *tmp = NULL;
-        struct layer_opts lo;
-        int r, hit_dev;
 
         l->name = "postgres";
         dev->name = "postgres-dev";
-        for (size_t i = 0; res->recipe.configure_args[i]; i++)
-                if (add_quoted (&args, res->recipe.configure_args[i]) < 0)
-                        return pipeline_oom (err, "configure arguments");
         snprintf (epoch, sizeof (epoch), "%lld", res->source_date_epoch);
         if (lock_set_digest (&res->lock, "build", set_digest, err) < 0)
                 return -1;
@@ -100,24 +85,83 @@ pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result 
                 layer_key_free (&k);
                 return -1;
         }
-        {
-                char dev_input[SHA256_HEX_LEN + 8];
-                snprintf (dev_input, sizeof (dev_input), "dev:%s", l->key);
-                if (sha256_buf_hex (dev_input, strlen (dev_input), dev->key, err) < 0)
-                        return -1;
-        }
+        snprintf (dev_input, sizeof (dev_input), "dev:%s", l->key);
+        if (sha256_buf_hex (dev_input, strlen (dev_input), dev->key, err) < 0)
+                return -1;
         if (asprintf (&l->comment, "pgimg: PostgreSQL %s built from source", v->version) < 0
             || asprintf (&dev->comment, "pgimg: PostgreSQL %s headers and PGXS", v->version) < 0)
                 return pipeline_oom (err, "postgres layer");
-        res->n_layers++;
-        r = pipeline_lookup (o->cache_dir, l, err);
-        if (r < 0)
+        return 0;
+}
+
+/* Run pg_script in the build root root over the source tarball src,
+ * installing into out_dir; a failure leaves res->failed_log. */
+static int
+postgres_compile (const struct pipeline_opts *o, struct pipeline_result *res, const char *root,
+                  const char *src, const char *build_dir, const char *out_dir, pgimg_error_t *err)
+{
+        const struct recipe_version *v = res->version;
+        cleanup_buf struct buf args = BUF_INIT;
+        cleanup_buf struct buf script = BUF_INIT;
+        cleanup_free char *src_dir = NULL;
+        cleanup_free char *what = NULL;
+        cleanup_free char *logs = NULL;
+        cleanup_free char *log = NULL;
+        cleanup_free char *e_source = NULL;
+        cleanup_free char *e_major = NULL;
+        cleanup_free char *e_args = NULL;
+
+        for (size_t i = 0; res->recipe.configure_args[i]; i++)
+                if (add_quoted (&args, res->recipe.configure_args[i]) < 0)
+                        return pipeline_oom (err, "configure arguments");
+        if ((src_dir = strdup (src)) == NULL || asprintf (&what, "postgresql %s", v->version) < 0
+            || asprintf (&logs, "%s/logs", o->cache_dir) < 0
+            || asprintf (&log, "%s/postgres-%s.log", logs, v->version) < 0
+            || asprintf (&e_source, "SOURCE=%s", strrchr (src, '/') + 1) < 0
+            || asprintf (&e_major, "PG_MAJOR=%s", res->recipe.major) < 0
+            || asprintf (&e_args, "CONFIGURE_ARGS=%s", args.data ? args.data : "") < 0
+            || buf_adds (&script, pg_script) < 0)
+                return pipeline_oom (err, "postgres layer");
+        *strrchr (src_dir, '/') = '\0';
+        if (fs_mkdir_p (build_dir, 0755, err) < 0 || fs_mkdir_p (out_dir, 0755, err) < 0
+            || fs_mkdir_p (logs, 0755, err) < 0)
                 return -1;
-        hit_dev = pipeline_lookup (o->cache_dir, dev, err);
-        if (hit_dev < 0)
+
+        const struct sandbox_bind binds[] = {
+                { src_dir, "/in", 0 },
+                { build_dir, "/build", 1 },
+                { out_dir, "/out", 1 },
+        };
+        const char *env[] = { e_source, e_major, e_args, NULL };
+        struct build_step step = {
+                .name = what, .root_dir = root, .binds = binds, .n_binds = 3,
+                .env = env, .cwd = "/build", .log_path = log,
+                .source_date_epoch = (time_t) res->source_date_epoch, .jobs = o->jobs,
+                .script = script.data,
+        };
+        progress_note ("building PostgreSQL %s (log: %s)", v->version, log);
+        if (build_run (&step, err) < 0) {
+                res->failed_log = strdup (log);
                 return -1;
-        if (r > 0 && hit_dev > 0)
-                return 0;
+        }
+        return 0;
+}
+
+/* Build PostgreSQL in a scratch directory of the cache and write the
+ * postgres layer (the runtime files) and the dev layer (everything). */
+static int
+postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
+                pgimg_error_t *err)
+{
+        const struct recipe_version *v = res->version;
+        cleanup_free char *root = NULL;
+        cleanup_free char *src = NULL;
+        cleanup_free char *what = NULL;
+        cleanup_free char *build_dir = NULL;
+        cleanup_free char *out_dir = NULL;
+        char *tmp = NULL;
+        struct layer_opts lo;
+        int r;
 
         if (asprintf (&what, "postgresql %s", v->version) < 0)
                 return pipeline_oom (err, "postgres layer");
@@ -126,66 +170,46 @@ pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result 
                 return pgimg_error_wrap (err, "source of `%s`", what);
         if (rootfs_build_root (o->cache_dir, &res->lock, "build", &root, err) < 0)
                 return -1;
-
-        src_dir = strdup (src);
-        if (src_dir == NULL)
-                return pipeline_oom (err, "postgres layer");
-        *strrchr (src_dir, '/') = '\0';
         if (fs_work_dir (o->cache_dir, "postgres", &tmp, err) < 0)
                 return -1;
-        if (asprintf (&build_dir, "%s/build", tmp) < 0 || asprintf (&out_dir, "%s/out", tmp) < 0
-            || asprintf (&logs, "%s/logs", o->cache_dir) < 0
-            || asprintf (&log, "%s/postgres-%s.log", logs, v->version) < 0
-            || asprintf (&e_source, "SOURCE=%s", strrchr (src, '/') + 1) < 0
-            || asprintf (&e_major, "PG_MAJOR=%s", res->recipe.major) < 0
-            || asprintf (&e_args, "CONFIGURE_ARGS=%s", args.data ? args.data : "") < 0) {
-                fs_drop_temp_dir (tmp);
-                free (tmp);
-                return pipeline_oom (err, "postgres layer");
-        }
-        r = fs_mkdir_p (build_dir, 0755, err);
-        if (r == 0)
-                r = fs_mkdir_p (out_dir, 0755, err);
-        if (r == 0)
-                r = fs_mkdir_p (logs, 0755, err);
-        if (r == 0) {
-                const struct sandbox_bind binds[] = {
-                        { src_dir, "/in", 0 },
-                        { build_dir, "/build", 1 },
-                        { out_dir, "/out", 1 },
-                };
-                const char *env[] = { e_source, e_major, e_args, NULL };
-                cleanup_buf struct buf script = BUF_INIT;
-                struct build_step step = {
-                        .name = what, .root_dir = root, .binds = binds, .n_binds = 3,
-                        .env = env, .cwd = "/build", .log_path = log,
-                        .source_date_epoch = (time_t) res->source_date_epoch, .jobs = o->jobs,
-                };
-                if (buf_adds (&script, pg_script) < 0) {
-                        r = pipeline_oom (err, "postgres layer");
-                } else {
-                        step.script = script.data;
-                        progress_note ("building PostgreSQL %s (log: %s)", v->version, log);
-                        r = build_run (&step, err);
-                        if (r < 0)
-                                res->failed_log = strdup (log);
-                }
-        }
+        if (asprintf (&build_dir, "%s/build", tmp) < 0 || asprintf (&out_dir, "%s/out", tmp) < 0)
+                r = pipeline_oom (err, "postgres layer");
+        else
+                r = postgres_compile (o, res, root, src, build_dir, out_dir, err);
         if (r == 0) {
                 pipeline_layer_opts (o, res, &lo);
                 lo.exclude = pg_runtime_exclude;
                 r = layer_write (out_dir, &lo, res->blob_dir, &l->desc, err);
                 if (r == 0) {
                         lo.exclude = NULL;
-                        r = layer_write (out_dir, &lo, res->blob_dir, &dev->desc, err);
+                        r = layer_write (out_dir, &lo, res->blob_dir, &res->dev.desc, err);
                 }
         }
         fs_drop_temp_dir (tmp);
         free (tmp);
+        return r;
+}
+
+int
+pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        struct pipeline_layer *l = &res->layers[res->n_layers];
+        int r, hit_dev;
+
+        if (postgres_keys (o, res, l, err) < 0)
+                return -1;
+        res->n_layers++;
+        r = pipeline_lookup (o->cache_dir, l, err);
         if (r < 0)
                 return -1;
-        if (pipeline_store (o->cache_dir, l, err) < 0 || pipeline_store (o->cache_dir, dev, err) < 0)
+        hit_dev = pipeline_lookup (o->cache_dir, &res->dev, err);
+        if (hit_dev < 0)
+                return -1;
+        if (r > 0 && hit_dev > 0)
+                return 0;
+        if (postgres_build (o, res, l, err) < 0)
+                return -1;
+        if (pipeline_store (o->cache_dir, l, err) < 0 || pipeline_store (o->cache_dir, &res->dev, err) < 0)
                 return -1;
         return 0;
 }
-
