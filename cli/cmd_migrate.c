@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/number.h"
 #include "common/progress.h"
 #include "runner/migrate.h"
 #include "runner/runtime.h"
@@ -124,6 +125,7 @@ side_open (struct pgimg_ctx *ctx, struct side *s, const struct side *both, int j
            pgimg_error_t *err)
 {
         const char *major, *version;
+        long m;
         int r;
 
         if (s->is_path) {
@@ -159,7 +161,12 @@ side_open (struct pgimg_ctx *ctx, struct side *s, const struct side *both, int j
         img->label = s->label;
         img->rootfs = s->rootfs;
         img->env = (const char *const *) s->env;
-        img->major = atoi (major);
+        /* The image says which major it is: a number, checked, as it
+         * names directories (/usr/lib/postgresql/MAJOR) and the method. */
+        if (number_parse_long (major, 1, 999, &m) < 0)
+                return pgimg_make_error (err, EINVAL, "image %s: its config's PG_MAJOR is not a major version "
+                                         "(a number from 1 to 999): not a pgimg image", s->spec);
+        img->major = (int) m;
         img->version = version;
         return 0;
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,20 +119,34 @@ run_paths_init (const struct pgimg_ctx *ctx, const char *cmd, const char *name, 
         return 0;
 }
 
-/* The pid in a pid file, when that process still runs; else 0. */
+/* The number write_number put in path ("%ld\n"), from min to max;
+ * -EINVAL when the file holds anything else, with *err unset. */
+static int
+read_number (const char *path, long min, long max, long *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+
+        if (fs_read_file (path, 64, &b, err) < 0)
+                return -1;
+        if (b.len == 0 || b.data[b.len - 1] != '\n')
+                return -EINVAL;
+        b.data[b.len - 1] = '\0';
+        return number_parse_long (b.data, min, max, out) < 0 ? -EINVAL : 0;
+}
+
+/* The pid in a pid file, when that process still runs; else 0.  A file
+ * that holds anything but a pid counts as no process: "4x" is not 4. */
 static pid_t
 running_pid (const char *pid_path)
 {
-        cleanup_buf struct buf b = BUF_INIT;
         pgimg_error_t ignored = NULL;
         long pid;
 
-        if (fs_read_file (pid_path, 64, &b, &ignored) < 0) {
+        if (read_number (pid_path, 1, INT_MAX, &pid, &ignored) < 0) {
                 pgimg_error_free (&ignored);
                 return 0;
         }
-        pid = strtol (b.data ? b.data : "", NULL, 10);
-        if (pid <= 0 || (kill ((pid_t) pid, 0) < 0 && errno == ESRCH))
+        if (kill ((pid_t) pid, 0) < 0 && errno == ESRCH)
                 return 0;
         return (pid_t) pid;
 }
@@ -498,7 +513,7 @@ cmd_stop (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         };
         struct run_paths paths = { 0 };
         struct timespec start, now, tick = { 0, 50 * 1000 * 1000 };
-        cleanup_buf struct buf code = BUF_INIT;
+        long code;
         int c, timeout_s = 60, sent_quit = 0, r = 0;
         pid_t pid;
 
@@ -538,11 +553,17 @@ cmd_stop (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 }
                 nanosleep (&tick, NULL);
         }
-        if (fs_read_file (paths.exit, 64, &code, err) < 0) {
+        r = read_number (paths.exit, 0, 255, &code, err);
+        if (r == -EINVAL) {
+                r = pgimg_make_error (err, EINVAL, "stop %s: %s holds no exit status (a number from 0 to 255); "
+                                      "the server was stopped", argv[optind], paths.exit);
+                goto out;
+        }
+        if (r < 0) {
                 r = pgimg_error_wrap (err, "stop %s: the server's status", argv[optind]);
                 goto out;
         }
-        r = atoi (code.data ? code.data : "1");
+        r = (int) code;
         progress_note ("%s stopped (exit %d)", argv[optind], r);
 out:
         run_paths_free (&paths);
