@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/jsonw.h"
 #include "common/progress.h"
 #include "registry/registry.h"
 
@@ -122,20 +124,29 @@ push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const str
         return r;
 }
 
-static void
-print_summary (const char *dest, const struct registry_stats *st, int json)
+static int
+print_summary (const char *dest, const struct registry_stats *st, int json, pgimg_error_t *err)
 {
         if (json) {
-                /* dest was checked to be a reference or an s3:// URL of plain characters */
-                printf ("{\"destination\":\"%s\",\"manifest\":\"%s\",\"blobs\":%u,\"present\":%u,"
-                        "\"mounted\":%u,\"uploaded\":%u,\"bytesUploaded\":%llu}\n",
-                        dest, st->manifest_digest, st->blobs, st->blobs_present, st->blobs_mounted,
-                        st->blobs_uploaded, (unsigned long long) st->bytes_uploaded);
-                return;
+                cleanup_buf struct buf b = BUF_INIT;
+                struct jsonw w;
+
+                jsonw_init (&w, &b);
+                jsonw_object (&w);
+                jsonw_kv_string (&w, "destination", dest);
+                jsonw_kv_string (&w, "manifest", st->manifest_digest);
+                jsonw_kv_uint (&w, "blobs", st->blobs);
+                jsonw_kv_uint (&w, "present", st->blobs_present);
+                jsonw_kv_uint (&w, "mounted", st->blobs_mounted);
+                jsonw_kv_uint (&w, "uploaded", st->blobs_uploaded);
+                jsonw_kv_uint (&w, "bytesUploaded", st->bytes_uploaded);
+                jsonw_end (&w);
+                return cli_print_json (&w, &b, err);
         }
         progress_note ("pushed %s (%s): %u blobs, %u already there, %u mounted, %u uploaded (%.1f MB)", dest,
                        st->manifest_digest, st->blobs, st->blobs_present, st->blobs_mounted, st->blobs_uploaded,
                        st->bytes_uploaded / 1e6);
+        return 0;
 }
 
 static int
@@ -222,8 +233,7 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (cache) {
                 if (registry_cache_push (ctx->cache_dir, dest, &ro, &st, err) < 0)
                         return pgimg_error_wrap (err, "push --cache %s", dest);
-                print_summary (dest, &st, json);
-                return 0;
+                return print_summary (dest, &st, json, err);
         }
         if (stat (image, &sb) < 0 && errno == ENOENT && strncmp (image, "postgres-", 9) == 0)
                 r = push_built (ctx, image, dest, &ro, &st, err);
@@ -231,6 +241,5 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 r = registry_push (image, ctx->cache_dir, dest, &ro, &st, err);
         if (r < 0)
                 return pgimg_error_wrap (err, "push %s", dest);
-        print_summary (dest, &st, json);
-        return 0;
+        return print_summary (dest, &st, json, err);
 }
