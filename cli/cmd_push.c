@@ -97,24 +97,15 @@ static int
 push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const struct registry_opts *ro,
             struct registry_stats *st, pgimg_error_t *err)
 {
-        struct pipeline_opts po = { 0 };
+        struct pipeline_opts po;
         struct pipeline_result res;
         char manifest[LAYER_DIGEST_LEN];
         int r;
 
-        po.cache_dir = ctx->cache_dir;
-        po.data_dir = ctx->data_dir;
-        po.spec = spec;
-        po.compression = LAYER_GZIP;
-        po.source_date_epoch = -1;
-        po.pgimg_version = PGIMG_VERSION;
-        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
-                return pgimg_error_wrap (err, "build %s: cache", spec);
-        if (pipeline_postgres (&po, &res, err) < 0) {
-                cli_print_failed_log (res.failed_log);
-                pipeline_result_free (&res);
-                return pgimg_error_wrap (err, "build %s", spec);
-        }
+        /* No extensions; --jobs is the blobs pushed at once, not make's. */
+        cli_pipeline_opts (ctx, spec, NULL, &po);
+        if (cli_build (ctx, "build", &po, &res, err) < 0)
+                return -1;
         r = cli_write_image (&res, OCI_FORMAT_ARCHIVE, NULL, manifest, err);
         if (r < 0)
                 pgimg_error_wrap (err, "build %s", spec);
@@ -158,25 +149,26 @@ plain_text (const char *s)
         return 1;
 }
 
+static const struct option opts[] = {
+        { "ca-file", required_argument, NULL, 'A' },
+        { "cache", no_argument, NULL, 'C' },
+        { "chunk-size", required_argument, NULL, 'c' },
+        { "endpoint", required_argument, NULL, 'e' },
+        { "help", no_argument, NULL, 'h' },
+        { "insecure", no_argument, NULL, 'k' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "json", no_argument, NULL, 'J' },
+        { "limit-rate", required_argument, NULL, 'L' },
+        { "mount-from", required_argument, NULL, 'm' },
+        { "retries", required_argument, NULL, 'r' },
+        { "sign-key", required_argument, NULL, 's' },
+        { "tag", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 },
+};
+
 int
 cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
-        static const struct option opts[] = {
-                { "ca-file", required_argument, NULL, 'A' },
-                { "cache", no_argument, NULL, 'C' },
-                { "chunk-size", required_argument, NULL, 'c' },
-                { "endpoint", required_argument, NULL, 'e' },
-                { "help", no_argument, NULL, 'h' },
-                { "insecure", no_argument, NULL, 'k' },
-                { "jobs", required_argument, NULL, 'j' },
-                { "json", no_argument, NULL, 'J' },
-                { "limit-rate", required_argument, NULL, 'L' },
-                { "mount-from", required_argument, NULL, 'm' },
-                { "retries", required_argument, NULL, 'r' },
-                { "sign-key", required_argument, NULL, 's' },
-                { "tag", required_argument, NULL, 't' },
-                { NULL, 0, NULL, 0 },
-        };
         const char *mounts[MAX_REPEATS] = { NULL }, *tags[MAX_REPEATS] = { NULL };
         size_t n_mounts = 0, n_tags = 0;
         struct registry_opts ro = { .retries = -1, .mount_from = mounts, .extra_tags = tags };

@@ -99,6 +99,40 @@ cli_print_failed_log (const char *log)
 }
 
 
+void
+cli_pipeline_opts (const struct pgimg_ctx *ctx, const char *spec, const struct cli_image_opts *io,
+                   struct pipeline_opts *po)
+{
+        memset (po, 0, sizeof (*po));
+        po->cache_dir = ctx->cache_dir;
+        po->data_dir = ctx->data_dir;
+        po->spec = spec;
+        po->compression = LAYER_GZIP;
+        po->source_date_epoch = -1;
+        po->pgimg_version = PGIMG_VERSION;
+        if (io != NULL) {
+                po->jobs = io->jobs ? io->jobs : build_jobs ();
+                po->with = (const char *const *) io->with;
+                po->sets = (const char *const *) io->sets;
+        }
+}
+
+int
+cli_build (struct pgimg_ctx *ctx, const char *cmd, const struct pipeline_opts *po, struct pipeline_result *res,
+           pgimg_error_t *err)
+{
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0) {
+                memset (res, 0, sizeof (*res));
+                return cmd ? pgimg_error_wrap (err, "%s %s: cache", cmd, po->spec) : -1;
+        }
+        if (pipeline_postgres (po, res, err) < 0) {
+                cli_print_failed_log (res->failed_log);
+                pipeline_result_free (res);
+                return cmd ? pgimg_error_wrap (err, "%s %s", cmd, po->spec) : -1;
+        }
+        return 0;
+}
+
 /* The image's root, environment and volume, from the build pipeline. */
 int
 cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **rootfs, char ***env,
@@ -107,13 +141,8 @@ cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **roo
         struct pipeline_result res;
         int r;
 
-        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
+        if (cli_build (ctx, NULL, po, &res, err) < 0)
                 return -1;
-        if (pipeline_postgres (po, &res, err) < 0) {
-                cli_print_failed_log (res.failed_log);
-                pipeline_result_free (&res);
-                return -1;
-        }
         r = runtime_rootfs (ctx->cache_dir, res.blob_dir, res.image.oci.layers, res.image.oci.n_layers, rootfs,
                             err);
         /* The image's Env is res.env: taken over, not copied. */
