@@ -1,8 +1,9 @@
 /* pipeline.h - the layers of a PostgreSQL image, built or taken from
  * the layer cache: the runtime base (Debian packages), PostgreSQL
  * itself, and the entrypoint with its configuration and the receipt.
- * A layer whose inputs did not change is not rebuilt.  Writing the
- * image from these layers is oci/'s job.
+ * A layer whose inputs did not change is not rebuilt.  The pipeline
+ * also defines the image these layers make (struct pipeline_image);
+ * writing it is oci/'s job.
  */
 #ifndef PGIMG_PIPELINE_H
 #define PGIMG_PIPELINE_H

@@ -94,8 +94,8 @@ int cli_print_json (struct jsonw *w, struct buf *b, pgimg_error_t *err);
 /* The last lines of a failed build step's log, on stderr; log may be NULL. */
 void cli_print_failed_log (const char *log);
 
-/* Write the image of a build (its layers, config, tags) to out; with
- * out NULL, only its config and manifest into the build's blob store. */
+/* Write the image a build defined (res->image) to out; with out NULL,
+ * only its config and manifest into the build's blob store. */
 int cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const char *out,
                      char manifest[LAYER_DIGEST_LEN], pgimg_error_t *err);
 
