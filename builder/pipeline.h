@@ -1,8 +1,9 @@
 /* pipeline.h - the layers of a PostgreSQL image, built or taken from
  * the layer cache: the runtime base (Debian packages), PostgreSQL
  * itself, and the entrypoint with its configuration and the receipt.
- * A layer whose inputs did not change is not rebuilt.  Writing the
- * image from these layers is oci/'s job.
+ * A layer whose inputs did not change is not rebuilt.  The pipeline
+ * also defines the image these layers make (struct pipeline_image);
+ * writing it is oci/'s job.
  */
 #ifndef PGIMG_PIPELINE_H
 #define PGIMG_PIPELINE_H
@@ -15,6 +16,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "layers/layer.h"
+#include "oci/image.h"
 
 /* Bumped whenever the build logic changes what a layer contains. */
 #define PIPELINE_LOGIC_VERSION "1"
@@ -49,6 +51,23 @@ struct pipeline_layer {
 
 #define PIPELINE_MAX_LAYERS 160
 
+/* The image a build makes, defined in one place: entrypoint, cmd, user,
+ * workdir, stop signal, env, volume, exposed port, labels and
+ * annotations, its layers with their history, and its tags.  oci is
+ * what oci/ writes and what pgimg's runtime runs (its env, volumes[0]
+ * and layers); it points into the pipeline_result that holds it, which
+ * must therefore not be copied or moved.  The receipt inside the image
+ * is its entrypoint layer's (pipeline_receipt). */
+#define PIPELINE_N_LABELS 6
+struct pipeline_image {
+        struct oci_image oci;
+        char created[32];
+        struct oci_kv labels[PIPELINE_N_LABELS];
+        const char *volumes[2];
+        struct layer_desc layers[PIPELINE_MAX_LAYERS];
+        const char *comments[PIPELINE_MAX_LAYERS];
+};
+
 struct pipeline_result {
         struct recipe recipe;
         const struct recipe_version *version;   /* points into recipe */
@@ -69,8 +88,13 @@ struct pipeline_result {
         size_t n_picks;
         struct extension_layer *ext_layers;     /* one per pick */
         char **skipped;                 /* set items left out: "http (not for 13)" */
+        struct pipeline_image image;    /* what the layers make, once they are all there */
 };
 
+/* Build (or take from the cache) every layer of opts->spec and define
+ * the image they make (res->image).  res is filled even on failure
+ * (res->failed_log may name a failed step's log): free it with
+ * pipeline_result_free either way. */
 int pipeline_postgres (const struct pipeline_opts *opts, struct pipeline_result *res,
                        pgimg_error_t *err);
 void pipeline_result_free (struct pipeline_result *res);

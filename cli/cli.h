@@ -94,10 +94,24 @@ int cli_print_json (struct jsonw *w, struct buf *b, pgimg_error_t *err);
 /* The last lines of a failed build step's log, on stderr; log may be NULL. */
 void cli_print_failed_log (const char *log);
 
-/* Write the image of a build (its layers, config, tags) to out; with
- * out NULL, only its config and manifest into the build's blob store. */
+/* Write the image a build defined (res->image) to out; with out NULL,
+ * only its config and manifest into the build's blob store. */
 int cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const char *out,
                      char manifest[LAYER_DIGEST_LEN], pgimg_error_t *err);
+
+/* The pipeline options of a command that builds spec: gzip layers, the
+ * lock's date (or $SOURCE_DATE_EPOCH), and io's extensions and jobs
+ * (default: the CPUs available); io may be NULL (no extensions, one
+ * make job).  po points into io and spec. */
+void cli_pipeline_opts (const struct pgimg_ctx *ctx, const char *spec, const struct cli_image_opts *io,
+                        struct pipeline_opts *po);
+
+/* Make the cache directory and run the pipeline into *res.  On failure
+ * the last lines of a failed step's log are printed, res is freed (and
+ * needs no pipeline_result_free) and err is prefixed with "CMD SPEC"
+ * when cmd is not NULL. */
+int cli_build (struct pgimg_ctx *ctx, const char *cmd, const struct pipeline_opts *po, struct pipeline_result *res,
+               pgimg_error_t *err);
 
 /* An image's root for pgimg's runtime (runtime_rootfs), its Env and
  * volume: from a spec through the build pipeline (po filled but for

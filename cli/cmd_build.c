@@ -99,78 +99,80 @@ print_summary (const struct pipeline_result *res, const char *out, const char *m
         return 0;
 }
 
-int
-cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+static const struct option opts[] = {
+        { "cache-endpoint", required_argument, NULL, 'E' },
+        { "cache-from", required_argument, NULL, 'F' },
+        { "cache-to", required_argument, NULL, 'T' },
+        { "compression", required_argument, NULL, 'c' },
+        { "format", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { "insecure-registry", no_argument, NULL, 'k' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "json", no_argument, NULL, 'J' },
+        { "output", required_argument, NULL, 'o' },
+        { "set", required_argument, NULL, 'S' },
+        { "sign-key", required_argument, NULL, 'K' },
+        { "trusted-key", required_argument, NULL, 'Y' },
+        { "with", required_argument, NULL, 'w' },
+        { NULL, 0, NULL, 0 },
+};
+
+/* What the command line asks for. */
+struct build_args {
+        struct cli_image_opts *io;
+        struct registry_opts ro;
+        const char *cache_from, *cache_to;
+        const char *trusted[2];
+        enum layer_compression compression;
+        enum oci_format fmt;
+        const char *output;
+};
+
+/* The options; 1 when --help was printed. */
+static int
+parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, pgimg_error_t *err)
 {
-        static const struct option opts[] = {
-                { "cache-endpoint", required_argument, NULL, 'E' },
-                { "cache-from", required_argument, NULL, 'F' },
-                { "cache-to", required_argument, NULL, 'T' },
-                { "compression", required_argument, NULL, 'c' },
-                { "format", required_argument, NULL, 'f' },
-                { "help", no_argument, NULL, 'h' },
-                { "insecure-registry", no_argument, NULL, 'k' },
-                { "jobs", required_argument, NULL, 'j' },
-                { "json", no_argument, NULL, 'J' },
-                { "output", required_argument, NULL, 'o' },
-                { "set", required_argument, NULL, 'S' },
-                { "sign-key", required_argument, NULL, 'K' },
-                { "trusted-key", required_argument, NULL, 'Y' },
-                { "with", required_argument, NULL, 'w' },
-                { NULL, 0, NULL, 0 },
-        };
-        struct registry_opts ro = { .retries = -1 };
-        const char *cache_from = NULL, *cache_to = NULL;
-        const char *trusted[2] = { NULL, NULL };
-        struct pipeline_opts po = { 0 };
-        struct pipeline_result res;
-        enum oci_format fmt = OCI_FORMAT_ARCHIVE;
-        cleanup_free char *out = NULL;
-        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
-        char manifest[LAYER_DIGEST_LEN];
-        const char *output = NULL;
         int c, r;
 
-        po.compression = LAYER_GZIP;
         while ((c = cli_getopt (ctx, argc, argv, "hj:o:", opts)) != -1) {
-                if ((r = cli_image_option ("build", c, optarg, &io, err)) != 0) {
+                if ((r = cli_image_option ("build", c, optarg, a->io, err)) != 0) {
                         if (r < 0)
                                 return r;
                         continue;
                 }
                 switch (c) {
                 case 'c':
-                        if (layer_compression_parse (optarg, &po.compression, err) < 0)
+                        if (layer_compression_parse (optarg, &a->compression, err) < 0)
                                 return cli_usage_error (err, "build", "unknown compression `%s`", optarg);
                         break;
                 case 'f':
-                        if (oci_format_parse (optarg, &fmt, err) < 0)
+                        if (oci_format_parse (optarg, &a->fmt, err) < 0)
                                 return cli_usage_error (err, "build", "unknown format `%s`", optarg);
                         break;
                 case 'h':
                         help ();
-                        return 0;
+                        return 1;
                 case 'o':
-                        output = optarg;
+                        a->output = optarg;
                         break;
                 case 'E':
-                        ro.s3_endpoint = optarg;
+                        a->ro.s3_endpoint = optarg;
                         break;
                 case 'F':
-                        cache_from = optarg;
+                        a->cache_from = optarg;
                         break;
                 case 'T':
-                        cache_to = optarg;
+                        a->cache_to = optarg;
                         break;
                 case 'k':
-                        ro.insecure = 1;
+                        a->ro.insecure = 1;
                         break;
                 case 'K':
-                        ro.sign_key = optarg;
+                        a->ro.sign_key = optarg;
                         break;
                 case 'Y':
-                        trusted[0] = optarg;
-                        ro.trusted_keys = trusted;
+                        a->trusted[0] = optarg;
+                        a->ro.trusted_keys = a->trusted;
                         break;
                 default:
                         return cli_option_error (err, "build");
@@ -178,51 +180,74 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         }
         if (argc - optind != 1)
                 return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
+        return 0;
+}
+
+/* A remote cache only saves work: without it, build. */
+static void
+take_remote_cache (struct pgimg_ctx *ctx, const struct build_args *a)
+{
+        pgimg_error_t e = NULL;
+        unsigned entries = 0;
+
+        if (registry_cache_pull (ctx->cache_dir, a->cache_from, &a->ro, NULL, &entries, &e) < 0) {
+                progress_note ("not using the cache %s: %s; building instead", a->cache_from, e->msg);
+                pgimg_error_free (&e);
+        } else {
+                progress_note ("took %u layer entries from the cache %s", entries, a->cache_from);
+        }
+}
+
+/* Write the image res defines, its receipt, the summary, and push the
+ * layer cache when asked. */
+static int
+write_and_report (struct pgimg_ctx *ctx, const struct build_args *a, const struct pipeline_result *res,
+                  pgimg_error_t *err)
+{
+        cleanup_free char *out = NULL;
+        char manifest[LAYER_DIGEST_LEN];
+        const char *output = a->output;
+
+        if (output == NULL) {
+                if (asprintf (&out, "postgres-%s%s", res->version->version,
+                              a->fmt == OCI_FORMAT_DIR ? "" : ".tar") < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "build");
+                output = out;
+        }
+        if (cli_write_image (res, a->fmt, output, manifest, err) < 0
+            || write_receipt (res, output, manifest, err) < 0
+            || print_summary (res, output, manifest, a->io->json, err) < 0)
+                return -1;
+        if (a->cache_to && registry_cache_push (ctx->cache_dir, a->cache_to, &a->ro, NULL, err) < 0)
+                return pgimg_error_wrap (err, "--cache-to %s", a->cache_to);
+        return 0;
+}
+
+int
+cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
+        struct build_args a = {
+                .io = &io, .ro = { .retries = -1 }, .compression = LAYER_GZIP, .fmt = OCI_FORMAT_ARCHIVE,
+        };
+        struct pipeline_opts po;
+        struct pipeline_result res;
+        int r;
+
+        if ((r = parse_args (ctx, argc, argv, &a, err)) != 0)
+                return r < 0 ? r : 0;
         progress_set_quiet (ctx->quiet);
         fetch_set_quiet (ctx->quiet);
-        po.cache_dir = ctx->cache_dir;
-        po.data_dir = ctx->data_dir;
-        po.spec = argv[optind];
-        po.source_date_epoch = -1;
-        po.pgimg_version = PGIMG_VERSION;
-        po.jobs = io.jobs ? io.jobs : build_jobs ();
-        po.with = (const char *const *) io.with;
-        po.sets = (const char *const *) io.sets;
+        cli_pipeline_opts (ctx, argv[optind], &io, &po);
+        po.compression = a.compression;
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);
-        if (cache_from) {
-                /* A remote cache only saves work: without it, build. */
-                pgimg_error_t e = NULL;
-                unsigned entries = 0;
-                if (registry_cache_pull (ctx->cache_dir, cache_from, &ro, NULL, &entries, &e) < 0) {
-                        progress_note ("not using the cache %s: %s; building instead", cache_from, e->msg);
-                        pgimg_error_free (&e);
-                } else {
-                        progress_note ("took %u layer entries from the cache %s", entries, cache_from);
-                }
-        }
-        r = pipeline_postgres (&po, &res, err);
-        if (r < 0) {
-                cli_print_failed_log (res.failed_log);
-                pipeline_result_free (&res);
-                return pgimg_error_wrap (err, "build %s", po.spec);
-        }
-        if (output == NULL) {
-                if (asprintf (&out, "postgres-%s%s", res.version->version,
-                              fmt == OCI_FORMAT_DIR ? "" : ".tar") < 0) {
-                        pipeline_result_free (&res);
-                        return pgimg_make_error_errno (err, ENOMEM, "build");
-                }
-                output = out;
-        }
-        r = cli_write_image (&res, fmt, output, manifest, err);
-        if (r == 0)
-                r = write_receipt (&res, output, manifest, err);
-        if (r == 0)
-                r = print_summary (&res, output, manifest, io.json, err);
-        if (r == 0 && cache_to && registry_cache_push (ctx->cache_dir, cache_to, &ro, NULL, err) < 0)
-                r = pgimg_error_wrap (err, "--cache-to %s", cache_to);
+        if (a.cache_from)
+                take_remote_cache (ctx, &a);
+        if (cli_build (ctx, "build", &po, &res, err) < 0)
+                return -1;
+        r = write_and_report (ctx, &a, &res, err);
         pipeline_result_free (&res);
         if (r < 0)
                 return pgimg_error_wrap (err, "build %s", po.spec);

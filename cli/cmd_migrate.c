@@ -17,6 +17,7 @@
 #include "cli/cli.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/number.h"
 #include "common/progress.h"
 #include "runner/migrate.h"
 #include "runner/runtime.h"
@@ -124,20 +125,15 @@ side_open (struct pgimg_ctx *ctx, struct side *s, const struct side *both, int j
            pgimg_error_t *err)
 {
         const char *major, *version;
+        long m;
         int r;
 
         if (s->is_path) {
                 r = cli_image_from_path (ctx, s->spec, &s->rootfs, &s->env, &s->volume, err);
         } else {
-                struct pipeline_opts po = { 0 };
-                po.compression = LAYER_GZIP;
+                struct pipeline_opts po;
+                cli_pipeline_opts (ctx, s->spec, NULL, &po);
                 po.jobs = jobs;
-                po.cache_dir = ctx->cache_dir;
-                po.data_dir = ctx->data_dir;
-                po.spec = s->spec;
-                po.source_date_epoch = -1;
-                po.pgimg_version = PGIMG_VERSION;
-                po.keep_going = 0;
                 if (s->n_with || s->n_sets) {
                         po.with = (const char *const *) s->with;
                         po.sets = (const char *const *) s->sets;
@@ -159,7 +155,12 @@ side_open (struct pgimg_ctx *ctx, struct side *s, const struct side *both, int j
         img->label = s->label;
         img->rootfs = s->rootfs;
         img->env = (const char *const *) s->env;
-        img->major = atoi (major);
+        /* The image says which major it is: a number, checked, as it
+         * names directories (/usr/lib/postgresql/MAJOR) and the method. */
+        if (number_parse_long (major, 1, 999, &m) < 0)
+                return pgimg_make_error (err, EINVAL, "image %s: its config's PG_MAJOR is not a major version "
+                                         "(a number from 1 to 999): not a pgimg image", s->spec);
+        img->major = (int) m;
         img->version = version;
         return 0;
 }
@@ -284,41 +285,60 @@ keep_log (const struct pgimg_ctx *ctx, const char *work, const struct mig_opts *
         return dst;
 }
 
-int
-cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
-{
-        static const struct option opts[] = {
-                { "check", no_argument, NULL, 'k' },
-                { "clone", no_argument, NULL, 'c' },
-                { "data", required_argument, NULL, 'D' },
-                { "help", no_argument, NULL, 'h' },
-                { "jobs", required_argument, NULL, 'j' },
-                { "keep", required_argument, NULL, 'K' },
-                { "link", no_argument, NULL, 'l' },
-                { "results", required_argument, NULL, 'R' },
-                { "scale", required_argument, NULL, 's' },
-                { "set", required_argument, NULL, 'S' },
-                { "with", required_argument, NULL, 'w' },
-                { NULL, 0, NULL, 0 },
-        };
-        struct side old_side = { 0 }, new_side = { 0 }, both = { 0 };
-        struct mig_opts o = { 0 };
-        struct mig_report rep;
-        cleanup_free char *conf = NULL;
-        cleanup_free char *prime = NULL;
-        cleanup_free char *data = NULL;
-        cleanup_free char *fp = NULL;
-        cleanup_free char *masks = NULL;
-        cleanup_free char *fact_masks = NULL;
-        cleanup_free char *work = NULL;
-        cleanup_free char *log = NULL;
-        cleanup_strv char **recreate = NULL;
-        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
-        const char *keep = NULL, *results = NULL, *data_arg = NULL;
-        int c, r = -1, jobs = 2, taken;
+static const struct option opts[] = {
+        { "check", no_argument, NULL, 'k' },
+        { "clone", no_argument, NULL, 'c' },
+        { "data", required_argument, NULL, 'D' },
+        { "help", no_argument, NULL, 'h' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "keep", required_argument, NULL, 'K' },
+        { "link", no_argument, NULL, 'l' },
+        { "results", required_argument, NULL, 'R' },
+        { "scale", required_argument, NULL, 's' },
+        { "set", required_argument, NULL, 'S' },
+        { "with", required_argument, NULL, 'w' },
+        { NULL, 0, NULL, 0 },
+};
 
-        o.scale = 1;
-        o.mode = MIG_COPY;
+/* What the command line asks for, beside the test's own options. */
+struct mig_args {
+        struct side old_side, new_side, both;
+        const char *keep, *results, *data_arg;
+        int jobs;
+};
+
+static void
+mig_args_free (struct mig_args *a)
+{
+        side_free (&a->old_side);
+        side_free (&a->new_side);
+        side_free (&a->both);
+}
+
+static int
+parse_method (const char *s, struct mig_opts *o, pgimg_error_t *err)
+{
+        if (strcmp (s, "pg_upgrade") == 0)
+                o->method = MIG_PG_UPGRADE;
+        else if (strcmp (s, "pg_dumpall") == 0)
+                o->method = MIG_PG_DUMPALL;
+        else if (strcmp (s, "restart") == 0)
+                o->method = MIG_RESTART;
+        else
+                return cli_usage_error (err, "migration-test", "unknown method `%s` (pg_upgrade, pg_dumpall, restart)", s);
+        if (o->method != MIG_PG_UPGRADE && (o->mode != MIG_COPY || o->check_only))
+                return cli_usage_error (err, "migration-test", "--link, --clone and --check are pg_upgrade's");
+        return 0;
+}
+
+/* The options and OLD NEW METHOD into o and a; 1 when --help was printed. */
+static int
+parse_mig_args (struct pgimg_ctx *ctx, int argc, char **argv, struct mig_opts *o, struct mig_args *a,
+                pgimg_error_t *err)
+{
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
+        int c, taken;
+
         while ((c = cli_getopt (ctx, argc, argv, "hj:", opts)) != -1) {
                 if ((taken = cli_image_option ("migration-test", c, optarg, &io, err)) != 0) {
                         if (taken < 0)
@@ -327,28 +347,28 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
                 }
                 switch (c) {
                 case 'k':
-                        o.check_only = 1;
+                        o->check_only = 1;
                         break;
                 case 'c':
-                        o.mode = MIG_CLONE;
+                        o->mode = MIG_CLONE;
                         break;
                 case 'l':
-                        o.mode = MIG_LINK;
+                        o->mode = MIG_LINK;
                         break;
                 case 'D':
-                        data_arg = optarg;
+                        a->data_arg = optarg;
                         break;
                 case 'h':
                         help ();
-                        return 0;
+                        return 1;
                 case 'K':
-                        keep = optarg;
+                        a->keep = optarg;
                         break;
                 case 'R':
-                        results = optarg;
+                        a->results = optarg;
                         break;
                 case 's':
-                        if (cli_parse_int (err, "migration-test", "--scale", optarg, 1, 100000, &o.scale) < 0)
+                        if (cli_parse_int (err, "migration-test", "--scale", optarg, 1, 100000, &o->scale) < 0)
                                 return -1;
                         break;
                 default:
@@ -356,118 +376,159 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
                 }
         }
         if (io.jobs)
-                jobs = io.jobs;
-        both.with = steal_pointer (&io.with);
-        both.n_with = io.n_with;
-        both.sets = steal_pointer (&io.sets);
-        both.n_sets = io.n_sets;
+                a->jobs = io.jobs;
+        a->both.with = steal_pointer (&io.with);
+        a->both.n_with = io.n_with;
+        a->both.sets = steal_pointer (&io.sets);
+        a->both.n_sets = io.n_sets;
         if (argc - optind != 3)
                 return cli_usage_error (err, "migration-test", "expected OLD NEW METHOD, like: 15 18 pg_upgrade");
-        if (strcmp (argv[optind + 2], "pg_upgrade") == 0)
-                o.method = MIG_PG_UPGRADE;
-        else if (strcmp (argv[optind + 2], "pg_dumpall") == 0)
-                o.method = MIG_PG_DUMPALL;
-        else if (strcmp (argv[optind + 2], "restart") == 0)
-                o.method = MIG_RESTART;
-        else
-                return cli_usage_error (err, "migration-test", "unknown method `%s` (pg_upgrade, pg_dumpall, restart)",
-                                        argv[optind + 2]);
-        if (o.method != MIG_PG_UPGRADE && (o.mode != MIG_COPY || o.check_only))
-                return cli_usage_error (err, "migration-test", "--link, --clone and --check are pg_upgrade's");
-        o.jobs = jobs;
-        if (both.n_with == 0 && both.n_sets == 0 && cli_strv_split ("default", &both.sets, &both.n_sets) < 0)
+        if (parse_method (argv[optind + 2], o, err) < 0)
+                return -1;
+        o->jobs = a->jobs;
+        if (a->both.n_with == 0 && a->both.n_sets == 0
+            && cli_strv_split ("default", &a->both.sets, &a->both.n_sets) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "migration-test");
-        if (side_parse (argv[optind], &old_side, err) < 0 || side_parse (argv[optind + 1], &new_side, err) < 0)
-                goto out;
-        if ((conf = cli_data_path (ctx, "tests/postgresql.conf")) == NULL
-            || (prime = cli_data_path (ctx, "tests/prime.sql")) == NULL
-            || (fp = cli_data_path (ctx, "tests/migrations/fingerprint.sql")) == NULL
-            || (masks = cli_data_path (ctx, "tests/migrations/schema-masks.txt")) == NULL
-            || (fact_masks = cli_data_path (ctx, "tests/migrations/fact-masks.txt")) == NULL
-            || (data = data_arg ? strdup (data_arg) : cli_data_path (ctx, "tests/migrations/data.sql")) == NULL) {
-                r = pgimg_make_error_errno (err, ENOMEM, "migration-test");
-                goto out;
-        }
-        if (!fs_exists (data)) {
-                r = pgimg_make_error (err, ENOENT, "no data set to migrate: %s does not exist (pass --data FILE)", data);
-                goto out;
-        }
-        o.conf_file = conf;
-        o.prime_file = prime;
-        o.data_file = data;
-        o.fingerprint_file = fp;
-        o.masks_file = fs_exists (masks) ? masks : NULL;
-        o.fact_masks_file = fs_exists (fact_masks) ? fact_masks : NULL;
-        progress_set_quiet (ctx->quiet);
-        fetch_set_quiet (ctx->quiet);
-        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
-                goto out;
-        if (side_open (ctx, &old_side, &both, jobs, &o.old_img, err) < 0
-            || side_open (ctx, &new_side, &both, jobs, &o.new_img, err) < 0)
-                goto out;
-        if (mig_validate (&o, err) < 0)
-                goto out;
+        return 0;
+}
+
+/* The test's files under <data>/tests/, the data set --data names. */
+struct mig_files {
+        char *conf, *prime, *data, *fp, *masks, *fact_masks;
+};
+
+static void
+mig_files_free (struct mig_files *f)
+{
+        free (f->conf);
+        free (f->prime);
+        free (f->data);
+        free (f->fp);
+        free (f->masks);
+        free (f->fact_masks);
+}
+
+static int
+mig_files_init (struct pgimg_ctx *ctx, const char *data_arg, struct mig_files *f, struct mig_opts *o,
+                pgimg_error_t *err)
+{
+        if ((f->conf = cli_data_path (ctx, "tests/postgresql.conf")) == NULL
+            || (f->prime = cli_data_path (ctx, "tests/prime.sql")) == NULL
+            || (f->fp = cli_data_path (ctx, "tests/migrations/fingerprint.sql")) == NULL
+            || (f->masks = cli_data_path (ctx, "tests/migrations/schema-masks.txt")) == NULL
+            || (f->fact_masks = cli_data_path (ctx, "tests/migrations/fact-masks.txt")) == NULL
+            || (f->data = data_arg ? strdup (data_arg) : cli_data_path (ctx, "tests/migrations/data.sql")) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+        if (!fs_exists (f->data))
+                return pgimg_make_error (err, ENOENT, "no data set to migrate: %s does not exist (pass --data FILE)",
+                                         f->data);
+        o->conf_file = f->conf;
+        o->prime_file = f->prime;
+        o->data_file = f->data;
+        o->fingerprint_file = f->fp;
+        o->masks_file = fs_exists (f->masks) ? f->masks : NULL;
+        o->fact_masks_file = fs_exists (f->fact_masks) ? f->fact_masks : NULL;
+        return 0;
+}
+
+/* --keep DIR, or a scratch directory of the cache, into *work. */
+static int
+mig_work_dir (struct pgimg_ctx *ctx, const char *keep, char **work, pgimg_error_t *err)
+{
         if (keep) {
                 if (fs_mkdir_p (keep, 0755, err) < 0)
-                        goto out;
-                if ((work = realpath (keep, NULL)) == NULL) {
-                        r = pgimg_make_error_errno (err, errno, "--keep %s", keep);
-                        goto out;
-                }
-        } else if (fs_work_dir (ctx->cache_dir, "migrate", &work, err) < 0) {
-                goto out;
+                        return -1;
+                if ((*work = realpath (keep, NULL)) == NULL)
+                        return pgimg_make_error_errno (err, errno, "--keep %s", keep);
+        } else if (fs_work_dir (ctx->cache_dir, "migrate", work, err) < 0) {
+                return -1;
         }
         /* The servers' sockets are made there; a Unix socket's path has 107 bytes. */
-        if (strlen (work) + sizeof ("/sock/.s.PGSQL.5433") > 107) {
-                r = pgimg_make_error (err, ENAMETOOLONG, "work directory %s: too long a path for the servers' sockets", work);
-                goto out;
+        if (strlen (*work) + sizeof ("/sock/.s.PGSQL.5433") > 107)
+                return pgimg_make_error (err, ENAMETOOLONG, "work directory %s: too long a path for the servers' sockets",
+                                         *work);
+        return 0;
+}
+
+/* Report the run that returned r: what was verified or the differences,
+ * pg_upgrade's words, the results file, the log; then drop the work
+ * directory unless kept.  Returns the command's status. */
+static int
+mig_finish (struct pgimg_ctx *ctx, const struct mig_opts *o, struct mig_report *rep, int r,
+            const struct mig_args *a, const char *work, pgimg_error_t *err)
+{
+        cleanup_free char *log = NULL;
+
+        if (r == 0 && o->check_only) {
+                printf ("ok %s -> %s: pg_upgrade --check passed\n", o->old_img.version, o->new_img.version);
+        } else if (r == 0 || rep->diffs) {
+                print_report (o, rep, r == 0);
+                fflush (stdout);
+                if (rep->differences.len)
+                        fprintf (stderr, "differences:\n%s", rep->differences.data);
         }
+        if (rep->check_output.len)
+                fprintf (stderr, "pg_upgrade --check says:\n%s\n", rep->check_output.data);
+        if (r < 0 && rep->interrupted && rep->old_data)
+                fprintf (stderr, "pgimg: interrupted; the old data directory is %s (%zu files compared)\n",
+                         rep->old_data, rep->old_files);
+        if (a->results && !o->check_only) {
+                pgimg_error_t ignored = NULL;
+                if (write_results (a->results, o, rep, r < 0 && *err ? (*err)->msg : NULL, r < 0 ? &ignored : err) < 0
+                    && r == 0)
+                        r = -1;
+                pgimg_error_free (&ignored);
+        }
+        if (r < 0 && (log = keep_log (ctx, work, o)) != NULL)
+                fprintf (stderr, "pgimg: migration-test: the log is %s\n", log);
+        mig_report_free (rep);
+        if (a->keep)
+                progress_note ("kept %s", work);
+        else
+                fs_drop_temp_dir (work);
+        if (r < 0 && rep->interrupted) {
+                fprintf (stderr, "pgimg: migration-test: %s\n", (*err)->msg);
+                pgimg_error_free (err);
+                r = 128 + rep->interrupted;
+        }
+        return r;
+}
+
+int
+cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        __attribute__ ((cleanup (mig_args_free))) struct mig_args a = { .jobs = 2 };
+        __attribute__ ((cleanup (mig_files_free))) struct mig_files files = { 0 };
+        struct mig_opts o = { .scale = 1, .mode = MIG_COPY };
+        struct mig_report rep;
+        cleanup_free char *work = NULL;
+        cleanup_strv char **recreate = NULL;
+        int r;
+
+        if ((r = parse_mig_args (ctx, argc, argv, &o, &a, err)) != 0)
+                return r < 0 ? r : 0;
+        if (side_parse (argv[optind], &a.old_side, err) < 0 || side_parse (argv[optind + 1], &a.new_side, err) < 0
+            || mig_files_init (ctx, a.data_arg, &files, &o, err) < 0)
+                return pgimg_error_wrap (err, "migration-test");
+        progress_set_quiet (ctx->quiet);
+        fetch_set_quiet (ctx->quiet);
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0
+            || side_open (ctx, &a.old_side, &a.both, a.jobs, &o.old_img, err) < 0
+            || side_open (ctx, &a.new_side, &a.both, a.jobs, &o.new_img, err) < 0
+            || mig_validate (&o, err) < 0 || mig_work_dir (ctx, a.keep, &work, err) < 0)
+                return pgimg_error_wrap (err, "migration-test");
         o.work_dir = work;
         if (recreate_list (ctx, &recreate, err) < 0)
-                goto out;
+                return pgimg_error_wrap (err, "migration-test");
         o.recreate = (const char *const *) recreate;
         if (install_signals () < 0) {
-                r = pgimg_make_error_errno (err, errno, "sigaction");
-                goto out;
+                pgimg_make_error_errno (err, errno, "sigaction");
+                return pgimg_error_wrap (err, "migration-test");
         }
         progress_note ("migration test %s -> %s by %s (work: %s)", o.old_img.label, o.new_img.label,
                        mig_method_name (o.method), work);
         r = mig_run (&o, &rep, err);
-        if (r == 0 && o.check_only) {
-                printf ("ok %s -> %s: pg_upgrade --check passed\n", o.old_img.version, o.new_img.version);
-        } else if (r == 0 || rep.diffs) {
-                print_report (&o, &rep, r == 0);
-                fflush (stdout);
-                if (rep.differences.len)
-                        fprintf (stderr, "differences:\n%s", rep.differences.data);
-        }
-        if (rep.check_output.len)
-                fprintf (stderr, "pg_upgrade --check says:\n%s\n", rep.check_output.data);
-        if (r < 0 && rep.interrupted && rep.old_data)
-                fprintf (stderr, "pgimg: interrupted; the old data directory is %s (%zu files compared)\n", rep.old_data,
-                         rep.old_files);
-        if (results && !o.check_only) {
-                pgimg_error_t ignored = NULL;
-                if (write_results (results, &o, &rep, r < 0 && *err ? (*err)->msg : NULL, r < 0 ? &ignored : err) < 0 && r == 0)
-                        r = -1;
-                pgimg_error_free (&ignored);
-        }
-        if (r < 0 && (log = keep_log (ctx, work, &o)) != NULL)
-                fprintf (stderr, "pgimg: migration-test: the log is %s\n", log);
-        mig_report_free (&rep);
-        if (keep)
-                progress_note ("kept %s", work);
-        else
-                fs_drop_temp_dir (work);
-        if (r < 0 && rep.interrupted) {
-                fprintf (stderr, "pgimg: migration-test: %s\n", (*err)->msg);
-                pgimg_error_free (err);
-                r = 128 + rep.interrupted;
-        }
-out:
-        side_free (&old_side);
-        side_free (&new_side);
-        side_free (&both);
+        r = mig_finish (ctx, &o, &rep, r, &a, work, err);
         if (r < 0)
                 return pgimg_error_wrap (err, "migration-test");
         return r;

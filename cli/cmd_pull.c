@@ -5,11 +5,34 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/jsonw.h"
 #include "common/fsutil.h"
 #include "common/progress.h"
 #include "registry/registry.h"
 
 #define MAX_KEYS 16
+
+/* --json: what was pulled; entries < 0 for an image (blobs), else a
+ * layer cache (its entries). */
+static int
+print_json (const struct registry_stats *st, long entries, pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        struct jsonw w;
+
+        jsonw_init (&w, &b);
+        jsonw_object (&w);
+        jsonw_kv_string (&w, "manifest", st->manifest_digest);
+        if (entries < 0)
+                jsonw_kv_uint (&w, "blobs", st->blobs);
+        else
+                jsonw_kv_uint (&w, "entries", (uint64_t) entries);
+        jsonw_kv_uint (&w, "bytesDownloaded", st->bytes_downloaded);
+        jsonw_end (&w);
+        return cli_print_json (&w, &b, err);
+}
 
 static void
 help (void)
@@ -105,8 +128,7 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                     || registry_cache_pull (ctx->cache_dir, src, &ro, &st, &entries, err) < 0)
                         return pgimg_error_wrap (err, "pull --cache %s", src);
                 if (json)
-                        printf ("{\"manifest\":\"%s\",\"entries\":%u,\"bytesDownloaded\":%llu}\n", st.manifest_digest,
-                                entries, (unsigned long long) st.bytes_downloaded);
+                        return print_json (&st, entries, err);
                 else
                         progress_note ("pulled the layer cache %s: %u entries, %.1f MB downloaded", src, entries,
                                        st.bytes_downloaded / 1e6);
@@ -115,8 +137,7 @@ cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0 || registry_pull (src, ctx->cache_dir, output, &ro, &st, err) < 0)
                 return pgimg_error_wrap (err, "pull %s", src);
         if (json)
-                printf ("{\"manifest\":\"%s\",\"blobs\":%u,\"bytesDownloaded\":%llu}\n", st.manifest_digest, st.blobs,
-                        (unsigned long long) st.bytes_downloaded);
+                return print_json (&st, -1, err);
         else
                 progress_note ("pulled %s (%s): %u blobs, %.1f MB downloaded%s%s", src, st.manifest_digest, st.blobs,
                                st.bytes_downloaded / 1e6, output ? ", written to " : "", output ? output : "");

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/jsonw.h"
 #include "common/progress.h"
 #include "registry/registry.h"
 
@@ -95,24 +97,15 @@ static int
 push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const struct registry_opts *ro,
             struct registry_stats *st, pgimg_error_t *err)
 {
-        struct pipeline_opts po = { 0 };
+        struct pipeline_opts po;
         struct pipeline_result res;
         char manifest[LAYER_DIGEST_LEN];
         int r;
 
-        po.cache_dir = ctx->cache_dir;
-        po.data_dir = ctx->data_dir;
-        po.spec = spec;
-        po.compression = LAYER_GZIP;
-        po.source_date_epoch = -1;
-        po.pgimg_version = PGIMG_VERSION;
-        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
-                return pgimg_error_wrap (err, "build %s: cache", spec);
-        if (pipeline_postgres (&po, &res, err) < 0) {
-                cli_print_failed_log (res.failed_log);
-                pipeline_result_free (&res);
-                return pgimg_error_wrap (err, "build %s", spec);
-        }
+        /* No extensions; --jobs is the blobs pushed at once, not make's. */
+        cli_pipeline_opts (ctx, spec, NULL, &po);
+        if (cli_build (ctx, "build", &po, &res, err) < 0)
+                return -1;
         r = cli_write_image (&res, OCI_FORMAT_ARCHIVE, NULL, manifest, err);
         if (r < 0)
                 pgimg_error_wrap (err, "build %s", spec);
@@ -122,20 +115,29 @@ push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const str
         return r;
 }
 
-static void
-print_summary (const char *dest, const struct registry_stats *st, int json)
+static int
+print_summary (const char *dest, const struct registry_stats *st, int json, pgimg_error_t *err)
 {
         if (json) {
-                /* dest was checked to be a reference or an s3:// URL of plain characters */
-                printf ("{\"destination\":\"%s\",\"manifest\":\"%s\",\"blobs\":%u,\"present\":%u,"
-                        "\"mounted\":%u,\"uploaded\":%u,\"bytesUploaded\":%llu}\n",
-                        dest, st->manifest_digest, st->blobs, st->blobs_present, st->blobs_mounted,
-                        st->blobs_uploaded, (unsigned long long) st->bytes_uploaded);
-                return;
+                cleanup_buf struct buf b = BUF_INIT;
+                struct jsonw w;
+
+                jsonw_init (&w, &b);
+                jsonw_object (&w);
+                jsonw_kv_string (&w, "destination", dest);
+                jsonw_kv_string (&w, "manifest", st->manifest_digest);
+                jsonw_kv_uint (&w, "blobs", st->blobs);
+                jsonw_kv_uint (&w, "present", st->blobs_present);
+                jsonw_kv_uint (&w, "mounted", st->blobs_mounted);
+                jsonw_kv_uint (&w, "uploaded", st->blobs_uploaded);
+                jsonw_kv_uint (&w, "bytesUploaded", st->bytes_uploaded);
+                jsonw_end (&w);
+                return cli_print_json (&w, &b, err);
         }
         progress_note ("pushed %s (%s): %u blobs, %u already there, %u mounted, %u uploaded (%.1f MB)", dest,
                        st->manifest_digest, st->blobs, st->blobs_present, st->blobs_mounted, st->blobs_uploaded,
                        st->bytes_uploaded / 1e6);
+        return 0;
 }
 
 static int
@@ -147,25 +149,26 @@ plain_text (const char *s)
         return 1;
 }
 
+static const struct option opts[] = {
+        { "ca-file", required_argument, NULL, 'A' },
+        { "cache", no_argument, NULL, 'C' },
+        { "chunk-size", required_argument, NULL, 'c' },
+        { "endpoint", required_argument, NULL, 'e' },
+        { "help", no_argument, NULL, 'h' },
+        { "insecure", no_argument, NULL, 'k' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "json", no_argument, NULL, 'J' },
+        { "limit-rate", required_argument, NULL, 'L' },
+        { "mount-from", required_argument, NULL, 'm' },
+        { "retries", required_argument, NULL, 'r' },
+        { "sign-key", required_argument, NULL, 's' },
+        { "tag", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 },
+};
+
 int
 cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
-        static const struct option opts[] = {
-                { "ca-file", required_argument, NULL, 'A' },
-                { "cache", no_argument, NULL, 'C' },
-                { "chunk-size", required_argument, NULL, 'c' },
-                { "endpoint", required_argument, NULL, 'e' },
-                { "help", no_argument, NULL, 'h' },
-                { "insecure", no_argument, NULL, 'k' },
-                { "jobs", required_argument, NULL, 'j' },
-                { "json", no_argument, NULL, 'J' },
-                { "limit-rate", required_argument, NULL, 'L' },
-                { "mount-from", required_argument, NULL, 'm' },
-                { "retries", required_argument, NULL, 'r' },
-                { "sign-key", required_argument, NULL, 's' },
-                { "tag", required_argument, NULL, 't' },
-                { NULL, 0, NULL, 0 },
-        };
         const char *mounts[MAX_REPEATS] = { NULL }, *tags[MAX_REPEATS] = { NULL };
         size_t n_mounts = 0, n_tags = 0;
         struct registry_opts ro = { .retries = -1, .mount_from = mounts, .extra_tags = tags };
@@ -222,8 +225,7 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (cache) {
                 if (registry_cache_push (ctx->cache_dir, dest, &ro, &st, err) < 0)
                         return pgimg_error_wrap (err, "push --cache %s", dest);
-                print_summary (dest, &st, json);
-                return 0;
+                return print_summary (dest, &st, json, err);
         }
         if (stat (image, &sb) < 0 && errno == ENOENT && strncmp (image, "postgres-", 9) == 0)
                 r = push_built (ctx, image, dest, &ro, &st, err);
@@ -231,6 +233,5 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 r = registry_push (image, ctx->cache_dir, dest, &ro, &st, err);
         if (r < 0)
                 return pgimg_error_wrap (err, "push %s", dest);
-        print_summary (dest, &st, json);
-        return 0;
+        return print_summary (dest, &st, json, err);
 }

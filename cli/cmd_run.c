@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,20 +119,34 @@ run_paths_init (const struct pgimg_ctx *ctx, const char *cmd, const char *name, 
         return 0;
 }
 
-/* The pid in a pid file, when that process still runs; else 0. */
+/* The number write_number put in path ("%ld\n"), from min to max;
+ * -EINVAL when the file holds anything else, with *err unset. */
+static int
+read_number (const char *path, long min, long max, long *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+
+        if (fs_read_file (path, 64, &b, err) < 0)
+                return -1;
+        if (b.len == 0 || b.data[b.len - 1] != '\n')
+                return -EINVAL;
+        b.data[b.len - 1] = '\0';
+        return number_parse_long (b.data, min, max, out) < 0 ? -EINVAL : 0;
+}
+
+/* The pid in a pid file, when that process still runs; else 0.  A file
+ * that holds anything but a pid counts as no process: "4x" is not 4. */
 static pid_t
 running_pid (const char *pid_path)
 {
-        cleanup_buf struct buf b = BUF_INIT;
         pgimg_error_t ignored = NULL;
         long pid;
 
-        if (fs_read_file (pid_path, 64, &b, &ignored) < 0) {
+        if (read_number (pid_path, 1, INT_MAX, &pid, &ignored) < 0) {
                 pgimg_error_free (&ignored);
                 return 0;
         }
-        pid = strtol (b.data ? b.data : "", NULL, 10);
-        if (pid <= 0 || (kill ((pid_t) pid, 0) < 0 && errno == ESRCH))
+        if (kill ((pid_t) pid, 0) < 0 && errno == ESRCH)
                 return 0;
         return (pid_t) pid;
 }
@@ -333,68 +348,75 @@ parse_port (const char *s, int *port)
         return 0;
 }
 
-int
-cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
-{
-        static const struct option opts[] = {
-                { "data", required_argument, NULL, 'D' },
-                { "detach", no_argument, NULL, 'd' },
-                { "env", required_argument, NULL, 'e' },
-                { "help", no_argument, NULL, 'h' },
-                { "jobs", required_argument, NULL, 'j' },
-                { "name", required_argument, NULL, 'n' },
-                { "port", required_argument, NULL, 'p' },
-                { "set", required_argument, NULL, 'S' },
-                { "with", required_argument, NULL, 'w' },
-                { NULL, 0, NULL, 0 },
-        };
-        struct pipeline_opts po = { 0 };
-        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
-        cleanup_strv char **overrides = NULL;
-        cleanup_strv char **image_env = NULL;
-        cleanup_strv char **env = NULL;
-        cleanup_free char *rootfs = NULL;
-        cleanup_free char *volume = NULL;
-        cleanup_buf struct buf state = BUF_INIT;
-        cleanup_free char *owned_name = NULL;
-        struct run_paths paths = { 0 };
-        size_t n_over = 0;
-        const char *name = NULL, *data = NULL, *auth;
-        int c, detach = 0, from_path, port = 5432, r;
+static const struct option run_opts[] = {
+        { "data", required_argument, NULL, 'D' },
+        { "detach", no_argument, NULL, 'd' },
+        { "env", required_argument, NULL, 'e' },
+        { "help", no_argument, NULL, 'h' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "name", required_argument, NULL, 'n' },
+        { "port", required_argument, NULL, 'p' },
+        { "set", required_argument, NULL, 'S' },
+        { "with", required_argument, NULL, 'w' },
+        { NULL, 0, NULL, 0 },
+};
 
-        po.compression = LAYER_GZIP;
+/* What `pgimg run` was asked for. */
+struct run_args {
+        struct cli_image_opts *io;
+        char **overrides;       /* -e K=V, NULL-terminated, owned */
+        size_t n_over;
+        const char *spec, *name, *data;
+        int detach, port, from_path;
+};
+
+static int
+add_override (struct run_args *a, const char *kv, pgimg_error_t *err)
+{
+        char **v = realloc (a->overrides, (a->n_over + 2) * sizeof (char *));
+
+        if (v == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "run");
+        a->overrides = v;
+        if ((v[a->n_over] = strdup (kv)) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "run");
+        v[++a->n_over] = NULL;
+        return 0;
+}
+
+/* The options and the image; optind is left at postgres's arguments.
+ * 1 when --help was printed. */
+static int
+parse_run_args (struct pgimg_ctx *ctx, int argc, char **argv, struct run_args *a, pgimg_error_t *err)
+{
+        int c, r;
+
         /* '+': the arguments after the image are postgres's. */
-        while ((c = cli_getopt (ctx, argc, argv, "+de:hj:p:", opts)) != -1) {
-                if ((r = cli_image_option ("run", c, optarg, &io, err)) != 0) {
+        while ((c = cli_getopt (ctx, argc, argv, "+de:hj:p:", run_opts)) != -1) {
+                if ((r = cli_image_option ("run", c, optarg, a->io, err)) != 0) {
                         if (r < 0)
                                 return r;
                         continue;
                 }
                 switch (c) {
                 case 'D':
-                        data = optarg;
+                        a->data = optarg;
                         break;
                 case 'd':
-                        detach = 1;
+                        a->detach = 1;
                         break;
-                case 'e': {
-                        char **v = realloc (overrides, (n_over + 2) * sizeof (char *));
-                        if (v == NULL)
-                                return pgimg_make_error_errno (err, ENOMEM, "run");
-                        overrides = v;
-                        if ((v[n_over] = strdup (optarg)) == NULL)
-                                return pgimg_make_error_errno (err, ENOMEM, "run");
-                        v[++n_over] = NULL;
+                case 'e':
+                        if (add_override (a, optarg, err) < 0)
+                                return -1;
                         break;
-                }
                 case 'h':
                         help_run ();
-                        return 0;
+                        return 1;
                 case 'n':
-                        name = optarg;
+                        a->name = optarg;
                         break;
                 case 'p':
-                        if (parse_port (optarg, &port) < 0)
+                        if (parse_port (optarg, &a->port) < 0)
                                 return cli_usage_error (err, "run", "--port takes a port number, not `%s`", optarg);
                         break;
                 default:
@@ -403,70 +425,99 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         }
         if (optind >= argc)
                 return cli_usage_error (err, "run", "expected an image to run, like postgres-18");
-        po.spec = argv[optind++];
+        a->spec = argv[optind++];
         if (optind < argc && strcmp (argv[optind], "--") == 0)
                 optind++;
-        from_path = strchr (po.spec, '/') != NULL || fs_exists (po.spec);
-        if (!from_path && strncmp (po.spec, "postgres-", 9) != 0)
+        a->from_path = strchr (a->spec, '/') != NULL || fs_exists (a->spec);
+        if (!a->from_path && strncmp (a->spec, "postgres-", 9) != 0)
                 return cli_usage_error (err, "run", "`%s` is neither postgres-MAJOR[.MINOR] nor an image file or directory",
-                                        po.spec);
-        if (name == NULL) {
-                if ((owned_name = default_name (po.spec)) == NULL)
-                        return pgimg_make_error_errno (err, ENOMEM, "run");
-                name = owned_name;
+                                        a->spec);
+        return 0;
+}
+
+/* The image's root, Env and volume: built, or read from a file. */
+struct run_image {
+        char *rootfs;
+        char **env;
+        char *volume;
+};
+
+/* Start the server of img in the run's directory, with postgres's args. */
+static int
+start_server (const struct run_args *a, const struct run_paths *paths, const char *name,
+              const struct run_image *img, char **args, pgimg_error_t *err)
+{
+        cleanup_strv char **env = NULL;
+        cleanup_buf struct buf state = BUF_INIT;
+        struct runtime_state st = { a->port, img->rootfs, img->env };
+        const char *auth;
+
+        if (runtime_env_merge ((const char *const *) img->env, (const char *const *) a->overrides, &env, err) < 0
+            || fs_mkdir_p (paths->dir, 0700, err) < 0
+            /* Runs of older pgimg versions made it 0755. */
+            || runtime_private_dir (paths->dir, err) < 0)
+                return -1;
+        if ((auth = runtime_host_auth_ignored ((const char *const *) env)) != NULL)
+                fprintf (stderr,
+                         "pgimg: warning: POSTGRES_HOST_AUTH_METHOD=%s is not used by pgimg run: only the run's "
+                         "own socket (`pgimg psql %s`) needs no password; 127.0.0.1:%d always does\n",
+                         auth, name, a->port);
+        if (runtime_state_format (&st, &state, err) < 0
+            || fs_write_file_atomic (paths->state, state.data, state.len, 0644, err) < 0)
+                return -1;
+        struct runtime_server srv = {
+                .rootfs = img->rootfs,
+                .volume = img->volume,
+                .data_dir = paths->data,
+                .socket_dir = paths->socket,
+                .hba_file = paths->hba,
+                .port = a->port,
+                .env = (const char *const *) env,
+                .args = (const char *const *) args,
+        };
+        return a->detach ? run_detached (&srv, paths, name, err) : run_foreground (&srv, err);
+}
+
+int
+cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
+        cleanup_free char *owned_name = NULL;
+        struct run_args a = { .io = &io, .port = 5432 };
+        struct run_image img = { NULL, NULL, NULL };
+        struct run_paths paths = { 0 };
+        struct pipeline_opts po;
+        const char *name;
+        int r;
+
+        r = parse_run_args (ctx, argc, argv, &a, err);
+        if (r == 0 && (name = a.name) == NULL && (name = owned_name = default_name (a.spec)) == NULL)
+                r = pgimg_make_error_errno (err, ENOMEM, "run");
+        if (r != 0) {
+                strv_free (a.overrides);
+                return r < 0 ? r : 0;
         }
-        if (run_paths_init (ctx, "run", name, data, &paths, err) < 0) {
+        if (run_paths_init (ctx, "run", name, a.data, &paths, err) < 0) {
                 run_paths_free (&paths);
+                strv_free (a.overrides);
                 return -1;
         }
         progress_set_quiet (ctx->quiet);
         fetch_set_quiet (ctx->quiet);
-        po.cache_dir = ctx->cache_dir;
-        po.data_dir = ctx->data_dir;
-        po.source_date_epoch = -1;
-        po.pgimg_version = PGIMG_VERSION;
-        po.jobs = io.jobs ? io.jobs : build_jobs ();
-        po.with = (const char *const *) io.with;
-        po.sets = (const char *const *) io.sets;
+        cli_pipeline_opts (ctx, a.spec, &io, &po);
 
-        r = 0;
         if (running_pid (paths.pid) > 0)
                 r = pgimg_make_error (err, EEXIST, "`%s` is running already (`pgimg stop %s`)", name, name);
         if (r == 0)
-                r = from_path ? cli_image_from_path (ctx, po.spec, &rootfs, &image_env, &volume, err)
-                              : cli_image_from_spec (ctx, &po, &rootfs, &image_env, &volume, err);
+                r = a.from_path ? cli_image_from_path (ctx, a.spec, &img.rootfs, &img.env, &img.volume, err)
+                                : cli_image_from_spec (ctx, &po, &img.rootfs, &img.env, &img.volume, err);
         if (r == 0)
-                r = runtime_env_merge ((const char *const *) image_env, (const char *const *) overrides, &env, err);
-        if (r == 0)
-                r = fs_mkdir_p (paths.dir, 0700, err);
-        /* Runs of older pgimg versions made it 0755. */
-        if (r == 0)
-                r = runtime_private_dir (paths.dir, err);
-        if (r == 0 && (auth = runtime_host_auth_ignored ((const char *const *) env)) != NULL)
-                fprintf (stderr,
-                         "pgimg: warning: POSTGRES_HOST_AUTH_METHOD=%s is not used by pgimg run: only the run's "
-                         "own socket (`pgimg psql %s`) needs no password; 127.0.0.1:%d always does\n",
-                         auth, name, port);
-        if (r == 0) {
-                struct runtime_state st = { port, rootfs, image_env };
-                r = runtime_state_format (&st, &state, err);
-        }
-        if (r == 0)
-                r = fs_write_file_atomic (paths.state, state.data, state.len, 0644, err);
-        if (r == 0) {
-                struct runtime_server srv = {
-                        .rootfs = rootfs,
-                        .volume = volume,
-                        .data_dir = paths.data,
-                        .socket_dir = paths.socket,
-                        .hba_file = paths.hba,
-                        .port = port,
-                        .env = (const char *const *) env,
-                        .args = (const char *const *) argv + optind,
-                };
-                r = detach ? run_detached (&srv, &paths, name, err) : run_foreground (&srv, err);
-        }
+                r = start_server (&a, &paths, name, &img, argv + optind, err);
         run_paths_free (&paths);
+        strv_free (a.overrides);
+        strv_free (img.env);
+        free (img.rootfs);
+        free (img.volume);
         if (r < 0)
                 return pgimg_error_wrap (err, "run %s", name);
         /* Foreground: the server's own status (0 after a clean shutdown). */
@@ -498,7 +549,7 @@ cmd_stop (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         };
         struct run_paths paths = { 0 };
         struct timespec start, now, tick = { 0, 50 * 1000 * 1000 };
-        cleanup_buf struct buf code = BUF_INIT;
+        long code;
         int c, timeout_s = 60, sent_quit = 0, r = 0;
         pid_t pid;
 
@@ -538,11 +589,17 @@ cmd_stop (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 }
                 nanosleep (&tick, NULL);
         }
-        if (fs_read_file (paths.exit, 64, &code, err) < 0) {
+        r = read_number (paths.exit, 0, 255, &code, err);
+        if (r == -EINVAL) {
+                r = pgimg_make_error (err, EINVAL, "stop %s: %s holds no exit status (a number from 0 to 255); "
+                                      "the server was stopped", argv[optind], paths.exit);
+                goto out;
+        }
+        if (r < 0) {
                 r = pgimg_error_wrap (err, "stop %s: the server's status", argv[optind]);
                 goto out;
         }
-        r = atoi (code.data ? code.data : "1");
+        r = (int) code;
         progress_note ("%s stopped (exit %d)", argv[optind], r);
 out:
         run_paths_free (&paths);

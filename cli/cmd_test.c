@@ -107,6 +107,7 @@ test_tags (struct pipeline_result *res, pgimg_error_t *err)
         }
         strv_free (res->tags);
         res->tags = tags;
+        res->image.oci.tags = (const char *const *) tags;
         return 0;
 }
 
@@ -147,16 +148,13 @@ start_engine (struct pgimg_ctx *ctx, struct pipeline_result *res, enum engine_ki
         char manifest[LAYER_DIGEST_LEN];
 
         if (kind == ENGINE_PGIMG) {
-                struct layer_desc layers[PIPELINE_MAX_LAYERS];
-                for (size_t i = 0; i < res->n_layers; i++)
-                        layers[i] = res->layers[i].desc;
                 struct engine_pgimg_image img = {
                         .cache_dir = ctx->cache_dir,
                         .blob_dir = res->blob_dir,
-                        .layers = layers,
-                        .n_layers = res->n_layers,
-                        .env = (const char *const *) res->env,
-                        .volume = res->volume,
+                        .layers = res->image.oci.layers,
+                        .n_layers = res->image.oci.n_layers,
+                        .env = res->image.oci.env,
+                        .volume = res->image.oci.volumes[0],
                         .work_dir = tmp,
                 };
                 progress_note ("starting postgres-%s in pgimg's runtime", res->version->version);
@@ -198,19 +196,20 @@ run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, enum engine_kind 
         return rc;
 }
 
+static const struct option opts[] = {
+        { "engine", required_argument, NULL, 'e' },
+        { "help", no_argument, NULL, 'h' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "results", required_argument, NULL, 'R' },
+        { "set", required_argument, NULL, 'S' },
+        { "with", required_argument, NULL, 'w' },
+        { NULL, 0, NULL, 0 },
+};
+
 int
 cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
-        static const struct option opts[] = {
-                { "engine", required_argument, NULL, 'e' },
-                { "help", no_argument, NULL, 'h' },
-                { "jobs", required_argument, NULL, 'j' },
-                { "results", required_argument, NULL, 'R' },
-                { "set", required_argument, NULL, 'S' },
-                { "with", required_argument, NULL, 'w' },
-                { NULL, 0, NULL, 0 },
-        };
-        struct pipeline_opts po = { 0 };
+        struct pipeline_opts po;
         struct pipeline_result res;
         struct smoke_report rep = { 0, 0 };
         cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
@@ -220,7 +219,6 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         const char *results = NULL;
         int c, r;
 
-        po.compression = LAYER_GZIP;
         while ((c = cli_getopt (ctx, argc, argv, "hj:", opts)) != -1) {
                 if ((r = cli_image_option ("test", c, optarg, &io, err)) != 0) {
                         if (r < 0)
@@ -253,23 +251,10 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 return pgimg_make_error_errno (err, ENOMEM, "test");
         progress_set_quiet (ctx->quiet);
         fetch_set_quiet (ctx->quiet);
-        po.cache_dir = ctx->cache_dir;
-        po.data_dir = ctx->data_dir;
-        po.spec = argv[optind];
-        po.source_date_epoch = -1;
-        po.pgimg_version = PGIMG_VERSION;
-        po.jobs = io.jobs ? io.jobs : build_jobs ();
-        po.with = (const char *const *) io.with;
-        po.sets = (const char *const *) io.sets;
+        cli_pipeline_opts (ctx, argv[optind], &io, &po);
         po.keep_going = 1;
-
-        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
-                return pgimg_error_wrap (err, "test %s: cache", po.spec);
-        if (pipeline_postgres (&po, &res, err) < 0) {
-                cli_print_failed_log (res.failed_log);
-                pipeline_result_free (&res);
-                return pgimg_error_wrap (err, "test %s", po.spec);
-        }
+        if (cli_build (ctx, "test", &po, &res, err) < 0)
+                return -1;
         r = asprintf (&work, "%s/work", ctx->cache_dir) < 0 ? pgimg_make_error_errno (err, ENOMEM, "test") : 0;
         if (r == 0)
                 r = fs_mkdtemp (work, "test", &tmp, err);

@@ -69,53 +69,9 @@ int
 cli_write_image (const struct pipeline_result *res, enum oci_format fmt, const char *out,
              char manifest[LAYER_DIGEST_LEN], pgimg_error_t *err)
 {
-        struct layer_desc layers[PIPELINE_MAX_LAYERS];
-        const char *comments[PIPELINE_MAX_LAYERS];
-        const char *const entrypoint[] = { "docker-entrypoint.sh", NULL };
-        const char *const cmd[] = { "postgres", NULL };
-        const char *const ports[] = { "5432/tcp", NULL };
-        const char *const volumes[] = { res->volume, NULL };
-        char created[32];
-        time_t t = (time_t) res->source_date_epoch;
-        struct tm tm;
-
-        gmtime_r (&t, &tm);
-        strftime (created, sizeof (created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        const struct oci_kv annotations[] = {
-                { "org.opencontainers.image.created", created },
-                { "org.opencontainers.image.licenses", res->recipe.license },
-                { "org.opencontainers.image.source", res->recipe.homepage },
-                { "org.opencontainers.image.revision", res->version->sha256 },
-                { "org.opencontainers.image.title", "PostgreSQL" },
-                { "org.opencontainers.image.version", res->version->version },
-        };
-        for (size_t i = 0; i < res->n_layers; i++) {
-                layers[i] = res->layers[i].desc;
-                comments[i] = res->layers[i].comment;
-        }
-        struct oci_image img = {
-                .created = t,
-                .architecture = "amd64",
-                .user = "postgres",
-                .workdir = "/",
-                .stop_signal = "SIGINT",
-                .env = (const char *const *) res->env,
-                .entrypoint = entrypoint,
-                .cmd = cmd,
-                .exposed_ports = ports,
-                .volumes = volumes,
-                .labels = annotations,
-                .n_labels = sizeof (annotations) / sizeof (annotations[0]),
-                .annotations = annotations,
-                .n_annotations = sizeof (annotations) / sizeof (annotations[0]),
-                .layers = layers,
-                .layer_comments = comments,
-                .n_layers = res->n_layers,
-                .tags = (const char *const *) res->tags,
-        };
         if (out == NULL)
-                return oci_write_blobs (res->blob_dir, &img, manifest, err);
-        return oci_write_image (res->blob_dir, &img, fmt, out, manifest, err);
+                return oci_write_blobs (res->blob_dir, &res->image.oci, manifest, err);
+        return oci_write_image (res->blob_dir, &res->image.oci, fmt, out, manifest, err);
 }
 
 
@@ -143,29 +99,57 @@ cli_print_failed_log (const char *log)
 }
 
 
+void
+cli_pipeline_opts (const struct pgimg_ctx *ctx, const char *spec, const struct cli_image_opts *io,
+                   struct pipeline_opts *po)
+{
+        memset (po, 0, sizeof (*po));
+        po->cache_dir = ctx->cache_dir;
+        po->data_dir = ctx->data_dir;
+        po->spec = spec;
+        po->compression = LAYER_GZIP;
+        po->source_date_epoch = -1;
+        po->pgimg_version = PGIMG_VERSION;
+        if (io != NULL) {
+                po->jobs = io->jobs ? io->jobs : build_jobs ();
+                po->with = (const char *const *) io->with;
+                po->sets = (const char *const *) io->sets;
+        }
+}
+
+int
+cli_build (struct pgimg_ctx *ctx, const char *cmd, const struct pipeline_opts *po, struct pipeline_result *res,
+           pgimg_error_t *err)
+{
+        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0) {
+                memset (res, 0, sizeof (*res));
+                return cmd ? pgimg_error_wrap (err, "%s %s: cache", cmd, po->spec) : -1;
+        }
+        if (pipeline_postgres (po, res, err) < 0) {
+                cli_print_failed_log (res->failed_log);
+                pipeline_result_free (res);
+                return cmd ? pgimg_error_wrap (err, "%s %s", cmd, po->spec) : -1;
+        }
+        return 0;
+}
+
 /* The image's root, environment and volume, from the build pipeline. */
 int
 cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **rootfs, char ***env,
                  char **volume, pgimg_error_t *err)
 {
         struct pipeline_result res;
-        struct layer_desc layers[PIPELINE_MAX_LAYERS];
         int r;
 
-        if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
+        if (cli_build (ctx, NULL, po, &res, err) < 0)
                 return -1;
-        if (pipeline_postgres (po, &res, err) < 0) {
-                cli_print_failed_log (res.failed_log);
-                pipeline_result_free (&res);
-                return -1;
-        }
-        for (size_t i = 0; i < res.n_layers; i++)
-                layers[i] = res.layers[i].desc;
-        r = runtime_rootfs (ctx->cache_dir, res.blob_dir, layers, res.n_layers, rootfs, err);
-        if (r == 0) {
+        r = runtime_rootfs (ctx->cache_dir, res.blob_dir, res.image.oci.layers, res.image.oci.n_layers, rootfs,
+                            err);
+        /* The image's Env is res.env: taken over, not copied. */
+        if (r == 0 && (*volume = strdup (res.image.oci.volumes[0])) == NULL)
+                r = pgimg_make_error_errno (err, ENOMEM, "run");
+        if (r == 0)
                 *env = steal_pointer (&res.env);
-                *volume = steal_pointer (&res.volume);
-        }
         pipeline_result_free (&res);
         return r;
 }

@@ -1,0 +1,42 @@
+/* pipeline_int.h - what the files of the build pipeline share; not for
+ * use outside builder/pipeline*.c.  pipeline.c runs the steps in order:
+ * the base layer, the PostgreSQL layers (pipeline_pg.c), the extension
+ * layers (pipeline_ext.c, pipeline_parallel.c), the entrypoint layer and
+ * the image definition (pipeline_image.c). */
+#ifndef PGIMG_PIPELINE_INT_H
+#define PGIMG_PIPELINE_INT_H
+
+#include "builder/extension.h"
+#include "builder/pipeline.h"
+
+/* ENOMEM, wrapped as "what"; returns <0. */
+int pipeline_oom (pgimg_error_t *err, const char *what);
+
+/* Look l->key up in the layer cache; on a hit fill l->desc, mark it
+ * cached and return 1; 0 on a miss. */
+int pipeline_lookup (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *err);
+/* Mark l built and record it in the layer cache under l->key. */
+int pipeline_store (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *err);
+/* The layer options every layer of res is written with. */
+void pipeline_layer_opts (const struct pipeline_opts *o, const struct pipeline_result *res,
+                          struct layer_opts *lo);
+
+/* The steps; each appends its layers to res->layers. */
+int pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
+int pipeline_extension_picks (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
+int pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
+int pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
+
+/* res->env, res->volume and res->tags, from the recipe. */
+int pipeline_image_env (struct pipeline_result *res, pgimg_error_t *err);
+/* res->image from the layers, env, volume and tags. */
+void pipeline_image_define (struct pipeline_result *res);
+
+/* Build every pick's layer into the cache with up to o->jobs workers,
+ * a pick starting once the picks it requires are done.  outcome[i]:
+ * 1 built, 0 cached, -1 failed (msgs[i], logs[i] say why). */
+int pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extension_env *env,
+                                struct pipeline_result *res, int *outcome, char **msgs, char **logs,
+                                pgimg_error_t *err);
+
+#endif

@@ -1,0 +1,227 @@
+/* pipeline_parallel.c - extension layers built side by side in worker
+ * processes, each pick once the picks it requires are done. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "builder/pipeline_int.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/progress.h"
+
+/* Independent extension layers build at the same time, each in a
+ * worker process of its own (the cache is safe to share: every entry is
+ * renamed into place whole).  A worker builds its layer into the cache
+ * and reports on a pipe: "B" built, "C" cached, or "F<message>".  The
+ * parent then takes each layer from the cache as usual.  A worker dies
+ * with its parent (PR_SET_PDEATHSIG), cleaning up as on Ctrl-C. */
+struct worker {
+        pid_t pid;
+        int fd;
+        size_t pick;
+};
+
+static int
+start_worker (const struct extension_env *env, struct pipeline_result *res, size_t i,
+              const struct extension_layer *below, size_t n_below, struct worker *w, pgimg_error_t *err)
+{
+        int fds[2];
+
+        if (pipe2 (fds, O_CLOEXEC) < 0)
+                return pgimg_make_error_errno (err, errno, "pipe");
+        fflush (NULL);
+        w->pid = fork ();
+        if (w->pid < 0) {
+                close (fds[0]);
+                close (fds[1]);
+                return pgimg_make_error_errno (err, errno, "fork");
+        }
+        if (w->pid == 0) {
+                struct extension_layer l;
+                pgimg_error_t e = NULL;
+                int rc;
+                close (fds[0]);
+                prctl (PR_SET_PDEATHSIG, SIGTERM);
+                rc = extension_layer (env, &res->picks[i], below, n_below, &l, &e);
+                if (rc < 0) {
+                        if (fs_write_all (fds[1], "F", 1) < 0 || fs_write_all (fds[1], e->msg, strlen (e->msg)) < 0)
+                                _exit (3);
+                        if (l.failed_log && (fs_write_all (fds[1], "\n", 1) < 0
+                                             || fs_write_all (fds[1], l.failed_log, strlen (l.failed_log)) < 0))
+                                _exit (3);
+                        _exit (1);
+                }
+                _exit (fs_write_all (fds[1], l.built ? "B" : "C", 1) < 0 ? 3 : 0);
+        }
+        close (fds[1]);
+        w->fd = fds[0];
+        w->pick = i;
+        return 0;
+}
+
+/* Wait for w; 1 when its layer was built, 0 when cached; on failure
+ * <0 with *err and *log (malloc'ed, may stay NULL). */
+static int
+finish_worker (struct worker *w, const char *name, char **log, pgimg_error_t *err)
+{
+        cleanup_buf struct buf out = BUF_INIT_MAX (1 << 16);
+        cleanup_fd int fd = w->fd;
+        char block[4096];
+        int status;
+        ssize_t n;
+
+        while ((n = read (fd, block, sizeof (block))) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 || buf_add (&out, block, (size_t) n) < 0)
+                        break;
+        }
+        while (waitpid (w->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return pgimg_make_error_errno (err, errno, "wait for a build worker");
+        if (out.len > 0 && out.data[0] == 'F') {
+                char *nl = memchr (out.data, '\n', out.len);
+                if (nl) {
+                        *nl = '\0';
+                        *log = strdup (nl + 1);
+                }
+                return pgimg_make_error (err, EIO, "%s", out.data + 1);
+        }
+        if (out.len == 0 || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
+                return pgimg_make_error (err, EIO, "extension `%s`: its build worker died (status %d)",
+                                         name, status);
+        return out.data[0] == 'B';
+}
+
+/* Index j of the picks that pick i requires, or -1 past the last. */
+static int
+requirement (const struct pipeline_result *res, size_t i, size_t *cursor)
+{
+        char **q = res->picks[i].recipe->requires;
+
+        for (; q && q[*cursor]; (*cursor)++)
+                for (size_t j = 0; j < res->n_picks; j++)
+                        if (j != i && strcmp (res->picks[j].recipe->name, q[*cursor]) == 0) {
+                                (*cursor)++;
+                                return (int) j;
+                        }
+        return -1;
+}
+
+/* Build every pick's layer into the cache with up to o->jobs workers,
+ * a pick starting once the picks it requires are done.  outcome[i]:
+ * 1 built, 0 cached, -1 failed (msgs[i], logs[i] say why). */
+/* Where the build of the picks stands. */
+struct schedule {
+        const struct extension_env *env;        /* for the layers below a pick */
+        const struct extension_env *wenv;       /* for the workers */
+        struct pipeline_result *res;
+        char *state;                            /* 0 waiting, 1 running, 2 done */
+        int *outcome;
+        char **msgs;
+};
+
+/* Start a worker for pick i into *w when it waits and what it requires
+ * is done; when what it requires failed, it is done and failed too. */
+static int
+try_start (struct schedule *p, size_t i, struct worker *w, size_t *n_running, size_t *n_done,
+           pgimg_error_t *err)
+{
+        struct pipeline_result *res = p->res;
+        struct extension_layer below[16];
+        size_t n_below = 0, cursor = 0;
+        int j, rc = 0, ready = p->state[i] == 0;
+
+        while (ready && (j = requirement (res, i, &cursor)) >= 0) {
+                if (p->state[j] != 2)
+                        ready = 0;
+                else if (p->outcome[j] < 0)
+                        ready = -1;
+        }
+        if (ready < 0) {        /* what it needs failed */
+                p->state[i] = 2;
+                p->outcome[i] = -1;
+                (*n_done)++;
+                if (asprintf (&p->msgs[i], "extension `%s`: a recipe it requires failed to build",
+                              res->picks[i].recipe->name) < 0)
+                        return pipeline_oom (err, "extensions");
+                return 0;
+        }
+        if (!ready)
+                return 0;
+        /* The layers below it come from the cache (one level:
+         * a requirement that itself requires is built here). */
+        cursor = 0;
+        while ((j = requirement (res, i, &cursor)) >= 0 && n_below < 16)
+                if (extension_layer (p->env, &res->picks[j], NULL, 0, &below[n_below], err) == 0)
+                        n_below++;
+                else
+                        rc = -1;
+        if (rc == 0)
+                rc = start_worker (p->wenv, res, i, below, n_below, w, err);
+        for (size_t k = 0; k < n_below; k++)
+                extension_layer_free (&below[k]);
+        if (rc == 0) {
+                p->state[i] = 1;
+                (*n_running)++;
+        }
+        return rc;
+}
+
+int
+pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extension_env *env,
+                   struct pipeline_result *res, int *outcome, char **msgs, char **logs,
+                   pgimg_error_t *err)
+{
+        size_t n = res->n_picks, n_done = 0, n_running = 0;
+        size_t max = (size_t) o->jobs < n ? (size_t) o->jobs : n;
+        struct worker *running = calloc (max, sizeof (*running));
+        char *state = calloc (n, 1);    /* 0 waiting, 1 running, 2 done */
+        struct extension_env wenv = *env;
+        struct schedule p = { env, &wenv, res, state, outcome, msgs };
+        int rc = 0;
+
+        if (running == NULL || state == NULL) {
+                free (running);
+                free (state);
+                return pipeline_oom (err, "extensions");
+        }
+        /* The cores are shared between the workers. */
+        wenv.jobs = o->jobs / (int) max > 0 ? o->jobs / (int) max : 1;
+        while (n_done < n && rc == 0) {
+                for (size_t i = 0; i < n && n_running < max && rc == 0; i++)
+                        rc = try_start (&p, i, &running[n_running], &n_running, &n_done, err);
+                if (n_running == 0)
+                        break;
+                /* Wait for the oldest worker; the others go on meanwhile. */
+                struct worker w = running[0];
+                memmove (running, running + 1, (n_running - 1) * sizeof (*running));
+                n_running--;
+                pgimg_error_t e = NULL;
+                int r = finish_worker (&w, res->picks[w.pick].recipe->name, &logs[w.pick], &e);
+                outcome[w.pick] = r < 0 ? -1 : r;
+                if (r < 0) {
+                        msgs[w.pick] = steal_pointer (&e->msg);
+                        pgimg_error_free (&e);
+                }
+                state[w.pick] = 2;
+                n_done++;
+        }
+        for (size_t k = 0; k < n_running; k++) {
+                char *ignored_log = NULL;
+                pgimg_error_t e = NULL;
+                finish_worker (&running[k], res->picks[running[k].pick].recipe->name, &ignored_log, &e);
+                pgimg_error_free (&e);
+                free (ignored_log);
+        }
+        free (running);
+        free (state);
+        return rc;
+}
+
