@@ -1,7 +1,8 @@
 # pgimg - reproducible PostgreSQL images.  See README.md.
 #
 #   make              build ./pgimg
-#   make test         everything CI runs (unit, then integration)
+#   make test         everything CI runs (unit, ASan, fuzz replay, shape, integration)
+#   make check-shape  no C file over 800 lines, no function over 80, no include cycle
 #   make unit         the cmocka unit tests
 #   make check-asan   the unit tests under ASan and UBSan
 #   make deps         install the Debian packages a fresh machine lacks
@@ -85,7 +86,11 @@ unit: $(UNIT_BIN)
 integration: pgimg
 	@tests/run-integration.sh
 
-test: unit test-asan integration
+test: unit test-asan check-shape integration
+
+# No C file over 800 lines, no function over 80, no include cycle.
+check-shape:
+	@tools/code-shape.sh
 
 # check-asan and fuzz-replay in one make: two would build build-asan at
 # the same time under -j.
@@ -134,6 +139,6 @@ install: pgimg
 clean:
 	rm -rf build build-asan build-fuzz pgimg
 
-.PHONY: all unit integration test test-asan check-asan fuzz fuzz-targets fuzz-replay fuzz-replay-run deps install clean
+.PHONY: all unit integration test test-asan check-asan check-shape fuzz fuzz-targets fuzz-replay fuzz-replay-run deps install clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard $(BUILD)/tests/fuzz/*.d $(BUILD)/fuzz/*.d)
