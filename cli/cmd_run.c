@@ -444,7 +444,7 @@ struct run_image {
 
 /* Start the server of img in the run's directory, with postgres's args. */
 static int
-start_server (const struct run_args *a, const struct run_paths *paths, const char *name,
+start_server (struct run_args *a, const struct run_paths *paths, const char *name,
               const struct run_image *img, char **args, pgimg_error_t *err)
 {
         cleanup_strv char **env = NULL;
@@ -452,8 +452,13 @@ start_server (const struct run_args *a, const struct run_paths *paths, const cha
         struct runtime_state st = { a->port, img->rootfs, img->env };
         const char *auth;
 
-        if (runtime_env_merge ((const char *const *) img->env, (const char *const *) a->overrides, &env, err) < 0
-            || fs_mkdir_p (paths->dir, 0700, err) < 0
+        if (runtime_env_merge ((const char *const *) img->env, (const char *const *) a->overrides, &env, err) < 0)
+                return -1;
+        /* Not needed past the merge, and they may hold a password: gone
+         * before the detached supervisor forks, which never returns. */
+        strv_free (a->overrides);
+        a->overrides = NULL;
+        if (fs_mkdir_p (paths->dir, 0700, err) < 0
             /* Runs of older pgimg versions made it 0755. */
             || runtime_private_dir (paths->dir, err) < 0)
                 return -1;
