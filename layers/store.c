@@ -193,8 +193,8 @@ store_check_fd (int fd, const char *digest, uint64_t size, pgimg_error_t *err)
         return 0;
 }
 
-static int
-writer_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+int
+store_writer_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err)
 {
         return store_writer_write (ctx, data, len, err);
 }
@@ -213,7 +213,7 @@ store_put_fd (const char *dir, const char *digest, uint64_t size, int fd, pgimg_
                 return pgimg_make_error_errno (err, ENOMEM, "store a blob");
         if (store_writer_open (&w, dir, digest, size, err) < 0)
                 return -1;
-        if (fs_read_chunks (fd, chunk, CHUNK_BYTES, writer_chunk, &w, err, "read %s", digest ? digest : "a blob") < 0)
+        if (fs_read_chunks (fd, chunk, CHUNK_BYTES, store_writer_chunk, &w, err, "read %s", digest ? digest : "a blob") < 0)
                 return -1;
         return store_writer_commit (&w, NULL, err);
 }

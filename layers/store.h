@@ -60,6 +60,8 @@ int store_writer_open (struct store_writer *w, const char *dir, const char *dige
                        pgimg_error_t *err);
 /* Append bytes; fails as soon as more than the expected size arrive. */
 int store_writer_write (struct store_writer *w, const void *data, size_t len, pgimg_error_t *err);
+/* store_writer_write as an fs_chunk_fn: ctx is the struct store_writer. */
+int store_writer_chunk (void *ctx, const void *data, size_t len, pgimg_error_t *err);
 /* Check size and sha256, then rename into place; on a mismatch nothing
  * is stored and the message gives both digests.  digest_out (may be
  * NULL) receives "sha256:<hex>" of what was stored. */

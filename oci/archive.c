@@ -152,32 +152,53 @@ entry_kind (struct archive_entry *e)
         }
 }
 
+/* Hand the data of the current entry to fn, chunk by chunk; fn's
+ * positive value stops early. */
+static int
+read_entry (struct archive *a, const char *path, char *chunk, size_t chunk_len, fs_chunk_fn fn, void *ctx,
+            pgimg_error_t *err)
+{
+        for (;;) {
+                la_ssize_t n = archive_read_data (a, chunk, chunk_len);
+                int r;
+                if (n < 0)
+                        return pgimg_error_from_archive (err, a, "read `%s`", path);
+                if (n == 0)
+                        return 0;
+                if ((r = fn (ctx, chunk, (size_t) n, err)) != 0)
+                        return r;
+        }
+}
+
+struct counted_hash {
+        struct sha256 *h;
+        uint64_t total;
+};
+
+static int
+count_and_hash (void *ctx, const void *data, size_t len, pgimg_error_t *err)
+{
+        struct counted_hash *c = ctx;
+
+        c->total += len;
+        return sha256_update (c->h, data, len, err);
+}
+
 /* Hash the data of the current entry: it must be digest, of size bytes. */
 static int
 check_entry (struct archive *a, const char *path, const char *digest, uint64_t size, char *chunk,
              size_t chunk_len, pgimg_error_t *err)
 {
         cleanup_sha256 struct sha256 h = SHA256_INIT;
+        struct counted_hash c = { &h, 0 };
         char got[SHA256_HEX_LEN + 1];
-        uint64_t total = 0;
 
-        if (sha256_init (&h, err) < 0)
+        if (sha256_init (&h, err) < 0 || read_entry (a, path, chunk, chunk_len, count_and_hash, &c, err) < 0
+            || sha256_final_hex (&h, got, err) < 0)
                 return -1;
-        for (;;) {
-                la_ssize_t n = archive_read_data (a, chunk, chunk_len);
-                if (n < 0)
-                        return pgimg_error_from_archive (err, a, "read `%s`", path);
-                if (n == 0)
-                        break;
-                if (sha256_update (&h, chunk, (size_t) n, err) < 0)
-                        return -1;
-                total += (uint64_t) n;
-        }
-        if (sha256_final_hex (&h, got, err) < 0)
-                return -1;
-        if (size != STORE_SIZE_ANY && total != size)
+        if (size != STORE_SIZE_ANY && c.total != size)
                 return pgimg_make_error (err, EIO, "blob %s: got %llu bytes, the manifest says %llu; refused, nothing was stored",
-                                         digest, (unsigned long long) total, (unsigned long long) size);
+                                         digest, (unsigned long long) c.total, (unsigned long long) size);
         if (strcmp (got, store_digest_hex (digest)) != 0)
                 return pgimg_make_error (err, EIO, "blob %s arrived with digest sha256:%s; refused, nothing was stored",
                                          digest, got);
@@ -201,18 +222,9 @@ import_blob (struct archive *a, struct archive_entry *e, const char *path, const
         if (r == 1 && check_entry (a, path, digest, size, chunk, chunk_len, err) < 0)
                 return -1;
         if (r == 0) {
-                if (store_writer_open (&w, blob_dir, digest, size, err) < 0)
-                        return -1;
-                for (;;) {
-                        la_ssize_t n = archive_read_data (a, chunk, chunk_len);
-                        if (n < 0)
-                                return pgimg_error_from_archive (err, a, "read `%s`", path);
-                        if (n == 0)
-                                break;
-                        if (store_writer_write (&w, chunk, (size_t) n, err) < 0)
-                                return -1;
-                }
-                if (store_writer_commit (&w, NULL, err) < 0)
+                if (store_writer_open (&w, blob_dir, digest, size, err) < 0
+                    || read_entry (a, path, chunk, chunk_len, store_writer_chunk, &w, err) < 0
+                    || store_writer_commit (&w, NULL, err) < 0)
                         return -1;
                 size = w.written;
         }
