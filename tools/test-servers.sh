@@ -18,6 +18,9 @@ set -eu
 tools=${PGIMG_TEST_TOOLS:-${HOME:-/root}/.cache/pgimg-test-tools}
 MINIO_VERSION=${PGIMG_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
 VERSITYGW_VERSION=${PGIMG_VERSITYGW_VERSION:-v1.8.0}
+CRANE_VERSION=${PGIMG_CRANE_VERSION:-v0.22.1}
+COSIGN_VERSION=${PGIMG_COSIGN_VERSION:-v2.6.5}
+SYFT_VERSION=${PGIMG_SYFT_VERSION:-v1.57.2}
 
 # The servers want Go 1.25 or later; Debian 12 has 1.19.  A toolchain
 # that is too old or missing is replaced by the official one, which the
@@ -65,8 +68,11 @@ install() {
 case "${1:-}" in
 minio) install minio "github.com/minio/minio@$MINIO_VERSION" ;;
 versitygw) install versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" ;;
+crane) install crane "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" ;;
+cosign) install cosign "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" ;;
+syft) install syft "github.com/anchore/syft/cmd/syft@$SYFT_VERSION" ;;
 *)
-	echo "usage: tools/test-servers.sh versitygw|minio" >&2
+	echo "usage: tools/test-servers.sh versitygw|minio|crane|cosign|syft" >&2
 	exit 2
 	;;
 esac
