@@ -1,10 +1,12 @@
 #!/bin/bash
-# Install the servers the integration tests run against, and print the
+# Install the servers and checkers the integration tests run against, and print the
 # path of the one asked for.
 #
 #   tools/test-servers.sh versitygw   a real S3 server (Versity's gateway on a
 #                                     directory), built with `go install`
 #   tools/test-servers.sh minio       MinIO, the same way (a far longer build)
+#   tools/test-servers.sh crane|cosign|syft
+#                                     the image checkers the tests use
 #
 # Binaries are kept in $PGIMG_TEST_TOOLS (default ~/.cache/pgimg-test-tools)
 # so that only the first run pays for the build (several minutes for
