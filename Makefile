@@ -5,7 +5,9 @@
 #   make check-shape  no C file over 800 lines, no function over 80, no include cycle
 #   make unit         the cmocka unit tests
 #   make check-asan   the unit tests under ASan and UBSan
-#   make deps         install the Debian packages a fresh machine lacks
+#   make deps         install what building and running images needs (no service)
+#   make test-deps    install what the tests need (no service left enabled or running)
+#   make help         what each target does and what each set-up step installs
 #   make fuzz CC=clang   the libFuzzer targets (tools/fuzz.sh runs them)
 #   make fuzz-replay      every fuzz corpus replayed under ASan and UBSan
 .DELETE_ON_ERROR:
@@ -86,7 +88,10 @@ unit: $(UNIT_BIN)
 integration: pgimg
 	@tests/run-integration.sh
 
-test: unit test-asan check-shape integration
+# The test tools come with the test command: a user who only builds images
+# never gets a registry or an S3 server on the machine.
+test: test-deps
+	$(MAKE) unit test-asan check-shape integration
 
 # No C file over 800 lines, no function over 80, no include cycle.
 check-shape:
@@ -133,12 +138,28 @@ fuzz-replay-run: $(FUZZ_REPLAY)
 deps:
 	./tools/install-deps.sh
 
+test-deps:
+	./tools/install-test-deps.sh
+
+help:
+	@sed -n '3,/^$$/s/^#//p' Makefile
+	@echo
+	@echo 'Set-up steps (Debian packages need root or sudo; no service is left enabled or running):'
+	@echo '  make deps       a C toolchain, pkg-config, the libraries pgimg links (libarchive,'
+	@echo '                  OpenSSL, libcurl, jansson, zstd, zlib), gpgv and Debian'"'"'s keyring'
+	@echo '                  (pgimg checks the archive'"'"'s signatures), CA certificates'
+	@echo '  make test-deps  cmocka, python3, bc, curl, psql, skopeo, umoci, Debian'"'"'s'
+	@echo '                  docker-registry and htpasswd (installed with starts denied and'
+	@echo '                  its unit disabled), xfsprogs; then versitygw, crane, cosign and'
+	@echo '                  syft built from the Go module proxy into ~/.cache/pgimg-test-tools'
+	@echo '  See docs/setup.md.'
+
 install: pgimg
 	install -D -m 0755 pgimg $(DESTDIR)$(PREFIX)/bin/pgimg
 
 clean:
 	rm -rf build build-asan build-fuzz pgimg
 
-.PHONY: all unit integration test test-asan check-asan check-shape fuzz fuzz-targets fuzz-replay fuzz-replay-run deps install clean
+.PHONY: all unit integration test test-deps help test-asan check-asan check-shape fuzz fuzz-targets fuzz-replay fuzz-replay-run deps install clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard $(BUILD)/tests/fuzz/*.d $(BUILD)/fuzz/*.d)

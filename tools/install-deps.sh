@@ -1,18 +1,15 @@
 #!/bin/sh
-# Install the Debian packages pgimg needs to build and test on a fresh
-# Debian 12 or 13 machine.  Idempotent; needs root (or sudo).
+# Install what building and running images needs on a fresh Debian 12 or
+# 13 machine: a C toolchain and pgimg's libraries, gpgv and Debian's
+# keyring (pgimg checks the archive's signatures), and CA certificates
+# (pgimg's downloads).  Nothing for the tests (tools/install-test-deps.sh) and
+# no service.  Idempotent; needs root (or sudo).  --list prints the
+# packages and installs nothing.
 set -eu
 pkgs="build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev
-libjansson-dev libzstd-dev zlib1g-dev libcmocka-dev gpgv debian-archive-keyring
-ca-certificates curl util-linux procps python3 bc skopeo umoci
-docker-registry apache2-utils xfsprogs postgresql-client"
-missing=
-for p in $pkgs; do
-	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO apt-get update -q
+libjansson-dev libzstd-dev zlib1g-dev gpgv debian-archive-keyring ca-certificates"
 # shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+[ "${1:-}" != --list ] || { printf '%s\n' $pkgs; exit 0; }
+. "$(dirname "$0")/apt.sh"
+# shellcheck disable=SC2086
+apt_install $pkgs
