@@ -10,7 +10,7 @@ set -eu
 cd "$(dirname "$0")/.."
 cache=${PGIMG_BENCH_CACHE:-build/test-cache}
 image=${1:-build/test-out/pg18.tar}
-command -v docker-registry >/dev/null || { echo "bench/push.sh: needs docker-registry (tools/install-deps.sh)" >&2; exit 1; }
+command -v docker-registry >/dev/null || { echo "bench/push.sh: needs docker-registry (make test-deps)" >&2; exit 1; }
 command -v skopeo >/dev/null || { echo "bench/push.sh: needs skopeo" >&2; exit 1; }
 make -s pgimg
 if [ ! -s "$image" ]; then

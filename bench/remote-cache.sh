@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 m=${1:-18}
-command -v docker-registry >/dev/null || { echo "bench/remote-cache.sh: needs docker-registry (tools/install-deps.sh)" >&2; exit 1; }
+command -v docker-registry >/dev/null || { echo "bench/remote-cache.sh: needs docker-registry (make test-deps)" >&2; exit 1; }
 make -s pgimg
 work=$(mktemp -d)
 pid=

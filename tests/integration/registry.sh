@@ -14,9 +14,9 @@ set -u
 
 have_docker || skip_all "no Docker Engine"
 if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
-	"$ROOT/tools/install-deps.sh" >/dev/null 2>&1 || true
+	"$ROOT/tools/install-test-deps.sh" >/dev/null 2>&1 || true
 fi
-command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
+command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (make test-deps)"
 command -v htpasswd >/dev/null || skip_all "htpasswd is not installed (apache2-utils)"
 command -v skopeo >/dev/null || skip_all "skopeo is not installed"
 
