@@ -23,13 +23,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port=$(free_port)
-host="localhost:$port"
-printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-	"$work/storage" "$port" > "$work/registry.yml"
-docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+start_plain_registry "$work" || { echo "Bail out! docker-registry did not start: $(tail -3 "$work/registry.log")"; exit 1; }
+host="localhost:$reg_port"
 
 
 # The machine that built: the test cache (build-images fills it).
