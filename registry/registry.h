@@ -30,7 +30,7 @@ struct registry_opts {
         const char *const *mount_from;  /* repositories to mount blobs from, NULL-terminated */
         const char *const *extra_tags;  /* tags to point at the manifest as well */
         const char *s3_endpoint;        /* "http://127.0.0.1:9000"; NULL: AWS */
-        const char *sign_key;           /* PEM private key: sign the manifest */
+        const char *sign_key;           /* PEM P-256 private key: sign as cosign does */
         const char *const *trusted_keys; /* PEM public keys: a pull must be signed by one */
 };
 
@@ -86,7 +86,8 @@ int registry_cache_push (const char *cache_dir, const char *dest, const struct r
 int registry_cache_pull (const char *cache_dir, const char *src, const struct registry_opts *opts,
                          struct registry_stats *stats, unsigned *n_entries, pgimg_error_t *err);
 
-/* Write a new ed25519 key pair: priv_path (mode 0600) and pub_path. */
+/* Write a new ECDSA P-256 key pair, the kind cosign uses: priv_path
+ * (PKCS#8 PEM, mode 0600) and pub_path (PKIX PEM), each atomically. */
 int registry_key_generate (const char *priv_path, const char *pub_path, pgimg_error_t *err);
 
 #endif

@@ -168,8 +168,6 @@ tampered() {
 # The layout is cosign's sign-blob one: the payload and its signature,
 # which cosign checks with the same public key.
 blob_verify() {
-	local cosign
-	cosign=$("$ROOT/tools/test-servers.sh" cosign 2>/dev/null) || { echo "# no cosign: skipped"; return 0; }
 	push --sign-key "$work/ci.key" "$work/img.tar" s3://pgimg-test/signed:1 >/dev/null 2>&1 &&
 		s3curl -o "$work/payload.json" "$endpoint/pgimg-test/signed/signatures/$want.json" &&
 		s3curl -o "$work/payload.sig" "$endpoint/pgimg-test/signed/signatures/$want.sig" &&
@@ -177,7 +175,11 @@ blob_verify() {
 		HOME=$work/home "$cosign" verify-blob --key "$work/ci.pub" --signature "$work/payload.sig" \
 			--insecure-ignore-tlog "$work/payload.json" >/dev/null 2>&1
 }
-ok "signatures/<hex>.json and .sig: cosign verify-blob accepts them" blob_verify
+if cosign=$("$ROOT/tools/test-servers.sh" cosign 2>/dev/null); then
+	ok "signatures/<hex>.json and .sig: cosign verify-blob accepts them" blob_verify
+else
+	pass "signatures/<hex>.json and .sig: cosign verify-blob accepts them # SKIP cosign cannot be built here"
+fi
 ok "a tampered signature is refused" tampered
 
 # ------------------------------------------------ remote build cache
