@@ -145,6 +145,7 @@ struct pull {
         struct oci_ref ref;
         struct reg_manifest m;
         char *blob_dir;
+        char top_digest[72];            /* what the reference names: the index, if one */
 };
 
 static const char *const accept_all[] = {
@@ -252,6 +253,7 @@ fetch_manifests (struct pull *p, char digest[72], char **media_type, struct buf 
 
         if (reg_conn_new (&p->c, &k, err) < 0 || get_manifest (k, p, want, m, digest, media_type, err) < 0)
                 return -1;
+        strcpy (p->top_digest, digest);
         if (reg_media_is_index (*media_type)) {
                 struct reg_desc d;
                 if (reg_store_bytes (p->blob_dir, digest, m->data, m->len, err) < 0
@@ -383,7 +385,9 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
                 r = pgimg_make_error (err, ENOMEM, "pull: out of memory");
         else if (layer_cache_blob_dir (cache_dir, &p.blob_dir, err) < 0 || fetch_manifests (&p, digest, &media_type, &m, err) < 0)
                 r = -1;
-        else if (opts->trusted_keys && check_signature (&p, digest, opts, err) < 0)
+        /* Signed is what the reference names, as cosign signs it: an
+         * index pins the manifest picked from it. */
+        else if (opts->trusted_keys && check_signature (&p, p.top_digest, opts, err) < 0)
                 r = -1;
         else if (reg_manifest_parse (m.data, m.len, &p.m, err) < 0)
                 r = pgimg_error_wrap (err, "%s", src);

@@ -184,6 +184,18 @@ cosign_pub_pull() {
 }
 ok "cosign.pub of cosign generate-key-pair is a key pgimg pull trusts" cosign_pub_pull
 
+# An index: what is signed is what the tag names, as cosign signs it.
+index_signed() {
+	local idx
+	"$crane" index append -m "$host/pg/cosigned:1" -t "$host/pg/index:1" >/dev/null 2>&1 || return 1
+	idx=$("$crane" digest "$host/pg/index:1") || return 1
+	msg=$(pull --trusted-key "$work/ci.pub" "$host/pg/index:1" 2>&1)
+	grep -q "manifest $idx of pg/index is not signed; refused" <<<"$msg" || return 1
+	"$cosign" sign --key "$work/imported.key" --tlog-upload=false -y "$host/pg/index@$idx" >/dev/null 2>&1 &&
+		pull --trusted-key "$work/ci.pub" "$host/pg/index:1"
+}
+ok "an index: refused until the index itself is signed, then pulled" index_signed
+
 # ---------------------------------------------------------------- crane
 valid() { "$crane" validate --remote "$1" >/dev/null 2>"$work/crane.err" || { sed 's/^/#   /' "$work/crane.err"; return 1; }; }
 ok "crane validate --remote: the images" eval 'valid "$host/pg/signed:1" && valid "$host/pg/signed:2"'
