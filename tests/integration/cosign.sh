@@ -14,10 +14,7 @@ set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
 
-if ! command -v docker-registry >/dev/null; then
-	"$ROOT/tools/install-deps.sh" >/dev/null 2>&1 || true
-fi
-command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
+need_registry
 cosign=$("$ROOT/tools/test-servers.sh" cosign 2>/dev/null) || skip_all "cosign cannot be built here (tools/test-servers.sh cosign)"
 crane=$("$ROOT/tools/test-servers.sh" crane 2>/dev/null) || skip_all "crane cannot be built here (tools/test-servers.sh crane)"
 

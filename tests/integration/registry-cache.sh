@@ -9,10 +9,7 @@ set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
 
-if ! command -v docker-registry >/dev/null; then
-	"$ROOT/tools/install-deps.sh" >/dev/null 2>&1 || true
-fi
-command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
+need_registry
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-registry-cache-XXXXXX")
 reg_pid=

@@ -79,10 +79,7 @@ ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 python3 "$HOSTILE_WORK/signatures.py" "$hs_port" "$hs_log" 2>/dev/null &
 HOSTILE_CLEANUPS+=("kill $! ; wait $!")
-for _ in $(seq 50); do
-	curl -s -o /dev/null "http://127.0.0.1:$hs_port/v2/" && break
-	sleep 0.1
-done
+wait_http "http://127.0.0.1:$hs_port/v2/"
 "$PGIMG" -q key generate -o "$HOSTILE_WORK/sig-ci"
 
 # hs_case REPO NAME WANT: the pull of REPO fails in one line holding WANT.

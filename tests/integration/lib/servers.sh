@@ -3,6 +3,7 @@
 #   free_port             a TCP port nobody listens on now
 #   field NAME            the top-level NAME of the JSON object on stdin
 #   image_digest FILE     the manifest digest an image tarball's index.json names
+#   need_registry         Debian's docker-registry, installed when missing, or a skip
 #   start_plain_registry DIR
 #                         Debian's docker-registry, no login, on a free port of
 #                         127.0.0.1, storing below DIR: sets reg_port and reg_pid
@@ -11,6 +12,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 image_digest() {
 	python3 -c 'import json,sys,tarfile; print(json.load(tarfile.open(sys.argv[1]).extractfile("index.json"))["manifests"][0]["digest"])' "$1"
+}
+need_registry() {
+	command -v docker-registry >/dev/null || "$ROOT/tools/install-deps.sh" >/dev/null 2>&1 || true
+	command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
 }
 start_plain_registry() {
 	reg_port=$(free_port)
