@@ -27,6 +27,8 @@
 #define OCI_CONFIG "application/vnd.oci.image.config.v1+json"
 #define MAX_SBOM_BYTES (64u << 20)
 #define MAX_SIG_LAYERS 64
+/* The layer of the ed25519 signatures pgimg wrote before cosign's format. */
+#define OLD_PGIMG_SIGNATURE "application/vnd.pgimg.signature.v1.ed25519"
 
 char *
 reg_cosign_payload (const char *identity, const char *digest)
@@ -104,8 +106,11 @@ reg_sig_layers_parse (const char *data, size_t len, struct reg_sig_layers *out, 
                 struct reg_sig_layer *l = &out->v[out->n];
                 if (out->n == MAX_SIG_LAYERS)
                         break;
-                if (sig_layer (v, l) != 0)
+                if (sig_layer (v, l) != 0) {
+                        const char *mt = json_string_value (json_object_get (v, "mediaType"));
+                        out->old_pgimg |= mt != NULL && strcmp (mt, OLD_PGIMG_SIGNATURE) == 0;
                         continue;
+                }
                 out->n++;
                 if (l->desc.media_type == NULL || l->signature == NULL) {
                         reg_sig_layers_free (out);

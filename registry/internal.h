@@ -297,6 +297,7 @@ struct reg_sig_layer {
 struct reg_sig_layers {
         struct reg_sig_layer *v;
         size_t n;
+        int old_pgimg;                  /* holds a signature of pgimg before cosign's format */
 };
 int reg_sig_layers_parse (const char *data, size_t len, struct reg_sig_layers *out, pgimg_error_t *err);
 void reg_sig_layers_free (struct reg_sig_layers *s);

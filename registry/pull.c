@@ -353,6 +353,14 @@ check_signature (struct pull *p, const char *digest, const struct registry_opts 
         if (reg_sig_layers_parse (m.data, m.len, &sl, err) < 0)
                 return pgimg_error_wrap (err, "%s:%s", p->ref.path, tag);
         r = find_signature (k, p, &sl, digest, opts->trusted_keys, other, err);
+        if (r == 0 && sl.old_pgimg) {
+                reg_sig_layers_free (&sl);
+                return pgimg_make_error (err, EPERM,
+                                         "manifest %s of %s is signed in the ed25519 format of an older pgimg, "
+                                         "which is no longer checked; refused (push it again with --sign-key and "
+                                         "a key of `pgimg key generate`)",
+                                         digest, p->ref.path);
+        }
         reg_sig_layers_free (&sl);
         snprintf (where, sizeof (where), "%s:%s", p->ref.path, tag);
         return r == REG_SIG_OK ? 0 : reg_cosign_refusal (r, where, digest, other, keys, err);

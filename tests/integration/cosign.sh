@@ -139,6 +139,16 @@ moved() {
 ok "a signature moved onto another image: cosign and pgimg refuse it" moved
 echo "# $msg"
 
+# usage: put_blob FILE: upload FILE as a blob of pg/signed.
+put_blob() {
+	local loc
+	loc=$(curl -sf -X POST -D - -o /dev/null "http://$host/v2/pg/signed/blobs/uploads/" | tr -d '\r' |
+		sed -n 's/^Location: //Ip')
+	case $loc in http*) ;; *) loc="http://$host$loc" ;; esac
+	curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$1" \
+		"$loc&digest=sha256:$(sha256sum < "$1" | cut -d' ' -f1)" >/dev/null
+}
+
 # The payload altered (another identity), the signature kept.
 altered() {
 	local payload new size loc
@@ -147,11 +157,7 @@ altered() {
 		> "$work/payload.json"
 	new=sha256:$(sha256sum < "$work/payload.json" | cut -d' ' -f1)
 	size=$(stat -c %s "$work/payload.json")
-	loc=$(curl -sf -X POST -D - -o /dev/null "http://$host/v2/pg/signed/blobs/uploads/" | tr -d '\r' |
-		sed -n 's/^Location: //Ip')
-	case $loc in http*) ;; *) loc="http://$host$loc" ;; esac
-	curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$work/payload.json" \
-		"$loc&digest=$new" >/dev/null || return 1
+	put_blob "$work/payload.json" || return 1
 	python3 - "$work/sig.json" "$new" "$size" > "$work/sig2.json" <<'EOF'
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -163,6 +169,23 @@ EOF
 	! cverify "$work/ci.pub" "$host/pg/signed:1" && grep -q "(tampered, or signed by another key); refused" <<<"$msg"
 }
 ok "an altered signature payload: cosign and pgimg refuse it" altered
+echo "# $msg"
+
+# A signature in the format of an older pgimg (ed25519, 64 bytes).
+old_format() {
+	local img3 sig
+	"$helpers/random-image.sh" "$work/img3.tar" 1 pgimg-test/signed:3 || return 1
+	img3=$(push "$work/img3.tar" "$host/pg/signed:3" | field manifest)
+	head -c 64 /dev/urandom > "$work/old.sig" && printf '{}' > "$work/old.config" || return 1
+	put_blob "$work/old.sig" && put_blob "$work/old.config" || return 1
+	sig=sha256:$(sha256sum < "$work/old.sig" | cut -d' ' -f1)
+	printf '{"config":{"digest":"sha256:%s","mediaType":"application/vnd.pgimg.signature.config.v1+json","size":2},"layers":[{"digest":"%s","mediaType":"application/vnd.pgimg.signature.v1.ed25519","size":64}],"mediaType":"application/vnd.oci.image.manifest.v1+json","schemaVersion":2}' \
+		"$(sha256sum < "$work/old.config" | cut -d' ' -f1)" "$sig" > "$work/old.json"
+	put_manifest "sha256-${img3#sha256:}.sig" "$work/old.json" || return 1
+	msg=$(pull --trusted-key "$work/ci.pub" "$host/pg/signed:3" 2>&1)
+	grep -q "is signed in the ed25519 format of an older pgimg, which is no longer checked; refused" <<<"$msg"
+}
+ok "a signature of an older pgimg is refused, saying so" old_format
 echo "# $msg"
 push --sign-key "$work/ci.key" "$work/img.tar" "$host/pg/signed:1" >/dev/null
 

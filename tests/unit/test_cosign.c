@@ -222,6 +222,14 @@ signature_manifests_are_read_with_care (void **state)
         /* Another media type, a payload too big, no signature: skipped. */
         assert_int_equal (reg_sig_layers_parse (other_layer, strlen (other_layer), &sl, &err), 0);
         assert_int_equal (sl.n, 0);
+        assert_false (sl.old_pgimg);
+        reg_sig_layers_free (&sl);
+        /* A signature of pgimg before cosign's format is recognised. */
+        static const char old_sig[] = "{\"layers\":[{\"mediaType\":\"application/vnd.pgimg.signature.v1.ed25519\","
+                                      "\"digest\":\"" DIGEST "\",\"size\":64}]}";
+        assert_int_equal (reg_sig_layers_parse (old_sig, strlen (old_sig), &sl, &err), 0);
+        assert_int_equal (sl.n, 0);
+        assert_true (sl.old_pgimg);
         reg_sig_layers_free (&sl);
         assert_true (reg_sig_layers_parse ("{}", 2, &sl, &err) < 0);
         assert_string_equal (err->msg, "not an image manifest (no layers)");
