@@ -8,7 +8,9 @@
  * after every blob it needs is in place, so a failed push never leaves
  * a half-written tag.  S3 destinations ("s3://bucket/prefix") hold the
  * same blobs under blobs/sha256/ and one small index per tag under
- * manifests/.  Does not build images: cli/ hands it a written image.
+ * manifests/.  With a signing key, a cosign signature (and the SBOM's
+ * attestation) goes up beside the image, and a pull with trusted keys
+ * checks it first.  Does not build images: cli/ hands it a written image.
  * Credentials never appear in messages.
  */
 #ifndef PGIMG_REGISTRY_H
