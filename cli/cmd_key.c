@@ -1,4 +1,4 @@
-/* cmd_key.c - pgimg key generate: an ed25519 key pair for signing pushes. */
+/* cmd_key.c - pgimg key generate: an ECDSA P-256 key pair for signing pushes. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,12 +15,15 @@ help (void)
 {
         printf ("usage: pgimg key generate [-o PREFIX]\n"
                 "\n"
-                "Write a new ed25519 key pair: PREFIX.key (private, mode 0600) signs\n"
-                "manifests on `pgimg push --sign-key`, PREFIX.pub checks them on\n"
-                "`pgimg pull --trusted-key`.  PREFIX defaults to pgimg-signing.\n"
+                "Write a new ECDSA P-256 key pair, the kind cosign uses: PREFIX.key\n"
+                "(PKCS#8 PEM, mode 0600) signs images on `pgimg push --sign-key`,\n"
+                "PREFIX.pub (PKIX PEM) checks them on `pgimg pull --trusted-key` and\n"
+                "on `cosign verify --key`.  `cosign import-key-pair --key PREFIX.key`\n"
+                "gives the key to cosign.  PREFIX defaults to pgimg-signing.\n"
                 "\n"
                 "Example:\n"
-                "  pgimg key generate -o ci && pgimg push pg17.tar reg:5000/pg:17 --sign-key ci.key\n");
+                "  pgimg key generate -o ci && pgimg push pg17.tar reg:5000/pg:17 --sign-key ci.key\n"
+                "  cosign verify --key ci.pub --insecure-ignore-tlog reg:5000/pg:17\n");
 }
 
 int

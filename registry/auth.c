@@ -411,3 +411,88 @@ reg_realm_check (const struct registry_opts *opts, const char *who, const char *
                                  "PGIMG_INSECURE_REGISTRIES (or use --insecure) on a trusted network",
                                  who, (int) shown, realm, authority);
 }
+
+/* ---- S3 credentials ---- */
+
+/* aws_access_key_id and friends from the [profile] of an ini file. */
+static int
+ini_lookup (const char *path, const char *profile, char **access_key, char **secret_key, char **session_token,
+            pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+        char *line, *save = NULL;
+        int in_profile = 0;
+
+        if (!fs_exists (path))
+                return 0;
+        if (fs_read_file (path, REG_MAX_REPLY_BYTES, &b, err) < 0)
+                return -1;
+        for (line = strtok_r (b.data, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+                char *eq, *k, *v, **slot = NULL;
+                line += strspn (line, " \t");
+                if (*line == '[') {
+                        char *end = strchr (line, ']');
+                        in_profile = end && (size_t) (end - line - 1) == strlen (profile)
+                                     && strncmp (line + 1, profile, strlen (profile)) == 0;
+                        continue;
+                }
+                if (!in_profile || (eq = strchr (line, '=')) == NULL)
+                        continue;
+                *eq = '\0';
+                k = line;
+                v = eq + 1;
+                for (char *e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+                        e[-1] = '\0';
+                v += strspn (v, " \t");
+                v[strcspn (v, " \t\r")] = '\0';
+                if (strcmp (k, "aws_access_key_id") == 0)
+                        slot = access_key;
+                else if (strcmp (k, "aws_secret_access_key") == 0)
+                        slot = secret_key;
+                else if (strcmp (k, "aws_session_token") == 0)
+                        slot = session_token;
+                if (slot && *slot == NULL && (*slot = strdup (v)) == NULL)
+                        return pgimg_make_error (err, ENOMEM, "S3 credentials: out of memory");
+        }
+        return 0;
+}
+
+static int
+dup_env (char **slot, const char *name)
+{
+        const char *v = getenv (name);
+
+        if (v == NULL || *v == '\0' || *slot != NULL)
+                return 0;
+        return (*slot = strdup (v)) == NULL ? -1 : 0;
+}
+
+int
+reg_s3_creds_lookup (const char *bucket, char **access_key, char **secret_key, char **session_token, char **region,
+                     pgimg_error_t *err)
+{
+        const char *home = getenv ("HOME"), *file = getenv ("AWS_SHARED_CREDENTIALS_FILE");
+        const char *profile = getenv ("AWS_PROFILE");
+        cleanup_free char *path = NULL;
+
+        if (dup_env (access_key, "AWS_ACCESS_KEY_ID") < 0 || dup_env (secret_key, "AWS_SECRET_ACCESS_KEY") < 0
+            || dup_env (session_token, "AWS_SESSION_TOKEN") < 0 || dup_env (region, "AWS_REGION") < 0
+            || dup_env (region, "AWS_DEFAULT_REGION") < 0)
+                return pgimg_make_error (err, ENOMEM, "S3 credentials: out of memory");
+        if (*access_key == NULL || *secret_key == NULL) {
+                if (file && *file)
+                        path = strdup (file);
+                else if (home && asprintf (&path, "%s/.aws/credentials", home) < 0)
+                        path = NULL;
+                if (path && ini_lookup (path, profile && *profile ? profile : "default", access_key, secret_key, session_token, err) < 0)
+                        return -1;
+        }
+        if (*access_key == NULL || *secret_key == NULL)
+                return pgimg_make_error (err, EACCES,
+                                         "bucket %s: no credentials: set AWS_ACCESS_KEY_ID and "
+                                         "AWS_SECRET_ACCESS_KEY, or write them in ~/.aws/credentials",
+                                         bucket);
+        if (*region == NULL && (*region = strdup ("us-east-1")) == NULL)
+                return pgimg_make_error (err, ENOMEM, "S3: out of memory");
+        return 0;
+}

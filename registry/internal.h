@@ -2,8 +2,8 @@
  * Nothing outside registry/ includes this header: jansson stays inside
  * (and libcurl in common/http).
  *
- *   auth.c      credentials (environment, ~/.docker/config.json) and
- *               WWW-Authenticate challenges
+ *   auth.c      credentials (environment, ~/.docker/config.json,
+ *               ~/.aws/credentials) and WWW-Authenticate challenges
  *   http.c      one request with auth, over common/http
  *   manifest.c  manifests and indexes: the descriptors they hold
  *   source.c    the blobs of an image tarball or layout directory
@@ -11,7 +11,8 @@
  *   pull.c      registry_pull from a registry
  *   s3.c        both against S3 (SigV4)
  *   s3ref.c     S3 locations: "s3://bucket/prefix:tag", checked
- *   sign.c      ed25519 signatures over manifest digests
+ *   sign.c      ECDSA P-256 keys and signatures
+ *   cosign.c    signatures and attestations in cosign's format
  *   cache.c     the layer cache as one image: the remote build cache
  */
 #ifndef PGIMG_REGISTRY_INTERNAL_H
@@ -35,8 +36,9 @@
 #define REG_MEDIA_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define REG_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define REG_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
-#define REG_MEDIA_SIGNATURE "application/vnd.pgimg.signature.v1.ed25519"
-#define REG_MEDIA_SIGNATURE_CONFIG "application/vnd.pgimg.signature.config.v1+json"
+#define REG_MEDIA_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
+#define REG_MEDIA_DSSE "application/vnd.dsse.envelope.v1+json"
+#define REG_COSIGN_SIG_ANNOTATION "dev.cosignproject.cosign/signature"
 
 /* Limits on what is read from the network or a file. */
 #define REG_MAX_MANIFEST_BYTES (4u << 20)
@@ -85,6 +87,14 @@ int reg_same_origin (const char *base, const char *url);
  * pgimg there, the realm (without its query) and what to do. */
 int reg_realm_check (const struct registry_opts *opts, const char *who, const char *realm,
                      pgimg_error_t *err);
+
+/* S3 credentials: $AWS_ACCESS_KEY_ID, $AWS_SECRET_ACCESS_KEY and
+ * $AWS_SESSION_TOKEN, else the [$AWS_PROFILE] (default) section of
+ * $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials; the region from
+ * $AWS_REGION or $AWS_DEFAULT_REGION, else us-east-1.  Slots already
+ * set are kept; all malloc'ed.  No key is an error naming bucket. */
+int reg_s3_creds_lookup (const char *bucket, char **access_key, char **secret_key, char **session_token,
+                         char **region, pgimg_error_t *err);
 
 /* "user:password" in base64, malloc'ed; NULL on ENOMEM. */
 char *reg_base64 (const char *data, size_t len);
@@ -225,6 +235,7 @@ struct reg_image {
         char manifest_digest[72];
         struct reg_blob *blobs;         /* config first, then the layers */
         size_t n_blobs;
+        char *sbom_path;                /* <tarball>.spdx.json beside it, or NULL */
 };
 #define REG_IMAGE_INIT { 0 }
 
@@ -247,18 +258,82 @@ int reg_push_image (const struct reg_image *img, const char *dest, const struct 
 
 /* ---- sign.c ---- */
 
-/* The signature of manifest_digest with the PEM private key at key_path:
- * 64 bytes into sig. */
-int reg_sign (const char *key_path, const char *manifest_digest, unsigned char sig[64],
-              pgimg_error_t *err);
-/* 0 when sig is a signature of manifest_digest by one of the PEM public
- * keys; otherwise an error saying the manifest is refused. */
-int reg_verify (const char *const *pub_paths, const char *manifest_digest,
-                const unsigned char *sig, size_t sig_len, pgimg_error_t *err);
+/* 0 when the file at key_path is a P-256 key pgimg can use (the private
+ * half when private_part), else one line naming it and what to do. */
+int reg_key_check (const char *key_path, int private_part, pgimg_error_t *err);
+/* reg_key_check of every public key of a NULL-terminated list; their
+ * number into *n. */
+int reg_keys_check (const char *const *pub_paths, int *n, pgimg_error_t *err);
+/* The ECDSA-SHA256 signature of data with the PEM private key at
+ * key_path, DER in base64 into *sig_b64 (malloc'ed). */
+int reg_sign (const char *key_path, const void *data, size_t len, char **sig_b64, pgimg_error_t *err);
+/* 1 when sig_b64 is a signature of data by one of the PEM public keys,
+ * 0 when by none (a garbled signature included); -1 when a key file
+ * cannot be read. */
+int reg_verify (const char *const *pub_paths, const void *data, size_t len, const char *sig_b64,
+                pgimg_error_t *err);
 
-/* The tag that holds the signature of a manifest in a registry:
- * "sha256-<hex>.sig", as cosign names its own. */
+/* ---- cosign.c ---- */
+
+/* The tags that hold the signatures (.sig) and the attestations (.att)
+ * of a manifest in a registry, as cosign names them. */
 #define REG_SIGNATURE_TAG_FMT "sha256-%s.sig"
+/* A signature payload is a few hundred bytes; more is not read. */
+#define REG_MAX_SIG_LAYER_BYTES (64u << 10)
+
+/* The simple-signing payload saying identity ("host/repo") has the
+ * manifest digest, malloc'ed; NULL on ENOMEM. */
+char *reg_cosign_payload (const char *identity, const char *digest);
+/* The manifest digest a simple-signing payload names. */
+int reg_cosign_payload_digest (const char *data, size_t len, char digest[72], pgimg_error_t *err);
+
+/* The signatures a .sig manifest carries: its simple-signing layers
+ * (at most 64, each at most REG_MAX_SIG_LAYER_BYTES) with their
+ * signature annotations; other layers are skipped. */
+struct reg_sig_layer {
+        struct reg_desc desc;
+        char *signature;                /* base64 */
+};
+struct reg_sig_layers {
+        struct reg_sig_layer *v;
+        size_t n;
+        int old_pgimg;                  /* holds a signature of pgimg before cosign's format */
+};
+int reg_sig_layers_parse (const char *data, size_t len, struct reg_sig_layers *out, pgimg_error_t *err);
+void reg_sig_layers_free (struct reg_sig_layers *s);
+
+/* reg_cosign_check: whether payload with sig_b64 vouches for digest. */
+#define REG_SIG_OK 1
+#define REG_SIG_OTHER_IMAGE 2   /* a trusted key's, for signed_digest */
+/* REG_SIG_OK, REG_SIG_OTHER_IMAGE, 0 when no trusted key made it (or
+ * the payload is not cosign's), -1 when a key cannot be read. */
+int reg_cosign_check (const char *const *keys, const char *payload, size_t len, const char *sig_b64,
+                      const char *digest, char signed_digest[72], pgimg_error_t *err);
+/* The error for a reg_cosign_check result r that is not REG_SIG_OK (a
+ * negative r is returned as is): where names the signature, for
+ * messages; n_keys is how many keys were trusted. */
+int reg_cosign_refusal (int r, const char *where, const char *digest, const char *signed_digest, int n_keys,
+                        pgimg_error_t *err);
+/* The payload for digest and its signature with key_path (base64), as
+ * `cosign sign-blob` writes them; both malloc'ed. */
+int reg_cosign_sign_blob (const char *identity, const char *digest, const char *key_path, char **payload,
+                          char **sig_b64, pgimg_error_t *err);
+
+/* A small image of one layer, in memory: a signature or an attestation. */
+struct reg_artifact {
+        char *layer, *config, *manifest;
+        size_t layer_len, config_len, manifest_len;
+        char layer_digest[72], config_digest[72], manifest_digest[72];
+        char *signature;                /* base64, of a signature */
+};
+void reg_artifact_free (struct reg_artifact *a);
+/* The .sig image of digest signed with the private key at key_path. */
+int reg_cosign_signature (const char *identity, const char *digest, const char *key_path, struct reg_artifact *a,
+                          pgimg_error_t *err);
+/* The .att image: the SPDX JSON document at sbom_path as an in-toto
+ * statement about digest, in a DSSE envelope signed with key_path. */
+int reg_cosign_attestation (const char *identity, const char *digest, const char *sbom_path, const char *key_path,
+                            struct reg_artifact *a, pgimg_error_t *err);
 
 /* ---- s3ref.c ---- */
 

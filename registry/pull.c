@@ -145,6 +145,7 @@ struct pull {
         struct oci_ref ref;
         struct reg_manifest m;
         char *blob_dir;
+        char top_digest[72];            /* what the reference names: the index, if one */
 };
 
 static const char *const accept_all[] = {
@@ -252,6 +253,7 @@ fetch_manifests (struct pull *p, char digest[72], char **media_type, struct buf 
 
         if (reg_conn_new (&p->c, &k, err) < 0 || get_manifest (k, p, want, m, digest, media_type, err) < 0)
                 return -1;
+        strcpy (p->top_digest, digest);
         if (reg_media_is_index (*media_type)) {
                 struct reg_desc d;
                 if (reg_store_bytes (p->blob_dir, digest, m->data, m->len, err) < 0
@@ -268,21 +270,76 @@ fetch_manifests (struct pull *p, char digest[72], char **media_type, struct buf 
         return 0;
 }
 
-/* The signature tag of digest must hold a signature by a trusted key;
- * its blob is checked against its own digest before it is believed. */
+/* A small blob (a signature payload) into out, checked against its digest. */
+static int
+get_small_blob (struct reg_conn *k, struct pull *p, const struct reg_desc *d, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_free char *url = NULL;
+        struct reg_req q = REG_REQ_INIT;
+        struct reg_resp r = { 0 };
+        char hex[SHA256_HEX_LEN + 1];
+        int ret;
+
+        if (asprintf (&url, "/v2/%s/blobs/%s", p->ref.path, d->digest) < 0)
+                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
+        q.method = "GET";
+        q.url = url;
+        q.out = out;
+        q.what = "a signature";
+        ret = reg_request (k, &q, &r, err);
+        if (ret == 0 && r.status != 200)
+                ret = reg_status_error (&p->c, &r, "the download of a signature", err);
+        reg_resp_free (&r);
+        if (ret == 0 && sha256_buf_hex (out->data ? out->data : "", out->len, hex, err) < 0)
+                ret = -1;
+        if (ret == 0 && strcmp (hex, store_digest_hex (d->digest)) != 0)
+                ret = pgimg_make_error (err, EPERM, "signature blob %s of %s does not match its digest; refused",
+                                        d->digest, p->ref.path);
+        return ret;
+}
+
+/* Whether one of the signatures of digest's .sig tag is a trusted key's
+ * and names digest: REG_SIG_OK, REG_SIG_OTHER_IMAGE (with *other set)
+ * or 0.  Every payload is checked against its digest before it is
+ * believed. */
+static int
+find_signature (struct reg_conn *k, struct pull *p, const struct reg_sig_layers *sl, const char *digest,
+                const char *const *keys, char other[72], pgimg_error_t *err)
+{
+        int best = 0;
+
+        for (size_t i = 0; i < sl->n; i++) {
+                cleanup_buf struct buf payload = BUF_INIT_MAX (REG_MAX_SIG_LAYER_BYTES);
+                char signed_digest[72];
+                int r;
+                if (get_small_blob (k, p, &sl->v[i].desc, &payload, err) < 0)
+                        return -1;
+                r = reg_cosign_check (keys, payload.data ? payload.data : "", payload.len, sl->v[i].signature, digest,
+                                      signed_digest, err);
+                if (r < 0 || r == REG_SIG_OK)
+                        return r;
+                if (r == REG_SIG_OTHER_IMAGE) {
+                        best = r;
+                        strcpy (other, signed_digest);
+                }
+        }
+        return best;
+}
+
+/* The .sig tag of digest must hold a cosign signature of digest by one
+ * of the trusted keys. */
 static int
 check_signature (struct pull *p, const char *digest, const struct registry_opts *opts, pgimg_error_t *err)
 {
         cleanup_conn struct reg_conn *k = NULL;
         cleanup_buf struct buf m = BUF_INIT_MAX (REG_MAX_REPLY_BYTES);
-        cleanup_buf struct buf sig = BUF_INIT_MAX (4096);
-        cleanup_free char *media_type = NULL, *url = NULL;
-        struct reg_manifest sm = { 0 };
-        struct reg_req q = REG_REQ_INIT;
-        struct reg_resp r = { 0 };
-        char tag[128], sdigest[72], hex[SHA256_HEX_LEN + 1];
-        int ret;
+        cleanup_free char *media_type = NULL;
+        struct reg_sig_layers sl = { 0 };
+        char tag[128], sdigest[72], other[72] = "", where[300];
+        int keys, r;
 
+        if (reg_keys_check (opts->trusted_keys, &keys, err) < 0)
+                return -1;
         snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, store_digest_hex (digest));
         if (reg_conn_new (&p->c, &k, err) < 0)
                 return -1;
@@ -293,32 +350,20 @@ check_signature (struct pull *p, const char *digest, const struct registry_opts 
                 return pgimg_make_error (err, EPERM, "manifest %s of %s is not signed; refused (push it with --sign-key)",
                                          digest, p->ref.path);
         }
-        if (reg_manifest_parse (m.data, m.len, &sm, err) < 0)
-                return pgimg_error_wrap (err, "signature of %s", digest);
-        if (sm.n_layers != 1 || sm.layers[0].media_type == NULL || strcmp (sm.layers[0].media_type, REG_MEDIA_SIGNATURE) != 0) {
-                reg_manifest_free (&sm);
-                return pgimg_make_error (err, EPERM, "the signature tag of %s holds no pgimg signature; refused", digest);
+        if (reg_sig_layers_parse (m.data, m.len, &sl, err) < 0)
+                return pgimg_error_wrap (err, "%s:%s", p->ref.path, tag);
+        r = find_signature (k, p, &sl, digest, opts->trusted_keys, other, err);
+        if (r == 0 && sl.old_pgimg) {
+                reg_sig_layers_free (&sl);
+                return pgimg_make_error (err, EPERM,
+                                         "manifest %s of %s is signed in the ed25519 format of an older pgimg, "
+                                         "which is no longer checked; refused (push it again with --sign-key and "
+                                         "a key of `pgimg key generate`)",
+                                         digest, p->ref.path);
         }
-        if (asprintf (&url, "/v2/%s/blobs/%s", p->ref.path, sm.layers[0].digest) < 0) {
-                reg_manifest_free (&sm);
-                return pgimg_make_error (err, ENOMEM, "pull: out of memory");
-        }
-        q.method = "GET";
-        q.url = url;
-        q.out = &sig;
-        q.what = "the signature";
-        ret = reg_request (k, &q, &r, err);
-        if (ret == 0 && r.status != 200)
-                ret = reg_status_error (&p->c, &r, "the download of the signature", err);
-        if (ret == 0 && sha256_buf_hex (sig.data ? sig.data : "", sig.len, hex, err) < 0)
-                ret = -1;
-        if (ret == 0 && strcmp (hex, store_digest_hex (sm.layers[0].digest)) != 0)
-                ret = pgimg_make_error (err, EPERM, "the signature blob of %s does not match its digest; refused", digest);
-        if (ret == 0)
-                ret = reg_verify (opts->trusted_keys, digest, (const unsigned char *) sig.data, sig.len, err);
-        reg_resp_free (&r);
-        reg_manifest_free (&sm);
-        return ret;
+        reg_sig_layers_free (&sl);
+        snprintf (where, sizeof (where), "%s:%s", p->ref.path, tag);
+        return r == REG_SIG_OK ? 0 : reg_cosign_refusal (r, where, digest, other, keys, err);
 }
 
 static int
@@ -348,7 +393,9 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
                 r = pgimg_make_error (err, ENOMEM, "pull: out of memory");
         else if (layer_cache_blob_dir (cache_dir, &p.blob_dir, err) < 0 || fetch_manifests (&p, digest, &media_type, &m, err) < 0)
                 r = -1;
-        else if (opts->trusted_keys && check_signature (&p, digest, opts, err) < 0)
+        /* Signed is what the reference names, as cosign signs it: an
+         * index pins the manifest picked from it. */
+        else if (opts->trusted_keys && check_signature (&p, p.top_digest, opts, err) < 0)
                 r = -1;
         else if (reg_manifest_parse (m.data, m.len, &p.m, err) < 0)
                 r = pgimg_error_wrap (err, "%s", src);

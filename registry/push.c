@@ -27,6 +27,7 @@ struct push {
         const struct reg_image *img;
         const struct registry_opts *opts;
         uint64_t chunk_bytes;
+        struct reg_artifact sig, att;           /* when signing */
         unsigned present, mounted, uploaded;    /* under c.lock */
 };
 
@@ -354,35 +355,55 @@ memory_blob (struct reg_blob *b, const char *data, size_t len, pgimg_error_t *er
         return 0;
 }
 
-/* The signature goes up as a small image of its own, tagged
- * sha256-<hex>.sig: an empty config and one 64-byte layer. */
+/* A signature or attestation goes up as a small image of its own under
+ * the tag cosign gives it, replacing what that tag held (`cosign sign`
+ * afterwards adds its signature beside pgimg's). */
 static int
-push_signature (struct reg_conn *k, struct push *p, pgimg_error_t *err)
+push_artifact (struct reg_conn *k, struct push *p, const char *suffix, const struct reg_artifact *a,
+               pgimg_error_t *err)
 {
-        const char *digest = p->img->manifest_digest;
-        unsigned char sig[64];
         struct reg_blob config, layer;
-        cleanup_free char *manifest = NULL;
-        char tag[128], hex[SHA256_HEX_LEN + 1], mdigest[72];
+        char tag[128];
 
-        if (reg_sign (p->opts->sign_key, digest, sig, err) < 0 || memory_blob (&config, "{}", 2, err) < 0
-            || memory_blob (&layer, (const char *) sig, sizeof (sig), err) < 0)
+        if (memory_blob (&config, a->config, a->config_len, err) < 0
+            || memory_blob (&layer, a->layer, a->layer_len, err) < 0)
                 return -1;
         if (push_blob (k, p, &config, err) < 0 || push_blob (k, p, &layer, err) < 0)
                 return -1;
-        if (asprintf (&manifest,
-                      "{\"config\":{\"digest\":\"%s\",\"mediaType\":\"%s\",\"size\":2},"
-                      "\"layers\":[{\"digest\":\"%s\",\"mediaType\":\"%s\",\"size\":64}],"
-                      "\"mediaType\":\"%s\",\"schemaVersion\":2}",
-                      config.digest, REG_MEDIA_SIGNATURE_CONFIG, layer.digest, REG_MEDIA_SIGNATURE,
-                      REG_MEDIA_OCI_MANIFEST)
-            < 0)
+        snprintf (tag, sizeof (tag), "sha256-%s.%s", store_digest_hex (p->img->manifest_digest), suffix);
+        return put_manifest (k, p, tag, a->manifest, a->manifest_len, REG_MEDIA_OCI_MANIFEST, a->manifest_digest, err);
+}
+
+/* The signature, and the SBOM's attestation when the image has one,
+ * are made before anything is sent: a key or an SBOM that will not do
+ * stops the push before it moves a tag. */
+static int
+make_signatures (struct push *p, pgimg_error_t *err)
+{
+        const char *digest = p->img->manifest_digest;
+        cleanup_free char *identity = NULL;
+
+        if (asprintf (&identity, "%s/%s", p->ref.domain, p->ref.path) < 0)
                 return pgimg_make_error (err, ENOMEM, "push: out of memory");
-        if (sha256_buf_hex (manifest, strlen (manifest), hex, err) < 0)
+        if (reg_cosign_signature (identity, digest, p->opts->sign_key, &p->sig, err) < 0)
                 return -1;
-        snprintf (mdigest, sizeof (mdigest), "sha256:%s", hex);
-        snprintf (tag, sizeof (tag), REG_SIGNATURE_TAG_FMT, store_digest_hex (digest));
-        return put_manifest (k, p, tag, manifest, strlen (manifest), REG_MEDIA_OCI_MANIFEST, mdigest, err);
+        if (p->img->sbom_path != NULL
+            && reg_cosign_attestation (identity, digest, p->img->sbom_path, p->opts->sign_key, &p->att, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int
+push_signatures (struct reg_conn *k, struct push *p, pgimg_error_t *err)
+{
+        if (push_artifact (k, p, "sig", &p->sig, err) < 0)
+                return -1;
+        if (p->att.manifest == NULL)
+                return 0;
+        if (push_artifact (k, p, "att", &p->att, err) < 0)
+                return -1;
+        progress_note ("attested the SBOM %s", p->img->sbom_path);
+        return 0;
 }
 
 static int
@@ -406,7 +427,7 @@ push_tags (struct push *p, pgimg_error_t *err)
                                   img->manifest_digest, err)
                     < 0)
                         return -1;
-        return p->opts->sign_key ? push_signature (k, p, err) : 0;
+        return p->opts->sign_key ? push_signatures (k, p, err) : 0;
 }
 
 static int
@@ -442,6 +463,8 @@ push_registry (const struct reg_image *img, const char *dest, const struct regis
         }
         if (scope_for (&p) < 0)
                 r = pgimg_make_error (err, ENOMEM, "push: out of memory");
+        else if (opts->sign_key && make_signatures (&p, err) < 0)
+                r = -1;
         else
                 r = reg_parallel (img->n_blobs, opts->jobs, blob_job, &p, err);
         if (r == 0)
@@ -451,6 +474,8 @@ push_registry (const struct reg_image *img, const char *dest, const struct regis
         st->blobs_mounted = p.mounted;
         st->blobs_uploaded = p.uploaded;
         st->bytes_uploaded = p.c.bytes_sent;
+        reg_artifact_free (&p.sig);
+        reg_artifact_free (&p.att);
         reg_client_free (&p.c);
         oci_ref_free (&p.ref);
         return r;
@@ -472,6 +497,8 @@ reg_push_image (const struct reg_image *img, const char *dest, const struct regi
                 stats = &ignored;
         memset (stats, 0, sizeof (*stats));
         strcpy (stats->manifest_digest, img->manifest_digest);
+        if (opts->sign_key && reg_key_check (opts->sign_key, 1, err) < 0)
+                return -1;
         if (registry_is_s3 (dest))
                 return reg_s3_push (img, dest, opts, stats, err);
         return push_registry (img, dest, opts, stats, err);

@@ -8,7 +8,9 @@
  * after every blob it needs is in place, so a failed push never leaves
  * a half-written tag.  S3 destinations ("s3://bucket/prefix") hold the
  * same blobs under blobs/sha256/ and one small index per tag under
- * manifests/.  Does not build images: cli/ hands it a written image.
+ * manifests/.  With a signing key, a cosign signature (and the SBOM's
+ * attestation) goes up beside the image, and a pull with trusted keys
+ * checks it first.  Does not build images: cli/ hands it a written image.
  * Credentials never appear in messages.
  */
 #ifndef PGIMG_REGISTRY_H
@@ -30,7 +32,7 @@ struct registry_opts {
         const char *const *mount_from;  /* repositories to mount blobs from, NULL-terminated */
         const char *const *extra_tags;  /* tags to point at the manifest as well */
         const char *s3_endpoint;        /* "http://127.0.0.1:9000"; NULL: AWS */
-        const char *sign_key;           /* PEM private key: sign the manifest */
+        const char *sign_key;           /* PEM P-256 private key: sign as cosign does */
         const char *const *trusted_keys; /* PEM public keys: a pull must be signed by one */
 };
 
@@ -86,7 +88,8 @@ int registry_cache_push (const char *cache_dir, const char *dest, const struct r
 int registry_cache_pull (const char *cache_dir, const char *src, const struct registry_opts *opts,
                          struct registry_stats *stats, unsigned *n_entries, pgimg_error_t *err);
 
-/* Write a new ed25519 key pair: priv_path (mode 0600) and pub_path. */
+/* Write a new ECDSA P-256 key pair, the kind cosign uses: priv_path
+ * (PKCS#8 PEM, mode 0600) and pub_path (PKIX PEM), each atomically. */
 int registry_key_generate (const char *priv_path, const char *pub_path, pgimg_error_t *err);
 
 #endif

@@ -2,7 +2,8 @@
  *
  * Layout under s3://bucket/prefix, like BuildKit's S3 cache:
  *     blobs/sha256/<hex>        config, layers and manifests
- *     signatures/<hex>.sig      the ed25519 signature of manifest <hex>
+ *     signatures/<hex>.json     cosign's simple-signing payload for manifest <hex>
+ *     signatures/<hex>.sig      its ECDSA signature in base64 (`cosign sign-blob`'s)
  *     manifests/<tag>           a small OCI index naming the manifest
  * The index of a tag is written last, so a failed push leaves the old
  * one.  Requests are signed with AWS Signature V4 (HMAC-SHA256 through
@@ -46,89 +47,6 @@ struct s3 {
         const struct reg_image *img;
         unsigned present, uploaded;
 };
-
-/* ---- credentials ---- */
-
-/* aws_access_key_id and friends from the [profile] of an ini file. */
-static int
-ini_lookup (const char *path, const char *profile, struct s3 *s, pgimg_error_t *err)
-{
-        cleanup_buf struct buf b = BUF_INIT;
-        char *line, *save = NULL;
-        int in_profile = 0;
-
-        if (!fs_exists (path))
-                return 0;
-        if (fs_read_file (path, REG_MAX_REPLY_BYTES, &b, err) < 0)
-                return -1;
-        for (line = strtok_r (b.data, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
-                char *eq, *k, *v, **slot = NULL;
-                line += strspn (line, " \t");
-                if (*line == '[') {
-                        char *end = strchr (line, ']');
-                        in_profile = end && (size_t) (end - line - 1) == strlen (profile)
-                                     && strncmp (line + 1, profile, strlen (profile)) == 0;
-                        continue;
-                }
-                if (!in_profile || (eq = strchr (line, '=')) == NULL)
-                        continue;
-                *eq = '\0';
-                k = line;
-                v = eq + 1;
-                for (char *e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
-                        e[-1] = '\0';
-                v += strspn (v, " \t");
-                v[strcspn (v, " \t\r")] = '\0';
-                if (strcmp (k, "aws_access_key_id") == 0)
-                        slot = &s->access_key;
-                else if (strcmp (k, "aws_secret_access_key") == 0)
-                        slot = &s->secret_key;
-                else if (strcmp (k, "aws_session_token") == 0)
-                        slot = &s->session_token;
-                if (slot && *slot == NULL && (*slot = strdup (v)) == NULL)
-                        return pgimg_make_error (err, ENOMEM, "S3 credentials: out of memory");
-        }
-        return 0;
-}
-
-static int
-dup_env (char **slot, const char *name)
-{
-        const char *v = getenv (name);
-
-        if (v == NULL || *v == '\0' || *slot != NULL)
-                return 0;
-        return (*slot = strdup (v)) == NULL ? -1 : 0;
-}
-
-static int
-s3_credentials (struct s3 *s, pgimg_error_t *err)
-{
-        const char *home = getenv ("HOME"), *file = getenv ("AWS_SHARED_CREDENTIALS_FILE");
-        const char *profile = getenv ("AWS_PROFILE");
-        cleanup_free char *path = NULL;
-
-        if (dup_env (&s->access_key, "AWS_ACCESS_KEY_ID") < 0 || dup_env (&s->secret_key, "AWS_SECRET_ACCESS_KEY") < 0
-            || dup_env (&s->session_token, "AWS_SESSION_TOKEN") < 0 || dup_env (&s->region, "AWS_REGION") < 0
-            || dup_env (&s->region, "AWS_DEFAULT_REGION") < 0)
-                return pgimg_make_error (err, ENOMEM, "S3 credentials: out of memory");
-        if (s->access_key == NULL || s->secret_key == NULL) {
-                if (file && *file)
-                        path = strdup (file);
-                else if (home && asprintf (&path, "%s/.aws/credentials", home) < 0)
-                        path = NULL;
-                if (path && ini_lookup (path, profile && *profile ? profile : "default", s, err) < 0)
-                        return -1;
-        }
-        if (s->access_key == NULL || s->secret_key == NULL)
-                return pgimg_make_error (err, EACCES,
-                                         "bucket %s: no credentials: set AWS_ACCESS_KEY_ID and "
-                                         "AWS_SECRET_ACCESS_KEY, or write them in ~/.aws/credentials",
-                                         s->bucket);
-        if (s->region == NULL && (s->region = strdup ("us-east-1")) == NULL)
-                return pgimg_make_error (err, ENOMEM, "S3: out of memory");
-        return 0;
-}
 
 /* ---- Signature V4 ---- */
 
@@ -558,7 +476,7 @@ s3_open (const char *url, const struct registry_opts *opts, struct s3 *s, pgimg_
         char *base = NULL;
         const char *h;
 
-        if (reg_s3_location_parse (url, &s->bucket, &s->prefix, &s->tag, err) < 0 || s3_credentials (s, err) < 0)
+        if (reg_s3_location_parse (url, &s->bucket, &s->prefix, &s->tag, err) < 0 || reg_s3_creds_lookup (s->bucket, &s->access_key, &s->secret_key, &s->session_token, &s->region, err) < 0)
                 return -1;
         if (endpoint && *endpoint) {
                 size_t n = strlen (endpoint);
@@ -610,6 +528,26 @@ index_doc (const char *digest, const char *media_type, size_t size, char **out)
         return *out ? 0 : -1;
 }
 
+/* The payload and its signature as two objects, so that `cosign
+ * verify-blob --signature <hex>.sig <hex>.json` checks them too.  A key
+ * that will not do was refused by reg_push_image before any request. */
+static int
+s3_put_signature (struct reg_conn *k, struct s3 *s, const char *digest, const char *key_path, pgimg_error_t *err)
+{
+        cleanup_free char *identity = NULL, *payload = NULL, *sig = NULL;
+        char key[112];
+
+        if (asprintf (&identity, "s3://%s/%s", s->bucket, s->prefix) < 0)
+                return pgimg_make_error (err, ENOMEM, "S3: out of memory");
+        if (reg_cosign_sign_blob (identity, digest, key_path, &payload, &sig, err) < 0)
+                return -1;
+        snprintf (key, sizeof (key), "signatures/%s.json", store_digest_hex (digest));
+        if (put_bytes (k, s, key, payload, strlen (payload), err) < 0)
+                return -1;
+        snprintf (key, sizeof (key), "signatures/%s.sig", store_digest_hex (digest));
+        return put_bytes (k, s, key, sig, strlen (sig), err);
+}
+
 int
 reg_s3_push (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
              struct registry_stats *st, pgimg_error_t *err)
@@ -631,13 +569,8 @@ reg_s3_push (const struct reg_image *img, const char *dest, const struct registr
         blob_key (img->manifest_digest, key);
         if (r == 0)
                 r = put_bytes (k, &s, key, img->manifest, img->manifest_len, err);
-        if (r == 0 && opts->sign_key) {
-                unsigned char sig[64];
-                snprintf (key, sizeof (key), "signatures/%s.sig", img->manifest_digest + 7);
-                r = reg_sign (opts->sign_key, img->manifest_digest, sig, err);
-                if (r == 0)
-                        r = put_bytes (k, &s, key, (const char *) sig, sizeof (sig), err);
-        }
+        if (r == 0 && opts->sign_key)
+                r = s3_put_signature (k, &s, img->manifest_digest, opts->sign_key, err);
         if (r == 0 && (index_doc (img->manifest_digest, img->manifest_media_type, img->manifest_len, &index) < 0
                        || asprintf (&tag_key, "manifests/%s", s.tag) < 0))
                 r = pgimg_make_error (err, ENOMEM, "S3: out of memory");
@@ -708,17 +641,27 @@ s3_pull_job (void *ctx, size_t i, pgimg_error_t *err)
 static int
 check_signature (struct reg_conn *k, struct s3 *s, const char *digest, const char *const *keys, pgimg_error_t *err)
 {
+        cleanup_buf struct buf payload = BUF_INIT_MAX (REG_MAX_SIG_LAYER_BYTES);
         cleanup_buf struct buf sig = BUF_INIT_MAX (4096);
-        char key[96];
-        int missing = 0;
+        char key[112], other[72];
+        int missing = 0, n, r;
 
-        snprintf (key, sizeof (key), "signatures/%s.sig", digest + 7);
-        if (get_bytes (k, s, key, &sig, &missing, err) < 0)
+        if (reg_keys_check (keys, &n, err) < 0)
+                return -1;
+        snprintf (key, sizeof (key), "signatures/%s.json", store_digest_hex (digest));
+        if (get_bytes (k, s, key, &payload, &missing, err) < 0)
+                return -1;
+        snprintf (key, sizeof (key), "signatures/%s.sig", store_digest_hex (digest));
+        if (!missing && get_bytes (k, s, key, &sig, &missing, err) < 0)
                 return -1;
         if (missing)
                 return pgimg_make_error (err, EPERM, "manifest %s in bucket %s is not signed; refused (push it with --sign-key)",
                                          digest, s->bucket);
-        return reg_verify (keys, digest, (const unsigned char *) sig.data, sig.len, err);
+        while (sig.len > 0 && (sig.data[sig.len - 1] == '\n' || sig.data[sig.len - 1] == '\r'))
+                sig.data[--sig.len] = '\0';    /* as a text file may end */
+        r = reg_cosign_check (keys, payload.data ? payload.data : "", payload.len, sig.data ? sig.data : "", digest,
+                              other, err);
+        return r == REG_SIG_OK ? 0 : reg_cosign_refusal (r, key, digest, other, n, err);
 }
 
 static int

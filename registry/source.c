@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cleanup.h"
@@ -64,6 +65,25 @@ out:
         return ret;
 }
 
+/* The SBOM `pgimg build` writes beside an image tarball, when there is
+ * one: it is pushed as the image's attestation. */
+static int
+sbom_beside (const char *path, struct reg_image *img, pgimg_error_t *err)
+{
+        cleanup_free char *sbom = NULL;
+        struct stat st;
+
+        if (asprintf (&sbom, "%s.spdx.json", path) < 0)
+                return pgimg_make_error (err, ENOMEM, "push: out of memory");
+        if (stat (sbom, &st) < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : pgimg_make_error_errno (err, errno, "%s", sbom);
+        if (!S_ISREG (st.st_mode))
+                return pgimg_make_error (err, EINVAL, "%s is not a file; remove it or put the image's SBOM there",
+                                         sbom);
+        img->sbom_path = steal_pointer (&sbom);
+        return 0;
+}
+
 int
 reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err)
 {
@@ -75,6 +95,8 @@ reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, p
         if (ret == 0 && (ret = reg_image_from_store (blob_dir, r.manifest_digest, img, err)) < 0)
                 pgimg_error_wrap (err, "image `%s`", path);
         oci_read_free (&r);
+        if (ret == 0 && (ret = sbom_beside (path, img, err)) < 0)
+                reg_image_close (img);
         return ret;
 }
 
@@ -87,5 +109,6 @@ reg_image_close (struct reg_image *img)
         free (img->blobs);
         free (img->manifest);
         free (img->manifest_media_type);
+        free (img->sbom_path);
         memset (img, 0, sizeof (*img));
 }

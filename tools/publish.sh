@@ -12,7 +12,8 @@
 #   PGIMG_PUBLISH_MAJORS majors to publish (default: every versions/*.json)
 #   PGIMG_PUBLISH_SET    image set (default: default)
 #   PGIMG_PUBLISH_TAG    an extra tag for each image, as "<major>-TAG" (a release)
-#   PGIMG_SIGN_KEY       ed25519 key that signs images and cache (optional)
+#   PGIMG_SIGN_KEY       P-256 key (pgimg key generate) that signs images and
+#                        cache in cosign's format (optional)
 #   PGIMG_PUSH_ARGS      more `pgimg push` options (--insecure, --endpoint URL …)
 # Credentials: PGIMG_REGISTRY_USER/PGIMG_REGISTRY_PASSWORD, AWS_* for S3.
 set -euo pipefail

@@ -39,6 +39,8 @@ no_temps() {
 	if [ -z "$t" ]; then pass "$1: nothing half-written in $2"; else fail "$1: nothing half-written" "$t"; fi
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# wait_http URL: until something answers at URL (5 s at most).
+wait_http() { for _ in $(seq 50); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 
 for f in "$HOSTILE_DIR"/*.sh; do
 	[ -e "$f" ] || continue

@@ -9,10 +9,7 @@ set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
 
-if ! command -v docker-registry >/dev/null; then
-	"$ROOT/tools/install-test-deps.sh" >/dev/null 2>&1 || true
-fi
-command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (make test-deps)"
+need_registry
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-registry-cache-XXXXXX")
 reg_pid=
@@ -23,13 +20,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port=$(free_port)
-host="localhost:$port"
-printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-	"$work/storage" "$port" > "$work/registry.yml"
-docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+start_plain_registry "$work" || { echo "Bail out! docker-registry did not start: $(tail -3 "$work/registry.log")"; exit 1; }
+host="localhost:$reg_port"
 
 
 # The machine that built: the test cache (build-images fills it).

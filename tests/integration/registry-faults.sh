@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
 
-command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
+command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (make test-deps)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-registry-faults-XXXXXX")
 cache=$(cache_copy)

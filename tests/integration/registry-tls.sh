@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
 
-command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (tools/install-deps.sh)"
+command -v docker-registry >/dev/null || skip_all "docker-registry is not installed (make test-deps)"
 command -v openssl >/dev/null || skip_all "openssl is not installed"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-registry-tls-XXXXXX")

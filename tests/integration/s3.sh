@@ -165,6 +165,21 @@ tampered() {
 	msg=$(pull --trusted-key "$work/ci.pub" s3://pgimg-test/signed:1 2>&1)
 	grep -q "(tampered, or signed by another key); refused" <<<"$msg"
 }
+# The layout is cosign's sign-blob one: the payload and its signature,
+# which cosign checks with the same public key.
+blob_verify() {
+	push --sign-key "$work/ci.key" "$work/img.tar" s3://pgimg-test/signed:1 >/dev/null 2>&1 &&
+		s3curl -o "$work/payload.json" "$endpoint/pgimg-test/signed/signatures/$want.json" &&
+		s3curl -o "$work/payload.sig" "$endpoint/pgimg-test/signed/signatures/$want.sig" &&
+		grep -q "\"docker-manifest-digest\":\"sha256:$want\"" "$work/payload.json" &&
+		HOME=$work/home "$cosign" verify-blob --key "$work/ci.pub" --signature "$work/payload.sig" \
+			--insecure-ignore-tlog "$work/payload.json" >/dev/null 2>&1
+}
+if cosign=$("$ROOT/tools/test-servers.sh" cosign 2>/dev/null); then
+	ok "signatures/<hex>.json and .sig: cosign verify-blob accepts them" blob_verify
+else
+	pass "signatures/<hex>.json and .sig: cosign verify-blob accepts them # SKIP cosign cannot be built here"
+fi
 ok "a tampered signature is refused" tampered
 
 # ------------------------------------------------ remote build cache

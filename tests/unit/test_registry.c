@@ -391,41 +391,6 @@ pulled_tarball_round_trips (void **state)
         reg_image_close (&img);
 }
 
-static void
-signatures_verify_and_tampering_is_refused (void **state)
-{
-        struct fixture *f = *state;
-        cleanup_free char *priv = path_in (f, "k.key"), *pub = path_in (f, "k.pub");
-        cleanup_free char *priv2 = path_in (f, "o.key"), *pub2 = path_in (f, "o.pub");
-        const char *digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        const char *other = "sha256:1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        const char *keys[] = { pub, NULL }, *wrong_keys[] = { pub2, NULL };
-        unsigned char sig[64];
-        struct stat st;
-        pgimg_error_t err = NULL;
-
-        assert_int_equal (registry_key_generate (priv, pub, &err), 0);
-        assert_int_equal (registry_key_generate (priv2, pub2, &err), 0);
-        assert_int_equal (stat (priv, &st), 0);
-        assert_int_equal (st.st_mode & 0777, 0600);
-        assert_int_equal (reg_sign (priv, digest, sig, &err), 0);
-        assert_int_equal (reg_verify (keys, digest, sig, 64, &err), 0);
-
-        assert_true (reg_verify (keys, other, sig, 64, &err) < 0);
-        assert_string_equal (err->msg, "the signature of manifest sha256:1123456789abcdef0123456789abcdef"
-                                       "0123456789abcdef0123456789abcdef is not made by any of the 1 trusted "
-                                       "keys (tampered, or signed by another key); refused");
-        pgimg_error_free (&err);
-        assert_true (reg_verify (wrong_keys, digest, sig, 64, &err) < 0);
-        pgimg_error_free (&err);
-        sig[10] ^= 1;
-        assert_true (reg_verify (keys, digest, sig, 64, &err) < 0);
-        pgimg_error_free (&err);
-        assert_true (reg_sign (pub, digest, sig, &err) < 0);
-        assert_non_null (strstr (err->msg, "not an ed25519 private key in PEM"));
-        pgimg_error_free (&err);
-}
-
 /* What is wrong with an S3 destination is said before any request. */
 static void
 s3_destinations_are_checked_first (void **state)
@@ -595,7 +560,6 @@ main (void)
                 cmocka_unit_test_setup_teardown (image_tarball_is_read_into_the_store, setup, teardown),
                 cmocka_unit_test_setup_teardown (bad_images_are_refused_by_name, setup, teardown),
                 cmocka_unit_test_setup_teardown (pulled_tarball_round_trips, setup, teardown),
-                cmocka_unit_test_setup_teardown (signatures_verify_and_tampering_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown (s3_destinations_are_checked_first, setup, teardown),
                 cmocka_unit_test (s3_locations_refuse_path_tricks),
                 cmocka_unit_test (token_realms_over_http_are_refused),

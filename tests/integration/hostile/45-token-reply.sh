@@ -37,10 +37,7 @@ HTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 python3 "$HOSTILE_WORK/token-reply.py" "$tr_port" "$tr_log" 2>/dev/null &
 HOSTILE_CLEANUPS+=("kill $! ; wait $!")
-for _ in $(seq 50); do
-	curl -s -o /dev/null "http://127.0.0.1:$tr_port/v2/" && break
-	sleep 0.1
-done
+wait_http "http://127.0.0.1:$tr_port/v2/"
 
 tr_out=$(env -u PGIMG_REGISTRY_USER -u PGIMG_REGISTRY_PASSWORD DOCKER_CONFIG="$HOSTILE_WORK/no-docker" \
 	"$PGIMG" --cache-dir "$HOSTILE_WORK/token-reply-cache" pull --insecure --retries 0 \
