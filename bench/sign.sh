@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 image=${1:-build/test-out/pg18.tar}
 n=${2:-15}
-command -v docker-registry >/dev/null || { echo "bench/sign.sh: needs docker-registry (tools/install-deps.sh)" >&2; exit 1; }
+command -v docker-registry >/dev/null || { echo "bench/sign.sh: needs docker-registry (make test-deps)" >&2; exit 1; }
 [ -s "$image" ] || { echo "bench/sign.sh: no $image (make it with pgimg build postgres-18 -o $image)" >&2; exit 1; }
 make -s pgimg
 . tests/integration/lib/servers.sh
