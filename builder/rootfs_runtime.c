@@ -170,6 +170,8 @@ shells_line (const char *line, size_t len, size_t line_no, void *ctx, pgimg_erro
 
         if (hash)
                 len = (size_t) (hash - line);
+        while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+                len--;
         if (len == 0)
                 return 0;
         if (line[0] != '/' || memchr (line, ':', len) || memchr (line, ' ', len))
