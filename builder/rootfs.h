@@ -4,7 +4,9 @@
  * deb_unpack; maintainer scripts are not run, so this module does by
  * hand the little they would have done that pgimg needs: /etc/passwd
  * and /etc/group with a postgres user, /tmp, and the alternatives a
- * build calls by their generic names (cc, awk, sh).
+ * build calls by their generic names (cc, awk, sh).  The runtime base
+ * gets, besides, what matters when the image runs (rootfs_runtime.c:
+ * time zone, shadow files, ld.so.cache, /etc/shells ...).
  */
 #ifndef PGIMG_ROOTFS_H
 #define PGIMG_ROOTFS_H

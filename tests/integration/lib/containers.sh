@@ -20,8 +20,8 @@ ct_cleanup() {
 	# Bind-mounted directories hold files of uid 999: remove them as root
 	# inside a container when this user cannot.
 	for d in "${CT_DIRS[@]}"; do
-		rm -rf "$d" 2>/dev/null || docker run --rm --user root --entrypoint rm -v "$d:/d" \
-			"$CT_IMAGE" -rf /d/. >/dev/null 2>&1; rm -rf "$d" 2>/dev/null
+		rm -rf "$d" 2>/dev/null || docker run --rm --user root --entrypoint sh -v "$d:/d" \
+			"$CT_IMAGE" -c 'rm -rf /d/* /d/.[!.]*' >/dev/null 2>&1; rm -rf "$d" 2>/dev/null
 	done
 }
 
