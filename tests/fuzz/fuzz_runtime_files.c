@@ -1,7 +1,8 @@
 /* fuzz_runtime_files.c - the texts read from the runtime set's packages
  * while the runtime base is assembled: passwd and group files turned into
  * shadow files, the shadow group added, debianutils' shells lists merged.
- * The first byte picks one, the rest is its input.
+ * The first byte picks one (its value mod 4; the seeds use the digits
+ * '0' to '3'), the rest is its input.
  *   0: passwd -> shadow   1: group -> gshadow   2: group + shadow group
  *   3: shells list
  * What is accepted must come out line by line: every output line ends
