@@ -264,7 +264,7 @@ shadow_files (const char *root, struct owner_map *owners, pgimg_error_t *err)
         if (rootfs_group_with (text_of (&group), "shadow", SHADOW_GID, &new_group, err) < 0
             || rootfs_shadow_text (text_of (&passwd), 0, &shadow, err) < 0
             || rootfs_shadow_text (text_of (&new_group), 1, &gshadow, err) < 0)
-                return pgimg_error_wrap (err, "runtime base");
+                return -1;
         if (rootfs_write_in (root, "etc/group", new_group.data, new_group.len, 0644, err) < 0
             || rootfs_write_in (root, "etc/shadow", shadow.data, shadow.len, 0640, err) < 0
             || rootfs_write_in (root, "etc/gshadow", gshadow.data, gshadow.len, 0640, err) < 0)
@@ -472,12 +472,12 @@ ld_so_cache (const char *cache_dir, const char *root, pgimg_error_t *err)
         }
         opts.stdout_fd = opts.stderr_fd = log;
         if (sandbox_run (&opts, &code, err) < 0) {
-                pgimg_error_wrap (err, "ldconfig in the runtime base");
+                pgimg_error_wrap (err, "ldconfig");
                 goto out;
         }
         if (code != 0) {
                 build_log_tail (log_path, 5, &tail, err);
-                pgimg_make_error (err, EIO, "ldconfig in the runtime base failed with exit code %d: %s",
+                pgimg_make_error (err, EIO, "ldconfig failed with exit code %d: %s",
                                   code, text_of (&tail));
                 goto out;
         }
@@ -497,6 +497,6 @@ rootfs_runtime_files (const char *cache_dir, const char *root, struct owner_map 
             || alternatives (root, err) < 0 || shells_file (root, err) < 0
             || nsswitch_conf (root, err) < 0 || base_files (root, owners, err) < 0
             || ld_so_cache (cache_dir, root, err) < 0)
-                return pgimg_error_wrap (err, "runtime base");
+                return -1;      /* the caller names the runtime base */
         return 0;
 }
