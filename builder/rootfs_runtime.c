@@ -476,7 +476,10 @@ ld_so_cache (const char *cache_dir, const char *root, pgimg_error_t *err)
                 goto out;
         }
         if (code != 0) {
-                build_log_tail (log_path, 5, &tail, err);
+                /* One line: its last, which says why. */
+                if (build_log_tail (log_path, 1, &tail, err) == 0 && tail.len > 0
+                    && tail.data[tail.len - 1] == '\n')
+                        tail.data[--tail.len] = '\0';
                 pgimg_make_error (err, EIO, "ldconfig failed with exit code %d: %s",
                                   code, text_of (&tail));
                 goto out;
