@@ -78,7 +78,11 @@ pipeline_image_define (struct pipeline_result *res)
         img->oci = (struct oci_image) {
                 .created = t,
                 .architecture = "amd64",
-                .user = "postgres",
+                /* No User: as the official image, the container starts as
+                 * root so that the entrypoint can hand a root-owned mount
+                 * (tmpfs, new volume, bind mount) to postgres; it then
+                 * re-executes itself as postgres with gosu, and the server
+                 * never runs as root. */
                 .workdir = "/",
                 .stop_signal = "SIGINT",
                 .env = (const char *const *) res->env,

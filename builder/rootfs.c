@@ -10,6 +10,7 @@
 #include "builder/deb.h"
 #include "builder/fetch.h"
 #include "builder/rootfs.h"
+#include "builder/rootfs_int.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -46,9 +47,9 @@ open_root (const char *root, pgimg_error_t *err)
         return fd;
 }
 
-/* root/rel holds text: a temporary file next to it, renamed over it. */
-static int
-write_in (const char *root, const char *rel, const char *text, mode_t mode, pgimg_error_t *err)
+int
+rootfs_write_in (const char *root, const char *rel, const void *data, size_t len, mode_t mode,
+                 pgimg_error_t *err)
 {
         cleanup_fd int root_fd = open_root (root, err);
         cleanup_fd int dir_fd = -1;
@@ -62,7 +63,7 @@ write_in (const char *root, const char *rel, const char *text, mode_t mode, pgim
                 return pgimg_make_error_errno (err, errno, "write `%s/%s`", root, rel);
         snprintf (tmp, sizeof (tmp), ".tmp-%ld-%s", (long) getpid (), name);
         fd = openat (dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-        if (fd < 0 || fs_write_all (fd, text, strlen (text)) < 0 || fchmod (fd, mode) < 0
+        if (fd < 0 || fs_write_all (fd, data, len) < 0 || fchmod (fd, mode) < 0
             || fsync (fd) < 0 || renameat (dir_fd, tmp, dir_fd, name) < 0) {
                 int e = errno;
                 unlinkat (dir_fd, tmp, 0);
@@ -71,11 +72,8 @@ write_in (const char *root, const char *rel, const char *text, mode_t mode, pgim
         return 0;
 }
 
-/* Create root/rel -> target unless root/rel exists (as a file or link).
- * An empty directory there is replaced: packages ship /var/run and
- * /var/lock as directories that their postinst turns into links. */
-static int
-link_if_missing (const char *root, const char *rel, const char *target, pgimg_error_t *err)
+int
+rootfs_link_if_missing (const char *root, const char *rel, const char *target, pgimg_error_t *err)
 {
         cleanup_fd int root_fd = open_root (root, err);
         cleanup_fd int dir_fd = -1;
@@ -103,8 +101,8 @@ link_if_missing (const char *root, const char *rel, const char *target, pgimg_er
         return 0;
 }
 
-static int
-mkdir_in (const char *root, const char *rel, mode_t mode, pgimg_error_t *err)
+int
+rootfs_mkdir_in (const char *root, const char *rel, mode_t mode, pgimg_error_t *err)
 {
         cleanup_fd int root_fd = open_root (root, err);
         cleanup_fd int path_fd = -1;
@@ -122,10 +120,8 @@ mkdir_in (const char *root, const char *rel, mode_t mode, pgimg_error_t *err)
         return 0;
 }
 
-/* root/rel exists (a dangling link counts), its parents' links followed
- * inside root. */
-static int
-exists_in (const char *root, const char *rel, pgimg_error_t *err)
+int
+rootfs_exists_in (const char *root, const char *rel, pgimg_error_t *err)
 {
         cleanup_fd int root_fd = open_root (root, err);
         int fd;
@@ -140,6 +136,26 @@ exists_in (const char *root, const char *rel, pgimg_error_t *err)
         return 0;
 }
 
+int
+rootfs_link_present (const char *root, const struct rootfs_link *links, size_t n, pgimg_error_t *err)
+{
+        for (size_t i = 0; i < n; i++) {
+                /* usr/bin/sh -> dash: is usr/bin/dash there? */
+                int dir_len = (int) (strrchr (links[i].path, '/') + 1 - links[i].path);
+                cleanup_free char *full = NULL;
+                int there;
+                if (asprintf (&full, "%.*s%s", dir_len, links[i].path, links[i].target) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "link");
+                there = rootfs_exists_in (root, full, err);
+                if (there < 0)
+                        return -1;
+                /* Only link to what the set really contains. */
+                if (there && rootfs_link_if_missing (root, links[i].path, links[i].target, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 /* What maintainer scripts and update-alternatives would have done, as
  * far as pgimg needs it. */
 static int
@@ -147,7 +163,7 @@ fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
 {
         static const char *const dirs[] = { "etc", "root", "tmp", "proc", "dev", "sys", "run",
                                             "var", "var/tmp", "usr/local/bin", NULL };
-        static const struct { const char *path, *target; } links[] = {
+        static const struct rootfs_link links[] = {
                 { "usr/bin/sh", "dash" },
                 { "usr/bin/awk", "gawk" },
                 { "usr/bin/cc", "gcc" },
@@ -156,15 +172,15 @@ fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
         };
         /* base-files' postinst makes these; /var/run/postgresql must be
          * the /run/postgresql of the entrypoint layer. */
-        if (link_if_missing (root, "var/run", "/run", err) < 0
-            || link_if_missing (root, "var/lock", "/run/lock", err) < 0)
+        if (rootfs_link_if_missing (root, "var/run", "/run", err) < 0
+            || rootfs_link_if_missing (root, "var/lock", "/run/lock", err) < 0)
                 return -1;
 
         for (size_t i = 0; dirs[i]; i++)
-                if (mkdir_in (root, dirs[i], 0755, err) < 0)
+                if (rootfs_mkdir_in (root, dirs[i], 0755, err) < 0)
                         return -1;
-        if (mkdir_in (root, "tmp", 01777, err) < 0 || mkdir_in (root, "var/tmp", 01777, err) < 0
-            || mkdir_in (root, "root", 0700, err) < 0)
+        if (rootfs_mkdir_in (root, "tmp", 01777, err) < 0 || rootfs_mkdir_in (root, "var/tmp", 01777, err) < 0
+            || rootfs_mkdir_in (root, "root", 0700, err) < 0)
                 return -1;
         if (owners) {
                 if (owner_map_set (owners, "tmp", 0, 0, 01777, err) < 0
@@ -172,24 +188,10 @@ fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
                     || owner_map_set (owners, "root", 0, 0, 0700, err) < 0)
                         return -1;
         }
-        if (write_in (root, "etc/passwd", passwd, 0644, err) < 0
-            || write_in (root, "etc/group", group, 0644, err) < 0)
+        if (rootfs_write_in (root, "etc/passwd", passwd, strlen (passwd), 0644, err) < 0
+            || rootfs_write_in (root, "etc/group", group, strlen (group), 0644, err) < 0)
                 return -1;
-        for (size_t i = 0; i < sizeof (links) / sizeof (links[0]); i++) {
-                /* usr/bin/sh -> dash: is usr/bin/dash there? */
-                int dir_len = (int) (strrchr (links[i].path, '/') + 1 - links[i].path);
-                cleanup_free char *full = NULL;
-                int there;
-                if (asprintf (&full, "%.*s%s", dir_len, links[i].path, links[i].target) < 0)
-                        return pgimg_make_error_errno (err, ENOMEM, "link");
-                there = exists_in (root, full, err);
-                if (there < 0)
-                        return -1;
-                /* Only link to what the set really contains. */
-                if (there && link_if_missing (root, links[i].path, links[i].target, err) < 0)
-                        return -1;
-        }
-        return 0;
+        return rootfs_link_present (root, links, sizeof (links) / sizeof (links[0]), err);
 }
 
 static int
@@ -284,8 +286,8 @@ fill_root (const char *cache_dir, const struct lock *lock, const char *const *se
                         if (unpack_set (cache_dir, lock, sets[i], tmp, NULL, err) < 0)
                                 return -1;
         }
-        if (mkdir_in (tmp, "build", 0755, err) < 0 || mkdir_in (tmp, "out", 0755, err) < 0
-            || mkdir_in (tmp, "in", 0755, err) < 0)
+        if (rootfs_mkdir_in (tmp, "build", 0755, err) < 0 || rootfs_mkdir_in (tmp, "out", 0755, err) < 0
+            || rootfs_mkdir_in (tmp, "in", 0755, err) < 0)
                 return -1;
         return 0;
 }
@@ -355,5 +357,7 @@ rootfs_assemble_runtime (const char *cache_dir, const struct lock *lock, const c
                          const char *dest, struct owner_map *owners, pgimg_error_t *err)
 {
         progress_note ("assembling the runtime base from set `%s`", set);
-        return unpack_set (cache_dir, lock, set, dest, owners, err);
+        if (unpack_set (cache_dir, lock, set, dest, owners, err) < 0)
+                return -1;
+        return rootfs_runtime_files (cache_dir, dest, owners, err);
 }

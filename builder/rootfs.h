@@ -4,12 +4,15 @@
  * deb_unpack; maintainer scripts are not run, so this module does by
  * hand the little they would have done that pgimg needs: /etc/passwd
  * and /etc/group with a postgres user, /tmp, and the alternatives a
- * build calls by their generic names (cc, awk, sh).
+ * build calls by their generic names (cc, awk, sh).  The runtime base
+ * gets, besides, what matters when the image runs (rootfs_runtime.c:
+ * time zone, shadow files, ld.so.cache, /etc/shells ...).
  */
 #ifndef PGIMG_ROOTFS_H
 #define PGIMG_ROOTFS_H
 
 #include "builder/lock.h"
+#include "common/buf.h"
 #include "common/error.h"
 #include "common/owners.h"
 
@@ -18,6 +21,12 @@
 
 /* Bumped whenever the assembly logic changes what it produces. */
 #define ROOTFS_LOGIC_VERSION "4"
+
+/* Bumped whenever the files made for the runtime base alone (time zone,
+ * shadow files, ld.so.cache ...; rootfs_runtime.c) change: part of the
+ * base layer's key only, so that build roots and the layers built in
+ * them stay cached. */
+#define ROOTFS_RUNTIME_VERSION "1"
 
 /* The build root for set (usually "build") under
  * <cache_dir>/roots/<key>, assembled once and reused; *out malloc'ed. */
@@ -42,5 +51,27 @@ int rootfs_unpack_extra (const char *cache_dir, const struct lock *lock, const c
 int rootfs_assemble_runtime (const char *cache_dir, const struct lock *lock, const char *set,
                              const char *dest, struct owner_map *owners,
                              pgimg_error_t *err);
+
+/* The pure parts of the runtime files, for tests and fuzzing.  Each
+ * appends to out and returns <0 with an error naming the file on bad
+ * input; out then holds a partial text the caller must not write. */
+
+/* /etc/shadow (gshadow 0) or /etc/gshadow (gshadow 1) with a locked
+ * entry for every account of the passwd (or group) text accounts: no
+ * one can log in with a password, as in Debian's images. */
+int rootfs_shadow_text (const char *accounts, int gshadow, struct buf *out, pgimg_error_t *err);
+
+/* The group text with a line "name:x:gid:" added at its end unless it
+ * has a group called name already; a group with that gid but another
+ * name is an error. */
+int rootfs_group_with (const char *group, const char *name, unsigned gid, struct buf *out,
+                       pgimg_error_t *err);
+
+/* Add the shells listed in the text of a debianutils shells file (one
+ * path a line, '#' starts a comment) to the /etc/shells text in shells,
+ * each once, with its /usr/bin or /usr/sbin twin for /bin and /sbin (the
+ * base has a merged /usr), as update-shells does.  shells should start
+ * with a comment line. */
+int rootfs_shells_add (struct buf *shells, const char *text, pgimg_error_t *err);
 
 #endif

@@ -6,7 +6,7 @@
 # handling, the same messages and the same function names, so that scripts
 # which source this file (docker-ensure-initdb.sh and users' own wrappers)
 # keep working.  It differs where pgimg's runtime base differs: there is no
-# nss_wrapper, awk, mountpoint or perl, so an unknown uid gets a clear error
+# nss_wrapper, mountpoint or perl, so an unknown uid gets a clear error
 # instead of a faked passwd entry, and mount points are read straight from
 # /proc/self/mountinfo.  listen_addresses='*' is written into the new
 # cluster's postgresql.conf here rather than into postgresql.conf.sample at
@@ -17,8 +17,13 @@
 #     getent, gunzip, xzcat, zstd, gosu, and PostgreSQL's initdb, pg_ctl,
 #     postgres, psql (and basename, for docker-ensure-initdb.sh);
 #   - a user "postgres" (uid 999) that owns /var/lib/postgresql and, below
-#     18, the PGDATA directory, so that the default, non-root user can
+#     18, the PGDATA directory, so that --user postgres (or 999) can
 #     create and use the data directory on a fresh volume;
+#   - no User in the image config: like the official image, the container
+#     starts as root, this script hands PGDATA and the socket directory to
+#     postgres and re-executes itself as postgres with gosu, so a
+#     root-owned tmpfs, volume or bind mount works and the server never
+#     runs as root;
 #   - Env PGDATA and PG_MAJOR (18+ checks for data in the pre-18 places);
 #   - /docker-entrypoint-initdb.d, readable by postgres.
 # The socket directory is PostgreSQL's compiled-in one; the entrypoint
@@ -148,10 +153,11 @@ docker_verify_data_dir_owner() {
 		       (uid $uid, gid $gid): $problem.
 
 		       PostgreSQL only runs on a data directory owned by the user it runs as.
-		       Either run the container as the image's postgres user (uid 999, the
-		       default) or as root, which hands the directory to uid 999 and runs
-		       PostgreSQL as that user; or, to run as uid $uid, give the directory to
-		       it (e.g. "chown -R $uid:$gid <host directory>" for a bind mount).
+		       Either run the container as root (the default, without --user), which
+		       hands the directory to uid 999 and runs PostgreSQL as that user, or as
+		       the image's postgres user (uid 999) on a directory it owns; or, to run
+		       as uid $uid, give the directory to it (e.g. "chown -R $uid:$gid <host
+		       directory>" for a bind mount).
 	EOE
 	if [ -z "$DATABASE_ALREADY_EXISTS" ] && ! getent passwd "$uid" > /dev/null 2>&1; then
 		cat >&2 <<-EOE
@@ -175,8 +181,8 @@ docker_verify_passwd_entry() {
 		Error: the current uid ($uid) has no entry in /etc/passwd, and initdb needs
 		       one to initialize a new database in $PGDATA.
 
-		       This image has no nss_wrapper to fake the entry.  Either run as the
-		       image's postgres user (uid 999, the default) or as root, or mount an
+		       This image has no nss_wrapper to fake the entry.  Either run as root
+		       (the default) or as the image's postgres user (uid 999), or mount an
 		       /etc/passwd that contains uid $uid (e.g. "-v /etc/passwd:/etc/passwd:ro"
 		       when the host user owns the data directory).
 		       Once the database exists, any uid that owns PGDATA can run it.

@@ -171,6 +171,10 @@ docker_exec (struct engine *eng, const char *const *argv, const char *stdin_path
 
         full[n++] = (char *) "docker";
         full[n++] = (char *) "exec";
+        /* The image starts as root (its entrypoint steps down); the
+         * client runs as the image's postgres user, as the server does. */
+        full[n++] = (char *) "--user";
+        full[n++] = (char *) "postgres";
         if (stdin_path)
                 full[n++] = (char *) "-i";
         full[n++] = e->container;

@@ -200,13 +200,13 @@ fi
 image_config() {
 	local got want
 	got="$(docker image inspect -f '{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}|{{.Config.StopSignal}}|{{range $p, $_ := .Config.ExposedPorts}}{{$p}} {{end}}|{{range $v, $_ := .Config.Volumes}}{{$v}} {{end}}' "$image")"
-	want="postgres|[\"docker-entrypoint.sh\"]|[\"postgres\"]|SIGINT|5432/tcp |$want_volume "
+	want="|[\"docker-entrypoint.sh\"]|[\"postgres\"]|SIGINT|5432/tcp |$want_volume "
 	[ "$got" = "$want" ] && return 0
 	diag "expected $want"
 	diag "got      $got"
 	return 1
 }
-check "image config: user postgres, entrypoint, cmd, SIGINT, 5432/tcp, VOLUME $want_volume" "" image_config
+check "image config: no user (starts as root, steps down), entrypoint, cmd, SIGINT, 5432/tcp, VOLUME $want_volume" "" image_config
 
 image_env() {
 	local env
