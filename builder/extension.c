@@ -346,6 +346,9 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
                 else
                         rc |= layer_key_add (&k, "ext-build-set", digest, err);
         }
+        /* A layer that installs .debs records them for scanners. */
+        if (deb || uses_set (env, pick->recipe->runtime_packages, runtime_set))
+                rc |= layer_key_add (&k, "dpkg-status", ROOTFS_STATUS_VERSION, err);
         if (rc == 0 && uses_set (env, pick->recipe->runtime_packages, runtime_set)) {
                 char base[SHA256_HEX_LEN + 1];
                 if (lock_set_digest (env->lock, runtime_set, digest, err) < 0
@@ -506,7 +509,7 @@ static int
 take_debs (const struct extension_env *env, const struct extension_pick *pick,
            const char *out_dir, struct owner_map *owners, pgimg_error_t *err)
 {
-        struct deb_unpack_opts opts = { deb_exclude, deb_include, owners };
+        struct deb_unpack_opts opts = { deb_exclude, deb_include, owners, 1 };
         const struct ext_version *v = pick->version;
         cleanup_free char *what = NULL, *from = NULL, *to = NULL;
 

@@ -69,6 +69,7 @@ base_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_er
         if (layer_key_add (&k, "layer", "base", err) < 0
             || layer_key_add (&k, "logic", PIPELINE_LOGIC_VERSION "/" ROOTFS_LOGIC_VERSION, err) < 0
             || layer_key_add (&k, "set", set_digest, err) < 0
+            || layer_key_add (&k, "dpkg-status", ROOTFS_STATUS_VERSION, err) < 0
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
             || layer_key_final (&k, l->key, err) < 0) {

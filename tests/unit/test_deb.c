@@ -530,6 +530,23 @@ unpack_merged_usr_and_owners (void **state)
         assert_non_null (strstr (control.data, "Package: p\n"));
 }
 
+/* What scanners read: the control paragraph with its Status, and no
+ * md5sums file for a .deb that ships none. */
+static void
+unpack_writes_dpkg_status (void **state)
+{
+        struct unpack_fixture *f = *state;
+        struct deb_unpack_opts opts = { NULL, NULL, NULL, 1 };
+        cleanup_buf struct buf status = BUF_INIT;
+        cleanup_free char *path = in_root (f, "var/lib/dpkg/status.d/p");
+        pgimg_error_t err = NULL;
+
+        assert_int_equal (deb_unpack (f->deb, f->root, &opts, &err), 0);
+        assert_int_equal (fs_read_file (path, 1 << 16, &status, &err), 0);
+        assert_string_equal (status.data, "Package: p\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n");
+        assert_int_equal (mode_of (f, "var/lib/dpkg/status.d/p.md5sums"), 0);
+}
+
 static void
 unpack_stays_in_root (void **state)
 {
@@ -639,6 +656,7 @@ main (void)
                 cmocka_unit_test (resolve_keeps_pins),
                 cmocka_unit_test_setup_teardown (unpack_merged_usr_and_owners, unpack_setup, unpack_teardown),
                 cmocka_unit_test_setup_teardown (unpack_stays_in_root, unpack_setup, unpack_teardown),
+                cmocka_unit_test_setup_teardown (unpack_writes_dpkg_status, unpack_setup, unpack_teardown),
                 cmocka_unit_test_setup_teardown (unpack_absolute_link_stays_in_root, unpack_setup,
                                                  unpack_teardown),
                 cmocka_unit_test_setup_teardown (unpack_errors, unpack_setup, unpack_teardown),
