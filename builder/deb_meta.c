@@ -84,7 +84,11 @@ static const struct { const char *debian, *spdx; } license_map[] = {
         { "GFDL-1.3", "GFDL-1.3-only" }, { "GFDL-1.3+", "GFDL-1.3-or-later" },
         { "GPL", "GPL-1.0-or-later" }, { "GPL-1", "GPL-1.0-only" }, { "GPL-1+", "GPL-1.0-or-later" },
         { "GPL-2", "GPL-2.0-only" }, { "GPL-2+", "GPL-2.0-or-later" }, { "GPL-2.0", "GPL-2.0-only" },
-        { "GPL-2.0+", "GPL-2.0-or-later" }, { "GPL-3", "GPL-3.0-only" }, { "GPL-3+", "GPL-3.0-or-later" },
+        { "GPL-2.0+", "GPL-2.0-or-later" }, { "GPL-2.0-only", "GPL-2.0-only" },
+        { "GPL-2.0-or-later", "GPL-2.0-or-later" }, { "GPL-3.0-only", "GPL-3.0-only" },
+        { "GPL-3.0-or-later", "GPL-3.0-or-later" }, { "LGPL-2.1-only", "LGPL-2.1-only" },
+        { "LGPL-2.1-or-later", "LGPL-2.1-or-later" }, { "0BSD", "0BSD" }, { "MIT-0", "MIT-0" },
+        { "CC-BY-3.0", "CC-BY-3.0" }, { "CC-BY-4.0", "CC-BY-4.0" }, { "Unlicense", "Unlicense" }, { "GPL-3", "GPL-3.0-only" }, { "GPL-3+", "GPL-3.0-or-later" },
         { "GPL-3.0", "GPL-3.0-only" }, { "GPL-3.0+", "GPL-3.0-or-later" }, { "ISC", "ISC" },
         { "LGPL-2", "LGPL-2.0-only" }, { "LGPL-2+", "LGPL-2.0-or-later" },
         { "LGPL-2.0", "LGPL-2.0-only" }, { "LGPL-2.0+", "LGPL-2.0-or-later" },
@@ -185,6 +189,28 @@ add_distinct (char **v, size_t *n, char *e)
         return 0;
 }
 
+/* A field's expression e into v: one with OR as a whole, in
+ * parentheses; one with only AND as its licences, each on its own,
+ * since the file's fields are joined by AND anyway. */
+static int
+add_field (char **v, size_t *n, struct buf *e, size_t names)
+{
+        char *x = NULL;
+
+        if (names > 1 && strstr (e->data, " OR ") != NULL) {
+                if (asprintf (&x, "(%s)", e->data) < 0)
+                        return -1;
+                return add_distinct (v, n, x);
+        }
+        for (char *p = e->data; p; ) {
+                char *and = strstr (p, " AND ");
+                if ((x = and ? strndup (p, (size_t) (and - p)) : strdup (p)) == NULL || add_distinct (v, n, x) < 0)
+                        return -1;
+                p = and ? and + 5 : NULL;
+        }
+        return 0;
+}
+
 /* The expressions of every License field of text into v. */
 static int
 license_fields (char *text, char **v, size_t *n)
@@ -200,13 +226,8 @@ license_fields (char *text, char **v, size_t *n)
                         size_t names = 0;
                         if (field_expression (value, &e, &names) < 0)
                                 return -1;
-                        if (names > 0) {
-                                char *x = names > 1 ? NULL : buf_detach (&e, NULL);
-                                if (names > 1 && asprintf (&x, "(%s)", e.data) < 0)
-                                        return -1;
-                                if (x == NULL || add_distinct (v, n, x) < 0)
-                                        return -1;
-                        }
+                        if (names > 0 && add_field (v, n, &e, names) < 0)
+                                return -1;
                 }
                 line = nl ? nl + 1 : NULL;
         }
@@ -258,7 +279,8 @@ os_release_value (const char *v)
 }
 
 int
-deb_meta_distro (const char *text, size_t len, char **out, pgimg_error_t *err)
+deb_meta_distro (const char *text, size_t len, const char *debian_version, char **out,
+                 pgimg_error_t *err)
 {
         cleanup_free char *copy = text_copy (text, len);
         cleanup_free char *id = NULL, *version = NULL;
@@ -273,6 +295,12 @@ deb_meta_distro (const char *text, size_t len, char **out, pgimg_error_t *err)
                 if (slot && *slot == NULL && (*slot = os_release_value (strchr (line, '=') + 1)) == NULL)
                         return oom (err);
                 line = nl ? nl + 1 : NULL;
+        }
+        /* "13.8", not "trixie/sid" */
+        if (debian_version && isdigit ((unsigned char) debian_version[0])) {
+                free (version);
+                if ((version = os_release_value (debian_version)) == NULL)
+                        return oom (err);
         }
         if (id == NULL || version == NULL || !*id || !*version)
                 return 0;

@@ -26,8 +26,12 @@ int deb_meta_field (const char *text, size_t len, const char *field, char **out,
  * License field (not machine-readable): the caller writes NOASSERTION. */
 int deb_meta_license (const char *text, size_t len, char **out, pgimg_error_t *err);
 
-/* "debian-13" from os-release's ID and VERSION_ID (quotes removed, only
- * [a-z0-9._-] kept); *out malloc'ed, NULL when either is missing. */
-int deb_meta_distro (const char *text, size_t len, char **out, pgimg_error_t *err);
+/* "debian-13.8" from os-release's ID and the point release of
+ * /etc/debian_version (debian_version, may be NULL), or else
+ * os-release's VERSION_ID, as syft names the distribution in purls;
+ * quotes removed, only [a-z0-9._-] kept.  *out malloc'ed, NULL when
+ * the ID or a version is missing. */
+int deb_meta_distro (const char *text, size_t len, const char *debian_version, char **out,
+                     pgimg_error_t *err);
 
 #endif

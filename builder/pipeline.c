@@ -183,6 +183,8 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 return -1;
         if (pipeline_entrypoint_layer (o, res, err) < 0)
                 return -1;
+        if (pipeline_sbom_layer (o, res, err) < 0)
+                return -1;
         pipeline_image_define (res);
         return 0;
 }
@@ -199,6 +201,7 @@ pipeline_result_free (struct pipeline_result *res)
         free (res->volume);
         free (res->lock_rel);
         free (res->failed_log);
+        free (res->sbom);
         recipe_free (&res->recipe);
         lock_free (&res->lock);
         for (size_t i = 0; res->ext_layers && i < res->n_picks; i++)

@@ -25,7 +25,8 @@ help (void)
                 "\n"
                 "Build a PostgreSQL image from versions/MAJOR.json and the lock, in\n"
                 "rootless namespaces, into reproducible layers; write it as a tarball\n"
-                "that `docker load` and OCI tools read.\n"
+                "that `docker load` and OCI tools read, with its SPDX SBOM beside it\n"
+                "(OUTPUT.spdx.json) and inside it (/usr/share/pgimg/sbom.spdx.json).\n"
                 "\n"
                 "  -o, --output PATH         where to write the image (default postgres-VERSION.tar,\n"
                 "                            or postgres-VERSION for --format oci-dir)\n"
@@ -61,6 +62,19 @@ write_receipt (const struct pipeline_result *res, const char *out, const char *m
         if (pipeline_receipt (res, PGIMG_VERSION, res->n_layers, manifest, &receipt, err) < 0)
                 return -1;
         return fs_write_file_atomic (path, receipt.data, receipt.len, 0644, err);
+}
+
+/* The SBOM beside the output: x.tar.spdx.json, or DIR.spdx.json next
+ * to an OCI layout directory (given as DIR or DIR/), where `pgimg
+ * push` takes it from. */
+static int
+write_sbom (const struct pipeline_result *res, const char *out, pgimg_error_t *err)
+{
+        cleanup_free char *path = fs_path_beside (out, ".spdx.json");
+
+        if (path == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "SBOM");
+        return fs_write_file_atomic (path, res->sbom, res->sbom_len, 0644, err);
 }
 
 static int
@@ -216,6 +230,7 @@ write_and_report (struct pgimg_ctx *ctx, const struct build_args *a, const struc
         }
         if (cli_write_image (res, a->fmt, output, manifest, err) < 0
             || write_receipt (res, output, manifest, err) < 0
+            || write_sbom (res, output, err) < 0
             || print_summary (res, output, manifest, a->io->json, err) < 0)
                 return -1;
         if (a->cache_to && registry_cache_push (ctx->cache_dir, a->cache_to, &a->ro, NULL, err) < 0)

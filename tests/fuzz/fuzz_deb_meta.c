@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                 free (out);
                 pgimg_error_free (&err);
         }
-        deb_meta_distro (text, size, &out, &err);
+        deb_meta_distro (text, size, size > 0 && data[size - 1] == '\0' ? text : NULL, &out, &err);
         free (out);
         pgimg_error_free (&err);
         return 0;

@@ -31,12 +31,14 @@ copyright_licenses (void **state)
         cleanup_free char *other = license_of ("Files: *\nlicense: public domain\nLicense: Expat\n");
         cleanup_free char *plain = license_of ("This package was debianized by someone.\nIt is GPL.\n");
         cleanup_free char *empty = license_of ("License:\n");
+        cleanup_free char *both = license_of ("License: MIT and GPL-2+\nLicense: ISC\nLicense: GPL-2.0-only\n");
 
         assert_string_equal (gpl, "GPL-2.0-or-later AND LGPL-2.1-or-later");
         assert_string_equal (alt, "GPL-1.0-or-later OR Artistic-1.0-Perl");
         assert_string_equal (other, "LicenseRef-public-domain AND MIT");
         assert_null (plain);
         assert_null (empty);
+        assert_string_equal (both, "GPL-2.0-only AND GPL-2.0-or-later AND ISC AND MIT");
 }
 
 static void
@@ -65,9 +67,14 @@ os_release_distro (void **state)
         pgimg_error_t err = NULL;
 
         (void) state;
-        assert_int_equal (deb_meta_distro (os, sizeof (os) - 1, &distro, &err), 0);
+        cleanup_free char *point = NULL, *sid = NULL;
+        assert_int_equal (deb_meta_distro (os, sizeof (os) - 1, NULL, &distro, &err), 0);
         assert_string_equal (distro, "debian-13");
-        assert_int_equal (deb_meta_distro ("ID=debian\n", 10, &none, &err), 0);
+        assert_int_equal (deb_meta_distro (os, sizeof (os) - 1, "13.8\n", &point, &err), 0);
+        assert_string_equal (point, "debian-13.8");
+        assert_int_equal (deb_meta_distro (os, sizeof (os) - 1, "trixie/sid\n", &sid, &err), 0);
+        assert_string_equal (sid, "debian-13");
+        assert_int_equal (deb_meta_distro ("ID=debian\n", 10, NULL, &none, &err), 0);
         assert_null (none);
 }
 
