@@ -55,9 +55,9 @@ write_receipt (const struct pipeline_result *res, const char *out, const char *m
                pgimg_error_t *err)
 {
         cleanup_buf struct buf receipt = BUF_INIT;
-        cleanup_free char *path = NULL;
+        cleanup_free char *path = fs_path_beside (out, ".receipt.json");
 
-        if (asprintf (&path, "%s.receipt.json", out) < 0)
+        if (path == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "receipt");
         if (pipeline_receipt (res, PGIMG_VERSION, res->n_layers, manifest, &receipt, err) < 0)
                 return -1;

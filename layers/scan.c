@@ -56,7 +56,7 @@ scan_entry (struct archive *a, struct archive_entry *e, const char *what, const 
                 return 0;
         if (read_entry (a, what, name, s->max_bytes, &data, err) < 0)
                 return -1;
-        return s->found (s->ctx, name, data.data, data.len - 1, NULL, 0, err);
+        return s->found (s->ctx, name, data.data, data.len, NULL, 0, err);
 }
 
 int

@@ -143,9 +143,11 @@ install_dir (const char *tmp, const char *out_path, pgimg_error_t *err)
 }
 
 int
-oci_layout_write_dir (const struct oci_layout *l, const char *out_path, pgimg_error_t *err)
+oci_layout_write_dir (const struct oci_layout *l, const char *out_arg, pgimg_error_t *err)
 {
-        cleanup_free char *parent = parent_of (out_path);
+        /* "pg17/" names the directory pg17, whose parent is "." */
+        cleanup_free char *out_path = fs_path_beside (out_arg, "");
+        cleanup_free char *parent = out_path ? parent_of (out_path) : NULL;
         cleanup_free char *tmp = NULL;
         pgimg_error_t ignored = NULL;
         int r = -1;
