@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "builder/build.h"
 #include "builder/fetch.h"
@@ -75,6 +76,25 @@ write_sbom (const struct pipeline_result *res, const char *out, pgimg_error_t *e
         if (path == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "SBOM");
         return fs_write_file_atomic (path, res->sbom, res->sbom_len, 0644, err);
+}
+
+/* Before anything is written: the files beside the output must be
+ * files (or not exist yet), or the image would be written without them. */
+static int
+check_beside (const char *out, pgimg_error_t *err)
+{
+        static const char *const suffixes[] = { ".receipt.json", ".spdx.json" };
+
+        for (size_t i = 0; i < sizeof (suffixes) / sizeof (suffixes[0]); i++) {
+                cleanup_free char *path = fs_path_beside (out, suffixes[i]);
+                struct stat st;
+                if (path == NULL)
+                        return pgimg_make_error_errno (err, ENOMEM, "output");
+                if (stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+                        return pgimg_make_error (err, EISDIR, "`%s` is in the way of the file pgimg writes beside the image; remove it or choose another -o",
+                                                 path);
+        }
+        return 0;
 }
 
 static int
@@ -228,7 +248,7 @@ write_and_report (struct pgimg_ctx *ctx, const struct build_args *a, const struc
                         return pgimg_make_error_errno (err, ENOMEM, "build");
                 output = out;
         }
-        if (cli_write_image (res, a->fmt, output, manifest, err) < 0
+        if (check_beside (output, err) < 0 || cli_write_image (res, a->fmt, output, manifest, err) < 0
             || write_receipt (res, output, manifest, err) < 0
             || write_sbom (res, output, err) < 0
             || print_summary (res, output, manifest, a->io->json, err) < 0)

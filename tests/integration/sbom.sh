@@ -101,6 +101,12 @@ ok "syft lists exactly the SBOM's Debian packages, with the same purls" same_deb
 build "$TEST_CACHE" --format oci-dir -o "$work/layout/" >/dev/null
 ok "--format oci-dir -o DIR/ writes DIR.spdx.json, the same document" cmp -s "$work/layout.spdx.json" "$work/pg18.tar.spdx.json"
 
+# Something in the way of the SBOM: one clear line, exit 1, no image.
+mkdir -p "$work/blocked.tar.spdx.json"
+msg=$(build "$TEST_CACHE" -o "$work/blocked.tar" 2>&1 >/dev/null); rc=$?
+check_blocked() { [ "$rc" = 1 ] && [ "$(grep -c . <<<"$msg")" = 1 ] && grep -q 'blocked.tar.spdx.json. is in the way.*choose another -o' <<<"$msg" && [ ! -e "$work/blocked.tar" ]; }
+ok "a directory where the SBOM goes: one line that says what to do, and no image" check_blocked
+
 # The SBOM layer made again from the same layers: a cache that has every
 # layer entry but the SBOM's (blobs shared, they are content-addressed).
 fresh="$work/cache"
