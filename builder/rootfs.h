@@ -20,9 +20,10 @@
 #define ROOTFS_LOGIC_VERSION "4"
 
 /* Bumped whenever what an image's layers record of the .debs they
- * install (var/lib/dpkg/status.d, deb.h) changes: a key input of those
- * layers only, so that build roots and PostgreSQL stay cached. */
-#define ROOTFS_STATUS_VERSION "1"
+ * install (var/lib/dpkg/status.d, deb.h, and their copyright files)
+ * changes: a key input of those layers only, so that build roots and
+ * PostgreSQL stay cached. */
+#define ROOTFS_STATUS_VERSION "2"
 
 /* The build root for set (usually "build") under
  * <cache_dir>/roots/<key>, assembled once and reused; *out malloc'ed. */
