@@ -187,6 +187,10 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                         help ();
                         return 1;
                 case 'o':
+                        /* `-o pg17/` names the directory pg17: the receipt
+                         * goes beside it, not into it. */
+                        for (size_t n = strlen (optarg); n > 1 && optarg[n - 1] == '/'; n--)
+                                optarg[n - 1] = '\0';
                         a->output = optarg;
                         break;
                 case 'E':

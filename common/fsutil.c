@@ -202,8 +202,8 @@ fs_write_all (int fd, const void *data, size_t len)
         return 0;
 }
 
-static char *
-dir_of (const char *path)
+char *
+fs_dir_of (const char *path)
 {
         cleanup_free char *copy = strdup (path);
         if (copy == NULL)
@@ -241,7 +241,7 @@ sweep_once (const char *dir)
 int
 fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_error_t *err)
 {
-        cleanup_free char *dir = dir_of (final_path);
+        cleanup_free char *dir = fs_dir_of (final_path);
 
         a->fd = -1;
         a->tmp_path = NULL;
@@ -272,7 +272,7 @@ fs_atomic_open (struct fs_atomic *a, const char *final_path, mode_t mode, pgimg_
 static int
 fsync_dir (const char *path)
 {
-        cleanup_free char *dir = dir_of (path);
+        cleanup_free char *dir = fs_dir_of (path);
         cleanup_fd int fd = -1;
 
         if (dir == NULL)
@@ -519,7 +519,7 @@ fs_sweep_temps (const char *dir, pgimg_error_t *err)
 int
 fs_sweep_temps_beside (const char *path, pgimg_error_t *err)
 {
-        cleanup_free char *dir = dir_of (path);
+        cleanup_free char *dir = fs_dir_of (path);
 
         if (dir == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "sweep beside `%s`", path);
@@ -555,7 +555,7 @@ fs_write_error_fd (pgimg_error_t *err, int errno_, int fd)
         if (n <= 0)
                 return fs_write_error (err, errno_, "(unknown file)");
         target[n] = '\0';
-        if ((dir = dir_of (target)) == NULL)
+        if ((dir = fs_dir_of (target)) == NULL)
                 return fs_write_error (err, errno_, target);
         return fs_write_error (err, errno_, dir);
 }

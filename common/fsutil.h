@@ -73,6 +73,9 @@ int fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t
 /* Make a fresh temporary directory "<parent>/.tmp-<pid>-<tag>-XXXXXX" and
  * register it for removal on interruption (sweeping parent first, as
  * fs_atomic_open).  Returns a malloc'ed path. */
+/* The directory holding path, as dirname(3) says ("a/b/" -> "a"), newly
+ * allocated; NULL when out of memory. */
+char *fs_dir_of (const char *path);
 int fs_mkdtemp (const char *parent, const char *tag, char **out, pgimg_error_t *err);
 /* Unregister a path given to fs_mkdtemp (after a rename or removal). */
 void fs_forget_temp (const char *path);

@@ -88,18 +88,6 @@ place_entry (const struct oci_entry *e, const char *root, pgimg_error_t *err)
         return place_file (e, path, err);
 }
 
-static char *
-parent_of (const char *path)
-{
-        const char *slash = strrchr (path, '/');
-
-        if (slash == NULL)
-                return strdup (".");
-        if (slash == path)
-                return strdup ("/");
-        return strndup (path, (size_t) (slash - path));
-}
-
 static int
 fsync_path (const char *path)
 {
@@ -143,11 +131,9 @@ install_dir (const char *tmp, const char *out_path, pgimg_error_t *err)
 }
 
 int
-oci_layout_write_dir (const struct oci_layout *l, const char *out_arg, pgimg_error_t *err)
+oci_layout_write_dir (const struct oci_layout *l, const char *out_path, pgimg_error_t *err)
 {
-        /* "pg17/" names the directory pg17, whose parent is "." */
-        cleanup_free char *out_path = fs_path_beside (out_arg, "");
-        cleanup_free char *parent = out_path ? parent_of (out_path) : NULL;
+        cleanup_free char *parent = fs_dir_of (out_path);
         cleanup_free char *tmp = NULL;
         pgimg_error_t ignored = NULL;
         int r = -1;

@@ -75,13 +75,18 @@ else
 fi
 rm -f "$work/old.tar"
 
-# NEW from an OCI layout directory.
-if p build "postgres-$MINOR_TO" --set default --format oci-dir -o "$work/new-oci" >"$TEST_OUT/migration-new-build.txt" 2>&1; then
+# NEW from an OCI layout directory, named as the README does (`-o pg17/`).
+if p build "postgres-$MINOR_TO" --set default --format oci-dir -o "$work/new-oci/" >"$TEST_OUT/migration-new-build.txt" 2>&1; then
+	if [ -f "$work/new-oci/oci-layout" ] && [ -f "$work/new-oci.receipt.json" ] && [ ! -e "$work/new-oci/.receipt.json" ]; then
+		pass "-o DIR/ writes the layout in DIR and its receipt beside it"
+	else
+		fail "-o DIR/ writes the layout in DIR and its receipt beside it" "$(ls -a "$work" "$work/new-oci" 2>&1)"
+	fi
 	migrate "restart-$MINOR_FROM-$MINOR_TO" "$MINOR_FROM" "$work/new-oci" restart
 else
 	fail "build postgres-$MINOR_TO as an OCI layout" "$(tail -3 "$TEST_OUT/migration-new-build.txt")"
 fi
-rm -rf "$work/new-oci"
+rm -rf "$work/new-oci" "$work/new-oci.receipt.json"
 
 # ---- Bad input: one clear line, a non-zero exit, OLD's data left intact.
 refused() { # name, expected text, args...
