@@ -21,7 +21,7 @@
 #include "oci/sbom.h"
 
 /* Bumped whenever what the SBOM says of the same layers changes. */
-#define SBOM_LOGIC_VERSION "3"
+#define SBOM_LOGIC_VERSION "4"
 #define SBOM_PATH "usr/share/pgimg/sbom.spdx.json"
 #define DOC_DIR "usr/share/doc/"
 #define META_MAX_BYTES (4u << 20)

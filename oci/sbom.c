@@ -105,10 +105,20 @@ static json_t *
 package_json (const struct sbom *s, const struct sbom_package *p, const char *id)
 {
         cleanup_free char *purl = p->kind == SBOM_DEB ? deb_purl (s, p) : generic_purl (p);
+        cleanup_free char *info = NULL;
         json_t *o = json_object ();
         int r = 0;
 
-        if (o == NULL || purl == NULL) {
+        /* Debian's Source field is left out when it is the package's own
+         * name, its version when it is the package's. */
+        if (p->kind == SBOM_DEB
+            && asprintf (&info, "Debian package for %s, built from the source package %s %s",
+                         p->arch ? p->arch : "an unknown architecture", p->source ? p->source : p->name,
+                         p->source_version ? p->source_version : p->version) < 0)
+                info = NULL;
+        else if (p->kind != SBOM_DEB)
+                info = strdup ("built from its source by pgimg");
+        if (o == NULL || purl == NULL || info == NULL) {
                 json_decref (o);
                 return NULL;
         }
@@ -121,8 +131,7 @@ package_json (const struct sbom *s, const struct sbom_package *p, const char *id
                 r |= json_object_set_new (o, "checksums", json_pack ("[{s:s,s:s}]", "algorithm", "SHA256",
                                                                      "checksumValue", p->sha256));
         r |= set_str (o, "homepage", p->homepage);
-        r |= set_str (o, "sourceInfo", p->kind == SBOM_DEB ? "a Debian package of the image's layers (var/lib/dpkg/status.d)"
-                                                           : "built from its source by pgimg");
+        r |= set_str (o, "sourceInfo", info);
         r |= set_str (o, "licenseConcluded", NOASSERTION);
         r |= set_str (o, "licenseDeclared", p->license ? p->license : NOASSERTION);
         r |= set_str (o, "copyrightText", NOASSERTION);

@@ -66,6 +66,8 @@ document_is_complete_and_stable (void **state)
         assert_non_null (strstr (a.data, "\"SPDXRef-Package-source-pgvector-0.8.7\""));
         assert_non_null (strstr (a.data, "\"SPDXRef-Package-source-pgvector-0.8.7-4\""));
         assert_non_null (strstr (a.data, "\"relationshipType\": \"DESCRIBES\""));
+        assert_non_null (strstr (a.data, "\"Debian package for amd64, built from the source package bash 5.2.37-2\""));
+        assert_non_null (strstr (a.data, "\"Debian package for amd64, built from the source package gcc-14 1:14.2.0-19\""));
         assert_non_null (strstr (a.data, "\"checksumValue\": \"555610c24d53e4316da5b7d3fc25c279d96856d5e0e23ee308c328c5fa881d9f\""));
 }
 
