@@ -21,7 +21,7 @@
 #include "oci/sbom.h"
 
 /* Bumped whenever what the SBOM says of the same layers changes. */
-#define SBOM_LOGIC_VERSION "4"
+#define SBOM_LOGIC_VERSION "5"
 #define SBOM_PATH "usr/share/pgimg/sbom.spdx.json"
 #define DOC_DIR "usr/share/doc/"
 #define META_MAX_BYTES (4u << 20)
@@ -302,6 +302,8 @@ source_packages (const struct pipeline_result *res, struct parts *p, pgimg_error
                         .license = r->license, .homepage = r->homepage, .summary = r->summary,
                         .download_url = deb ? deb->url : part ? v->urls[0] : ev->urls ? ev->urls[0] : NULL,
                         .sha256 = deb ? deb->sha256 : part ? v->sha256 : ev->sha256,
+                        .origin = deb ? "Debian's build, unpacked by pgimg"
+                                  : part ? "built by pgimg from PostgreSQL's source" : "built from its source by pgimg",
                 };
         }
         return 0;

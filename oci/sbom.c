@@ -117,7 +117,7 @@ package_json (const struct sbom *s, const struct sbom_package *p, const char *id
                          p->source_version ? p->source_version : p->version) < 0)
                 info = NULL;
         else if (p->kind != SBOM_DEB)
-                info = strdup ("built from its source by pgimg");
+                info = strdup (p->origin ? p->origin : "built from its source by pgimg");
         if (o == NULL || purl == NULL || info == NULL) {
                 json_decref (o);
                 return NULL;

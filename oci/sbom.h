@@ -30,6 +30,7 @@ struct sbom_package {
         const char *sha256;             /* of what download_url holds, or NULL */
         const char *homepage;           /* or NULL */
         const char *summary;            /* or NULL */
+        const char *origin;             /* SBOM_SOURCE: how pgimg made it (sourceInfo) */
 };
 
 struct sbom {
