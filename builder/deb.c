@@ -423,13 +423,17 @@ deb_unpack (const char *deb_path, const char *root_dir, const struct deb_unpack_
                         return -1;
         if (r != ARCHIVE_EOF)
                 return pgimg_error_from_archive (err, m->inner, "read `%s`", deb_path);
+        if (opts && opts->dpkg_status)
+                return deb_write_status (deb_path, root_dir, err);
         return 0;
 }
 
 #define CONTROL_MAX_BYTES (1u << 20)
 
-int
-deb_read_control (const char *deb_path, struct buf *out, pgimg_error_t *err)
+/* The member `name` of control.tar, appended to out: 1 when there, 0
+ * when the .deb has none. */
+static int
+read_control_member (const char *deb_path, const char *name, struct buf *out, pgimg_error_t *err)
 {
         cleanup_deb_member struct deb_member *m = NULL;
         struct archive_entry *e;
@@ -444,22 +448,130 @@ deb_read_control (const char *deb_path, struct buf *out, pgimg_error_t *err)
                 la_ssize_t n;
                 size_t total = 0;
 
-                if (rel == NULL || strcmp (rel, "control") != 0
-                    || archive_entry_filetype (e) != AE_IFREG)
+                if (rel == NULL || strcmp (rel, name) != 0 || archive_entry_filetype (e) != AE_IFREG)
                         continue;
                 while ((n = archive_read_data (m->inner, block, sizeof (block))) > 0) {
                         total += (size_t) n;
                         if (total > CONTROL_MAX_BYTES)
-                                return pgimg_make_error (err, EFBIG, "`%s`: control file larger than %u bytes",
-                                                         deb_path, CONTROL_MAX_BYTES);
+                                return pgimg_make_error (err, EFBIG, "`%s`: %s file larger than %u bytes",
+                                                         deb_path, name, CONTROL_MAX_BYTES);
                         if (buf_add (out, block, (size_t) n) < 0)
-                                return pgimg_make_error_errno (err, errno, "`%s`: control file", deb_path);
+                                return pgimg_make_error_errno (err, errno, "`%s`: %s file", deb_path, name);
                 }
                 if (n < 0)
                         return pgimg_error_from_archive (err, m->inner, "read `%s`", deb_path);
-                return 0;
+                return 1;
         }
         if (r != ARCHIVE_EOF)
                 return pgimg_error_from_archive (err, m->inner, "read `%s`", deb_path);
-        return pgimg_make_error (err, ENOENT, "`%s` has no control file", deb_path);
+        return 0;
+}
+
+int
+deb_read_control (const char *deb_path, struct buf *out, pgimg_error_t *err)
+{
+        int r = read_control_member (deb_path, "control", out, err);
+
+        if (r == 0)
+                return pgimg_make_error (err, ENOENT, "`%s` has no control file", deb_path);
+        return r < 0 ? -1 : 0;
+}
+
+/* The Package field of a control paragraph, if it is a name dpkg would
+ * accept (lower-case letters, digits, "+-."; it names files). */
+static int
+control_package (const char *control, char name[DEB_NAME_MAX + 1])
+{
+        const char *p = control;
+        size_t len;
+
+        while (p && strncmp (p, "Package:", 8) != 0)
+                if ((p = strchr (p, '\n')) != NULL)
+                        p++;
+        if (p == NULL)
+                return -1;
+        p += 8;
+        p += strspn (p, " \t");
+        len = strspn (p, "abcdefghijklmnopqrstuvwxyz0123456789+-.");
+        if (len == 0 || len > DEB_NAME_MAX || (p[len] != '\n' && p[len] != '\0') || p[0] == '.' || p[0] == '-'
+            || p[0] == '+')
+                return -1;
+        memcpy (name, p, len);
+        name[len] = '\0';
+        return 0;
+}
+
+/* The control paragraph as dpkg's status database holds it: with
+ * "Status: install ok installed" after the Package line. */
+static int
+status_paragraph (const struct buf *control, struct buf *out)
+{
+        const char *text = control->data;
+        const char *nl = strchr (text, '\n');
+        size_t first = nl ? (size_t) (nl + 1 - text) : strlen (text);
+        size_t len = control->len;
+
+        while (len > 0 && text[len - 1] == '\n')
+                len--;
+        if (buf_add (out, text, first) < 0 || (nl == NULL && buf_adds (out, "\n") < 0)
+            || buf_adds (out, "Status: install ok installed\n") < 0
+            || (len > first && buf_add (out, text + first, len - first) < 0)
+            || (len > first && buf_adds (out, "\n") < 0))
+                return -1;
+        return 0;
+}
+
+static int
+write_status_file (int rootfd, const char *root_dir, const char *rel, const struct buf *b,
+                   pgimg_error_t *err)
+{
+        cleanup_fd int dirfd = -1;
+        cleanup_fd int fd = -1;
+        char name[NAME_MAX + 1];
+
+        dirfd = resolve_open_parent (rootfd, rel, 1, 0755, name);
+        if (dirfd < 0 || remove_existing (dirfd, name) < 0)
+                return pgimg_make_error_errno (err, errno, "write `%s/%s`", root_dir, rel);
+        fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0 || fs_write_all (fd, b->data, b->len) < 0 || fchmod (fd, 0644) < 0)
+                return pgimg_make_error_errno (err, errno, "write `%s/%s`", root_dir, rel);
+        return 0;
+}
+
+int
+deb_write_status (const char *deb_path, const char *root_dir, pgimg_error_t *err)
+{
+        cleanup_buf struct buf control = BUF_INIT;
+        cleanup_buf struct buf status = BUF_INIT;
+        cleanup_buf struct buf md5sums = BUF_INIT;
+        cleanup_free char *rel = NULL;
+        cleanup_fd int rootfd = -1;
+        char name[DEB_NAME_MAX + 1];
+        int has_md5sums;
+
+        if (deb_read_control (deb_path, &control, err) < 0 || buf_adds (&control, "") < 0)
+                return -1;
+        if (control_package (control.data, name) < 0)
+                return pgimg_make_error (err, EINVAL, "`%s`: its control file names no valid Package; the .deb is damaged",
+                                         deb_path);
+        if (status_paragraph (&control, &status) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "`%s`", deb_path);
+        has_md5sums = read_control_member (deb_path, "md5sums", &md5sums, err);
+        if (has_md5sums < 0)
+                return -1;
+        rootfd = open (root_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return pgimg_make_error_errno (err, errno, "open `%s`", root_dir);
+        if (asprintf (&rel, DEB_STATUS_DIR "/%s", name) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "`%s`", deb_path);
+        if (write_status_file (rootfd, root_dir, rel, &status, err) < 0)
+                return -1;
+        if (!has_md5sums)
+                return 0;
+        free (rel);
+        if (asprintf (&rel, DEB_STATUS_DIR "/%s.md5sums", name) < 0) {
+                rel = NULL;
+                return pgimg_make_error_errno (err, ENOMEM, "`%s`", deb_path);
+        }
+        return write_status_file (rootfd, root_dir, rel, &md5sums, err);
 }

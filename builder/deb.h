@@ -23,6 +23,9 @@ struct deb_unpack_opts {
          * bits beyond 0755/0644 (setuid, group-writable ...) is recorded
          * here, since a rootless unpack cannot chown. */
         struct owner_map *owners;
+        /* Record the package for scanners as distroless images do (see
+         * deb_write_status). */
+        int dpkg_status;
 };
 
 /* Unpack data.tar.* of deb_path into root_dir, merged-/usr style:
@@ -39,5 +42,18 @@ int deb_unpack (const char *deb_path, const char *root_dir, const struct deb_unp
 
 /* The control file of deb_path, appended to out. */
 int deb_read_control (const char *deb_path, struct buf *out, pgimg_error_t *err);
+
+/* Where images keep one file per installed package, as distroless
+ * images do and SBOM scanners (syft, trivy, grype) read: <name> holds
+ * the package's control paragraph with "Status: install ok installed",
+ * <name>.md5sums its md5sums when the .deb ships them. */
+#define DEB_STATUS_DIR "var/lib/dpkg/status.d"
+/* The longest package name pgimg writes a status file for. */
+#define DEB_NAME_MAX 128
+
+/* Write DEB_STATUS_DIR/<Package> (and .md5sums) of deb_path below
+ * root_dir, replacing what an earlier version left.  A control file
+ * without a valid Package name is an error. */
+int deb_write_status (const char *deb_path, const char *root_dir, pgimg_error_t *err);
 
 #endif

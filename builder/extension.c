@@ -70,6 +70,14 @@ static const char *const ext_exclude[] = {
         "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
         "usr/lib/postgresql/*/lib/bitcode", "usr/lib/postgresql/*/share/doc", NULL,
 };
+/* The same for a layer that installs .debs, whose copyright files stay
+ * (the SBOM reads their licences); deb_exclude already dropped the rest
+ * of their documentation. */
+static const char *const ext_exclude_debs[] = {
+        "usr/share/doc/*/*", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
+        "usr/lib/postgresql/*/lib/bitcode", "usr/lib/postgresql/*/share/doc", NULL,
+};
+static const char *const keep_copyright[] = { "usr/share/doc/*/copyright", NULL };
 static const char *const deb_exclude[] = {
         "usr/share/man/*", "usr/share/info/*", "usr/share/locale/*", "usr/share/lintian/*",
         "usr/share/doc/*", "usr/lib/postgresql/*/lib/bitcode/*", NULL,
@@ -346,6 +354,9 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
                 else
                         rc |= layer_key_add (&k, "ext-build-set", digest, err);
         }
+        /* A layer that installs .debs records them for scanners. */
+        if (deb || uses_set (env, pick->recipe->runtime_packages, runtime_set))
+                rc |= layer_key_add (&k, "dpkg-status", ROOTFS_STATUS_VERSION, err);
         if (rc == 0 && uses_set (env, pick->recipe->runtime_packages, runtime_set)) {
                 char base[SHA256_HEX_LEN + 1];
                 if (lock_set_digest (env->lock, runtime_set, digest, err) < 0
@@ -506,7 +517,7 @@ static int
 take_debs (const struct extension_env *env, const struct extension_pick *pick,
            const char *out_dir, struct owner_map *owners, pgimg_error_t *err)
 {
-        struct deb_unpack_opts opts = { deb_exclude, deb_include, owners };
+        struct deb_unpack_opts opts = { deb_exclude, deb_include, owners, 1 };
         const struct ext_version *v = pick->version;
         cleanup_free char *what = NULL, *from = NULL, *to = NULL;
 
@@ -549,6 +560,7 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
         const struct ext_version *v = pick->version;
         const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
         cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
+        int installs_debs;
         cleanup_free char *build_set = NULL, *runtime_set = NULL, *out_dir = NULL;
         cleanup_free char *pg = NULL, *base = NULL;
         const char *base_set[] = { "runtime", NULL };
@@ -573,6 +585,7 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
             || check_sets (env, r, build_set, runtime_set, err) < 0
             || compute_key (env, pick, deb, build_set, runtime_set, below, n_below, l->key, err) < 0)
                 return -1;
+        installs_debs = deb || uses_set (env, r->runtime_packages, runtime_set);
         rc = layer_cache_lookup (env->cache_dir, l->key, &l->desc, err);
         if (rc != 0)
                 return rc < 0 ? -1 : 0;
@@ -605,7 +618,8 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
                 lo.mtime = (time_t) env->source_date_epoch;
                 lo.compression = env->compression;
                 lo.owners = &owners;
-                lo.exclude = ext_exclude;
+                lo.exclude = installs_debs ? ext_exclude_debs : ext_exclude;
+                lo.keep = installs_debs ? keep_copyright : NULL;
                 rc = layer_write (out_dir, &lo, env->blob_dir, &l->desc, err);
         }
         fs_drop_temp_dir (tmp);

@@ -70,6 +70,7 @@ base_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_er
             || layer_key_add (&k, "logic", PIPELINE_LOGIC_VERSION "/" ROOTFS_LOGIC_VERSION, err) < 0
             || layer_key_add (&k, "runtime-files", ROOTFS_RUNTIME_VERSION, err) < 0
             || layer_key_add (&k, "set", set_digest, err) < 0
+            || layer_key_add (&k, "dpkg-status", ROOTFS_STATUS_VERSION, err) < 0
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
             || layer_key_final (&k, l->key, err) < 0) {
@@ -183,6 +184,8 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 return -1;
         if (pipeline_entrypoint_layer (o, res, err) < 0)
                 return -1;
+        if (pipeline_sbom_layer (o, res, err) < 0)
+                return -1;
         pipeline_image_define (res);
         return 0;
 }
@@ -199,6 +202,7 @@ pipeline_result_free (struct pipeline_result *res)
         free (res->volume);
         free (res->lock_rel);
         free (res->failed_log);
+        free (res->sbom);
         recipe_free (&res->recipe);
         lock_free (&res->lock);
         for (size_t i = 0; res->ext_layers && i < res->n_picks; i++)

@@ -1,6 +1,7 @@
 /* pipeline.h - the layers of a PostgreSQL image, built or taken from
  * the layer cache: the runtime base (Debian packages), PostgreSQL
- * itself, and the entrypoint with its configuration and the receipt.
+ * itself, and the entrypoint with its configuration and the receipt,
+ * and on top the SBOM (an SPDX document of all the others).
  * A layer whose inputs did not change is not rebuilt.  The pipeline
  * also defines the image these layers make (struct pipeline_image);
  * writing it is oci/'s job.
@@ -88,6 +89,8 @@ struct pipeline_result {
         size_t n_picks;
         struct extension_layer *ext_layers;     /* one per pick */
         char **skipped;                 /* set items left out: "http (not for 13)" */
+        char *sbom;                     /* the SPDX JSON of the SBOM layer, malloc'ed */
+        size_t sbom_len;
         struct pipeline_image image;    /* what the layers make, once they are all there */
 };
 

@@ -2,7 +2,8 @@
  * use outside builder/pipeline*.c.  pipeline.c runs the steps in order:
  * the base layer, the PostgreSQL layers (pipeline_pg.c), the extension
  * layers (pipeline_ext.c, pipeline_parallel.c), the entrypoint layer and
- * the image definition (pipeline_image.c). */
+ * the image definition (pipeline_image.c), the SBOM layer
+ * (pipeline_sbom.c). */
 #ifndef PGIMG_PIPELINE_INT_H
 #define PGIMG_PIPELINE_INT_H
 
@@ -26,6 +27,8 @@ int pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_res
 int pipeline_extension_picks (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
 int pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
 int pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
+/* The top layer: the SPDX document of the layers below (res->sbom). */
+int pipeline_sbom_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
 
 /* res->env, res->volume and res->tags, from the recipe. */
 int pipeline_image_env (struct pipeline_result *res, pgimg_error_t *err);

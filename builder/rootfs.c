@@ -203,14 +203,15 @@ in_set (const struct lock_set *set, const char *name)
         return 0;
 }
 
-/* Every package of set_name not in skip, unpacked into dest. */
+/* Every package of set_name not in skip, unpacked into dest; for an
+ * image's layer (owners given) recorded in dest's dpkg status too. */
 static int
 unpack_packages (const char *cache_dir, const struct lock *lock, const char *set_name,
                  const struct lock_set *skip, const char *dest, struct owner_map *owners,
                  pgimg_error_t *err)
 {
         const struct lock_set *set = lock_find_set (lock, set_name);
-        struct deb_unpack_opts opts = { doc_exclude, doc_include, owners };
+        struct deb_unpack_opts opts = { doc_exclude, doc_include, owners, owners != NULL };
 
         if (set == NULL)
                 return pgimg_make_error (err, ENOENT,

@@ -28,6 +28,12 @@
  * them stay cached. */
 #define ROOTFS_RUNTIME_VERSION "1"
 
+/* Bumped whenever what an image's layers record of the .debs they
+ * install (var/lib/dpkg/status.d, deb.h, and their copyright files)
+ * changes: a key input of those layers only, so that build roots and
+ * PostgreSQL stay cached. */
+#define ROOTFS_STATUS_VERSION "2"
+
 /* The build root for set (usually "build") under
  * <cache_dir>/roots/<key>, assembled once and reused; *out malloc'ed. */
 int rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *set,
@@ -40,14 +46,16 @@ int rootfs_build_root_sets (const char *cache_dir, const struct lock *lock,
 
 /* Unpack set into dest (an existing directory), documentation left
  * out, leaving out every package that is also in the set skip (may be
- * NULL): an extension's own libraries, without the base's. */
+ * NULL): an extension's own libraries, without the base's.  With owners
+ * (an image's layer), each package gets its dpkg status file. */
 int rootfs_unpack_extra (const char *cache_dir, const struct lock *lock, const char *set,
                          const char *skip, const char *dest, struct owner_map *owners,
                          pgimg_error_t *err);
 
 /* Assemble set into dest (an existing empty directory) for the runtime
  * image: documentation left out except copyright files, owners that
- * cannot be set on disk recorded in owners. */
+ * cannot be set on disk recorded in owners, each package's dpkg
+ * status file written (deb_write_status). */
 int rootfs_assemble_runtime (const char *cache_dir, const struct lock *lock, const char *set,
                              const char *dest, struct owner_map *owners,
                              pgimg_error_t *err);

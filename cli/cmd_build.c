@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "builder/build.h"
 #include "builder/fetch.h"
@@ -25,7 +26,8 @@ help (void)
                 "\n"
                 "Build a PostgreSQL image from versions/MAJOR.json and the lock, in\n"
                 "rootless namespaces, into reproducible layers; write it as a tarball\n"
-                "that `docker load` and OCI tools read.\n"
+                "that `docker load` and OCI tools read, with its SPDX SBOM beside it\n"
+                "(OUTPUT.spdx.json) and inside it (/usr/share/pgimg/sbom.spdx.json).\n"
                 "\n"
                 "  -o, --output PATH         where to write the image (default postgres-VERSION.tar,\n"
                 "                            or postgres-VERSION for --format oci-dir)\n"
@@ -54,13 +56,45 @@ write_receipt (const struct pipeline_result *res, const char *out, const char *m
                pgimg_error_t *err)
 {
         cleanup_buf struct buf receipt = BUF_INIT;
-        cleanup_free char *path = NULL;
+        cleanup_free char *path = fs_path_beside (out, ".receipt.json");
 
-        if (asprintf (&path, "%s.receipt.json", out) < 0)
+        if (path == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "receipt");
         if (pipeline_receipt (res, PGIMG_VERSION, res->n_layers, manifest, &receipt, err) < 0)
                 return -1;
         return fs_write_file_atomic (path, receipt.data, receipt.len, 0644, err);
+}
+
+/* The SBOM beside the output: x.tar.spdx.json, or DIR.spdx.json next
+ * to an OCI layout directory (given as DIR or DIR/), where `pgimg
+ * push` takes it from. */
+static int
+write_sbom (const struct pipeline_result *res, const char *out, pgimg_error_t *err)
+{
+        cleanup_free char *path = fs_path_beside (out, ".spdx.json");
+
+        if (path == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "SBOM");
+        return fs_write_file_atomic (path, res->sbom, res->sbom_len, 0644, err);
+}
+
+/* Before anything is written: the files beside the output must be
+ * files (or not exist yet), or the image would be written without them. */
+static int
+check_beside (const char *out, pgimg_error_t *err)
+{
+        static const char *const suffixes[] = { ".receipt.json", ".spdx.json" };
+
+        for (size_t i = 0; i < sizeof (suffixes) / sizeof (suffixes[0]); i++) {
+                cleanup_free char *path = fs_path_beside (out, suffixes[i]);
+                struct stat st;
+                if (path == NULL)
+                        return pgimg_make_error_errno (err, ENOMEM, "output");
+                if (stat (path, &st) == 0 && !S_ISREG (st.st_mode))
+                        return pgimg_make_error (err, EISDIR, "`%s` is in the way of the file pgimg writes beside the image; remove it or choose another -o",
+                                                 path);
+        }
+        return 0;
 }
 
 static int
@@ -218,8 +252,9 @@ write_and_report (struct pgimg_ctx *ctx, const struct build_args *a, const struc
                         return pgimg_make_error_errno (err, ENOMEM, "build");
                 output = out;
         }
-        if (cli_write_image (res, a->fmt, output, manifest, err) < 0
+        if (check_beside (output, err) < 0 || cli_write_image (res, a->fmt, output, manifest, err) < 0
             || write_receipt (res, output, manifest, err) < 0
+            || write_sbom (res, output, err) < 0
             || print_summary (res, output, manifest, a->io->json, err) < 0)
                 return -1;
         if (a->cache_to && registry_cache_push (ctx->cache_dir, a->cache_to, &a->ro, NULL, err) < 0)

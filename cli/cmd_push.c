@@ -29,7 +29,8 @@ help (void)
                 "With --cache, push the layer cache instead (every layer built so far,\n"
                 "by input key): a build elsewhere that pulls it builds none of them.\n"
                 "With --sign-key, a cosign signature goes to the tag sha256-<hex>.sig, and\n"
-                "IMAGE.spdx.json, when there is one, as a signed SBOM attestation to\n"
+                "IMAGE.spdx.json, when there is one (for postgres-MAJOR, the build's SBOM),\n"
+                "as a signed SBOM attestation to\n"
                 "sha256-<hex>.att (`cosign verify`, `cosign verify-attestation` read them).\n"
                 "\n"
                 "      --cache               push the layer cache, not an image\n"
@@ -103,6 +104,7 @@ push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const str
         struct pipeline_opts po;
         struct pipeline_result res;
         char manifest[LAYER_DIGEST_LEN];
+        cleanup_free char *work = NULL, *sbom = NULL;
         int r;
 
         /* No extensions; --jobs is the blobs pushed at once, not make's. */
@@ -112,8 +114,16 @@ push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const str
         r = cli_write_image (&res, OCI_FORMAT_ARCHIVE, NULL, manifest, err);
         if (r < 0)
                 pgimg_error_wrap (err, "build %s", spec);
-        else
-                r = registry_push_stored (res.blob_dir, manifest, dest, ro, st, err);
+        /* The SBOM goes up as a tarball's beside it would. */
+        if (r == 0 && ro->sign_key)
+                r = fs_work_dir (ctx->cache_dir, "sbom", &work, err);
+        if (r == 0 && work && (sbom = fs_path_beside (work, "/sbom.spdx.json")) == NULL)
+                r = pgimg_make_error_errno (err, ENOMEM, "push");
+        if (r == 0 && sbom)
+                r = fs_write_file_atomic (sbom, res.sbom, res.sbom_len, 0644, err);
+        if (r == 0)
+                r = registry_push_stored (res.blob_dir, manifest, sbom, dest, ro, st, err);
+        fs_drop_temp_dir (work);
         pipeline_result_free (&res);
         return r;
 }

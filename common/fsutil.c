@@ -324,6 +324,19 @@ fs_atomic_abort (struct fs_atomic *a)
         }
 }
 
+char *
+fs_path_beside (const char *path, const char *suffix)
+{
+        size_t len = strlen (path);
+        char *out = NULL;
+
+        while (len > 1 && path[len - 1] == '/')
+                len--;
+        if (asprintf (&out, "%.*s%s", (int) len, path, suffix) < 0)
+                return NULL;
+        return out;
+}
+
 int
 fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
                       pgimg_error_t *err)

@@ -61,6 +61,11 @@ cleanup_atomicp (struct fs_atomic *a)
 }
 #define cleanup_atomic __attribute__ ((cleanup (cleanup_atomicp)))
 
+/* "<path><suffix>" with path's trailing slashes left out, so that the
+ * file beside a directory given as "pg17/" is "pg17<suffix>", next to
+ * it; malloc'ed, NULL when out of memory. */
+char *fs_path_beside (const char *path, const char *suffix);
+
 /* Write data to path atomically. */
 int fs_write_file_atomic (const char *path, const void *data, size_t len, mode_t mode,
                           pgimg_error_t *err);

@@ -44,6 +44,12 @@ struct layer_opts {
          * paths ("usr/share/doc", "*.pyc"); a match is left out with all
          * below it.  May be NULL. */
         const char *const *exclude;
+        /* Patterns (matched the same way) kept although exclude matches
+         * them: the copyright files in a package's documentation that is
+         * otherwise left out.  A directory that exclude matches and keep
+         * does not is left out whole, whatever keep says of what is below
+         * it.  May be NULL. */
+        const char *const *keep;
 };
 
 /* OCI media type of a layer with this compression (static string). */

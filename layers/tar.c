@@ -147,14 +147,18 @@ path_truncate (struct buf *b, size_t len)
 }
 
 static int
-excluded (const struct layer_opts *opts, const char *rel)
+matches (const char *const *patterns, const char *rel)
 {
-        if (opts->exclude == NULL)
-                return 0;
-        for (const char *const *p = opts->exclude; *p; p++)
+        for (const char *const *p = patterns; p && *p; p++)
                 if (fnmatch (*p, rel, FNM_PATHNAME) == 0)
                         return 1;
         return 0;
+}
+
+static int
+excluded (const struct layer_opts *opts, const char *rel)
+{
+        return matches (opts->exclude, rel) && !matches (opts->keep, rel);
 }
 
 static mode_t

@@ -525,13 +525,16 @@ registry_push (const char *image_path, const char *cache_dir, const char *dest, 
 }
 
 int
-registry_push_stored (const char *blob_dir, const char *manifest_digest, const char *dest,
-                      const struct registry_opts *opts, struct registry_stats *stats, pgimg_error_t *err)
+registry_push_stored (const char *blob_dir, const char *manifest_digest, const char *sbom_path,
+                      const char *dest, const struct registry_opts *opts, struct registry_stats *stats,
+                      pgimg_error_t *err)
 {
         struct reg_image img = REG_IMAGE_INIT;
         int r;
 
         r = reg_image_from_store (blob_dir, manifest_digest, &img, err);
+        if (r == 0 && sbom_path && (img.sbom_path = strdup (sbom_path)) == NULL)
+                r = pgimg_make_error (err, ENOMEM, "push: out of memory");
         if (r == 0)
                 r = reg_push_image (&img, dest, opts, stats, err);
         reg_image_close (&img);

@@ -61,9 +61,11 @@ int registry_push (const char *image_path, const char *cache_dir, const char *de
 
 /* Push the image whose manifest (config and layers) is already in the
  * store blob_dir, as a build leaves it, to dest: nothing is read but
- * the store. */
-int registry_push_stored (const char *blob_dir, const char *manifest_digest, const char *dest,
-                          const struct registry_opts *opts, struct registry_stats *stats, pgimg_error_t *err);
+ * the store, and sbom_path (may be NULL), the image's SPDX document,
+ * attested with opts->sign_key as a tarball's beside it would be. */
+int registry_push_stored (const char *blob_dir, const char *manifest_digest, const char *sbom_path,
+                          const char *dest, const struct registry_opts *opts, struct registry_stats *stats,
+                          pgimg_error_t *err);
 
 /* Pull src into cache_dir's blob store (<cache_dir>/blobs/sha256),
  * checking every digest; a blob lands only once it checks out.  The

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "layers/store.h"
 #include "oci/read.h"
 #include "registry/internal.h"
@@ -73,7 +74,7 @@ sbom_beside (const char *path, struct reg_image *img, pgimg_error_t *err)
         cleanup_free char *sbom = NULL;
         struct stat st;
 
-        if (asprintf (&sbom, "%s.spdx.json", path) < 0)
+        if ((sbom = fs_path_beside (path, ".spdx.json")) == NULL)
                 return pgimg_make_error (err, ENOMEM, "push: out of memory");
         if (stat (sbom, &st) < 0)
                 return errno == ENOENT || errno == ENOTDIR ? 0 : pgimg_make_error_errno (err, errno, "%s", sbom);

@@ -23,10 +23,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         char *root = fuzz_path ("root");
         struct buf control = BUF_INIT;
         pgimg_error_t err = NULL;
+        /* As an image's layer unpacks it: its dpkg status file too. */
+        const struct deb_unpack_opts opts = { NULL, NULL, NULL, 1 };
 
         if (deb_read_control (path, &control, &err) < 0)
                 pgimg_error_free (&err);
-        if (mkdir (root, 0755) == 0 && deb_unpack (path, root, NULL, &err) < 0)
+        if (mkdir (root, 0755) == 0 && deb_unpack (path, root, &opts, &err) < 0)
                 pgimg_error_free (&err);
         fuzz_rm (root);
         buf_release (&control);

@@ -38,8 +38,8 @@ def ar_member(name, data):
     return head + data + (b"\n" if len(data) % 2 else b"")
 
 
-def deb(data_entries):
-    control = tar([("./control", "file", b"Package: evil\nVersion: 1\nArchitecture: all\n")])
+def deb(data_entries, control_entries=None):
+    control = tar(control_entries or [("./control", "file", b"Package: evil\nVersion: 1\nArchitecture: all\n")])
     return (b"!<arch>\n" + ar_member("debian-binary", b"2.0\n") + ar_member("control.tar", control)
             + ar_member("data.tar", tar(data_entries)))
 
@@ -59,6 +59,16 @@ os.makedirs(out, exist_ok=True)
 for name, entries in seeds.items():
     with open(os.path.join(out, name), "wb") as f:
         f.write(deb(entries))
+# The dpkg status file an image's layer records: with md5sums, and with a
+# Package name that tries to leave var/lib/dpkg/status.d.
+status_seeds = {
+    "status-md5sums.deb": [("./control", "file", b"Package: ok\nSource: src (1-1)\nVersion: 1-1+b1\nArchitecture: all\n"),
+                           ("./md5sums", "file", b"d41d8cd98f00b204e9800998ecf8427e  usr/bin/sh\n")],
+    "status-hostile-name.deb": [("./control", "file", b"Package: ../../../etc/evil\nVersion: 1\n")],
+}
+for name, control_entries in status_seeds.items():
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(deb(seeds["merged-usr.deb"], control_entries))
 # As Debian builds them: control.tar.xz and data.tar.xz.
 with open(os.path.join(out, "merged-usr-xz.deb"), "wb") as f:
     control = tar([("./control", "file", b"Package: ok\nVersion: 1\nArchitecture: all\n")])

@@ -16,6 +16,8 @@ for m in $majors; do
 	fi
 	version=$(sed -n 's/.*"image":"pgimg\/postgres:\([^"]*\)".*/\1/p' "$TEST_OUT/pg$m.json")
 	ok "receipt beside the image for $m" test -s "$out.receipt.json"
+	sbom_pg() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["spdxVersion"] == "SPDX-2.3" and any(p["name"] == "postgresql" and p["versionInfo"] == sys.argv[2] for p in d["packages"])' "$out.spdx.json" "$version"; }
+	ok "SPDX SBOM beside the image for $m names PostgreSQL $version" sbom_pg
 	ok "docker load postgres-$m" docker load -q -i "$out"
 	ok "tag pgimg/postgres:$version" docker image inspect "pgimg/postgres:$version" -f '{{.Id}}'
 	ok "tag pgimg/postgres:$m" docker image inspect "pgimg/postgres:$m" -f '{{.Id}}'
@@ -37,12 +39,12 @@ if "$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$TEST_OUT/again.ta
 	built=$(grep -o '"built":true' "$TEST_OUT/again.json" | wc -l)
 	check_none() { [ "$built" -eq 0 ]; }
 	ok "a second build of postgres-$m builds no layer" check_none
-	same() { cmp -s "$TEST_OUT/again.tar" "$TEST_OUT/pg$m.tar"; }
-	ok "a second build of postgres-$m writes the same bytes" same
+	same() { cmp -s "$TEST_OUT/again.tar" "$TEST_OUT/pg$m.tar" && cmp -s "$TEST_OUT/again.tar.spdx.json" "$TEST_OUT/pg$m.tar.spdx.json"; }
+	ok "a second build of postgres-$m writes the same bytes, and the same SBOM" same
 else
 	fail "second build of postgres-$m"
 fi
-rm -f "$TEST_OUT/again.tar" "$TEST_OUT/again.tar.receipt.json"
+rm -f "$TEST_OUT/again.tar" "$TEST_OUT/again.tar.receipt.json" "$TEST_OUT/again.tar.spdx.json"
 
 # --json stays valid JSON whatever the output path holds.
 odd="$TEST_OUT/we\"ird\\name.tar"
@@ -51,5 +53,5 @@ json_ok() {
 		python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["output"] == sys.argv[1]' "$odd"
 }
 ok "--json output is valid JSON for an odd output path" json_ok
-rm -f "$odd" "$odd.receipt.json"
+rm -f "$odd" "$odd.receipt.json" "$odd.spdx.json"
 finish

@@ -7,7 +7,8 @@
 # key is accepted by `pgimg pull --trusted-key`.  Another key, a
 # signature moved onto another image and an altered payload are refused
 # by both.  `crane validate --remote` finds the image, its .sig and its
-# .att whole.  Keys are made three ways: pgimg, openssl, cosign.
+# .att whole.  Keys are made three ways: pgimg, openssl, cosign.  `push
+# postgres-18` attests the SBOM of the build (layers from the test cache).
 #
 # cosign and crane come from tools/test-servers.sh (built once).
 set -u
@@ -107,6 +108,23 @@ assert st["predicate"]["packages"][0]["name"] == "postgresql-18"
 EOF
 }
 ok "cosign download attestation reads the SBOM back" download
+
+# push postgres-18 builds (from the test cache) and attests the build's own SBOM.
+"$PGIMG" -q --cache-dir "$TEST_CACHE" push --insecure --sign-key "$work/ci.key" postgres-18 "$host/pg/built:18" \
+	>/dev/null 2>"$work/built.err"
+built_att() {
+	"$cosign" verify-attestation --key "$work/ci.pub" --type spdxjson --insecure-ignore-tlog "$host/pg/built:18" \
+		>/dev/null 2>&1 &&
+		"$cosign" download attestation "$host/pg/built:18" >"$work/built-att.json" 2>/dev/null &&
+		python3 - "$work/built-att.json" <<'EOF'
+import base64, json, sys
+st = json.loads(base64.b64decode(json.loads(open(sys.argv[1]).readline())["payload"]))
+pkgs = st["predicate"]["packages"]
+assert any(p["name"] == "postgresql" for p in pkgs)
+assert any(r["referenceLocator"].startswith("pkg:deb/debian/libc6@") for p in pkgs for r in p.get("externalRefs", []))
+EOF
+}
+ok "push postgres-18 --sign-key attests the build's SBOM; cosign verifies it" built_att
 ok "pgimg pull --trusted-key accepts it" pull --trusted-key "$work/ci.pub" "$host/pg/signed:1"
 
 # ------------------------------------------------------------ refusals

@@ -54,7 +54,7 @@ json.dump(r, open(p, "w"), indent=2)
 PY
 if PGIMG_DATA_DIR="$data" p build "postgres-$m" --set default -o "$outdir/b.tar" --json >"$outdir/b.json" 2>"$outdir/b.err"; then
 	built=$(python3 -c 'import json,sys; print(" ".join(l["name"] for l in json.load(open(sys.argv[1]))["layers"] if l["built"]))' "$outdir/b.json")
-	check_one() { [[ "$built" =~ ^pgvector@[^\ ]+\ entrypoint$ ]]; }
+	check_one() { [[ "$built" =~ ^pgvector@[^\ ]+\ entrypoint\ sbom$ ]]; }
 	ok "editing pgvector's recipe rebuilds only its layer (built: $built)" check_one
 else
 	fail "rebuild after editing pgvector's recipe" "$(tail -3 "$outdir/b.err")"

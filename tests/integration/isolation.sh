@@ -8,7 +8,7 @@ root=$(ls -d "$TEST_CACHE"/roots/*/ 2>/dev/null | head -1)
 if [ -z "$root" ]; then
 	# No build has assembled a root yet: make one with a tiny build.
 	"$PGIMG" --cache-dir "$TEST_CACHE" build postgres-18 -o "$TEST_OUT/iso.tar" >/dev/null 2>&1
-	rm -f "$TEST_OUT/iso.tar" "$TEST_OUT/iso.tar.receipt.json"
+	rm -f "$TEST_OUT/iso.tar" "$TEST_OUT/iso.tar.receipt.json" "$TEST_OUT/iso.tar.spdx.json"
 	root=$(ls -d "$TEST_CACHE"/roots/*/ 2>/dev/null | head -1)
 fi
 [ -n "$root" ] || skip_all "no build root in $TEST_CACHE"

@@ -388,18 +388,21 @@ ar_member (struct archive *a, const char *name, const void *data, size_t len)
         archive_entry_free (e);
 }
 
+/* A .deb whose control.tar holds control (and md5sums, unless NULL). */
 static void
-make_deb (const char *path, const struct tar_file *data, size_t n)
+make_deb_with (const char *path, const char *control_text, const char *md5sums, const struct tar_file *data,
+               size_t n)
 {
-        static const struct tar_file control[] = {
+        const struct tar_file control[] = {
                 { "./", AE_IFDIR, 0755, NULL, 0, 0 },
-                { "./control", AE_IFREG, 0644, "Package: p\nVersion: 1.0\nArchitecture: amd64\n", 0, 0 },
+                { "./control", AE_IFREG, 0644, control_text, 0, 0 },
+                { "./md5sums", AE_IFREG, 0644, md5sums, 0, 0 },
         };
         cleanup_buf struct buf ctl = BUF_INIT;
         cleanup_buf struct buf dat = BUF_INIT;
         struct archive *a = archive_write_new ();
 
-        make_tar (control, 2, ARCHIVE_FILTER_GZIP, &ctl);
+        make_tar (control, md5sums ? 3 : 2, ARCHIVE_FILTER_GZIP, &ctl);
         make_tar (data, n, ARCHIVE_FILTER_XZ, &dat);
         assert_int_equal (archive_write_set_format_ar_svr4 (a), ARCHIVE_OK);
         assert_int_equal (archive_write_open_filename (a, path), ARCHIVE_OK);
@@ -408,6 +411,12 @@ make_deb (const char *path, const struct tar_file *data, size_t n)
         ar_member (a, "data.tar.xz", dat.data, dat.len);
         assert_int_equal (archive_write_close (a), ARCHIVE_OK);
         archive_write_free (a);
+}
+
+static void
+make_deb (const char *path, const struct tar_file *data, size_t n)
+{
+        make_deb_with (path, "Package: p\nVersion: 1.0\nArchitecture: amd64\n", NULL, data, n);
 }
 
 static const struct tar_file sample[] = {
@@ -530,6 +539,36 @@ unpack_merged_usr_and_owners (void **state)
         assert_non_null (strstr (control.data, "Package: p\n"));
 }
 
+/* What scanners read: the control paragraph with its Status, and no
+ * md5sums file for a .deb that ships none. */
+static void
+unpack_writes_dpkg_status (void **state)
+{
+        struct unpack_fixture *f = *state;
+        struct deb_unpack_opts opts = { NULL, NULL, NULL, 1 };
+        cleanup_buf struct buf status = BUF_INIT;
+        cleanup_free char *path = in_root (f, "var/lib/dpkg/status.d/p");
+        pgimg_error_t err = NULL;
+
+        assert_int_equal (deb_unpack (f->deb, f->root, &opts, &err), 0);
+        assert_int_equal (fs_read_file (path, 1 << 16, &status, &err), 0);
+        assert_string_equal (status.data, "Package: p\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n");
+        assert_int_equal (mode_of (f, "var/lib/dpkg/status.d/p.md5sums"), 0);
+
+        /* md5sums when the .deb ships them; a name that would leave the
+         * directory is refused. */
+        cleanup_free char *md5 = in_root (f, "var/lib/dpkg/status.d/q.md5sums");
+        cleanup_buf struct buf sums = BUF_INIT;
+        make_deb_with (f->deb, "Package: q\nVersion: 2\n", "0123  usr/bin/x\n", sample, 1);
+        assert_int_equal (deb_unpack (f->deb, f->root, &opts, &err), 0);
+        assert_int_equal (fs_read_file (md5, 1 << 16, &sums, &err), 0);
+        assert_string_equal (sums.data, "0123  usr/bin/x\n");
+        make_deb_with (f->deb, "Package: ../../evil\nVersion: 2\n", NULL, sample, 1);
+        assert_true (deb_unpack (f->deb, f->root, &opts, &err) < 0);
+        assert_non_null (strstr (err->msg, "names no valid Package; the .deb is damaged"));
+        pgimg_error_free (&err);
+}
+
 static void
 unpack_stays_in_root (void **state)
 {
@@ -639,6 +678,7 @@ main (void)
                 cmocka_unit_test (resolve_keeps_pins),
                 cmocka_unit_test_setup_teardown (unpack_merged_usr_and_owners, unpack_setup, unpack_teardown),
                 cmocka_unit_test_setup_teardown (unpack_stays_in_root, unpack_setup, unpack_teardown),
+                cmocka_unit_test_setup_teardown (unpack_writes_dpkg_status, unpack_setup, unpack_teardown),
                 cmocka_unit_test_setup_teardown (unpack_absolute_link_stays_in_root, unpack_setup,
                                                  unpack_teardown),
                 cmocka_unit_test_setup_teardown (unpack_errors, unpack_setup, unpack_teardown),

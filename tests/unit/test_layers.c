@@ -368,6 +368,45 @@ owner_map_and_exclude (void **state)
         remove_tree (blobs);
 }
 
+/* The entries of make_tree (0) written with exclude and keep. */
+static char **
+listing_with (const char *const *exclude, const char *const *keep)
+{
+        char *tree = make_tree (0), *blobs = make_temp_dir (), *path;
+        struct layer_opts opts = { .mtime = 1234567890, .exclude = exclude, .keep = keep };
+        struct layer_desc d;
+        char **v;
+        size_t n;
+
+        write_layer (tree, &opts, blobs, &d);
+        v = list_layer (path = blob_path (blobs, &d), &n);
+        remove_tree (tree);
+        remove_tree (blobs);
+        free (path);
+        free (tree);
+        free (blobs);
+        return v;
+}
+
+/* keep brings back what exclude matches: a file, or a directory with
+ * what is below it. */
+static void
+exclude_but_keep (void **state)
+{
+        const char *const exclude[] = { "a/*", NULL };
+        const char *const keep[] = { "a/*.sh", "a/b", NULL };
+        cleanup_strv char **without = listing_with (exclude, NULL);
+        cleanup_strv char **with = listing_with (exclude, keep);
+        (void) state;
+
+        assert_true (has_entry (without, "a/ 0755 0 0") && has_entry (with, "a/ 0755 0 0"));
+        assert_false (has_entry (without, "a/x.sh 0755 0 0"));
+        assert_true (has_entry (with, "a/x.sh 0755 0 0"));
+        assert_false (has_entry (without, "a/b/deep.txt 0644 0 0"));
+        assert_true (has_entry (with, "a/b/deep.txt 0644 0 0"));
+        assert_false (has_entry (with, "a/hard 0644 0 0"));
+}
+
 static void
 extract_round_trip (void **state)
 {
@@ -646,6 +685,7 @@ main (void)
                 cmocka_unit_test (thread_count_does_not_matter),
                 cmocka_unit_test (entries_sorted_and_normalized),
                 cmocka_unit_test (owner_map_and_exclude),
+                cmocka_unit_test (exclude_but_keep),
                 cmocka_unit_test (extract_round_trip),
                 cmocka_unit_test (extract_refuses_escapes),
                 cmocka_unit_test (cache_miss_store_hit_corrupt),
