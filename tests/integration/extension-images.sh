@@ -54,7 +54,7 @@ for e in $exts; do
 	fi
 	echo "$out" > "$work/$e.json"
 	image=$(json_field "$work/$e.json" image)
-	echo "$image" >> "$work/images"
+	echo "$image ${image%-*}" >> "$work/images"  # its two tags
 	if ! docker load -q -i "$work/$e.tar" >/dev/null 2>&1; then
 		fail "extension image of $e loads into the Docker Engine"
 		continue
