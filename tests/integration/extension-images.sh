@@ -11,6 +11,7 @@
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
+. "$(dirname "$0")/lib/extimg.sh"
 have_docker || skip_all "no Docker Engine"
 
 p() { "$PGIMG" --cache-dir "$TEST_CACHE" "$@"; }
@@ -22,7 +23,6 @@ reg_pid=
 cleanup() {
 	docker rm -f "$server" >/dev/null 2>&1
 	for e in $exts; do
-		docker rm -f "pgimg-it-extimg-$e-$tag" "pgimg-it-extimg-$e-$tag-to" >/dev/null 2>&1
 		docker volume rm -f "pgimg-it-extimg-$e-$tag" >/dev/null 2>&1
 	done
 	[ -n "$(cat "$work/images" 2>/dev/null)" ] && docker rmi -f $(cat "$work/images") >/dev/null 2>&1
@@ -60,17 +60,7 @@ for e in $exts; do
 		continue
 	fi
 	pass "extension image of $e builds and loads ($image)"
-	# No shell in either image: a created (never started) container of
-	# the extension image to copy from, and one of the server's image
-	# with the volume mounted to copy into (docker cp moves tar streams).
-	copy_out() {
-		docker create --name "pgimg-it-extimg-$e-$tag" "$image" none >/dev/null || return 1
-		docker create --name "pgimg-it-extimg-$e-$tag-to" -v "$vol:/x" "$pg_image" >/dev/null || return 1
-		local d
-		for d in lib share system licenses; do
-			docker cp "pgimg-it-extimg-$e-$tag:/$d" - | docker cp - "pgimg-it-extimg-$e-$tag-to:/x/" || return 1
-		done
-	}
+	copy_out() { extimg_fill "$image" "$vol" "$pg_image"; }
 	ok "$e's files are copied from its image into a volume" copy_out
 	mounts+=(-v "$vol:/extensions/$e:ro")
 	control_path="$control_path:/extensions/$e/share"
@@ -80,37 +70,28 @@ done
 # ---- The server with every volume mounted read-only. ----
 started() {
 	docker run -d --name "$server" -e POSTGRES_PASSWORD=pw "${mounts[@]}" "$pg_image" postgres \
-		-c "extension_control_path=$control_path" -c "dynamic_library_path=$lib_path" >/dev/null || return 1
-	local i
-	for i in $(seq 120); do
-		docker exec "$server" psql -U postgres -h 127.0.0.1 -tAc 'select 1' >/dev/null 2>&1 && return 0
-		sleep 0.5
-	done
-	docker logs "$server" 2>&1 | tail -5
-	return 1
+		-c "extension_control_path=$control_path" -c "dynamic_library_path=$lib_path" >/dev/null \
+		&& extimg_wait "$server"
 }
 ok "postgres-18 starts with extension_control_path and dynamic_library_path on the volumes" started
 
-# A smoke file passes: TAP, no `not ok`, as many `ok` as planned.
-smoke() {
-	local e=$1 out plan n
-	docker exec "$server" psql -U postgres -X -q -c 'drop database if exists smoke' -c 'create database smoke' >/dev/null 2>&1
-	docker exec "$server" psql -U postgres -X -q -d smoke -c 'create extension pgtap' >/dev/null 2>&1 || return 1
-	out=$(docker exec -i "$server" psql -U postgres -X -q -v ON_ERROR_STOP=1 -d smoke -f - <"$ROOT/tests/smoke/$e.sql" 2>&1) || { echo "$out" | tail -5; return 1; }
-	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' <<<"$out")
-	n=$(grep -c '^ok ' <<<"$out")
-	if [ -z "$plan" ] || [ "$n" != "$plan" ] || grep -q '^not ok' <<<"$out"; then
-		echo "$out" | grep -A4 '^not ok' | head -20
-		return 1
-	fi
-}
 for e in pgvector hypopg plpgsql_check; do
-	if msg=$(smoke "$e" 2>&1); then
+	if msg=$(extimg_smoke "$server" "$ROOT/tests/smoke/$e.sql" 2>&1); then
 		pass "CREATE EXTENSION and the smoke test of $e pass from its image"
 	else
 		fail "CREATE EXTENSION and the smoke test of $e pass from its image" "$msg"
 	fi
 done
+
+# The module comes from the volume: without it on dynamic_library_path,
+# the same CREATE EXTENSION cannot find it.
+needs_volume() {
+	local out
+	out=$(docker exec "$server" psql -U postgres -X -q -d postgres -c "set dynamic_library_path = '\$libdir'" \
+		-c 'create extension vector' 2>&1)
+	grep -q 'could not access file "vector"' <<<"$out"
+}
+ok "without the volume on dynamic_library_path, vector's module is not found" needs_volume
 
 # ---- Reproducible, labelled, not root. ----
 again() {
