@@ -232,6 +232,8 @@ meta_load (struct ext_image *img, const char *cache_dir, pgimg_error_t *err)
                 return 0;
         if (fs_read_file (path, 1u << 20, &b, err) < 0)
                 return -1;
+        if (b.len == 0)
+                return 1;       /* nothing was rewritten, no control file */
         for (line = strtok_r (b.data, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
                 if (strncmp (line, "sql ", 4) == 0) {
                         free (img->sql_version);

@@ -100,6 +100,13 @@ again() {
 		&& cmp -s "$work/again.tar" "$work/pgvector.tar"
 }
 ok "building the pgvector image twice gives the same digest and bytes" again
+# An output plugin: no control file, nothing to rewrite, twice.
+plugin_twice() {
+	p build extension wal2json --json -o "$work/w1.tar" >"$work/w1.json" 2>/dev/null \
+		&& p build extension wal2json --json -o "$work/w2.tar" >"$work/w2.json" 2>/dev/null \
+		&& cmp -s "$work/w1.tar" "$work/w2.tar" && [ "$(json_field "$work/w2.json" built)" = False ]
+}
+ok "wal2json (an output plugin, no control file) builds twice, the second time from the cache" plugin_twice
 cached() { [ "$(json_field "$work/again.json" built)" = False ]; }
 ok "the second build takes its layer from the cache" cached
 vimage=$(json_field "$work/pgvector.json" image 2>/dev/null)
