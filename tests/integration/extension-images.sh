@@ -131,6 +131,14 @@ refused() {
 }
 ok "--major 17 is refused in one line naming extension_control_path, nothing written" refused
 
+# ---- Not a server: `pgimg run` says so. ----
+not_a_server() {
+	local out
+	out=$(p run "$work/pgvector.tar" --name "pgimg-it-extimg-run-$tag" 2>&1) && return 1
+	grep -q 'holds no PostgreSQL server (an extension image?' <<<"$out"
+}
+ok "pgimg run on an extension image says it holds no server" not_a_server
+
 # ---- Published like any image. ----
 if command -v docker-registry >/dev/null && mkdir -p "$work/reg" && start_plain_registry "$work/reg"; then
 	ref=127.0.0.1:$reg_port/pgimg/pgvector:18
