@@ -252,6 +252,19 @@ meta_load (struct ext_image *img, const char *cache_dir, pgimg_error_t *err)
         return 1;
 }
 
+/* A version as a tag may spell it: [A-Za-z0-9_.-], anything else a
+ * '-' ("1.3.0~rc1" -> "1.3.0-rc1", as CloudNativePG turns an epoch's ':'). */
+static char *
+tag_version (const char *version)
+{
+        char *t = strdup (version);
+
+        for (char *p = t; p && *p; p++)
+                if (!strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p))
+                        *p = '-';
+        return t;
+}
+
 static int
 define_labels (struct ext_image *img, const char *major)
 {
@@ -265,9 +278,9 @@ define_labels (struct ext_image *img, const char *major)
         if (asprintf (&s[0], "%s %s %s %s", r->name, v->version, major, suite) < 0
             || asprintf (&s[1], "%s %s for PostgreSQL %s on Debian %s, for image volumes", r->name, v->version,
                          major, suite) < 0
-            || (s[2] = strdup (img->res.tags[0])) == NULL
-            || asprintf (&img->tags[0], "pgimg/%s:%s-%s-%s", r->name, v->version, major, suite) < 0
-            || asprintf (&img->tags[1], "pgimg/%s:%s-%s", r->name, v->version, major) < 0)
+            || (s[2] = strdup (img->res.tags[0])) == NULL || (s[3] = tag_version (v->version)) == NULL
+            || asprintf (&img->tags[0], "pgimg/%s:%s-%s-%s", r->name, s[3], major, suite) < 0
+            || asprintf (&img->tags[1], "pgimg/%s:%s-%s", r->name, s[3], major) < 0)
                 return -1;
         lb[0] = (struct oci_kv) { "io.cloudnativepg.image.base.name", s[2] };
         lb[1] = (struct oci_kv) { "io.cloudnativepg.image.base.os", suite };
