@@ -51,9 +51,13 @@ for e in listed:
         print(e["name"], v["version"], kind, *[",".join(l) or "-" for l in lists])
 PY
 
+# The volume of ITEM: a name Docker takes (no '@' or '~').
+volume_name() { local v=$tag-$1; echo "${v//[^a-zA-Z0-9_.-]/-}"; }
+
 # The image of ITEM loaded and in a volume; its volume's name on stdout.
 volume_of() {
-	local item=$1 vol=$tag-${1//@/-} err image
+	local item=$1 vol err image
+	vol=$(volume_name "$item")
 	if docker volume inspect "$vol" >/dev/null 2>&1; then echo "$vol"; return 0; fi
 	if ! ./pgimg build extension "$item" --major "$m" --json -o "$tmp/x.tar" >"$tmp/x.json" 2>"$tmp/x.err"; then
 		tail -1 "$tmp/x.err" >&2
@@ -95,11 +99,11 @@ while read -r name version kind preload requires plugins; do
 	if why=$(extimg_smoke "$tag" "tests/smoke/$name.sql"); then
 		result passed ""; echo "passed: $name@$version"
 	else
-		result failed "$(tr '\t\n' '  ' <<<"$why")"; status=1; echo "failed: $name@$version: $why"
+		result failed "$(tr '\t\n' '  ' <<<"$why" | sed 's/ *$//')"; status=1; echo "failed: $name@$version: $why"
 	fi
 	docker rm -f "$tag" >/dev/null 2>&1
 	# Other versions of the same extension must not see this one's volume.
-	docker volume rm -f "$tag-$name-$version" >/dev/null 2>&1
+	docker volume rm -f "$(volume_name "$name@$version")" >/dev/null 2>&1
 done <"$tmp/cells"
 mv "$tmp/results" "$out"
 echo "matrix-images: $(grep -c $'\tpassed\t' "$out") passed, $(grep -vc $'\tpassed\t' "$out") not passed ($out)"
