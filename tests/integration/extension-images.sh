@@ -27,6 +27,7 @@ cleanup() {
 	done
 	[ -n "$(cat "$work/images" 2>/dev/null)" ] && docker rmi -f $(cat "$work/images") >/dev/null 2>&1
 	[ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null
+	[ -s "$work/old-tags" ] && while read -r t id; do docker tag "$id" "$t" >/dev/null 2>&1; done <"$work/old-tags"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -35,6 +36,11 @@ trap 'exit 1' INT TERM HUP
 json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 # ---- PostgreSQL 18 without any extension. ----
+# Its tags (pgimg/postgres:18.6, :18) may name another test's image: put
+# them back afterwards.
+for t in pgimg/postgres:18 pgimg/postgres:18.6; do
+	id=$(docker image inspect -f '{{.Id}}' "$t" 2>/dev/null) && echo "$t $id" >>"$work/old-tags"
+done
 if ! out=$(p build postgres-18 -o "$work/pg.tar" 2>&1) || ! loaded=$(docker load -i "$work/pg.tar" 2>&1); then
 	fail "postgres-18 builds and loads" "$out" "${loaded:-}"
 	finish
