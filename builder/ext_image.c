@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "builder/deb.h"
@@ -51,28 +52,41 @@ is_license_name (const char *name)
         return 0;
 }
 
-/* The licence files of the unpacked source at dir (its one top
- * directory, as release tarballs have, or dir itself) into lic. */
+/* The one top directory of the unpacked source at dir, as release
+ * tarballs have, or dir itself; malloc'ed, NULL on ENOMEM. */
+static char *
+source_top (const char *dir)
+{
+        cleanup_dir DIR *d = opendir (dir);
+        char *top = NULL;
+        struct dirent *e;
+        struct stat st;
+        int n = 0;
+
+        while (d && (e = readdir (d)) != NULL)
+                if (e->d_name[0] != '.' && n++ == 0 && asprintf (&top, "%s/%s", dir, e->d_name) < 0)
+                        return NULL;
+        if (n == 1 && stat (top, &st) == 0 && S_ISDIR (st.st_mode))
+                return top;
+        free (top);
+        return strdup (dir);
+}
+
+/* The licence files of the unpacked source at dir into lic, and its
+ * debian/copyright where it has one (some sources say their licence
+ * only there or in a README). */
 static int
 source_licenses (const char *dir, const char *lic, pgimg_error_t *err)
 {
-        cleanup_free char *top = NULL;
-        cleanup_dir DIR *d = opendir (dir);
+        cleanup_free char *top = source_top (dir), *deb_from = NULL, *deb_to = NULL;
+        cleanup_dir DIR *d = NULL;
         struct dirent *e;
-        int n = 0;
 
-        if (d == NULL)
-                return pgimg_make_error_errno (err, errno, "open `%s`", dir);
-        while ((e = readdir (d)) != NULL)
-                if (e->d_name[0] != '.' && n++ == 0 && asprintf (&top, "%s/%s", dir, e->d_name) < 0)
-                        return oom (err);
-        closedir (steal_pointer (&d));
-        if (n != 1 || (d = opendir (top)) == NULL) {
-                d = opendir (dir);
-                free (top);
-                if (d == NULL || (top = strdup (dir)) == NULL)
-                        return pgimg_make_error_errno (err, errno ? errno : ENOMEM, "open `%s`", dir);
-        }
+        if (top == NULL || asprintf (&deb_from, "%s/debian/copyright", top) < 0
+            || asprintf (&deb_to, "%s/copyright", lic) < 0)
+                return oom (err);
+        if ((d = opendir (top)) == NULL)
+                return pgimg_make_error_errno (err, errno, "open `%s`", top);
         if (fs_mkdir_p (lic, 0755, err) < 0)
                 return -1;
         while ((e = readdir (d)) != NULL) {
@@ -84,6 +98,8 @@ source_licenses (const char *dir, const char *lic, pgimg_error_t *err)
                 if (rename (from, to) < 0)
                         return pgimg_make_error_errno (err, errno, "move `%s`", from);
         }
+        if (fs_exists (deb_from) && !fs_exists (deb_to) && rename (deb_from, deb_to) < 0)
+                return pgimg_make_error_errno (err, errno, "move `%s`", deb_from);
         return 0;
 }
 
