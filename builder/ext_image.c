@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "builder/deb.h"
 #include "builder/ext_image.h"
@@ -72,15 +73,35 @@ source_top (const char *dir)
         return strdup (dir);
 }
 
+/* Remove the READMEs from lic: it has licence files of its own. */
+static int
+drop_readmes (const char *lic, pgimg_error_t *err)
+{
+        cleanup_dir DIR *d = opendir (lic);
+        struct dirent *e;
+
+        while (d && (e = readdir (d)) != NULL) {
+                cleanup_free char *path = NULL;
+                if (strncasecmp (e->d_name, "README", 6) != 0)
+                        continue;
+                if (asprintf (&path, "%s/%s", lic, e->d_name) < 0)
+                        return oom (err);
+                if (unlink (path) < 0)
+                        return pgimg_make_error_errno (err, errno, "remove `%s`", path);
+        }
+        return 0;
+}
+
 /* The licence files of the unpacked source at dir into lic, and its
- * debian/copyright where it has one (some sources say their licence
- * only there or in a README). */
+ * debian/copyright where it has one; a source with neither (pgTAP,
+ * first_last_agg) states its licence in its README, which goes instead. */
 static int
 source_licenses (const char *dir, const char *lic, pgimg_error_t *err)
 {
         cleanup_free char *top = source_top (dir), *deb_from = NULL, *deb_to = NULL;
         cleanup_dir DIR *d = NULL;
         struct dirent *e;
+        int moved = 0, readme;
 
         if (top == NULL || asprintf (&deb_from, "%s/debian/copyright", top) < 0
             || asprintf (&deb_to, "%s/copyright", lic) < 0)
@@ -91,16 +112,18 @@ source_licenses (const char *dir, const char *lic, pgimg_error_t *err)
                 return -1;
         while ((e = readdir (d)) != NULL) {
                 cleanup_free char *from = NULL, *to = NULL;
-                if (!is_license_name (e->d_name) || e->d_type == DT_DIR)
+                readme = strncasecmp (e->d_name, "README", 6) == 0;
+                if (!(is_license_name (e->d_name) || readme) || e->d_type == DT_DIR)
                         continue;
                 if (asprintf (&from, "%s/%s", top, e->d_name) < 0 || asprintf (&to, "%s/%s", lic, e->d_name) < 0)
                         return oom (err);
                 if (rename (from, to) < 0)
                         return pgimg_make_error_errno (err, errno, "move `%s`", from);
+                moved += !readme;
         }
         if (fs_exists (deb_from) && !fs_exists (deb_to) && rename (deb_from, deb_to) < 0)
                 return pgimg_make_error_errno (err, errno, "move `%s`", deb_from);
-        return 0;
+        return fs_exists (deb_to) || moved ? drop_readmes (lic, err) : 0;
 }
 
 /* The extension's licence files into <work>/licenses/<name>/ (a Debian
