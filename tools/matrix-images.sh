@@ -64,7 +64,7 @@ volume_of() {
 		return 1
 	fi
 	image=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"])' "$tmp/x.json")
-	echo "$image" >>"$tmp/images"
+	echo "$image" "${image%-*}" | tr " " "\n" >>"$tmp/images"  # its two tags
 	docker load -q -i "$tmp/x.tar" >/dev/null && docker volume create "$vol" >/dev/null \
 		&& extimg_fill "$image" "$vol" "$pg_image" || { echo "$item: copying the image failed" >&2; return 1; }
 	echo "$vol"
