@@ -123,6 +123,8 @@ int cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs,
                          pgimg_error_t *err);
 
 int cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
+/* `pgimg build extension ...`, argv[0] being "extension". */
+int cmd_build_extension (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_lock (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_layer (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);

@@ -23,6 +23,7 @@ static void
 help (void)
 {
         printf ("usage: pgimg build [OPTIONS] postgres-MAJOR[.MINOR]\n"
+                "       pgimg build extension [OPTIONS] EXT[@VERSION]   (see --help there)\n"
                 "\n"
                 "Build a PostgreSQL image from versions/MAJOR.json and the lock, in\n"
                 "rootless namespaces, into reproducible layers; write it as a tarball\n"
@@ -273,6 +274,8 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct pipeline_result res;
         int r;
 
+        if (argc > 1 && strcmp (argv[1], "extension") == 0)
+                return cmd_build_extension (ctx, argc - 1, argv + 1, err);
         if ((r = parse_args (ctx, argc, argv, &a, err)) != 0)
                 return r < 0 ? r : 0;
         progress_set_quiet (ctx->quiet);

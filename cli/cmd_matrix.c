@@ -1,7 +1,9 @@
 /* cmd_matrix.c - `pgimg matrix`: docs/extensions.md from the results of
  * real `pgimg test --results` runs: a row per extension version, a
  * column per major, each cell tested (from source or a Debian build),
- * not supported, failing (with the reason), or not tested. */
+ * not supported, failing (with the reason), or not tested.  Majors with
+ * extension images (18 and later) get a second column, "M image", from
+ * results whose major is "M-image" (tools/matrix-images.sh). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -82,11 +84,19 @@ find (const struct result *v, size_t n, const char *major, const char *name, con
         return hit;
 }
 
+/* The results of an extension image of major are filed under "M-image". */
+static int
+has_image_column (const char *major)
+{
+        return atoi (major) >= 18;
+}
+
+/* The cell of v on major; key is the major the results are filed under. */
 static int
 cell (struct buf *b, const struct ext_recipe *r, const struct ext_version *v, const char *major,
-      const struct result *res, size_t n_res, size_t counts[4])
+      const char *key, const struct result *res, size_t n_res, size_t counts[4])
 {
-        const struct result *hit = find (res, n_res, major, r->name, v->version);
+        const struct result *hit = find (res, n_res, key, r->name, v->version);
 
         if (!ext_version_supports (v, major)) {
                 for (size_t i = 0; i < r->n_versions; i++)
@@ -120,15 +130,26 @@ render (const struct ext_recipe *rs, size_t n, const struct recipe *pgs, size_t 
         rc |= buf_adds (&rows, "| extension | version |");
         for (size_t m = 0; m < n_pg; m++)
                 rc |= buf_addf (&rows, " %s |", pgs[m].major);
+        for (size_t m = 0; m < n_pg; m++)
+                if (has_image_column (pgs[m].major))
+                        rc |= buf_addf (&rows, " %s image |", pgs[m].major);
         rc |= buf_adds (&rows, "\n|---|---|");
         for (size_t m = 0; m < n_pg; m++)
-                rc |= buf_adds (&rows, "---|");
+                rc |= buf_adds (&rows, has_image_column (pgs[m].major) ? "---|---|" : "---|");
         rc |= buf_adds (&rows, "\n");
         for (size_t i = 0; i < n; i++)
                 for (size_t k = 0; k < rs[i].n_versions; k++) {
-                        rc |= buf_addf (&rows, "| %s | %s |", rs[i].name, rs[i].versions[k].version);
+                        const struct ext_version *v = &rs[i].versions[k];
+                        rc |= buf_addf (&rows, "| %s | %s |", rs[i].name, v->version);
                         for (size_t m = 0; m < n_pg; m++)
-                                rc |= cell (&rows, &rs[i], &rs[i].versions[k], pgs[m].major, res, n_res, counts);
+                                rc |= cell (&rows, &rs[i], v, pgs[m].major, pgs[m].major, res, n_res, counts);
+                        for (size_t m = 0; m < n_pg; m++) {
+                                char key[40];
+                                if (!has_image_column (pgs[m].major))
+                                        continue;
+                                snprintf (key, sizeof (key), "%s-image", pgs[m].major);
+                                rc |= cell (&rows, &rs[i], v, pgs[m].major, key, res, n_res, counts);
+                        }
                         rc |= buf_adds (&rows, "\n");
                 }
         rc |= buf_addf (out,
@@ -138,7 +159,9 @@ render (const struct ext_recipe *rs, size_t n, const struct recipe *pgs, size_t 
                         "and tested (from source, or from Debian's build for that major, with the PostgreSQL\n"
                         "version it ran on), ❌ failing (with the reason), not supported (upstream, or no\n"
                         "Debian build exists for that major), or not tested; – (V) where another pinned version, V,\n"
-                        "serves that major.\n\n"
+                        "serves that major.  An \"image\" column is the extension image of that version\n"
+                        "(`pgimg build extension`, docs/extension-images.md) mounted into a server built without\n"
+                        "extensions, as CloudNativePG's image volumes mount it, and its smoke test there.\n\n"
                         "%zu recipes; %zu cells tested, %zu failing, %zu not supported, %zu not tested.\n\n",
                         n, counts[0], counts[1], counts[2], counts[3]);
         rc |= buf_add (out, rows.data, rows.len);

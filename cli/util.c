@@ -168,6 +168,11 @@ cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, cha
         if (store_dir (ctx->cache_dir, &blob_dir, err) < 0)
                 return -1;
         r = oci_read_image (path, blob_dir, &img, err);
+        /* An extension image (pgimg build extension) has no server, no
+         * environment and no volume: say so rather than fail to exec. */
+        if (r == 0 && img.volume == NULL && (img.env == NULL || img.env[0] == NULL))
+                r = pgimg_make_error (err, EINVAL, "`%s` holds no PostgreSQL server (an extension image? mount it "
+                                      "into a server image: docs/extension-images.md)", path);
         if (r == 0)
                 r = runtime_rootfs (ctx->cache_dir, img.blob_dir, img.layers, img.n_layers, rootfs, err);
         if (r == 0) {

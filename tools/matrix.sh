@@ -4,7 +4,8 @@
 # containers by `pgimg test`, then docs/extensions.md written from the
 # results by `pgimg matrix`.  Per major, one image holds the default
 # version of everything (images/full.json); the other versions go into
-# further images, one version of each extension per image.  Exits 1 when
+# further images, one version of each extension per image.  From 18 on,
+# each version is also tested as an extension image (tools/matrix-images.sh).  Exits 1 when
 # any cell fails; the matrix is written either way.
 set -u
 cd "$(dirname "$0")/.."
@@ -41,6 +42,12 @@ PY
 		tail -1 "$out/r$m-$k.log"
 		k=$((k + 1))
 	done < "$out/others-$m.txt"
+	# From 18 on, each version as an extension image too (the "M image" column).
+	if [ "$m" -ge 18 ]; then
+		echo "# postgres-$m: extension images"
+		tools/matrix-images.sh "$m" "$out/r$m-image.tsv" >"$out/r$m-image.log" 2>&1 || status=1
+		tail -1 "$out/r$m-image.log"
+	fi
 done
 ./pgimg matrix -o docs/extensions.md "$out"/r*.tsv
 echo "matrix: docs/extensions.md ($(grep -c '✅' docs/extensions.md) cells tested, $(grep -o '❌' docs/extensions.md | wc -l) failing)"

@@ -1,0 +1,1 @@
+$lib$libdir/dir/ default_version = 'unterminated
