@@ -30,14 +30,17 @@ paths_blob() {
 	echo "sha256:$hex,sha256:$(sha256sum < "$tar" | cut -d' ' -f1),$(stat -c %s "$paths_dir/blobs/$hex")"
 }
 
-# paths_image OUT LAYER...: an image tarball of those layers.
+# paths_image OUT LAYER...: an image tarball of those layers, with the
+# config of a server image (an author who wants in forges that too).
 paths_image() {
 	local out=$1 l args=()
 	shift
 	for l in "$@"; do args+=(--layer "$l"); done
 	"$paths_dir/oci-write" --blobs "$paths_dir/blobs" --out "$out" "${args[@]}" \
 		--tag pgimg-test/hostile-paths:1 --created 0 --entrypoint /docker-entrypoint.sh \
-		--cmd postgres >/dev/null
+		--cmd postgres \
+		--env PATH=/usr/local/bin:/usr/bin:/bin --env PGDATA=/var/lib/postgresql/data \
+		--volume /var/lib/postgresql/data >/dev/null
 }
 
 # paths_host_clean NAME: the host directories the links name are still empty.
