@@ -169,6 +169,10 @@ fixup_tree (const char *root, struct owner_map *owners, pgimg_error_t *err)
                 { "usr/bin/cc", "gcc" },
                 { "usr/bin/pager", "cat" },
                 { "usr/bin/which", "which.debianutils" },
+                /* automake's alternatives: autogen.sh scripts call the
+                 * plain names. */
+                { "usr/bin/automake", "automake-1.17" },
+                { "usr/bin/aclocal", "aclocal-1.17" },
         };
         /* base-files' postinst makes these; /var/run/postgresql must be
          * the /run/postgresql of the entrypoint layer. */

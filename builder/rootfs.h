@@ -20,7 +20,7 @@
 #define ROOTFS_POSTGRES_UID 999
 
 /* Bumped whenever the assembly logic changes what it produces. */
-#define ROOTFS_LOGIC_VERSION "4"
+#define ROOTFS_LOGIC_VERSION "5"
 
 /* Bumped whenever the files made for the runtime base alone (time zone,
  * shadow files, ld.so.cache ...; rootfs_runtime.c) change: part of the
