@@ -100,20 +100,6 @@ check_beside (const char *out, pgimg_error_t *err)
         return 0;
 }
 
-/* The phase table of --timings, on stderr (asked for: even with -q). */
-static int
-print_timings (const struct timings *times, double total_seconds, pgimg_error_t *err)
-{
-        cleanup_buf struct buf b = BUF_INIT;
-
-        if (timings_format (times, total_seconds, &b) < 0)
-                return pgimg_make_error_errno (err, errno, "timings");
-        if (fputs ("where the time went (wall seconds, share of the whole build):\n", stderr) == EOF
-            || fwrite (b.data, 1, b.len, stderr) != b.len || fflush (stderr) != 0)
-                return pgimg_make_error_errno (err, errno, "write to stderr");
-        return 0;
-}
-
 static int
 print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json,
                const struct timings *times, pgimg_error_t *err)
@@ -296,7 +282,7 @@ write_and_report (struct pgimg_ctx *ctx, struct build_args *a, const struct pipe
         t = timings_since (times, "image", "receipt and SBOM files", t);
         total = t - a->start;
         if (print_summary (res, output, manifest, a->io->json, times, err) < 0
-            || (a->show_timings && print_timings (times, total, err) < 0))
+            || (a->show_timings && cli_print_timings (times, total, err) < 0))
                 return -1;
         if (a->cache_to && registry_cache_push (ctx->cache_dir, a->cache_to, &a->ro, NULL, err) < 0)
                 return pgimg_error_wrap (err, "--cache-to %s", a->cache_to);
