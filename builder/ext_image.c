@@ -399,6 +399,9 @@ ext_image_build (const struct pipeline_opts *o, const char *item, struct ext_ima
         po.with = with;
         po.sets = NULL;
         po.keep_going = 0;
+        /* The server image's base, entrypoint and SBOM are not in this
+         * image: making them cost a cold build the runtime base. */
+        po.extension_layers_only = 1;
         if (pipeline_postgres (&po, &img->res, err) < 0)
                 return -1;
         if ((l = find_layer (img, item)) == NULL)

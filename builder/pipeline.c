@@ -189,12 +189,14 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 return -1;
         if (res->ext_recipes != NULL)
                 timings_since (o->timings, "prepare", "extension recipes", t);
-        if (base_layer (o, res, err) < 0)
+        if (!o->extension_layers_only && base_layer (o, res, err) < 0)
                 return -1;
         if (pipeline_postgres_layers (o, res, err) < 0)
                 return -1;
         if (pipeline_extension_layers (o, res, err) < 0)
                 return -1;
+        if (o->extension_layers_only)
+                return 0;
         if (pipeline_entrypoint_layer (o, res, err) < 0)
                 return -1;
         if (pipeline_sbom_layer (o, res, err) < 0)
