@@ -573,6 +573,7 @@ layer_tree (const struct extension_env *env, const struct extension_pick *pick, 
         const char *base_set[] = { "runtime", NULL };
         cleanup_free char *out_dir = NULL, *pg = NULL, *base = NULL;
         double t = timings_now ();
+        int rc;
 
         if (asprintf (&out_dir, "%s/out", tmp) < 0 || asprintf (&pg, "%s/pg", tmp) < 0)
                 return oom (err, "extension");
@@ -595,8 +596,10 @@ layer_tree (const struct extension_env *env, const struct extension_pick *pick, 
                 t = timings_since (env->timings, l->name, "runtime packages", t);
         }
         /* The runtime base as an unpacked root, to look libraries up in. */
-        if (rootfs_build_root_sets (env->cache_dir, env->lock, base_set, &base, err) < 0)
+        if ((rc = rootfs_build_root_sets (env->cache_dir, env->lock, base_set, &base, err)) < 0)
                 return -1;
+        t = rc == 0 ? timings_cached (env->timings, l->name, "runtime root", t)
+                    : timings_since (env->timings, l->name, "assemble runtime root", t);
         const char *roots[] = { base, pg, NULL };
         if (elfcheck_tree (out_dir, roots, err) < 0)
                 return -1;
