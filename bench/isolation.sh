@@ -1,35 +1,61 @@
 #!/bin/bash
-# Isolation overhead: building postgres-15 with pgimg (sources and build
-# root cached, layer cache empty) against the same script run directly
-# in the same build root with chroot, without any namespace.  Target:
-# ratio at most 1.05.  Needs root (chroot and bind mounts).
+# Isolation overhead: building postgres-15 with pgimg against the same
+# script run directly, with chroot and without any namespace, in the
+# same build root.  Target: ratio at most 1.05.  Needs root (chroot and
+# bind mounts).
+#
+# pgimg builds in a fresh cache that shares only the downloads
+# (PGIMG_BENCH_CACHE, default build/test-cache), so the build root it
+# assembles is the only one there: the root of set `build`, which the
+# direct run then uses.  Its phase table (--timings) is printed; the time
+# it spent fetching and assembling the build root is taken off its total
+# (the direct run had both ready).  Two ratios: the whole build, which
+# also counts what the direct run does not do (the runtime base, the
+# layers, the image), and the phases run in the sandbox (its set-up
+# included) against the direct run, which does only those.
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "needs root for the direct (chroot) run"; exit 77; }
 m=${1:-15}
 cache=${PGIMG_BENCH_CACHE:-build/test-cache}
 make -s pgimg
-# Warm the downloads and the build root.
-./pgimg -q --cache-dir "$cache" build "postgres-$m" -o /dev/null/x 2>/dev/null || true
-root=$(ls -d "$cache"/roots/*/ | head -1)
 version=$(python3 -c "import json;print(json.load(open('versions/$m.json'))['default_version'])")
 src=$(python3 -c "import json;r=json.load(open('versions/$m.json'));print(r['versions'][r['default_version']]['sha256'])")
 args=$(python3 -c "import json,shlex;r=json.load(open('versions/$m.json'));print(' '.join(shlex.quote(a) for a in r['configure']))")
 
 work=$(mktemp -d /var/tmp/pgimg-bench-XXXXXX)
-trap 'umount -l "$root/in" "$root/build" "$root/out" "$root/proc" "$root/dev" 2>/dev/null; rm -rf "$work"' EXIT
+root=
+# Unmount first; --one-file-system keeps rm out of a mount left behind
+# (the shared downloads are bound read-only besides).
+cleanup() {
+	[ -n "$root" ] && umount -l "$root/in" "$root/build" "$root/out" "$root/proc" "$root/dev" 2>/dev/null
+	rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
 
-# pgimg: a fresh layer cache sharing downloads and roots.
-mkdir -p "$work/cache"
+mkdir -p "$cache/downloads" "$work/cache"
 ln -s "$(realpath "$cache/downloads")" "$work/cache/downloads"
-ln -s "$(realpath "$cache/roots")" "$work/cache/roots"
 s=$(date +%s.%N)
-./pgimg -q --cache-dir "$work/cache" build "postgres-$m" -o "$work/pg.tar"
-t_pgimg=$(echo "$(date +%s.%N) - $s" | bc)
+./pgimg -q --cache-dir "$work/cache" build "postgres-$m" -o "$work/pg.tar" --timings --json \
+	>"$work/pgimg.json" 2>"$work/timings.txt"
+t_all=$(echo "$(date +%s.%N) - $s" | bc)
+phases() {
+	python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["timings"]
+print("%.2f" % sum(r["seconds"] for r in t if r["step"] == "postgres" and r["phase"] in sys.argv[2:]))' \
+		"$work/pgimg.json" "$@"
+}
+t_ready=$(phases fetch "assemble build root")
+t_pgimg=$(echo "$t_all - $t_ready" | bc)
+t_sandbox=$(phases "sandbox set-up" "unpack source" configure make "make contrib" install)
+root=$(ls -d "$work"/cache/roots/*/)
+[ "$(echo "$root" | wc -l)" -eq 1 ] || { echo "expected one build root in $work/cache/roots"; exit 1; }
 
 # Direct: the same script, chroot into the same root, no namespaces.
-mkdir -p "$work/build" "$work/out"
+mkdir -p "$work/build" "$work/out" "$root/in" "$root/build" "$root/out" "$root/proc" "$root/dev"
 mount --bind "$cache/downloads/sha256" "$root/in"
+mount -o remount,ro,bind "$root/in"
 mount --bind "$work/build" "$root/build"
 mount --bind "$work/out" "$root/out"
 mount -t proc proc "$root/proc"
@@ -46,5 +72,8 @@ make -C contrib -j"$JOBS"
 make install-strip DESTDIR=/out
 make -C contrib install-strip DESTDIR=/out' >"$work/direct.log" 2>&1
 t_direct=$(echo "$(date +%s.%N) - $s" | bc)
-echo "postgres-$m $version: pgimg ${t_pgimg} s, direct ${t_direct} s"
+cat "$work/timings.txt"
+echo "postgres-$m $version: pgimg ${t_pgimg} s (${t_all} s less ${t_ready} s of fetch and build root;" \
+	"${t_sandbox} s in the sandbox), direct ${t_direct} s"
 echo "isolation overhead ratio (pgimg / direct): $(echo "scale=3; $t_pgimg / $t_direct" | bc) (target <= 1.05)"
+echo "sandboxed phases against direct: $(echo "scale=3; $t_sandbox / $t_direct" | bc)"

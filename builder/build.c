@@ -51,7 +51,8 @@ build_run (const struct build_step *step, pgimg_error_t *err)
         }
         envp[n] = NULL;
 
-        log = open (step->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        log = open (step->log_path, O_WRONLY | O_CREAT | O_CLOEXEC | (step->append_log ? O_APPEND : O_TRUNC),
+                    0644);
         if (log < 0)
                 return pgimg_make_error_errno (err, errno, "build %s: open log `%s`", step->name,
                                                step->log_path);
@@ -68,14 +69,19 @@ build_run (const struct build_step *step, pgimg_error_t *err)
                 .stderr_fd = log,
         };
         cleanup_sandbox struct sandbox *sb = NULL;
+        double t = timings_now ();
         if (sandbox_start (&opts, &sb, err) < 0)
                 return pgimg_error_wrap (err, "build %s", step->name);
+        t = timings_since (step->timings, step->timing_step, "sandbox set-up", t);
         /* An interruption kills the step before removing its directories. */
         fs_register_child (sandbox_pid (sb));
         r = sandbox_wait (sb, &code, err);
         fs_register_child (0);
         if (r < 0)
                 return pgimg_error_wrap (err, "build %s", step->name);
+        t = timings_since (step->timings, step->timing_step, step->timing_phase, t);
+        sandbox_free (steal_pointer (&sb));
+        timings_since (step->timings, step->timing_step, "sandbox set-up", t);
         if (code != 0)
                 return pgimg_make_error (err, EIO, "build %s failed with exit code %d; log: %s",
                                          step->name, code, step->log_path);

@@ -10,6 +10,7 @@
 #include "sandbox/sandbox.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/timings.h"
 
 struct build_step {
         const char *name;               /* "postgres 15.18", for messages */
@@ -20,8 +21,14 @@ struct build_step {
         const char *const *env;         /* extra "K=V", NULL-terminated, may be NULL */
         const char *cwd;
         const char *log_path;           /* created (truncated); kept */
+        int append_log;                 /* add to the log rather than truncate it */
         time_t source_date_epoch;
         int jobs;
+        /* Where the step's wall time goes (may be NULL): the sandbox's
+         * set-up and tear-down to (timing_step, "sandbox set-up"), the
+         * script to (timing_step, timing_phase). */
+        struct timings *timings;
+        const char *timing_step, *timing_phase;
 };
 
 /* Run the step with a clean environment: PATH, HOME=/tmp, TZ=UTC,

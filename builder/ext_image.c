@@ -399,17 +399,25 @@ ext_image_build (const struct pipeline_opts *o, const char *item, struct ext_ima
         po.with = with;
         po.sets = NULL;
         po.keep_going = 0;
+        /* The server image's base, entrypoint and SBOM are not in this
+         * image: making them cost a cold build the runtime base. */
+        po.extension_layers_only = 1;
         if (pipeline_postgres (&po, &img->res, err) < 0)
                 return -1;
         if ((l = find_layer (img, item)) == NULL)
                 return pgimg_make_error (err, ENOENT, "the build of `%s` has no layer of it", item);
         if (layer_key (img, l, major, o, img->key, err) < 0)
                 return -1;
+        double t = timings_now ();
         if ((hit = layer_cache_lookup (o->cache_dir, img->key, &img->layer, err)) < 0
             || (hit && (hit = meta_load (img, o->cache_dir, err)) < 0))
                 return -1;
         if (hit == 0 && (build_layer (img, l, major, o, err) < 0 || meta_store (img, o->cache_dir, err) < 0))
                 return pgimg_error_wrap (err, "extension image of `%s`", item);
+        if (hit)
+                timings_cached (o->timings, "extension image", "layer", t);
+        else
+                timings_since (o->timings, "extension image", "lay out and write the layer", t);
         if (define_image (img, major) < 0)
                 return oom (err);
         return 0;

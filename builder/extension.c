@@ -437,6 +437,8 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
         cleanup_buf struct buf pg_configure = BUF_INIT;
         const char *sets[] = { "build", uses_set (env, r->build_packages, build_set) ? build_set : NULL, NULL };
         int part = r->build == EXT_BUILD_POSTGRES;
+        double t = timings_now ();
+        int rc;
 
         if (asprintf (&what, "%s %s", r->name, part ? env->pg_version : v->version) < 0)
                 return oom (err, "extension");
@@ -444,8 +446,13 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
                   : fetch_cached (env->cache_dir, (const char *const *) v->urls, v->n_urls, v->sha256, what,
                                   &src, err)) < 0)
                 return pgimg_error_wrap (err, "source of `%s`", what);
-        if (rootfs_build_root_sets (env->cache_dir, env->lock, sets, &root, err) < 0)
+        t = timings_since (env->timings, l->name, "fetch", t);
+        if ((rc = rootfs_build_root_sets (env->cache_dir, env->lock, sets, &root, err)) < 0)
                 return -1;
+        if (rc == 0)
+                timings_cached (env->timings, l->name, "build root", t);
+        else
+                timings_since (env->timings, l->name, "assemble build root", t);
         if ((src_dir = strdup (src)) == NULL)
                 return oom (err, "extension");
         *strrchr (src_dir, '/') = '\0';
@@ -484,6 +491,7 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
                 .binds = binds, .n_binds = 4,
                 .env = envv, .cwd = "/build", .log_path = log,
                 .source_date_epoch = (time_t) env->source_date_epoch, .jobs = env->jobs,
+                .timings = env->timings, .timing_step = l->name, .timing_phase = "build",
         };
         progress_note ("building %s for PostgreSQL %s (log: %s)", what, env->major, log);
         if (build_run (&step, err) < 0) {
@@ -551,6 +559,96 @@ take_debs (const struct extension_env *env, const struct extension_pick *pick,
         return 0;
 }
 
+/* What goes into the layer of pick, into out_dir: its build (or its
+ * .debs) over PostgreSQL's dev tree and the layers below, unpacked into
+ * pg, its runtime packages; its ELF files checked.  Each phase's wall
+ * time goes to env->timings. */
+static int
+layer_tree (const struct extension_env *env, const struct extension_pick *pick, int deb,
+            const char *build_set, const char *runtime_set, const struct extension_layer *below,
+            size_t n_below, const char *tmp, struct owner_map *owners, struct extension_layer *l,
+            pgimg_error_t *err)
+{
+        const struct ext_recipe *r = pick->recipe;
+        const char *base_set[] = { "runtime", NULL };
+        cleanup_free char *out_dir = NULL, *pg = NULL, *base = NULL;
+        double t = timings_now ();
+        int rc;
+
+        if (asprintf (&out_dir, "%s/out", tmp) < 0 || asprintf (&pg, "%s/pg", tmp) < 0)
+                return oom (err, "extension");
+        if (fs_mkdir_p (out_dir, 0755, err) < 0 || unpack_below (env, below, n_below, pg, err) < 0)
+                return -1;
+        t = timings_since (env->timings, l->name, "unpack postgres-dev", t);
+        if (deb) {
+                if (take_debs (env, pick, out_dir, owners, err) < 0)
+                        return -1;
+                t = timings_since (env->timings, l->name, "unpack .debs", t);
+        } else {
+                if (build_from_source (env, pick, build_set, tmp, l, err) < 0)
+                        return -1;
+                t = timings_now ();
+        }
+        if (uses_set (env, r->runtime_packages, runtime_set)) {
+                if (rootfs_unpack_extra (env->cache_dir, env->lock, runtime_set, "runtime", out_dir,
+                                         owners, err) < 0)
+                        return -1;
+                t = timings_since (env->timings, l->name, "runtime packages", t);
+        }
+        /* The runtime base as an unpacked root, to look libraries up in. */
+        if ((rc = rootfs_build_root_sets (env->cache_dir, env->lock, base_set, &base, err)) < 0)
+                return -1;
+        t = rc == 0 ? timings_cached (env->timings, l->name, "runtime root", t)
+                    : timings_since (env->timings, l->name, "assemble runtime root", t);
+        const char *roots[] = { base, pg, NULL };
+        if (elfcheck_tree (out_dir, roots, err) < 0)
+                return -1;
+        timings_since (env->timings, l->name, "ELF check", t);
+        return 0;
+}
+
+/* Build the layer of pick into the blob store and the layer cache. */
+static int
+build_layer (const struct extension_env *env, const struct extension_pick *pick, int deb,
+             const char *build_set, const char *runtime_set, const struct extension_layer *below,
+             size_t n_below, struct extension_layer *l, pgimg_error_t *err)
+{
+        const struct ext_recipe *r = pick->recipe;
+        int installs_debs = deb || uses_set (env, r->runtime_packages, runtime_set);
+        cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
+        cleanup_free char *out_dir = NULL;
+        struct layer_opts lo;
+        char *tmp = NULL;
+        double t;
+        int rc;
+
+        if (fs_work_dir (env->cache_dir, r->name, &tmp, err) < 0)
+                return -1;
+        rc = layer_tree (env, pick, deb, build_set, runtime_set, below, n_below, tmp, &owners, l, err);
+        t = timings_now ();
+        if (rc == 0 && asprintf (&out_dir, "%s/out", tmp) < 0)
+                rc = oom (err, "extension");
+        if (rc == 0) {
+                memset (&lo, 0, sizeof (lo));
+                lo.mtime = (time_t) env->source_date_epoch;
+                lo.compression = env->compression;
+                lo.owners = &owners;
+                lo.exclude = installs_debs ? ext_exclude_debs : ext_exclude;
+                lo.keep = installs_debs ? keep_copyright : NULL;
+                rc = layer_write (out_dir, &lo, env->blob_dir, &l->desc, err);
+                t = timings_since (env->timings, l->name, "layer", t);
+        }
+        fs_drop_temp_dir (tmp);
+        free (tmp);
+        t = timings_since (env->timings, l->name, "cleanup", t);
+        if (rc < 0)
+                return pgimg_error_wrap (err, "extension `%s` for PostgreSQL %s", l->name, env->major);
+        l->built = 1;
+        rc = layer_cache_store (env->cache_dir, l->key, &l->desc, err);
+        timings_since (env->timings, l->name, "cache store", t);
+        return rc;
+}
+
 int
 extension_layer (const struct extension_env *env, const struct extension_pick *pick,
                  const struct extension_layer *below, size_t n_below, struct extension_layer *l,
@@ -559,13 +657,7 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
         const struct ext_recipe *r = pick->recipe;
         const struct ext_version *v = pick->version;
         const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
-        cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
-        int installs_debs;
-        cleanup_free char *build_set = NULL, *runtime_set = NULL, *out_dir = NULL;
-        cleanup_free char *pg = NULL, *base = NULL;
-        const char *base_set[] = { "runtime", NULL };
-        struct layer_opts lo;
-        char *tmp = NULL;
+        cleanup_free char *build_set = NULL, *runtime_set = NULL;
         int rc;
 
         memset (l, 0, sizeof (*l));
@@ -585,49 +677,13 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
             || check_sets (env, r, build_set, runtime_set, err) < 0
             || compute_key (env, pick, deb, build_set, runtime_set, below, n_below, l->key, err) < 0)
                 return -1;
-        installs_debs = deb || uses_set (env, r->runtime_packages, runtime_set);
+        double t = timings_now ();
         rc = layer_cache_lookup (env->cache_dir, l->key, &l->desc, err);
+        if (rc > 0)
+                timings_cached (env->timings, l->name, "layer", t);
         if (rc != 0)
                 return rc < 0 ? -1 : 0;
-
-        if (fs_work_dir (env->cache_dir, r->name, &tmp, err) < 0)
-                return -1;
-        if (asprintf (&out_dir, "%s/out", tmp) < 0 || asprintf (&pg, "%s/pg", tmp) < 0) {
-                fs_drop_temp_dir (tmp);
-                free (tmp);
-                return oom (err, "extension");
-        }
-        rc = fs_mkdir_p (out_dir, 0755, err);
-        if (rc == 0)
-                rc = unpack_below (env, below, n_below, pg, err);
-        if (rc == 0)
-                rc = deb ? take_debs (env, pick, out_dir, &owners, err)
-                         : build_from_source (env, pick, build_set, tmp, l, err);
-        if (rc == 0 && uses_set (env, r->runtime_packages, runtime_set))
-                rc = rootfs_unpack_extra (env->cache_dir, env->lock, runtime_set, "runtime", out_dir,
-                                          &owners, err);
-        /* The runtime base as an unpacked root, to look libraries up in. */
-        if (rc == 0)
-                rc = rootfs_build_root_sets (env->cache_dir, env->lock, base_set, &base, err);
-        if (rc == 0) {
-                const char *roots[] = { base, pg, NULL };
-                rc = elfcheck_tree (out_dir, roots, err);
-        }
-        if (rc == 0) {
-                memset (&lo, 0, sizeof (lo));
-                lo.mtime = (time_t) env->source_date_epoch;
-                lo.compression = env->compression;
-                lo.owners = &owners;
-                lo.exclude = installs_debs ? ext_exclude_debs : ext_exclude;
-                lo.keep = installs_debs ? keep_copyright : NULL;
-                rc = layer_write (out_dir, &lo, env->blob_dir, &l->desc, err);
-        }
-        fs_drop_temp_dir (tmp);
-        free (tmp);
-        if (rc < 0)
-                return pgimg_error_wrap (err, "extension `%s` for PostgreSQL %s", l->name, env->major);
-        l->built = 1;
-        return layer_cache_store (env->cache_dir, l->key, &l->desc, err);
+        return build_layer (env, pick, deb != NULL, build_set, runtime_set, below, n_below, l, err);
 }
 
 void

@@ -12,6 +12,7 @@
 #include "builder/lock.h"
 #include "builder/recipe.h"
 #include "common/error.h"
+#include "common/timings.h"
 #include "layers/layer.h"
 
 /* Bumped whenever the extension build logic changes a layer's files. */
@@ -50,6 +51,7 @@ struct extension_env {
         long long source_date_epoch;
         enum layer_compression compression;
         int jobs;
+        struct timings *timings;                /* may be NULL (pipeline_opts) */
 };
 
 struct extension_layer {

@@ -80,21 +80,29 @@ base_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_er
         if (asprintf (&l->comment, "pgimg: Debian packages of set runtime (%s)", res->lock_rel) < 0)
                 return pipeline_oom (err, "base layer");
         res->n_layers++;
-        if ((r = pipeline_lookup (o->cache_dir, l, err)) != 0)
+        double t = timings_now ();
+        if ((r = pipeline_lookup (o->cache_dir, l, err)) != 0) {
+                if (r > 0)
+                        timings_cached (o->timings, "base", "layer", t);
                 return r < 0 ? -1 : 0;
-
+        }
         if (fs_work_dir (o->cache_dir, "base", &tmp, err) < 0)
                 return -1;
         pipeline_layer_opts (o, res, &lo);
         lo.owners = &owners;
         r = rootfs_assemble_runtime (o->cache_dir, &res->lock, "runtime", tmp, &owners, err);
+        t = timings_since (o->timings, "base", "assemble runtime base", t);
         if (r == 0)
                 r = layer_write (tmp, &lo, res->blob_dir, &l->desc, err);
+        t = timings_since (o->timings, "base", "layer base", t);
         fs_drop_temp_dir (tmp);
         free (tmp);
+        t = timings_since (o->timings, "base", "cleanup", t);
         if (r < 0)
                 return pgimg_error_wrap (err, "runtime base");
-        return pipeline_store (o->cache_dir, l, err);
+        r = pipeline_store (o->cache_dir, l, err);
+        timings_since (o->timings, "base", "cache store", t);
+        return r;
 }
 
 /* Every package a recipe names for a set must be in that set of the lock. */
@@ -143,6 +151,7 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
         cleanup_free char *versions = NULL;
         cleanup_free char *lock_path = NULL;
         const char *sde = getenv ("SOURCE_DATE_EPOCH");
+        double t = timings_now ();
 
         memset (res, 0, sizeof (*res));
         if (asprintf (&versions, "%s/versions", o->data_dir) < 0
@@ -168,20 +177,26 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
         } else {
                 res->source_date_epoch = res->lock.date;
         }
+        t = timings_since (o->timings, "prepare", "recipe and lock", t);
         if (layer_cache_blob_dir (o->cache_dir, &res->blob_dir, err) < 0)
                 return -1;
         if (sweep_cache (o->cache_dir, err) < 0)
                 return -1;
+        t = timings_since (o->timings, "prepare", "cache sweep", t);
         if (pipeline_image_env (res, err) < 0)
                 return -1;
         if (pipeline_extension_picks (o, res, err) < 0)
                 return -1;
-        if (base_layer (o, res, err) < 0)
+        if (res->ext_recipes != NULL)
+                timings_since (o->timings, "prepare", "extension recipes", t);
+        if (!o->extension_layers_only && base_layer (o, res, err) < 0)
                 return -1;
         if (pipeline_postgres_layers (o, res, err) < 0)
                 return -1;
         if (pipeline_extension_layers (o, res, err) < 0)
                 return -1;
+        if (o->extension_layers_only)
+                return 0;
         if (pipeline_entrypoint_layer (o, res, err) < 0)
                 return -1;
         if (pipeline_sbom_layer (o, res, err) < 0)

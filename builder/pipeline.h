@@ -16,6 +16,7 @@
 #include "builder/recipe.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/timings.h"
 #include "layers/layer.h"
 #include "oci/image.h"
 
@@ -40,6 +41,14 @@ struct pipeline_opts {
          * image and recorded (its layer's failed_msg) instead of failing
          * the whole build. */
         int keep_going;
+        /* Only what the extension layers need, the PostgreSQL layers and
+         * the extension layers: no runtime base, entrypoint or SBOM
+         * layer, and no image (res->image stays empty).  For `pgimg build
+         * extension`, whose image is made of one layer of its own. */
+        int extension_layers_only;
+        /* Where the wall time of each step's phases is recorded (see
+         * common/timings.h); NULL: nowhere.  Never part of a key. */
+        struct timings *timings;
 };
 
 struct pipeline_layer {

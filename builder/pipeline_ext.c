@@ -202,7 +202,7 @@ pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result
                 .pg_n_urls = res->version->n_urls, .pg_sha256 = res->version->sha256,
                 .pg_configure = res->recipe.configure_args,
                 .source_date_epoch = res->source_date_epoch, .compression = o->compression,
-                .jobs = o->jobs,
+                .jobs = o->jobs, .timings = o->timings,
         };
         cleanup_free int *outcome = calloc (res->n_picks + 1, sizeof (int));
         cleanup_reports struct reports rep = { calloc (res->n_picks + 1, sizeof (char *)),

@@ -323,9 +323,12 @@ pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result
         if (asprintf (&l->comment, "pgimg: entrypoint, data directories and receipt") < 0)
                 return pipeline_oom (err, "entrypoint");
         res->n_layers++;
-        if ((r = pipeline_lookup (o->cache_dir, l, err)) != 0)
+        double t = timings_now ();
+        if ((r = pipeline_lookup (o->cache_dir, l, err)) != 0) {
+                if (r > 0)
+                        timings_cached (o->timings, "entrypoint", "layer", t);
                 return r < 0 ? -1 : 0;
-
+        }
         if (fs_work_dir (o->cache_dir, "entrypoint", &tmp, err) < 0)
                 return -1;
         r = entrypoint_tree (tmp, &f, atoi (res->recipe.major), &owners, err);
@@ -338,5 +341,7 @@ pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result
         free (tmp);
         if (r < 0)
                 return pgimg_error_wrap (err, "entrypoint layer");
-        return pipeline_store (o->cache_dir, l, err);
+        r = pipeline_store (o->cache_dir, l, err);
+        timings_since (o->timings, "entrypoint", "layer entrypoint", t);
+        return r;
 }

@@ -18,7 +18,8 @@
 /* Independent extension layers build at the same time, each in a
  * worker process of its own (the cache is safe to share: every entry is
  * renamed into place whole).  A worker builds its layer into the cache
- * and reports on a pipe: "B" built, "C" cached, or "F<message>".  The
+ * and reports on a pipe: "B" built or "C" cached, followed by the wall
+ * time of its phases (timings_serialize), or "F<message>".  The
  * parent then takes each layer from the cache as usual.  A worker dies
  * with its parent (PR_SET_PDEATHSIG), cleaning up as on Ctrl-C. */
 struct worker {
@@ -44,11 +45,16 @@ start_worker (const struct extension_env *env, struct pipeline_result *res, size
         }
         if (w->pid == 0) {
                 struct extension_layer l;
+                struct timings times = TIMINGS_INIT;
+                struct extension_env wenv = *env;
+                cleanup_buf struct buf report = BUF_INIT;
                 pgimg_error_t e = NULL;
                 int rc;
                 close (fds[0]);
                 prctl (PR_SET_PDEATHSIG, SIGTERM);
-                rc = extension_layer (env, &res->picks[i], below, n_below, &l, &e);
+                if (env->timings)
+                        wenv.timings = &times;
+                rc = extension_layer (&wenv, &res->picks[i], below, n_below, &l, &e);
                 if (rc < 0) {
                         if (fs_write_all (fds[1], "F", 1) < 0 || fs_write_all (fds[1], e->msg, strlen (e->msg)) < 0)
                                 _exit (3);
@@ -57,7 +63,10 @@ start_worker (const struct extension_env *env, struct pipeline_result *res, size
                                 _exit (3);
                         _exit (1);
                 }
-                _exit (fs_write_all (fds[1], l.built ? "B" : "C", 1) < 0 ? 3 : 0);
+                /* Lost timings are only a shorter table. */
+                if (buf_adds (&report, l.built ? "B" : "C") < 0 || timings_serialize (&times, &report) < 0)
+                        report.len = 1;
+                _exit (report.data == NULL || fs_write_all (fds[1], report.data, report.len) < 0 ? 3 : 0);
         }
         close (fds[1]);
         w->fd = fds[0];
@@ -65,10 +74,11 @@ start_worker (const struct extension_env *env, struct pipeline_result *res, size
         return 0;
 }
 
-/* Wait for w; 1 when its layer was built, 0 when cached; on failure
- * <0 with *err and *log (malloc'ed, may stay NULL). */
+/* Wait for w; 1 when its layer was built, 0 when cached, its phases
+ * added to times (may be NULL); on failure <0 with *err and *log
+ * (malloc'ed, may stay NULL). */
 static int
-finish_worker (struct worker *w, const char *name, char **log, pgimg_error_t *err)
+finish_worker (struct worker *w, const char *name, struct timings *times, char **log, pgimg_error_t *err)
 {
         cleanup_buf struct buf out = BUF_INIT_MAX (1 << 16);
         cleanup_fd int fd = w->fd;
@@ -96,6 +106,8 @@ finish_worker (struct worker *w, const char *name, char **log, pgimg_error_t *er
         if (out.len == 0 || !WIFEXITED (status) || WEXITSTATUS (status) != 0)
                 return pgimg_make_error (err, EIO, "extension `%s`: its build worker died (status %d)",
                                          name, status);
+        if (times)
+                timings_parse (times, out.data + 1, out.len - 1);
         return out.data[0] == 'B';
 }
 
@@ -204,7 +216,7 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
                 memmove (running, running + 1, (n_running - 1) * sizeof (*running));
                 n_running--;
                 pgimg_error_t e = NULL;
-                int r = finish_worker (&w, res->picks[w.pick].recipe->name, &logs[w.pick], &e);
+                int r = finish_worker (&w, res->picks[w.pick].recipe->name, o->timings, &logs[w.pick], &e);
                 outcome[w.pick] = r < 0 ? -1 : r;
                 if (r < 0) {
                         msgs[w.pick] = steal_pointer (&e->msg);
@@ -216,7 +228,7 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
         for (size_t k = 0; k < n_running; k++) {
                 char *ignored_log = NULL;
                 pgimg_error_t e = NULL;
-                finish_worker (&running[k], res->picks[running[k].pick].recipe->name, &ignored_log, &e);
+                finish_worker (&running[k], res->picks[running[k].pick].recipe->name, NULL, &ignored_log, &e);
                 pgimg_error_free (&e);
                 free (ignored_log);
         }

@@ -340,13 +340,13 @@ rootfs_build_root_sets (const char *cache_dir, const struct lock *lock, const ch
                 fs_drop_temp_dir (tmp);
                 if (fs_exists (final)) {        /* a concurrent pgimg won */
                         *out = steal_pointer (&final);
-                        return 0;
+                        return 1;
                 }
                 return pgimg_make_error_errno (err, e, "rename `%s`", tmp);
         }
         fs_forget_temp (tmp);
         *out = steal_pointer (&final);
-        return 0;
+        return 1;
 }
 
 int

@@ -35,12 +35,14 @@
 #define ROOTFS_STATUS_VERSION "2"
 
 /* The build root for set (usually "build") under
- * <cache_dir>/roots/<key>, assembled once and reused; *out malloc'ed. */
+ * <cache_dir>/roots/<key>, assembled once and reused; *out malloc'ed.
+ * Returns 0 when it was there already, 1 when it was assembled now (by
+ * this call or a concurrent one), <0 on failure. */
 int rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *set,
                        char **out, pgimg_error_t *err);
 
 /* The same for the union of several sets (NULL-terminated): the root
- * of sets[0] hard-linked, the others unpacked over it. */
+ * of sets[0] hard-linked, the others unpacked over it.  The same returns. */
 int rootfs_build_root_sets (const char *cache_dir, const struct lock *lock,
                             const char *const *sets, char **out, pgimg_error_t *err);
 

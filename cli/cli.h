@@ -91,6 +91,11 @@ struct jsonw;
 struct buf;
 int cli_print_json (struct jsonw *w, struct buf *b, pgimg_error_t *err);
 
+/* The phase table of --timings (timings_format) on stderr, even with
+ * -q: it was asked for. */
+struct timings;
+int cli_print_timings (const struct timings *times, double total_seconds, pgimg_error_t *err);
+
 /* The last lines of a failed build step's log, on stderr; log may be NULL. */
 void cli_print_failed_log (const char *log);
 

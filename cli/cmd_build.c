@@ -15,6 +15,7 @@
 #include "common/fsutil.h"
 #include "common/jsonw.h"
 #include "common/progress.h"
+#include "common/timings.h"
 #include "oci/image.h"
 #include "registry/registry.h"
 
@@ -45,7 +46,8 @@ help (void)
                 "      --insecure-registry   plain HTTP to the cache's registry\n"
                 "      --sign-key FILE       sign what --cache-to pushes\n"
                 "      --trusted-key FILE    take --cache-from only when signed by this key\n"
-                "      --json                print a JSON summary on stdout\n"
+                "      --json                print a JSON summary on stdout (with the timings)\n"
+                "      --timings             print where the time went, phase by phase, on stderr\n"
                 "\n"
                 "Example:\n"
                 "  pgimg build postgres-15 -o pg15.tar && docker load -i pg15.tar\n"
@@ -100,7 +102,7 @@ check_beside (const char *out, pgimg_error_t *err)
 
 static int
 print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json,
-               pgimg_error_t *err)
+               const struct timings *times, pgimg_error_t *err)
 {
         if (json) {
                 cleanup_buf struct buf b = BUF_INIT;
@@ -123,6 +125,8 @@ print_summary (const struct pipeline_result *res, const char *out, const char *m
                         jsonw_end (&w);
                 }
                 jsonw_end (&w);
+                jsonw_key (&w, "timings");
+                timings_json (times, &w);
                 jsonw_end (&w);
                 return cli_print_json (&w, &b, err);
         }
@@ -147,6 +151,7 @@ static const struct option opts[] = {
         { "output", required_argument, NULL, 'o' },
         { "set", required_argument, NULL, 'S' },
         { "sign-key", required_argument, NULL, 'K' },
+        { "timings", no_argument, NULL, 'M' },
         { "trusted-key", required_argument, NULL, 'Y' },
         { "with", required_argument, NULL, 'w' },
         { NULL, 0, NULL, 0 },
@@ -161,7 +166,16 @@ struct build_args {
         enum layer_compression compression;
         enum oci_format fmt;
         const char *output;
+        int show_timings;               /* --timings */
+        struct timings times;           /* recorded whether shown or not, for --json */
+        double start;                   /* timings_now () when the command began */
 };
+
+static void
+build_args_release (struct build_args *a)
+{
+        timings_free (&a->times);
+}
 
 /* The options; 1 when --help was printed. */
 static int
@@ -209,6 +223,9 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                 case 'K':
                         a->ro.sign_key = optarg;
                         break;
+                case 'M':
+                        a->show_timings = 1;
+                        break;
                 case 'Y':
                         a->trusted[0] = optarg;
                         a->ro.trusted_keys = a->trusted;
@@ -224,10 +241,11 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
 
 /* A remote cache only saves work: without it, build. */
 static void
-take_remote_cache (struct pgimg_ctx *ctx, const struct build_args *a)
+take_remote_cache (struct pgimg_ctx *ctx, struct build_args *a)
 {
         pgimg_error_t e = NULL;
         unsigned entries = 0;
+        double t = timings_now ();
 
         if (registry_cache_pull (ctx->cache_dir, a->cache_from, &a->ro, NULL, &entries, &e) < 0) {
                 progress_note ("not using the cache %s: %s; building instead", a->cache_from, e->msg);
@@ -235,17 +253,20 @@ take_remote_cache (struct pgimg_ctx *ctx, const struct build_args *a)
         } else {
                 progress_note ("took %u layer entries from the cache %s", entries, a->cache_from);
         }
+        timings_since (&a->times, "prepare", "--cache-from", t);
 }
 
 /* Write the image res defines, its receipt, the summary, and push the
  * layer cache when asked. */
 static int
-write_and_report (struct pgimg_ctx *ctx, const struct build_args *a, const struct pipeline_result *res,
+write_and_report (struct pgimg_ctx *ctx, struct build_args *a, const struct pipeline_result *res,
                   pgimg_error_t *err)
 {
         cleanup_free char *out = NULL;
         char manifest[LAYER_DIGEST_LEN];
         const char *output = a->output;
+        struct timings *times = &a->times;
+        double t = timings_now (), total;
 
         if (output == NULL) {
                 if (asprintf (&out, "postgres-%s%s", res->version->version,
@@ -253,10 +274,15 @@ write_and_report (struct pgimg_ctx *ctx, const struct build_args *a, const struc
                         return pgimg_make_error_errno (err, ENOMEM, "build");
                 output = out;
         }
-        if (check_beside (output, err) < 0 || cli_write_image (res, a->fmt, output, manifest, err) < 0
-            || write_receipt (res, output, manifest, err) < 0
-            || write_sbom (res, output, err) < 0
-            || print_summary (res, output, manifest, a->io->json, err) < 0)
+        if (check_beside (output, err) < 0 || cli_write_image (res, a->fmt, output, manifest, err) < 0)
+                return -1;
+        t = timings_since (times, "image", a->fmt == OCI_FORMAT_DIR ? "write OCI layout" : "write tarball", t);
+        if (write_receipt (res, output, manifest, err) < 0 || write_sbom (res, output, err) < 0)
+                return -1;
+        t = timings_since (times, "image", "receipt and SBOM files", t);
+        total = t - a->start;
+        if (print_summary (res, output, manifest, a->io->json, times, err) < 0
+            || (a->show_timings && cli_print_timings (times, total, err) < 0))
                 return -1;
         if (a->cache_to && registry_cache_push (ctx->cache_dir, a->cache_to, &a->ro, NULL, err) < 0)
                 return pgimg_error_wrap (err, "--cache-to %s", a->cache_to);
@@ -267,8 +293,9 @@ int
 cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
         cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
-        struct build_args a = {
+        __attribute__ ((cleanup (build_args_release))) struct build_args a = {
                 .io = &io, .ro = { .retries = -1 }, .compression = LAYER_GZIP, .fmt = OCI_FORMAT_ARCHIVE,
+                .times = TIMINGS_INIT, .start = timings_now (),
         };
         struct pipeline_opts po;
         struct pipeline_result res;
@@ -282,6 +309,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         fetch_set_quiet (ctx->quiet);
         cli_pipeline_opts (ctx, argv[optind], &io, &po);
         po.compression = a.compression;
+        po.timings = &a.times;
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);

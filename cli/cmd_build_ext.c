@@ -14,6 +14,7 @@
 #include "common/fsutil.h"
 #include "common/jsonw.h"
 #include "common/progress.h"
+#include "common/timings.h"
 
 static void
 help (void)
@@ -30,7 +31,8 @@ help (void)
                 "      --compression ALGO    gzip (default) or zstd\n"
                 "      --format FORMAT       docker-archive (default; also an OCI layout) or oci-dir\n"
                 "  -j, --jobs N              parallel make jobs (default: the CPUs available)\n"
-                "      --json                print a JSON summary on stdout\n"
+                "      --json                print a JSON summary on stdout (with the timings)\n"
+                "      --timings             print where the time went, phase by phase, on stderr\n"
                 "\n"
                 "Example:\n"
                 "  pgimg build extension pgvector --major 18 -o pgvector.tar\n");
@@ -44,6 +46,7 @@ static const struct option opts[] = {
         { "json", no_argument, NULL, 'J' },
         { "major", required_argument, NULL, 'M' },
         { "output", required_argument, NULL, 'o' },
+        { "timings", no_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
 };
 
@@ -53,6 +56,9 @@ struct ext_args {
         enum oci_format fmt;
         const char *output;
         const char *major;
+        int show_timings;               /* --timings */
+        struct timings times;           /* recorded whether shown or not, for --json */
+        double start;
 };
 
 /* The options; 1 when --help was printed. */
@@ -85,6 +91,9 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct ext_args *a, pg
                 case 'o':
                         a->output = optarg;
                         break;
+                case 'T':
+                        a->show_timings = 1;
+                        break;
                 default:
                         return cli_option_error (err, "build extension");
                 }
@@ -97,7 +106,8 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct ext_args *a, pg
 }
 
 static int
-print_summary (const struct ext_image *img, const char *out, const char *manifest, int json, pgimg_error_t *err)
+print_summary (const struct ext_image *img, const char *out, const char *manifest, int json,
+               const struct timings *times, pgimg_error_t *err)
 {
         if (json) {
                 cleanup_buf struct buf b = BUF_INIT;
@@ -115,6 +125,8 @@ print_summary (const struct ext_image *img, const char *out, const char *manifes
                 for (char **p = img->rewritten; p && *p; p++)
                         jsonw_string (&w, *p);
                 jsonw_end (&w);
+                jsonw_key (&w, "timings");
+                timings_json (times, &w);
                 jsonw_end (&w);
                 return cli_print_json (&w, &b, err);
         }
@@ -128,9 +140,10 @@ print_summary (const struct ext_image *img, const char *out, const char *manifes
 
 /* The extension image of argv[optind] for --major, written to -o. */
 static int
-build_and_write (struct pgimg_ctx *ctx, const struct ext_args *a, const char *item, struct ext_image *img,
+build_and_write (struct pgimg_ctx *ctx, struct ext_args *a, const char *item, struct ext_image *img,
                  pgimg_error_t *err)
 {
+        double t, total;
         cleanup_free char *spec = NULL, *out = NULL;
         char manifest[LAYER_DIGEST_LEN];
         struct pipeline_opts po;
@@ -140,6 +153,7 @@ build_and_write (struct pgimg_ctx *ctx, const struct ext_args *a, const char *it
                 return pgimg_make_error_errno (err, ENOMEM, "build extension");
         cli_pipeline_opts (ctx, spec, &a->io, &po);
         po.compression = a->compression;
+        po.timings = &a->times;
         if (ext_image_check_major (a->major, err) < 0)
                 return -1;
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
@@ -154,9 +168,14 @@ build_and_write (struct pgimg_ctx *ctx, const struct ext_args *a, const char *it
                         return pgimg_make_error_errno (err, ENOMEM, "build extension");
                 output = out;
         }
+        t = timings_now ();
         if (oci_write_image (img->res.blob_dir, &img->oci, a->fmt, output, manifest, err) < 0)
                 return -1;
-        return print_summary (img, output, manifest, a->io.json, err);
+        t = timings_since (&a->times, "image", a->fmt == OCI_FORMAT_DIR ? "write OCI layout" : "write tarball", t);
+        total = t - a->start;
+        if (print_summary (img, output, manifest, a->io.json, &a->times, err) < 0)
+                return -1;
+        return a->show_timings ? cli_print_timings (&a->times, total, err) : 0;
 }
 
 int
@@ -164,12 +183,14 @@ cmd_build_extension (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t
 {
         struct ext_args a = {
                 .io = CLI_IMAGE_OPTS_INIT, .compression = LAYER_GZIP, .fmt = OCI_FORMAT_ARCHIVE, .major = "18",
+                .times = TIMINGS_INIT, .start = timings_now (),
         };
         struct ext_image img;
         int r;
 
         if ((r = parse_args (ctx, argc, argv, &a, err)) != 0) {
                 cli_image_opts_release (&a.io);
+                timings_free (&a.times);
                 return r < 0 ? r : 0;
         }
         progress_set_quiet (ctx->quiet);
@@ -178,6 +199,7 @@ cmd_build_extension (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t
         r = build_and_write (ctx, &a, argv[optind], &img, err);
         ext_image_free (&img);
         cli_image_opts_release (&a.io);
+        timings_free (&a.times);
         if (r < 0)
                 return pgimg_error_wrap (err, "build extension %s", argv[optind]);
         return 0;

@@ -14,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/jsonw.h"
+#include "common/timings.h"
 #include "layers/layer.h"
 #include "layers/store.h"
 #include "oci/read.h"
@@ -82,6 +83,19 @@ cli_print_json (struct jsonw *w, struct buf *b, pgimg_error_t *err)
                 return pgimg_make_error_errno (err, errno, "JSON output");
         if (fwrite (b->data, 1, b->len, stdout) != b->len || putchar ('\n') == EOF || fflush (stdout) != 0)
                 return pgimg_make_error_errno (err, errno, "write to stdout");
+        return 0;
+}
+
+int
+cli_print_timings (const struct timings *times, double total_seconds, pgimg_error_t *err)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+
+        if (timings_format (times, total_seconds, &b) < 0)
+                return pgimg_make_error_errno (err, errno, "timings");
+        if (fputs ("where the time went (wall seconds, share of the whole build):\n", stderr) == EOF
+            || fwrite (b.data, 1, b.len, stderr) != b.len || fflush (stderr) != 0)
+                return pgimg_make_error_errno (err, errno, "write to stderr");
         return 0;
 }
 

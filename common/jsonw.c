@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -133,6 +134,24 @@ jsonw_uint (struct jsonw *w, uint64_t v)
 }
 
 void
+jsonw_fixed (struct jsonw *w, double v, int places)
+{
+        char num[64];
+        int n;
+
+        if (!isfinite (v) || places < 0 || places > 9 || v >= 1e18 || v <= -1e18) {
+                w->failed = EINVAL;
+                return;
+        }
+        n = snprintf (num, sizeof (num), "%.*f", places, v);
+        /* "-0.000" is valid JSON but says nothing a reader wants. */
+        if (strspn (num, "-0.") == (size_t) n && num[0] == '-')
+                memmove (num, num + 1, (size_t) n--);
+        separate (w);
+        put (w, num, (size_t) n);
+}
+
+void
 jsonw_bool (struct jsonw *w, int v)
 {
         separate (w);
@@ -161,6 +180,13 @@ jsonw_kv_bool (struct jsonw *w, const char *key, int v)
 {
         jsonw_key (w, key);
         jsonw_bool (w, v);
+}
+
+void
+jsonw_kv_fixed (struct jsonw *w, const char *key, double v, int places)
+{
+        jsonw_key (w, key);
+        jsonw_fixed (w, v, places);
 }
 
 int

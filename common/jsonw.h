@@ -42,9 +42,14 @@ void jsonw_key (struct jsonw *w, const char *key);
 void jsonw_string (struct jsonw *w, const char *s);
 void jsonw_uint (struct jsonw *w, uint64_t v);
 void jsonw_bool (struct jsonw *w, int v);
+/* A number with `places` decimals (0 to 9), for seconds and shares;
+ * one that rounds to zero has no minus sign.  NaN, infinities (JSON
+ * has no word for them) and magnitudes of 1e18 or more fail (EINVAL). */
+void jsonw_fixed (struct jsonw *w, double v, int places);
 void jsonw_kv_string (struct jsonw *w, const char *key, const char *s);
 void jsonw_kv_uint (struct jsonw *w, const char *key, uint64_t v);
 void jsonw_kv_bool (struct jsonw *w, const char *key, int v);
+void jsonw_kv_fixed (struct jsonw *w, const char *key, double v, int places);
 /* 0 when everything was written and every object and array closed;
  * -1 otherwise (errno ENOMEM, or EINVAL for unbalanced calls). */
 int jsonw_finish (struct jsonw *w);

@@ -15,6 +15,23 @@ for m in $majors; do
 		fail "build postgres-$m"; continue
 	fi
 	version=$(sed -n 's/.*"image":"pgimg\/postgres:\([^"]*\)".*/\1/p' "$TEST_OUT/pg$m.json")
+	# The timings say what ran: a layer built has phases that ran, one
+	# taken from the cache only a cached lookup; every time is a number >= 0.
+	timings_match() {
+		python3 - "$TEST_OUT/pg$m.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["timings"]
+assert t and all(isinstance(r["seconds"], (int, float)) and r["seconds"] >= 0 for r in t), t
+for l in d["layers"]:
+    if l["name"] in ("base", "postgres", "entrypoint"):
+        mine = [r for r in t if r["step"] == l["name"]]
+        ran = [r for r in mine if not r.get("cached")]
+        assert mine and bool(ran) == l["built"], (l["name"], l["built"], mine)
+assert any(r["step"] == "image" and r["phase"] == "write tarball" for r in t), t
+PY
+	}
+	ok "--json timings of postgres-$m name the phases of the layers built, not of those cached" timings_match
 	ok "receipt beside the image for $m" test -s "$out.receipt.json"
 	sbom_pg() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["spdxVersion"] == "SPDX-2.3" and any(p["name"] == "postgresql" and p["versionInfo"] == sys.argv[2] for p in d["packages"])' "$out.spdx.json" "$version"; }
 	ok "SPDX SBOM beside the image for $m names PostgreSQL $version" sbom_pg
@@ -35,16 +52,29 @@ done
 
 # Nothing changed: nothing is built, and the image is the same.
 m=$(echo $majors | awk '{print $NF}')
-if "$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$TEST_OUT/again.tar" --json >"$TEST_OUT/again.json"; then
+if "$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$TEST_OUT/again.tar" --json --timings \
+	>"$TEST_OUT/again.json" 2>"$TEST_OUT/again.err"; then
 	built=$(grep -o '"built":true' "$TEST_OUT/again.json" | wc -l)
 	check_none() { [ "$built" -eq 0 ]; }
 	ok "a second build of postgres-$m builds no layer" check_none
+	# --timings: a table on stderr, every layer cached, the image written,
+	# and nothing of a build that did not run.
+	table() {
+		local f="$TEST_OUT/again.err"
+		grep -Eq '^step +phase +seconds +share$' "$f" \
+			&& grep -Eq '^postgres +layers postgres, postgres-dev +[0-9]+\.[0-9]{2} +[0-9.]+% +cached$' "$f" \
+			&& grep -Eq '^base +layer +[0-9]+\.[0-9]{2} +[0-9.]+% +cached$' "$f" \
+			&& grep -Eq '^image +write tarball +[0-9]+\.[0-9]{2} +[0-9.]+%$' "$f" \
+			&& grep -Eq '^total +[0-9]+\.[0-9]{2} +100\.0%$' "$f" \
+			&& ! grep -Eq '^postgres +(configure|make|install)' "$f"
+	}
+	ok "--timings prints the phases that ran, the cached layers as cached" table
 	same() { cmp -s "$TEST_OUT/again.tar" "$TEST_OUT/pg$m.tar" && cmp -s "$TEST_OUT/again.tar.spdx.json" "$TEST_OUT/pg$m.tar.spdx.json"; }
 	ok "a second build of postgres-$m writes the same bytes, and the same SBOM" same
 else
 	fail "second build of postgres-$m"
 fi
-rm -f "$TEST_OUT/again.tar" "$TEST_OUT/again.tar.receipt.json" "$TEST_OUT/again.tar.spdx.json"
+rm -f "$TEST_OUT/again.tar" "$TEST_OUT/again.tar.receipt.json" "$TEST_OUT/again.tar.spdx.json" "$TEST_OUT/again.err"
 
 # --json stays valid JSON whatever the output path holds.
 odd="$TEST_OUT/we\"ird\\name.tar"

@@ -115,6 +115,15 @@ plugin_twice() {
 ok "wal2json (an output plugin, no control file) builds twice, the second time from the cache" plugin_twice
 cached() { [ "$(json_field "$work/again.json" built)" = False ]; }
 ok "the second build takes its layer from the cache" cached
+# What an extension image does not hold is not made: no runtime base,
+# entrypoint or SBOM among the phases, and its own layer cached.
+only_what_it_needs() {
+	p build extension pgvector --major 18 --timings -o "$work/again.tar" 2>"$work/timings.err" >/dev/null \
+		&& grep -Eq '^extension image +layer +[0-9.]+ +[0-9.]+% +cached$' "$work/timings.err" \
+		&& grep -Eq '^postgres +layers postgres, postgres-dev .* cached$' "$work/timings.err" \
+		&& ! grep -Eq '^(base|entrypoint|sbom) ' "$work/timings.err"
+}
+ok "build extension --timings: its own layer cached, and no base, entrypoint or SBOM made" only_what_it_needs
 vimage=$(json_field "$work/pgvector.json" image 2>/dev/null)
 label() { docker image inspect -f "{{index .Config.Labels \"$1\"}}" "$vimage"; }
 labels() {

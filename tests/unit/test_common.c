@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,11 +309,16 @@ json_writer_escapes_and_separates (void **state)
         jsonw_array (&w);
         jsonw_end (&w);
         jsonw_bool (&w, 0);
+        jsonw_fixed (&w, 1.23456, 3);
+        jsonw_fixed (&w, -0.0001, 3);   /* rounds to zero: no minus */
+        jsonw_fixed (&w, -2.5, 1);
         jsonw_end (&w);
+        jsonw_kv_fixed (&w, "seconds", 7, 0);
         jsonw_end (&w);
         assert_int_equal (jsonw_finish (&w), 0);
         assert_string_equal (b.data, "{\"path\":\"a\\\"b\\\\c\\nd\\u0001" "e\xc3\xa9\",\"size\":18446744073709551615,"
-                                     "\"built\":true,\"none\":null,\"list\":[\"x\",{},[],false]}");
+                                     "\"built\":true,\"none\":null,\"list\":[\"x\",{},[],false,1.235,0.000,-2.5],"
+                                     "\"seconds\":7}");
 }
 
 static void
@@ -335,6 +341,15 @@ json_writer_refuses_unbalanced (void **state)
         buf_reset (&b);
         jsonw_init (&w, &b);
         jsonw_end (&w);                                 /* nothing to close */
+        assert_int_equal (jsonw_finish (&w), -1);
+        buf_reset (&b);
+        jsonw_init (&w, &b);
+        jsonw_fixed (&w, NAN, 3);                       /* JSON has no NaN */
+        assert_int_equal (jsonw_finish (&w), -1);
+        assert_int_equal (errno, EINVAL);
+        buf_reset (&b);
+        jsonw_init (&w, &b);
+        jsonw_fixed (&w, 1, 10);                        /* 0 to 9 places */
         assert_int_equal (jsonw_finish (&w), -1);
 }
 
