@@ -18,10 +18,12 @@
 
 /* Headers, static archives and PGXS are for building extensions; the
  * image keeps the server and its modules only (they stay in the dev
- * layer, which extension builds use). */
+ * layer, which extension builds use).  The JIT provider and bitcode
+ * are the jit layer's (pipeline_jit.c). */
 static const char *const pg_runtime_exclude[] = {
         "usr/lib/postgresql/*/include", "usr/lib/postgresql/*/lib/pgxs",
-        "usr/lib/postgresql/*/lib/*.a", "usr/lib/postgresql/*/lib/pkgconfig", NULL,
+        "usr/lib/postgresql/*/lib/*.a", "usr/lib/postgresql/*/lib/pkgconfig",
+        "usr/lib/postgresql/*/lib/llvmjit*", "usr/lib/postgresql/*/lib/bitcode", NULL,
 };
 
 /* The PostgreSQL build.  Every major lives under its own prefix, so that
@@ -184,6 +186,8 @@ postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, stru
                         lo.exclude = NULL;
                         r = layer_write (out_dir, &lo, res->blob_dir, &res->dev.desc, err);
                 }
+                if (r == 0)
+                        r = pipeline_jit_write (o, res, out_dir, tmp, err);
         }
         fs_drop_temp_dir (tmp);
         free (tmp);
@@ -194,9 +198,9 @@ int
 pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
         struct pipeline_layer *l = &res->layers[res->n_layers];
-        int r, hit_dev;
+        int r, hit_dev, hit_jit;
 
-        if (postgres_keys (o, res, l, err) < 0)
+        if (postgres_keys (o, res, l, err) < 0 || pipeline_jit_key (o, res, l->key, err) < 0)
                 return -1;
         res->n_layers++;
         r = pipeline_lookup (o->cache_dir, l, err);
@@ -205,11 +209,19 @@ pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result 
         hit_dev = pipeline_lookup (o->cache_dir, &res->dev, err);
         if (hit_dev < 0)
                 return -1;
-        if (r > 0 && hit_dev > 0)
+        /* One build makes all three layers: the jit layer is written
+         * whether it is asked for or not, so that it never needs a build
+         * of its own. */
+        hit_jit = pipeline_lookup (o->cache_dir, &res->jit, err);
+        if (hit_jit < 0)
+                return -1;
+        res->jit_present = hit_jit > 0;
+        if (r > 0 && hit_dev > 0 && (hit_jit > 0 || !res->with_jit))
                 return 0;
         if (postgres_build (o, res, l, err) < 0)
                 return -1;
-        if (pipeline_store (o->cache_dir, l, err) < 0 || pipeline_store (o->cache_dir, &res->dev, err) < 0)
+        if (pipeline_store (o->cache_dir, l, err) < 0 || pipeline_store (o->cache_dir, &res->dev, err) < 0
+            || (res->jit_present && pipeline_store (o->cache_dir, &res->jit, err) < 0))
                 return -1;
         return 0;
 }
