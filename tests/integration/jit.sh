@@ -38,7 +38,7 @@ layers_of() { python3 -c 'import json,sys; [print(l["name"], l["digest"]) for l 
 
 JIT_SQL="SET jit = on; SELECT pg_jit_available();"
 EXPLAIN_SQL="SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 0; SET jit_optimize_above_cost = 0;
-EXPLAIN (ANALYZE, COSTS OFF) SELECT sum(g * 2) FROM generate_series(1, 1000) AS g WHERE g % 3 = 0;"
+EXPLAIN (ANALYZE) SELECT sum(g * 2) FROM generate_series(1, 1000) AS g WHERE g % 3 = 0;"
 
 # Start image (a tarball) in pgimg's runtime as run name; prints nothing.
 start() {
