@@ -47,7 +47,10 @@ gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char *
                         struct extension_pick *p = NULL;
                         size_t np = 0;
                         pgimg_error_t e = NULL;
-                        if (pipeline_jit_wanted (set[j])) {
+                        int jit = pipeline_jit_wanted (set[j], err);
+                        if (jit < 0)
+                                return pgimg_error_wrap (err, "image set `%s`", o->sets[i]);
+                        if (jit) {
                                 res->with_jit = 1;
                                 continue;
                         }
@@ -68,7 +71,10 @@ gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char *
                 }
         }
         for (size_t i = 0; o->with && o->with[i]; i++) {
-                if (pipeline_jit_wanted (o->with[i]))
+                int jit = pipeline_jit_wanted (o->with[i], err);
+                if (jit < 0)
+                        return -1;
+                if (jit)
                         res->with_jit = 1;
                 else if (strv_push (items, &n, o->with[i]) < 0)
                         return pipeline_oom (err, "extensions");

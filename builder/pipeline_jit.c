@@ -33,8 +33,12 @@ static const char *const jit_exclude[] = {
 static const char *const jit_keep[] = { "usr/share/doc/*/copyright", NULL };
 
 int
-pipeline_jit_wanted (const char *item)
+pipeline_jit_wanted (const char *item, pgimg_error_t *err)
 {
+        if (strncmp (item, PIPELINE_JIT_ITEM "@", sizeof (PIPELINE_JIT_ITEM)) == 0)
+                return pgimg_make_error (err, EINVAL,
+                                         "`%s`: the jit layer has no versions (its LLVM is the lock's); write `" PIPELINE_JIT_ITEM "`",
+                                         item);
         return strcmp (item, PIPELINE_JIT_ITEM) == 0;
 }
 

@@ -179,9 +179,12 @@ jit_is_an_item_not_an_extension (void **state)
         pgimg_error_t err = NULL;
 
         (void) state;
-        assert_true (pipeline_jit_wanted ("jit"));
-        assert_false (pipeline_jit_wanted ("jitter"));
-        assert_false (pipeline_jit_wanted ("pgvector"));
+        assert_true (pipeline_jit_wanted ("jit", &err));
+        assert_false (pipeline_jit_wanted ("jitter", &err));
+        assert_false (pipeline_jit_wanted ("pgvector", &err));
+        assert_true (pipeline_jit_wanted ("jit@19", &err) < 0);
+        assert_string_equal (err->msg, "`jit@19`: the jit layer has no versions (its LLVM is the lock's); write `jit`");
+        pgimg_error_free (&err);
 
         if (pipeline_extension_picks (&o, res, &err) < 0)
                 fail_msg ("%s", err->msg);
