@@ -4,7 +4,7 @@
 # (ANALYZE) shows a JIT section once jit_above_cost is 0; the same image
 # without jit answers f, and its layers are those of the jit image but
 # the jit layer (and the SBOM on top, which lists the LLVM packages in
-# the jit image only).  Both images run in pgimg's runtime; the jit
+# the jit image only, as syft finds them).  Both images run in pgimg's runtime; the jit
 # image of one major (PGIMG_JIT_DOCKER_MAJOR, default the newest) runs
 # in the Docker Engine too, when there is one.  The jit layer's size is
 # printed as a TAP comment.  Prints TAP.
@@ -115,8 +115,26 @@ for m in $majors; do
 		fail "$m without jit starts in pgimg run" "$out"
 	fi
 
-	# The Docker Engine, for one major.
 	[ "$m" = "$docker_major" ] || continue
+	# What a scanner finds in the jit image: the SBOM's Debian packages.
+	if syft=$("$ROOT/tools/test-servers.sh" syft 2>/dev/null) \
+		&& SYFT_CHECK_FOR_APP_UPDATE=false "$syft" "docker-archive:$jit" -o json >"$work/syft.json" 2>/dev/null; then
+		same_debs() {
+			python3 - "$work/syft.json" "$jit.spdx.json" <<'PY'
+import json, sys
+syft = {(a["name"], a["version"], a["purl"]) for a in json.load(open(sys.argv[1]))["artifacts"] if a["type"] == "deb"}
+purl = lambda p: p.get("externalRefs", [{}])[0].get("referenceLocator", "")
+ours = {(p["name"], p["versionInfo"], purl(p)) for p in json.load(open(sys.argv[2]))["packages"] if purl(p).startswith("pkg:deb/")}
+assert any(n == "libllvm19" for n, _, _ in syft), "syft finds no libllvm19"
+assert syft == ours, ("only syft: %s; only the SBOM: %s" % (sorted(syft - ours)[:5], sorted(ours - syft)[:5]))
+PY
+		}
+		ok "$m --with jit: syft finds exactly the SBOM's Debian packages, libllvm19 among them" same_debs
+	else
+		echo "# syft cannot run here (tools/test-servers.sh syft): the jit image is not scanned"
+	fi
+
+	# The Docker Engine, for one major.
 	if ! have_docker; then
 		echo "# no Docker Engine: the jit image of $m runs in pgimg's runtime only"; continue
 	fi
