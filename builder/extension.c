@@ -23,7 +23,10 @@
 
 /* The build of one extension from source.  PostgreSQL's headers, PGXS
  * and pg_config are the postgres-dev layer, mounted read-only at
- * /usr/lib/postgresql with the layers of the recipes it requires. */
+ * /usr/lib/postgresql with the layers of the recipes it requires.
+ * with_llvm=no: the server is built --with-llvm (for the jit layer),
+ * but an extension's layer must not change with jit, so PGXS makes no
+ * bitcode (it would be left out of the layer anyway). */
 static const char ext_script[] =
         "tar --no-same-owner -xf \"/in/$SOURCE\" --strip-components=1\n"
         "export PG_CONFIG=\"/usr/lib/postgresql/$PG_MAJOR/bin/pg_config\"\n"
@@ -31,15 +34,15 @@ static const char ext_script[] =
         "case $BUILD in\n"
         "pgxs)\n"
         "  eval \"set -- $MAKE_ARGS\"\n"
-        "  make -j\"$JOBS\" USE_PGXS=1 PG_CONFIG=\"$PG_CONFIG\" \"$@\"\n"
-        "  make install USE_PGXS=1 PG_CONFIG=\"$PG_CONFIG\" DESTDIR=/out \"$@\" ;;\n"
+        "  make -j\"$JOBS\" USE_PGXS=1 PG_CONFIG=\"$PG_CONFIG\" with_llvm=no \"$@\"\n"
+        "  make install USE_PGXS=1 PG_CONFIG=\"$PG_CONFIG\" with_llvm=no DESTDIR=/out \"$@\" ;;\n"
         "autoconf)\n"
         "  [ -x configure ] || { [ -x autogen.sh ] && ./autogen.sh; }\n"
         "  eval \"set -- $CONFIGURE_ARGS\"\n"
         "  ./configure --with-pgconfig=\"$PG_CONFIG\" \"$@\"\n"
         "  eval \"set -- $MAKE_ARGS\"\n"
-        "  make -j\"$JOBS\" \"$@\"\n"
-        "  make install DESTDIR=/out \"$@\" ;;\n"
+        "  make -j\"$JOBS\" with_llvm=no \"$@\"\n"
+        "  make install with_llvm=no DESTDIR=/out \"$@\" ;;\n"
         "cmake)\n"
         "  eval \"set -- $CONFIGURE_ARGS\"\n"
         "  cmake -S . -B _pgimg -DCMAKE_BUILD_TYPE=Release -DPG_CONFIG=\"$PG_CONFIG\" \"$@\"\n"
@@ -61,11 +64,12 @@ static const char pg_part_script[] =
         "./configure --prefix=\"/usr/lib/postgresql/$PG_MAJOR\" \"$@\"\n"
         "make -C src/backend generated-headers\n"
         "eval \"set -- $MAKE_ARGS\"\n"
-        "make -j\"$JOBS\" \"$@\"\n"
-        "make \"$@\" install-strip DESTDIR=/out\n";
+        "make -j\"$JOBS\" with_llvm=no \"$@\"\n"
+        "make with_llvm=no \"$@\" install-strip DESTDIR=/out\n";
 
-/* Documentation and LLVM bitcode stay out of extension layers (the
- * servers pgimg builds have no JIT); licences stay. */
+/* Documentation and LLVM bitcode stay out of extension layers (a
+ * Debian build brings bitcode; the layer must not depend on jit);
+ * licences stay. */
 static const char *const ext_exclude[] = {
         "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
         "usr/lib/postgresql/*/lib/bitcode", "usr/lib/postgresql/*/share/doc", NULL,

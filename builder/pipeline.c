@@ -199,6 +199,10 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 return 0;
         if (pipeline_entrypoint_layer (o, res, err) < 0)
                 return -1;
+        /* Above the entrypoint, whose receipt lists the layers below it:
+         * an image with jit differs from one without by this layer only. */
+        if (pipeline_jit_layer (res, err) < 0)
+                return -1;
         if (pipeline_sbom_layer (o, res, err) < 0)
                 return -1;
         pipeline_image_define (res);
@@ -211,6 +215,7 @@ pipeline_result_free (struct pipeline_result *res)
         for (size_t i = 0; i < res->n_layers; i++)
                 free (res->layers[i].comment);
         free (res->dev.comment);
+        free (res->jit.comment);
         free (res->blob_dir);
         strv_free (res->env);
         strv_free (res->tags);

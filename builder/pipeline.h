@@ -21,7 +21,7 @@
 #include "oci/image.h"
 
 /* Bumped whenever the build logic changes what a layer contains. */
-#define PIPELINE_LOGIC_VERSION "1"
+#define PIPELINE_LOGIC_VERSION "2"
 
 struct pipeline_opts {
         const char *cache_dir;
@@ -32,7 +32,8 @@ struct pipeline_opts {
         long long source_date_epoch;    /* <0: $SOURCE_DATE_EPOCH, else the lock's date */
         const char *pgimg_version;
         /* Extensions: "name" or "name@version" items that must build
-         * (an unsupported major is an error) ... */
+         * (an unsupported major is an error), or "jit" (the jit layer:
+         * llvmjit and LLVM) ... */
         const char *const *with;
         /* ... and image sets (images/<name>.json) whose items are left
          * out, with a note, where the major is not supported. */
@@ -86,6 +87,9 @@ struct pipeline_result {
         struct pipeline_layer layers[PIPELINE_MAX_LAYERS];     /* bottom first */
         size_t n_layers;
         struct pipeline_layer dev;      /* full install for extension builds; not in the image */
+        struct pipeline_layer jit;      /* llvmjit and LLVM; in the image with `jit` only */
+        int with_jit;                   /* `jit` was among the --with items or a set's */
+        int jit_present;                /* res->jit is in the cache (a server built --with-llvm) */
         char *blob_dir;
         char **env;                     /* image Env, NULL-terminated */
         char **tags;                    /* NULL-terminated */

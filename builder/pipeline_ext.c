@@ -47,6 +47,13 @@ gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char *
                         struct extension_pick *p = NULL;
                         size_t np = 0;
                         pgimg_error_t e = NULL;
+                        int jit = pipeline_jit_wanted (set[j], err);
+                        if (jit < 0)
+                                return pgimg_error_wrap (err, "image set `%s`", o->sets[i]);
+                        if (jit) {
+                                res->with_jit = 1;
+                                continue;
+                        }
                         if (extension_resolve (res->ext_recipes, res->n_ext_recipes, one, res->recipe.major,
                                                &p, &np, &e) < 0) {
                                 if (e->status != ENOTSUP) {
@@ -63,9 +70,15 @@ gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char *
                                 return pipeline_oom (err, "image set");
                 }
         }
-        for (size_t i = 0; o->with && o->with[i]; i++)
-                if (strv_push (items, &n, o->with[i]) < 0)
+        for (size_t i = 0; o->with && o->with[i]; i++) {
+                int jit = pipeline_jit_wanted (o->with[i], err);
+                if (jit < 0)
+                        return -1;
+                if (jit)
+                        res->with_jit = 1;
+                else if (strv_push (items, &n, o->with[i]) < 0)
                         return pipeline_oom (err, "extensions");
+        }
         return 0;
 }
 
@@ -106,13 +119,13 @@ pipeline_extension_picks (const struct pipeline_opts *o, struct pipeline_result 
         for (size_t i = 0; res->skipped && res->skipped[i]; i++)
                 progress_note ("leaving out %s: it does not support PostgreSQL %s", res->skipped[i],
                                res->recipe.major);
-        if (extension_resolve (res->ext_recipes, res->n_ext_recipes, (const char *const *) items,
-                               res->recipe.major, &res->picks, &res->n_picks, err) < 0)
+        if (items && extension_resolve (res->ext_recipes, res->n_ext_recipes, (const char *const *) items,
+                                        res->recipe.major, &res->picks, &res->n_picks, err) < 0)
                 return -1;
-        /* base, postgres, dev (not in the image) and the entrypoint */
-        if (res->n_picks + 4 > PIPELINE_MAX_LAYERS)
+        /* base, postgres, the entrypoint, jit and the SBOM */
+        if (res->n_picks + 5 > PIPELINE_MAX_LAYERS)
                 return pgimg_make_error (err, E2BIG, "%zu extensions: an image holds at most %d",
-                                         res->n_picks, PIPELINE_MAX_LAYERS - 4);
+                                         res->n_picks, PIPELINE_MAX_LAYERS - 5);
         return 0;
 }
 

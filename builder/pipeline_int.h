@@ -30,6 +30,26 @@ int pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_re
 /* The top layer: the SPDX document of the layers below (res->sbom). */
 int pipeline_sbom_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
 
+/* The item of --with and of image sets that asks for the jit layer. */
+#define PIPELINE_JIT_ITEM "jit"
+/* 1 when a --with or image set item is PIPELINE_JIT_ITEM, 0 when it
+ * is something else; "jit@..." is an error. */
+int pipeline_jit_wanted (const char *item, pgimg_error_t *err);
+/* res->jit's name, comment and key, made from the postgres layer's key,
+ * the lock's set `jit` and the runtime set. */
+int pipeline_jit_key (const struct pipeline_opts *o, struct pipeline_result *res, const char *postgres_key,
+                      pgimg_error_t *err);
+/* Move the JIT files of PostgreSQL's install in out_dir (which then
+ * holds the server without them) into <work_dir>/jit, add the LLVM
+ * packages, check their libraries and write res->jit.desc; sets
+ * res->jit_present.  A server built without llvmjit.so writes nothing
+ * and is no error here. */
+int pipeline_jit_write (const struct pipeline_opts *o, struct pipeline_result *res, const char *out_dir,
+                        const char *work_dir, pgimg_error_t *err);
+/* Append res->jit to the image's layers when res->with_jit; an error
+ * naming the recipe when its server has no llvmjit.so. */
+int pipeline_jit_layer (struct pipeline_result *res, pgimg_error_t *err);
+
 /* res->env, res->volume and res->tags, from the recipe. */
 int pipeline_image_env (struct pipeline_result *res, pgimg_error_t *err);
 /* res->image from the layers, env, volume and tags. */

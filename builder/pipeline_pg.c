@@ -18,10 +18,12 @@
 
 /* Headers, static archives and PGXS are for building extensions; the
  * image keeps the server and its modules only (they stay in the dev
- * layer, which extension builds use). */
+ * layer, which extension builds use).  The JIT provider and bitcode
+ * are the jit layer's (pipeline_jit.c). */
 static const char *const pg_runtime_exclude[] = {
         "usr/lib/postgresql/*/include", "usr/lib/postgresql/*/lib/pgxs",
-        "usr/lib/postgresql/*/lib/*.a", "usr/lib/postgresql/*/lib/pkgconfig", NULL,
+        "usr/lib/postgresql/*/lib/*.a", "usr/lib/postgresql/*/lib/pkgconfig",
+        "usr/lib/postgresql/*/lib/llvmjit*", "usr/lib/postgresql/*/lib/bitcode", NULL,
 };
 
 /* The PostgreSQL build, in the parts whose wall time `--timings` shows.
@@ -236,6 +238,11 @@ postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, stru
                 r = postgres_compile (o, res, root, src, build_dir, out_dir, err);
         if (r == 0)
                 r = postgres_write_layers (o, res, l, out_dir, err);
+        if (r == 0) {
+                t = timings_now ();
+                r = pipeline_jit_write (o, res, out_dir, tmp, err);
+                timings_since (o->timings, "postgres", "layer jit", t);
+        }
         t = timings_now ();
         fs_drop_temp_dir (tmp);
         free (tmp);
@@ -248,9 +255,9 @@ pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result 
 {
         struct pipeline_layer *l = &res->layers[res->n_layers];
         double t = timings_now ();
-        int r, hit_dev;
+        int r, hit_dev, hit_jit;
 
-        if (postgres_keys (o, res, l, err) < 0)
+        if (postgres_keys (o, res, l, err) < 0 || pipeline_jit_key (o, res, l->key, err) < 0)
                 return -1;
         res->n_layers++;
         r = pipeline_lookup (o->cache_dir, l, err);
@@ -259,14 +266,22 @@ pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result 
         hit_dev = pipeline_lookup (o->cache_dir, &res->dev, err);
         if (hit_dev < 0)
                 return -1;
-        if (r > 0 && hit_dev > 0) {
+        /* One build makes all three layers: the jit layer is written
+         * whether it is asked for or not, so that it never needs a build
+         * of its own. */
+        hit_jit = pipeline_lookup (o->cache_dir, &res->jit, err);
+        if (hit_jit < 0)
+                return -1;
+        res->jit_present = hit_jit > 0;
+        if (r > 0 && hit_dev > 0 && (hit_jit > 0 || !res->with_jit)) {
                 timings_cached (o->timings, "postgres", "layers postgres, postgres-dev", t);
                 return 0;
         }
         if (postgres_build (o, res, l, err) < 0)
                 return -1;
         t = timings_now ();
-        if (pipeline_store (o->cache_dir, l, err) < 0 || pipeline_store (o->cache_dir, &res->dev, err) < 0)
+        if (pipeline_store (o->cache_dir, l, err) < 0 || pipeline_store (o->cache_dir, &res->dev, err) < 0
+            || (res->jit_present && pipeline_store (o->cache_dir, &res->jit, err) < 0))
                 return -1;
         timings_since (o->timings, "postgres", "cache store", t);
         return 0;

@@ -55,15 +55,26 @@ name_valid (const char *s)
         return 1;
 }
 
+/* An option, or a variable configure reads (autoconf's "precious"
+ * variables: CLANG=..., LLVM_CONFIG=..., CXX=...), which a recipe must
+ * be able to name when the program's generic name is not in the root. */
 static int
 configure_arg_valid (const char *s)
 {
-        return strncmp (s, "--", 2) == 0 && s[2] != '\0';
+        const char *p = s;
+
+        if (strncmp (s, "--", 2) == 0)
+                return s[2] != '\0';
+        if (!(*p >= 'A' && *p <= 'Z'))
+                return 0;
+        while ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')
+                p++;
+        return *p == '=' && p[1] != '\0';
 }
 
 static const struct recipe_check url_check = { recipe_http_url, "is not an http:// or https:// URL" };
 static const struct recipe_check configure_check = { configure_arg_valid,
-                                                     "must be an option starting with --" };
+                                                     "must be an option starting with -- or a VARIABLE=value" };
 
 static int
 version_entry (const struct recipe_fields *top, json_t *entry, const char *major, const char *version,

@@ -31,6 +31,7 @@ expect "usage: unknown option" 2 'unknown option' p build --frobnicate postgres-
 expect "unknown command" 2 'unknown command .frob.' p frob
 expect "unknown major lists the known ones" 1 '13.*15.*17.*18' p build postgres-99
 expect "unknown minor lists the pinned ones" 1 '15\.18' p build postgres-15.99
+expect "jit with a version says to write jit" 1 'jit@19.: the jit layer has no versions.*write .jit.' p build postgres-18 --with jit@19 -o "$outdir/jit.tar"
 
 cp "$data/versions/15.json" "$outdir/15.json.orig"
 printf '{ "name": "postgres", ' > "$data/versions/15.json"

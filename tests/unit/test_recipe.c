@@ -123,7 +123,10 @@ real_recipes_load (void **state)
                 assert_non_null (r->build_packages);
                 assert_non_null (r->runtime_packages);
                 assert_string_equal (r->license, "PostgreSQL");
-                assert_non_null (strstr (r->canonical, "{\"build_packages\":[],\"configure\":"));
+                /* every major is built for the jit layer, with the LLVM of the lock */
+                assert_non_null (strstr (r->canonical,
+                                         "{\"build_packages\":[\"clang-19\",\"llvm-19-dev\"],\"configure\":"));
+                assert_non_null (strstr (r->canonical, "\"--with-llvm\""));
         }
         /* lz4 arrived in 14 and zstd in 15; ICU is the default from 16 */
         assert_null (strstr (rs[0].canonical, "--with-lz4"));
@@ -329,7 +332,17 @@ wrong_types_and_values (void **state)
                            "{" FIELD_NAME FIELD_MAJOR FIELD_DEFAULT FIELD_LICENSE FIELD_HOMEPAGE
                                    FIELD_VERSIONS "\"configure\": [\"with-openssl\"]}",
                            "`DIR/15.json`: field `configure[0]` (`with-openssl`) must be an option "
-                           "starting with --");
+                           "starting with -- or a VARIABLE=value");
+        expect_load_error (state,
+                           "{" FIELD_NAME FIELD_MAJOR FIELD_DEFAULT FIELD_LICENSE FIELD_HOMEPAGE
+                                   FIELD_VERSIONS "\"configure\": [\"--with-llvm\", \"clang=/usr/bin/clang\"]}",
+                           "`DIR/15.json`: field `configure[1]` (`clang=/usr/bin/clang`) must be an option "
+                           "starting with -- or a VARIABLE=value");
+        expect_load_error (state,
+                           "{" FIELD_NAME FIELD_MAJOR FIELD_DEFAULT FIELD_LICENSE FIELD_HOMEPAGE
+                                   FIELD_VERSIONS "\"configure\": [\"CLANG=\"]}",
+                           "`DIR/15.json`: field `configure[0]` (`CLANG=`) must be an option "
+                           "starting with -- or a VARIABLE=value");
         expect_load_error (state,
                            "{" FIELD_NAME FIELD_MAJOR FIELD_DEFAULT FIELD_LICENSE FIELD_HOMEPAGE
                                    FIELD_VERSIONS FIELD_CONFIGURE ", \"build_packages\": \"gcc\"}",
