@@ -50,6 +50,9 @@ static const struct { const char *path, *target; } machine_links[] = {
         { "etc/systemd/system/multi-user.target.wants/pgimg-firstboot.service", "/etc/systemd/system/pgimg-firstboot.service" },
         { "etc/systemd/system/multi-user.target.wants/systemd-networkd.service", "/usr/lib/systemd/system/systemd-networkd.service" },
         { "etc/systemd/system/sockets.target.wants/systemd-networkd.socket", "/usr/lib/systemd/system/systemd-networkd.socket" },
+        /* network-online.target waits for DHCP: EC2's metadata needs it. */
+        { "etc/systemd/system/network-online.target.wants/systemd-networkd-wait-online.service",
+          "/usr/lib/systemd/system/systemd-networkd-wait-online.service" },
         { "etc/systemd/system/sysinit.target.wants/systemd-resolved.service", "/usr/lib/systemd/system/systemd-resolved.service" },
         { "etc/systemd/system/multi-user.target.wants/ssh.service", "/usr/lib/systemd/system/ssh.service" },
         { "etc/systemd/system/default.target", "/usr/lib/systemd/system/multi-user.target" },
