@@ -9,7 +9,8 @@
 # unless PGIMG_VM_BOOT=0, qemu (TCG) boots the disk with OVMF and a
 # NoCloud seed giving the password: psql from the host answers over a
 # forwarded port, a table with pgvector survives a reboot, PostgreSQL
-# stops clean on an ACPI power-off.  Prints TAP; the time from power-on
+# stops clean on an ACPI power-off; booted without a seed, it listens on
+# localhost only.  Prints TAP; the time from power-on
 # to a server that answers is a TAP comment.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
@@ -142,7 +143,7 @@ boot() { # console-log
 	qemu-system-x86_64 -machine q35 -m 2048 -smp 2 -bios "$ovmf" -display none -no-reboot \
 		-serial "file:$1" -monitor "unix:$work/monitor,server,nowait" \
 		-drive "file=$raw,format=raw,if=none,id=root" -device nvme,serial=pgimg-root,drive=root \
-		-drive "file=$work/seed.img,format=raw,if=virtio,readonly=on" \
+		"${seed_drive[@]}" \
 		-netdev "user,id=net,hostfwd=tcp:127.0.0.1:$port-:5432" -device virtio-net-pci,netdev=net &
 	qemu_pid=$!
 }
@@ -166,6 +167,8 @@ power_off() { # seconds
 	return 1
 }
 
+cp --sparse=always "$raw" "$work/fresh.raw"     # for the boot without a seed
+seed_drive=(-drive "file=$work/seed.img,format=raw,if=virtio,readonly=on")
 start=$(date +%s)
 boot "$work/console1.log"
 if wait_ready "${PGIMG_VM_BOOT_TIMEOUT:-900}"; then
@@ -195,5 +198,19 @@ else
 fi
 if power_off 300; then pass "the second power-off ends the machine"; else fail "the second power-off ends the machine"; fi
 ok "PostgreSQL shut down clean at the second power-off" grep -q 'database system is shut down' <<<"$(last_log "$work/console2.log")"
+
+# Without a seed (and no instance metadata under qemu): no password, so
+# the server must listen on localhost only.
+cp --sparse=always "$work/fresh.raw" "$raw"
+seed_drive=()
+boot "$work/console3.log"
+for ((i = 0; i < 900; i += 5)); do
+	# The entrypoint's temporary server after initdb listens on no port.
+	grep -aq 'listening on IPv[46] address' "$work/console3.log" 2>/dev/null && break
+	sleep 5
+done
+ok "without a password the server listens on localhost only" grep -aq 'listening on IPv4 address "127.0.0.1"' "$work/console3.log"
+ok "without a password the host cannot connect" test -z "$(psql_vm 'select 1' | grep -x 1)"
+power_off 300 || fail "the third power-off ends the machine"
 cp "$work"/console*.log "$TEST_OUT/" 2>/dev/null
 finish
