@@ -39,6 +39,32 @@ pipeline_store (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *
         return layer_cache_store (cache_dir, l->key, &l->desc, err);
 }
 
+int
+pipeline_path_in (const char *root, const char *rel, char **path, pgimg_error_t *err)
+{
+        cleanup_free char *dir = NULL;
+
+        if (asprintf (path, "%s/%s", root, rel) < 0) {
+                *path = NULL;
+                return pipeline_oom (err, rel);
+        }
+        if ((dir = strdup (*path)) == NULL)
+                return pipeline_oom (err, rel);
+        *strrchr (dir, '/') = '\0';
+        return fs_mkdir_p (dir, 0755, err);
+}
+
+int
+pipeline_write_in (const char *root, const char *rel, const void *data, size_t len, mode_t mode,
+                   pgimg_error_t *err)
+{
+        cleanup_free char *p = NULL;
+
+        if (pipeline_path_in (root, rel, &p, err) < 0)
+                return -1;
+        return fs_write_file_atomic (p, data, len, mode, err);
+}
+
 void
 pipeline_layer_opts (const struct pipeline_opts *o, const struct pipeline_result *res,
                  struct layer_opts *lo)
@@ -216,6 +242,7 @@ pipeline_result_free (struct pipeline_result *res)
                 free (res->layers[i].comment);
         free (res->dev.comment);
         free (res->jit.comment);
+        free (res->machine.comment);
         free (res->blob_dir);
         strv_free (res->env);
         strv_free (res->tags);

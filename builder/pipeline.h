@@ -16,6 +16,7 @@
 #include "builder/recipe.h"
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/owners.h"
 #include "common/timings.h"
 #include "layers/layer.h"
 #include "oci/image.h"
@@ -88,6 +89,7 @@ struct pipeline_result {
         size_t n_layers;
         struct pipeline_layer dev;      /* full install for extension builds; not in the image */
         struct pipeline_layer jit;      /* llvmjit and LLVM; in the image with `jit` only */
+        struct pipeline_layer machine;  /* kernel, systemd, units: disk images only */
         int with_jit;                   /* `jit` was among the --with items or a set's */
         int jit_present;                /* res->jit is in the cache (built or found, when asked for) */
         char *blob_dir;
@@ -115,9 +117,24 @@ int pipeline_postgres (const struct pipeline_opts *opts, struct pipeline_result 
                        pgimg_error_t *err);
 void pipeline_result_free (struct pipeline_result *res);
 
+/* The machine layer of a disk image (pipeline_machine.c): the packages
+ * of the lock's set `machine` that the runtime base lacks (the cloud
+ * kernel, systemd, OpenSSH), their module index, and the units that run
+ * PostgreSQL as the image does, into res->machine (built or cached by
+ * key).  Needs a res filled by pipeline_postgres. */
+int pipeline_machine_layer (const struct pipeline_opts *opts, struct pipeline_result *res,
+                            pgimg_error_t *err);
+
 /* The receipt for res as JSON; manifest_digest may be NULL. */
 int pipeline_receipt (const struct pipeline_result *res, const char *pgimg_version,
                       size_t n_layers, const char *manifest_digest, struct buf *out,
                       pgimg_error_t *err);
+
+/* The root of a disk image in dest (an existing empty directory): the
+ * image's layers and res->machine unpacked in order, each blob checked,
+ * the owners and modes the layers give recorded in owners.  seed gets
+ * the sha256 of their diff_ids: what the disk's identifiers derive from. */
+int pipeline_disk_tree (const struct pipeline_opts *opts, const struct pipeline_result *res, const char *dest,
+                        struct owner_map *owners, char seed[SHA256_HEX_LEN + 1], pgimg_error_t *err);
 
 #endif

@@ -179,21 +179,6 @@ extension_output_plugins (const struct pipeline_result *res, struct buf *out, pg
 }
 
 static int
-write_in (const char *root, const char *rel, const void *data, size_t len, mode_t mode,
-          pgimg_error_t *err)
-{
-        cleanup_free char *p = NULL;
-        cleanup_free char *dir = NULL;
-
-        if (asprintf (&p, "%s/%s", root, rel) < 0 || (dir = strdup (p)) == NULL)
-                return pipeline_oom (err, rel);
-        *strrchr (dir, '/') = '\0';
-        if (fs_mkdir_p (dir, 0755, err) < 0)
-                return -1;
-        return fs_write_file_atomic (p, data, len, mode, err);
-}
-
-static int
 mkdir_owned (const char *root, const char *rel, uint32_t mode, struct owner_map *owners,
              pgimg_error_t *err)
 {
@@ -277,19 +262,19 @@ entrypoint_tree (const char *tmp, const struct entrypoint_files *f, int major, s
         cleanup_free char *enforce_link = NULL;
         int r;
 
-        r = write_in (tmp, "usr/local/bin/docker-entrypoint.sh", f->script.data, f->script.len, 0755, err);
+        r = pipeline_write_in (tmp, "usr/local/bin/docker-entrypoint.sh", f->script.data, f->script.len, 0755, err);
         if (r == 0)
-                r = write_in (tmp, "usr/local/bin/docker-ensure-initdb.sh", f->ensure.data, f->ensure.len, 0755, err);
+                r = pipeline_write_in (tmp, "usr/local/bin/docker-ensure-initdb.sh", f->ensure.data, f->ensure.len, 0755, err);
         /* The official image's name for "initialize, and fail if already done". */
         if (r == 0 && (asprintf (&enforce_link, "%s/usr/local/bin/docker-enforce-initdb.sh", tmp) < 0
                        || symlink ("docker-ensure-initdb.sh", enforce_link) < 0))
                 r = pgimg_make_error_errno (err, errno, "entrypoint: symlink docker-enforce-initdb.sh");
         if (r == 0)
-                r = write_in (tmp, "usr/share/pgimg/receipt.json", f->receipt.data, f->receipt.len, 0644, err);
+                r = pipeline_write_in (tmp, "usr/share/pgimg/receipt.json", f->receipt.data, f->receipt.len, 0644, err);
         if (r == 0 && f->settings.len)
-                r = write_in (tmp, "usr/share/pgimg/postgresql.conf", f->settings.data, f->settings.len, 0644, err);
+                r = pipeline_write_in (tmp, "usr/share/pgimg/postgresql.conf", f->settings.data, f->settings.len, 0644, err);
         if (r == 0 && f->plugins.len)
-                r = write_in (tmp, "usr/share/pgimg/output-plugins", f->plugins.data, f->plugins.len, 0644, err);
+                r = pipeline_write_in (tmp, "usr/share/pgimg/output-plugins", f->plugins.data, f->plugins.len, 0644, err);
         if (r == 0)
                 r = mkdir_owned (tmp, "docker-entrypoint-initdb.d", 0755, owners, err);
         if (r == 0)

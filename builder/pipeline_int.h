@@ -10,6 +10,8 @@
 #include "builder/extension.h"
 #include "builder/pipeline.h"
 
+#include <sys/types.h>
+
 /* ENOMEM, wrapped as "what"; returns <0. */
 int pipeline_oom (pgimg_error_t *err, const char *what);
 
@@ -18,6 +20,13 @@ int pipeline_oom (pgimg_error_t *err, const char *what);
 int pipeline_lookup (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *err);
 /* Mark l built and record it in the layer cache under l->key. */
 int pipeline_store (const char *cache_dir, struct pipeline_layer *l, pgimg_error_t *err);
+/* *path (malloc'ed, even on failure) is root/rel, whose missing parent
+ * directories are made 0755. */
+int pipeline_path_in (const char *root, const char *rel, char **path, pgimg_error_t *err);
+/* root/rel holds len bytes of data (written atomically), its missing
+ * parent directories made 0755. */
+int pipeline_write_in (const char *root, const char *rel, const void *data, size_t len, mode_t mode,
+                       pgimg_error_t *err);
 /* The layer options every layer of res is written with. */
 void pipeline_layer_opts (const struct pipeline_opts *o, const struct pipeline_result *res,
                           struct layer_opts *lo);

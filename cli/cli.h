@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include "builder/disk.h"
 #include "builder/pipeline.h"
 #include "common/error.h"
 #include "oci/image.h"
@@ -117,6 +120,11 @@ void cli_pipeline_opts (const struct pgimg_ctx *ctx, const char *spec, const str
  * when cmd is not NULL. */
 int cli_build (struct pgimg_ctx *ctx, const char *cmd, const struct pipeline_opts *po, struct pipeline_result *res,
                pgimg_error_t *err);
+
+/* Write the disk image of res (built by cli_build) to output: the machine layer, the root tree, the disk
+ * (builder/disk.h).  Nothing is left at output on failure. */
+int cli_write_disk (struct pgimg_ctx *ctx, const struct pipeline_opts *po, struct pipeline_result *res,
+                    const char *output, enum disk_format format, uint64_t size_mib, pgimg_error_t *err);
 
 /* An image's root for pgimg's runtime (runtime_rootfs), its Env and
  * volume: from a spec through the build pipeline (po filled but for

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "builder/build.h"
+#include "builder/disk.h"
 #include "builder/fetch.h"
 #include "builder/pipeline.h"
 #include "cli/cli.h"
@@ -34,7 +35,10 @@ help (void)
                 "  -o, --output PATH         where to write the image (default postgres-VERSION.tar,\n"
                 "                            or postgres-VERSION for --format oci-dir)\n"
                 "      --compression ALGO    gzip (default) or zstd\n"
-                "      --format FORMAT       docker-archive (default; also an OCI layout) or oci-dir\n"
+                "      --format FORMAT       docker-archive (default; also an OCI layout), oci-dir,\n"
+                "                            or disk: a bootable UEFI disk image (docs/vm.md)\n"
+                "      --disk-format FMT     raw (default), qcow2, vmdk or vhd (with --format disk)\n"
+                "      --disk-size SIZE      the disk's size, like 4G (default) or 6144M\n"
                 "  -j, --jobs N              parallel make jobs (default: the CPUs available)\n"
                 "      --with EXT[@VER],...  add extensions (extensions/EXT.json); repeatable;\n"
                 "                            `jit` adds the JIT layer (LLVM)\n"
@@ -52,7 +56,8 @@ help (void)
                 "\n"
                 "Example:\n"
                 "  pgimg build postgres-15 -o pg15.tar && docker load -i pg15.tar\n"
-                "  pgimg build postgres-17 --with pgvector,pg_cron@1.6.5 -o pg17.tar\n");
+                "  pgimg build postgres-17 --with pgvector,pg_cron@1.6.5 -o pg17.tar\n"
+                "  pgimg build postgres-18 --set default --format disk -o pg18.raw\n");
 }
 
 static int
@@ -101,10 +106,33 @@ check_beside (const char *out, pgimg_error_t *err)
         return 0;
 }
 
+static void
+json_layer (struct jsonw *w, const struct pipeline_layer *l)
+{
+        jsonw_object (w);
+        jsonw_kv_string (w, "name", l->name);
+        jsonw_kv_string (w, "digest", l->desc.digest);
+        jsonw_kv_string (w, "diffID", l->desc.diff_id);
+        jsonw_kv_uint (w, "size", l->desc.size);
+        jsonw_kv_bool (w, "built", l->built);
+        jsonw_end (w);
+}
+
+static void
+note_layer (const struct pipeline_layer *l)
+{
+        progress_note ("layer %-10s %s %7.1f MB  %s", l->name, l->desc.digest, l->desc.size / 1e6,
+                       l->built ? "built" : "cached");
+}
+
+/* The layers (and a disk's machine layer) and what was written: an
+ * image with its manifest digest, or a disk (manifest NULL). */
 static int
 print_summary (const struct pipeline_result *res, const char *out, const char *manifest, int json,
                const struct timings *times, pgimg_error_t *err)
 {
+        int disk = manifest == NULL;
+
         if (json) {
                 cleanup_buf struct buf b = BUF_INIT;
                 struct jsonw w;
@@ -113,18 +141,13 @@ print_summary (const struct pipeline_result *res, const char *out, const char *m
                 jsonw_object (&w);
                 jsonw_kv_string (&w, "image", res->tags[0]);
                 jsonw_kv_string (&w, "output", out);
-                jsonw_kv_string (&w, "manifest", manifest);
+                jsonw_kv_string (&w, disk ? "format" : "manifest", disk ? "disk" : manifest);
                 jsonw_key (&w, "layers");
                 jsonw_array (&w);
-                for (size_t i = 0; i < res->n_layers; i++) {
-                        jsonw_object (&w);
-                        jsonw_kv_string (&w, "name", res->layers[i].name);
-                        jsonw_kv_string (&w, "digest", res->layers[i].desc.digest);
-                        jsonw_kv_string (&w, "diffID", res->layers[i].desc.diff_id);
-                        jsonw_kv_uint (&w, "size", res->layers[i].desc.size);
-                        jsonw_kv_bool (&w, "built", res->layers[i].built);
-                        jsonw_end (&w);
-                }
+                for (size_t i = 0; i < res->n_layers; i++)
+                        json_layer (&w, &res->layers[i]);
+                if (disk)
+                        json_layer (&w, &res->machine);
                 jsonw_end (&w);
                 jsonw_key (&w, "timings");
                 timings_json (times, &w);
@@ -132,10 +155,11 @@ print_summary (const struct pipeline_result *res, const char *out, const char *m
                 return cli_print_json (&w, &b, err);
         }
         for (size_t i = 0; i < res->n_layers; i++)
-                progress_note ("layer %-10s %s %7.1f MB  %s", res->layers[i].name,
-                               res->layers[i].desc.digest, res->layers[i].desc.size / 1e6,
-                               res->layers[i].built ? "built" : "cached");
-        progress_note ("image %s (%s) written to %s", res->tags[0], manifest, out);
+                note_layer (&res->layers[i]);
+        if (disk)
+                note_layer (&res->machine);
+        else
+                progress_note ("image %s (%s) written to %s", res->tags[0], manifest, out);
         return 0;
 }
 
@@ -144,6 +168,8 @@ static const struct option opts[] = {
         { "cache-from", required_argument, NULL, 'F' },
         { "cache-to", required_argument, NULL, 'T' },
         { "compression", required_argument, NULL, 'c' },
+        { "disk-format", required_argument, NULL, 'D' },
+        { "disk-size", required_argument, NULL, 'Z' },
         { "format", required_argument, NULL, 'f' },
         { "help", no_argument, NULL, 'h' },
         { "insecure-registry", no_argument, NULL, 'k' },
@@ -166,6 +192,10 @@ struct build_args {
         const char *trusted[2];
         enum layer_compression compression;
         enum oci_format fmt;
+        int disk;                       /* --format disk */
+        const char *disk_option;        /* the first --disk-* option given */
+        enum disk_format disk_format;
+        uint64_t disk_size_mib;
         const char *output;
         int show_timings;               /* --timings */
         struct timings times;           /* recorded whether shown or not, for --json */
@@ -176,6 +206,22 @@ static void
 build_args_release (struct build_args *a)
 {
         timings_free (&a->times);
+}
+
+/* --disk-format or --disk-size; bad values are usage errors. */
+static int
+disk_option (int c, const char *arg, struct build_args *a, pgimg_error_t *err)
+{
+        pgimg_error_t e = NULL;
+        int r;
+
+        a->disk_option = c == 'D' ? "--disk-format" : "--disk-size";
+        r = c == 'D' ? disk_format_parse (arg, &a->disk_format, &e) : disk_size_parse (arg, &a->disk_size_mib, &e);
+        if (r < 0) {
+                r = cli_usage_error (err, "build", "%s", e->msg);
+                pgimg_error_free (&e);
+        }
+        return r;
 }
 
 /* The options; 1 when --help was printed. */
@@ -196,8 +242,15 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                                 return cli_usage_error (err, "build", "unknown compression `%s`", optarg);
                         break;
                 case 'f':
-                        if (oci_format_parse (optarg, &a->fmt, err) < 0)
-                                return cli_usage_error (err, "build", "unknown format `%s`", optarg);
+                        a->disk = strcmp (optarg, "disk") == 0;
+                        if (!a->disk && oci_format_parse (optarg, &a->fmt, err) < 0)
+                                return cli_usage_error (err, "build", "unknown format `%s`; use docker-archive, oci-dir or disk",
+                                                        optarg);
+                        break;
+                case 'D':
+                case 'Z':
+                        if (disk_option (c, optarg, a, err) < 0)
+                                return -1;
                         break;
                 case 'h':
                         help ();
@@ -237,6 +290,8 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
         }
         if (argc - optind != 1)
                 return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
+        if (a->disk_option && !a->disk)
+                return cli_usage_error (err, "build", "%s is for disk images; add --format disk", a->disk_option);
         return 0;
 }
 
@@ -290,13 +345,35 @@ write_and_report (struct pgimg_ctx *ctx, struct build_args *a, const struct pipe
         return 0;
 }
 
+/* --format disk: the disk, then the summary. */
+static int
+write_disk (struct pgimg_ctx *ctx, struct build_args *a, const struct pipeline_opts *po, struct pipeline_result *res,
+            pgimg_error_t *err)
+{
+        cleanup_free char *out = NULL;
+        const char *output = a->output;
+
+        if (output == NULL) {
+                if (asprintf (&out, "postgres-%s.%s", res->version->version, disk_format_name (a->disk_format)) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "build");
+                output = out;
+        }
+        if (cli_write_disk (ctx, po, res, output, a->disk_format, a->disk_size_mib, err) < 0)
+                return -1;
+        double total = timings_now () - a->start;
+        if (print_summary (res, output, NULL, a->io->json, &a->times, err) < 0
+            || (a->show_timings && cli_print_timings (&a->times, total, err) < 0))
+                return -1;
+        return 0;
+}
+
 int
 cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
         cleanup_image_opts struct cli_image_opts io = CLI_IMAGE_OPTS_INIT;
         __attribute__ ((cleanup (build_args_release))) struct build_args a = {
                 .io = &io, .ro = { .retries = -1 }, .compression = LAYER_GZIP, .fmt = OCI_FORMAT_ARCHIVE,
-                .times = TIMINGS_INIT, .start = timings_now (),
+                .times = TIMINGS_INIT, .start = timings_now (), .disk_size_mib = DISK_DEFAULT_SIZE_MIB,
         };
         struct pipeline_opts po;
         struct pipeline_result res;
@@ -318,7 +395,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 take_remote_cache (ctx, &a);
         if (cli_build (ctx, "build", &po, &res, err) < 0)
                 return -1;
-        r = write_and_report (ctx, &a, &res, err);
+        r = a.disk ? write_disk (ctx, &a, &po, &res, err) : write_and_report (ctx, &a, &res, err);
         pipeline_result_free (&res);
         if (r < 0)
                 return pgimg_error_wrap (err, "build %s", po.spec);

@@ -1,0 +1,216 @@
+#!/bin/bash
+# vm-disk.sh - pgimg build postgres-18 --set default --format disk: the
+# raw disk has a GPT with an EFI system partition holding a unified
+# kernel image and an ext4 root that e2fsck finds clean, with the image's
+# entrypoint, the PostgreSQL unit and the owners the layers give; two
+# builds give the same bytes and the second builds no layer; qcow2 holds
+# the same disk; a disk too small, an unknown disk format and a lock
+# without the machine set are one line each and leave no file.  Then,
+# unless PGIMG_VM_BOOT=0, qemu (TCG) boots the disk with OVMF and a
+# NoCloud seed giving the password: psql from the host answers over a
+# forwarded port, a table with pgvector survives a reboot, PostgreSQL
+# stops clean on an ACPI power-off; booted without a seed, it listens on
+# localhost only.  Prints TAP; the time from power-on
+# to a server that answers is a TAP comment.
+set -u
+. "$(dirname "$0")/lib/tap.sh"
+
+[ -x "$PGIMG" ] || skip_all "no pgimg binary at $PGIMG (make)"
+for t in sfdisk e2fsck debugfs mdir python3; do
+	command -v "$t" >/dev/null || skip_all "$t is needed (tools/install-test-deps.sh)"
+done
+probe=$("$PGIMG" sandbox --root / -- true 2>&1) || case $probe in
+	*"namespaces are unavailable"* | *"cannot create mount, pid"*) skip_all "${probe#pgimg: }" ;;
+esac
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-vm-XXXXXX")
+qemu_pid=
+cleanup() {
+	[ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+p() { "$PGIMG" -q --cache-dir "$TEST_CACHE" "$@"; }
+built_layers() { python3 -c 'import json,sys; print(sum(l["built"] for l in json.load(open(sys.argv[1]))["layers"]))' "$1"; }
+
+# "start size" in sectors of partition N of a disk.
+part() { sfdisk --json "$1" | python3 -c 'import json,sys; p=json.load(sys.stdin)["partitiontable"]["partitions"][int(sys.argv[1])-1]; print(p["start"], p["size"])' "$2"; }
+extract() { # disk N out
+	local start size
+	read -r start size <<<"$(part "$1" "$2")"
+	dd if="$1" of="$3" bs=512 skip="$start" count="$size" conv=sparse status=none
+}
+
+raw=$work/pg18.raw
+if ! p build postgres-18 --set default --format disk -o "$raw" 2>"$work/a.err"; then
+	fail "postgres-18 --format disk builds" "$(tail -5 "$work/a.err")"
+	finish
+fi
+pass "postgres-18 --set default --format disk builds"
+
+table=$(sfdisk -d "$raw" 2>&1)
+ok "the disk has a GPT" grep -q '^label: gpt' <<<"$table"
+ok "partition 1 is an EFI system partition" grep -q 'raw1 : .*type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B' <<<"$table"
+ok "partition 2 is an x86-64 Linux root" grep -q 'raw2 : .*type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709' <<<"$table"
+
+extract "$raw" 1 "$work/esp.img"
+esp_has_uki() { mdir -b -i "$1" ::/EFI/BOOT/BOOTX64.EFI >/dev/null 2>&1; }
+ok "the ESP holds EFI/BOOT/BOOTX64.EFI" esp_has_uki "$work/esp.img"
+mcopy -i "$work/esp.img" ::/EFI/BOOT/BOOTX64.EFI "$work/uki.efi" 2>/dev/null
+root_uuid=$(grep 'raw2 : ' <<<"$table" | sed 's/.*uuid=\([0-9A-F-]*\).*/\1/' | tr 'A-F' 'a-f')
+ok "the UKI's command line names the root partition" grep -aq "root=PARTUUID=$root_uuid" "$work/uki.efi"
+
+extract "$raw" 2 "$work/root.img"
+fsck=$(e2fsck -fn "$work/root.img" 2>&1)
+if [ $? -eq 0 ]; then pass "e2fsck -fn finds the root filesystem clean"; else fail "e2fsck -fn finds the root filesystem clean" "$(tail -5 <<<"$fsck")"; fi
+dbg() { debugfs -R "$1" "$work/root.img" 2>/dev/null; }
+ok "the root holds the image's entrypoint" grep -q 'Type: regular' <<<"$(dbg 'stat /usr/local/bin/docker-entrypoint.sh')"
+ok "the root holds PostgreSQL 18" grep -q 'Type: regular' <<<"$(dbg 'stat /usr/lib/postgresql/18/bin/postgres')"
+ok "the PostgreSQL unit is enabled" grep -q 'Type: symlink' <<<"$(dbg 'stat /etc/systemd/system/multi-user.target.wants/postgresql.service')"
+kver=$(dbg 'ls -p /usr/lib/modules' | awk -F/ '$6 != "" && $6 != "." && $6 != ".." { print $6 }' | head -n 1)
+ok "the kernel's modules are indexed" grep -q 'Type: regular' <<<"$(dbg "stat /usr/lib/modules/$kver/modules.dep")"
+ok "/etc/shadow keeps its group (shadow, 42)" grep -q 'Group: *42 ' <<<"$(dbg 'stat /etc/shadow')"
+
+raw2=$work/pg18-again.raw
+if p build postgres-18 --set default --format disk -o "$raw2" --json >"$work/b.json" 2>"$work/b.err"; then
+	ok "a rebuild builds no layer" [ "$(built_layers "$work/b.json")" = 0 ]
+	ok "a rebuild gives the same bytes" [ "$(sha256sum <"$raw")" = "$(sha256sum <"$raw2")" ]
+else
+	fail "the disk builds again" "$(tail -5 "$work/b.err")"
+fi
+rm -f "$raw2"
+
+if command -v qemu-img >/dev/null; then
+	if p build postgres-18 --set default --format disk --disk-format qcow2 -o "$work/pg18.qcow2" 2>"$work/q.err"; then
+		ok "--disk-format qcow2 writes a qcow2" grep -q 'file format: qcow2' <<<"$(qemu-img info "$work/pg18.qcow2")"
+		ok "the qcow2 holds the raw disk" qemu-img compare -q "$raw" "$work/pg18.qcow2"
+	else
+		fail "--disk-format qcow2 builds" "$(tail -5 "$work/q.err")"
+	fi
+	rm -f "$work/pg18.qcow2"
+fi
+
+# Bad input: one line, the status, no file at -o and no temporary left.
+expect_bad() { # name status pattern out args...
+	local name=$1 want=$2 pattern=$3 out=$4 rc
+	shift 4
+	msg=$("$PGIMG" -q --cache-dir "$TEST_CACHE" "$@" -o "$out" 2>&1)
+	rc=$?
+	if [ "$rc" = "$want" ] && [ "$(wc -l <<<"$msg")" = 1 ] && grep -q -e "$pattern" <<<"$msg" \
+		&& [ ! -e "$out" ] && [ -z "$(find "$(dirname "$out")" -name '*.tmp*' -o -name '.tmp-*' -newer "$raw" 2>/dev/null)" ]; then
+		pass "$name"
+	else
+		fail "$name" "exit $rc, want $want: $msg"
+	fi
+}
+expect_bad "a disk too small is one line saying the size it needs" 1 'disk size 256M is too small.*--disk-size [0-9]*G or more' \
+	"$work/small.raw" build postgres-18 --set default --format disk --disk-size 256M
+expect_bad "an unknown disk format is one line" 2 'unknown disk format .iso.; use raw, qcow2, vmdk or vhd' \
+	"$work/iso.raw" build postgres-18 --format disk --disk-format iso
+expect_bad "--disk-size without --format disk is one line" 2 '--disk-size is for disk images; add --format disk' \
+	"$work/nodisk.tar" build postgres-18 --disk-size 4G
+data=$(data_copy)
+python3 - "$data/lock/trixie-amd64.lock.json" <<'EOF'
+import json, sys
+p = sys.argv[1]; l = json.load(open(p)); del l["sets"]["machine"]; json.dump(l, open(p, "w"), indent=2)
+EOF
+PGIMG_DATA_DIR=$data expect_bad "a lock without the machine set is one line naming it" 1 'has no set .machine., which a disk image needs; run .pgimg lock.' \
+	"$work/nomachine.raw" build postgres-18 --set default --format disk
+rm -rf "$data"
+
+# The boot, under qemu without KVM.
+if [ "${PGIMG_VM_BOOT:-1}" = 0 ]; then
+	finish
+fi
+ovmf=
+for f in /usr/share/ovmf/OVMF.fd /usr/share/qemu/OVMF.fd; do [ -f "$f" ] && ovmf=$f && break; done
+if ! command -v qemu-system-x86_64 >/dev/null || [ -z "$ovmf" ] || ! command -v psql >/dev/null || ! command -v mkfs.vfat >/dev/null; then
+	fail "qemu-system-x86_64, OVMF, psql and mkfs.vfat are here (tools/install-test-deps.sh)"
+	finish
+fi
+
+password=vm-$$-secret
+printf '#pgimg-config\npassword=%s\n' "$password" >"$work/user-data"
+printf 'instance-id: pgimg-test\n' >"$work/meta-data"
+mkfs.vfat -C -n CIDATA "$work/seed.img" 2048 >/dev/null
+mcopy -i "$work/seed.img" "$work/user-data" "$work/meta-data" ::/
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+psql_vm() { PGPASSWORD=$password PGCONNECT_TIMEOUT=5 psql -X -At -q "host=127.0.0.1 port=$port user=postgres dbname=postgres" -c "$1" 2>&1; }
+
+boot() { # console-log
+	qemu-system-x86_64 -machine q35 -m 2048 -smp 2 -bios "$ovmf" -display none -no-reboot \
+		-serial "file:$1" -monitor "unix:$work/monitor,server,nowait" \
+		-drive "file=$raw,format=raw,if=none,id=root" -device nvme,serial=pgimg-root,drive=root \
+		"${seed_drive[@]}" \
+		-netdev "user,id=net,hostfwd=tcp:127.0.0.1:$port-:5432" -device virtio-net-pci,netdev=net &
+	qemu_pid=$!
+}
+wait_ready() { # seconds
+	local i
+	for ((i = 0; i < $1; i += 5)); do
+		psql_vm 'select 1' | grep -qx 1 && return 0
+		kill -0 "$qemu_pid" 2>/dev/null || return 1
+		sleep 5
+	done
+	return 1
+}
+# An ACPI power-off; 0 when qemu has ended within the time.
+power_off() { # seconds
+	local i
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"system_powerdown\n")' "$work/monitor"
+	for ((i = 0; i < $1; i++)); do
+		kill -0 "$qemu_pid" 2>/dev/null || { wait "$qemu_pid"; local rc=$?; qemu_pid=; return $rc; }
+		sleep 1
+	done
+	return 1
+}
+
+cp --sparse=always "$raw" "$work/fresh.raw"     # for the boot without a seed
+seed_drive=(-drive "file=$work/seed.img,format=raw,if=virtio,readonly=on")
+start=$(date +%s)
+boot "$work/console1.log"
+if wait_ready "${PGIMG_VM_BOOT_TIMEOUT:-900}"; then
+	pass "the disk boots under qemu and PostgreSQL answers from the host"
+	echo "# boot to ready: $(( $(date +%s) - start )) s (TCG, no KVM)"
+else
+	fail "the disk boots under qemu and PostgreSQL answers from the host" "last lines of the serial console:" \
+		"$(tail -n 25 "$work/console1.log" | tr -d '\r')"
+	cp "$work/console1.log" "$TEST_OUT/vm-disk-console1.log" 2>/dev/null
+	finish
+fi
+ok "select version() names PostgreSQL 18" grep -q '^PostgreSQL 18' <<<"$(psql_vm 'select version()')"
+out=$(psql_vm "create extension vector; create table items (id int primary key, v vector(3)); insert into items values (1, '[1,2,3]')")
+ok "a table with a pgvector column is created" [ -z "$out" ]
+if power_off 300; then pass "an ACPI power-off ends the machine"; else fail "an ACPI power-off ends the machine"; fi
+# The entrypoint stops a temporary server once after initdb: what counts
+# is the server's last word before the power-off.
+last_log() { grep -a ' LOG: ' "$1" | tail -n 1; }
+ok "PostgreSQL shut down clean at power-off" grep -q 'database system is shut down' <<<"$(last_log "$work/console1.log")"
+
+boot "$work/console2.log"
+if wait_ready 900; then
+	ok "the table survives the reboot" grep -qx '\[1,2,3\]' <<<"$(psql_vm 'select v from items where id = 1')"
+	ok "the server found its cluster shut down clean" grep -q 'database system was shut down at' "$work/console2.log"
+else
+	fail "the disk boots a second time" "$(tail -n 25 "$work/console2.log" | tr -d '\r')"
+fi
+if power_off 300; then pass "the second power-off ends the machine"; else fail "the second power-off ends the machine"; fi
+ok "PostgreSQL shut down clean at the second power-off" grep -q 'database system is shut down' <<<"$(last_log "$work/console2.log")"
+
+# Without a seed (and no instance metadata under qemu): no password, so
+# the server must listen on localhost only.
+cp --sparse=always "$work/fresh.raw" "$raw"
+seed_drive=()
+boot "$work/console3.log"
+for ((i = 0; i < 900; i += 5)); do
+	# The entrypoint's temporary server after initdb listens on no port.
+	grep -aq 'listening on IPv[46] address' "$work/console3.log" 2>/dev/null && break
+	sleep 5
+done
+ok "without a password the server listens on localhost only" grep -aq 'listening on IPv4 address "127.0.0.1"' "$work/console3.log"
+ok "without a password the host cannot connect" test -z "$(psql_vm 'select 1' | grep -x 1)"
+power_off 300 || fail "the third power-off ends the machine"
+cp "$work"/console*.log "$TEST_OUT/" 2>/dev/null
+finish
