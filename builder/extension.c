@@ -653,16 +653,16 @@ build_layer (const struct extension_env *env, const struct extension_pick *pick,
         return rc;
 }
 
-int
-extension_layer (const struct extension_env *env, const struct extension_pick *pick,
-                 const struct extension_layer *below, size_t n_below, struct extension_layer *l,
-                 pgimg_error_t *err)
+/* l's name, comment and key, and the lock sets of its packages
+ * (malloc'ed into *build_set and *runtime_set). */
+static int
+layer_key_and_sets (const struct extension_env *env, const struct extension_pick *pick,
+                    const struct extension_layer *below, size_t n_below, struct extension_layer *l,
+                    char **build_set, char **runtime_set, pgimg_error_t *err)
 {
         const struct ext_recipe *r = pick->recipe;
         const struct ext_version *v = pick->version;
         const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
-        cleanup_free char *build_set = NULL, *runtime_set = NULL;
-        int rc;
 
         memset (l, 0, sizeof (*l));
         if (asprintf (&l->name, "%s@%s", r->name, r->build == EXT_BUILD_POSTGRES ? env->pg_version : v->version) < 0) {
@@ -677,9 +677,33 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
                 l->comment = NULL;
                 return oom (err, "extension");
         }
-        if (extension_set_names (r, &build_set, &runtime_set, err) < 0
-            || check_sets (env, r, build_set, runtime_set, err) < 0
-            || compute_key (env, pick, deb, build_set, runtime_set, below, n_below, l->key, err) < 0)
+        if (extension_set_names (r, build_set, runtime_set, err) < 0
+            || check_sets (env, r, *build_set, *runtime_set, err) < 0)
+                return -1;
+        return compute_key (env, pick, deb, *build_set, *runtime_set, below, n_below, l->key, err);
+}
+
+int
+extension_layer_key (const struct extension_env *env, const struct extension_pick *pick,
+                     const struct extension_layer *below, size_t n_below, struct extension_layer *l,
+                     pgimg_error_t *err)
+{
+        cleanup_free char *build_set = NULL, *runtime_set = NULL;
+
+        return layer_key_and_sets (env, pick, below, n_below, l, &build_set, &runtime_set, err);
+}
+
+int
+extension_layer (const struct extension_env *env, const struct extension_pick *pick,
+                 const struct extension_layer *below, size_t n_below, struct extension_layer *l,
+                 pgimg_error_t *err)
+{
+        const struct ext_version *v = pick->version;
+        const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
+        cleanup_free char *build_set = NULL, *runtime_set = NULL;
+        int rc;
+
+        if (layer_key_and_sets (env, pick, below, n_below, l, &build_set, &runtime_set, err) < 0)
                 return -1;
         double t = timings_now ();
         rc = layer_cache_lookup (env->cache_dir, l->key, &l->desc, err);

@@ -250,6 +250,31 @@ postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, stru
         return r;
 }
 
+/* The plan of the three layers one PostgreSQL build makes: when one of
+ * them is wanted and missing, the build makes them all again. */
+static int
+postgres_plan (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
+               pgimg_error_t *err)
+{
+        char name[96];
+        int build;
+
+        if (pipeline_plan_lookup (o, l, err) < 0 || pipeline_plan_lookup (o, &res->dev, err) < 0
+            || pipeline_plan_lookup (o, &res->jit, err) < 0)
+                return -1;
+        build = l->state == PIPELINE_BUILD || res->dev.state == PIPELINE_BUILD
+                || (res->with_jit && res->jit.state == PIPELINE_BUILD);
+        if (build)
+                l->state = res->dev.state = res->jit.state = PIPELINE_BUILD;
+        /* Whether the server has llvmjit.so is known once it is built. */
+        res->jit_present = build || res->jit.state != PIPELINE_BUILD;
+        snprintf (name, sizeof (name), "postgres@%s", res->version->version);
+        pipeline_plan_add (res, "postgres", name, l, NULL);
+        snprintf (name, sizeof (name), "postgres-dev@%s", res->version->version);
+        pipeline_plan_add (res, "postgres-dev", name, &res->dev, NULL);
+        return 0;
+}
+
 int
 pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
@@ -260,6 +285,8 @@ pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result 
         if (postgres_keys (o, res, l, err) < 0 || pipeline_jit_key (o, res, l->key, err) < 0)
                 return -1;
         res->n_layers++;
+        if (o->plan)
+                return postgres_plan (o, res, l, err);
         r = pipeline_lookup (o->cache_dir, l, err);
         if (r < 0)
                 return -1;
