@@ -10,6 +10,7 @@
 #include "builder/deb.h"
 #include "builder/deb_version.h"
 #include "builder/elfcheck.h"
+#include "builder/ext_times.h"
 #include "builder/extension.h"
 #include "builder/fetch.h"
 #include "builder/rootfs.h"
@@ -611,6 +612,22 @@ layer_tree (const struct extension_env *env, const struct extension_pick *pick, 
         return 0;
 }
 
+/* What slicing the catalogue weighs an extension by (ext_times.h); a
+ * record that cannot be written only leaves the weight unknown. */
+static void
+record_build_time (const struct extension_env *env, const char *name_at_version, double seconds)
+{
+        cleanup_free char *name = strdup (name_at_version);
+        char *at = name ? strrchr (name, '@') : NULL;
+        pgimg_error_t ignored = NULL;
+
+        if (at == NULL)
+                return;
+        *at = '\0';
+        if (ext_times_record (env->cache_dir, name, at + 1, env->major, seconds, &ignored) < 0)
+                pgimg_error_free (&ignored);
+}
+
 /* Build the layer of pick into the blob store and the layer cache. */
 static int
 build_layer (const struct extension_env *env, const struct extension_pick *pick, int deb,
@@ -623,7 +640,7 @@ build_layer (const struct extension_env *env, const struct extension_pick *pick,
         cleanup_free char *out_dir = NULL;
         struct layer_opts lo;
         char *tmp = NULL;
-        double t;
+        double t, start = timings_now ();
         int rc;
 
         if (fs_work_dir (env->cache_dir, r->name, &tmp, err) < 0)
@@ -650,6 +667,8 @@ build_layer (const struct extension_env *env, const struct extension_pick *pick,
         l->built = 1;
         rc = layer_cache_store (env->cache_dir, l->key, &l->desc, err);
         timings_since (env->timings, l->name, "cache store", t);
+        if (rc == 0)
+                record_build_time (env, l->name, timings_now () - start);
         return rc;
 }
 
