@@ -5,7 +5,8 @@
 # default image's plan is all cached; in a copy of that cache without
 # one extension's layer entry, the plan names that layer as built, the
 # layers whose keys need its output as "build (after …)", every other
-# layer as cached, and the build agrees.  Prints TAP.
+# layer as cached, and the build agrees (and records how long the layer
+# took, for `list --extensions --slice`).  Prints TAP.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 
@@ -103,6 +104,15 @@ PY
 ok "the build built exactly the layers the plan said it would" agree
 again() { q build postgres-18 --set default --plan --json | python3 -c 'import json,sys; assert all(s["state"] == "cached" for s in json.load(sys.stdin))'; }
 ok "after the build, the plan is all cached again" again
+recorded() {
+	# The layer it built left its build time for --slice to weigh.
+	[ -s "$work/cache/build-times/$gone@$(field "$work/plan2.json" "[s['version'] for s in d if s['name'] == '$gone'][0]")-pg18" ] \
+		&& q list --extensions --json | python3 -c '
+import json, sys
+d = {r["name"]: r["build_seconds"] for r in json.load(sys.stdin)}
+assert d[sys.argv[1]] is not None and d[sys.argv[1]] >= 0, d[sys.argv[1]]' "$gone"
+}
+ok "the build recorded how long $gone took, and list --extensions --json shows it" recorded
 same_image() { [ "$(field "$work/build.json" 'd["manifest"]')" = "$(field "$work/warm.json" 'd["manifest"]')" ]; }
 ok "and the image is the same, byte for byte" same_image
 
