@@ -21,7 +21,13 @@ cache=${PGIMG_BENCH_CACHE:-build/test-cache}
 make -s pgimg
 version=$(python3 -c "import json;print(json.load(open('versions/$m.json'))['default_version'])")
 src=$(python3 -c "import json;r=json.load(open('versions/$m.json'));print(r['versions'][r['default_version']]['sha256'])")
-args=$(python3 -c "import json,shlex;r=json.load(open('versions/$m.json'));print(' '.join(shlex.quote(a) for a in r['configure']))")
+# The server's configure list: the recipe's less its LLVM arguments, which
+# only the jit layer's build uses (builder/pipeline_pg.c).
+args=$(python3 -c "
+import json,shlex
+r=json.load(open('versions/$m.json'))
+llvm=lambda a: a=='--with-llvm' or a.startswith('LLVM_CONFIG=') or a.startswith('CLANG=')
+print(' '.join(shlex.quote(a) for a in r['configure'] if not llvm(a)))")
 
 work=$(mktemp -d /var/tmp/pgimg-bench-XXXXXX)
 root=

@@ -730,6 +730,16 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
                 timings_cached (env->timings, l->name, "layer", t);
         if (rc != 0)
                 return rc < 0 ? -1 : 0;
+        /* Another build of the same layer may be under way in this
+         * cache: wait for it, and take what it stored. */
+        cleanup_fd int lock = -1;
+        if (layer_cache_lock (env->cache_dir, l->key, l->name, &lock, err) < 0
+            || (rc = layer_cache_lookup (env->cache_dir, l->key, &l->desc, err)) < 0)
+                return -1;
+        if (rc > 0) {
+                timings_since (env->timings, l->name, "wait for another build", t);
+                return 0;
+        }
         return build_layer (env, pick, deb != NULL, build_set, runtime_set, below, n_below, l, err);
 }
 

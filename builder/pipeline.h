@@ -22,7 +22,7 @@
 #include "oci/image.h"
 
 /* Bumped whenever the build logic changes what a layer contains. */
-#define PIPELINE_LOGIC_VERSION "2"
+#define PIPELINE_LOGIC_VERSION "3"
 
 struct pipeline_opts {
         const char *cache_dir;
@@ -116,7 +116,7 @@ struct pipeline_result {
         struct pipeline_layer dev;      /* full install for extension builds; not in the image */
         struct pipeline_layer jit;      /* llvmjit and LLVM; in the image with `jit` only */
         int with_jit;                   /* `jit` was among the --with items or a set's */
-        int jit_present;                /* res->jit is in the cache (a server built --with-llvm) */
+        int jit_present;                /* res->jit is in the cache (built or found, when asked for) */
         char *blob_dir;
         char **env;                     /* image Env, NULL-terminated */
         char **tags;                    /* NULL-terminated */

@@ -54,8 +54,8 @@ int pipeline_jit_wanted (const char *item, pgimg_error_t *err);
  * the lock's set `jit` and the runtime set. */
 int pipeline_jit_key (const struct pipeline_opts *o, struct pipeline_result *res, const char *postgres_key,
                       pgimg_error_t *err);
-/* Move the JIT files of PostgreSQL's install in out_dir (which then
- * holds the server without them) into <work_dir>/jit, add the LLVM
+/* Move the JIT files of PostgreSQL's install in out_dir (a build with
+ * the recipe's LLVM arguments) into <work_dir>/jit, add the LLVM
  * packages, check their libraries and write res->jit.desc; sets
  * res->jit_present.  A server built without llvmjit.so writes nothing
  * and is no error here. */

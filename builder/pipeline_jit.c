@@ -1,11 +1,14 @@
 /* pipeline_jit.c - the jit layer: PostgreSQL's LLVM provider
- * (llvmjit.so, llvmjit_types.bc) and its bitcode, taken out of the
- * postgres layer, with the LLVM libraries it loads (set `jit` of the
- * lock, less the runtime base's packages).  Every major is built
- * --with-llvm once; the same build makes the postgres layer, which
- * therefore does not change with jit, and this layer, which an image
- * gets on top of its entrypoint layer when `jit` is asked for (so that
- * the receipt below it, and every other layer, stay the same too). */
+ * (llvmjit.so, llvmjit_types.bc) and its bitcode, with the LLVM
+ * libraries it loads (set `jit` of the lock, less the runtime base's
+ * packages).  It is a build of its own (pipeline_pg.c), made only when
+ * `jit` is asked for: the same source configured with the recipe's LLVM
+ * arguments, of which only these files are kept.  The server's own
+ * build leaves those arguments out (PostgreSQL's core has no code that
+ * depends on them: it loads the provider at run time), so the postgres
+ * layer is the same with and without jit, and an image without jit does
+ * not pay for compiling every file to bitcode.  The layer goes on top
+ * of the entrypoint layer, so that every layer below stays the same. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -81,6 +81,17 @@ add_quoted (struct buf *b, const char *s)
         return buf_adds (b, "' ");
 }
 
+/* A configure argument of the recipe's that builds the JIT provider:
+ * the server's own build leaves these out, so that its layers are the
+ * same whether an image has the jit layer or not, and a build without
+ * jit does not pay for LLVM bitcode; the jit layer's build keeps them. */
+static int
+llvm_arg (const char *a)
+{
+        return strcmp (a, "--with-llvm") == 0 || strncmp (a, "LLVM_CONFIG=", strlen ("LLVM_CONFIG=")) == 0
+               || strncmp (a, "CLANG=", strlen ("CLANG=")) == 0;
+}
+
 /* The cache keys of the postgres layer and of the dev layer, which is
  * made from the same build, and their history comments. */
 static int
@@ -128,11 +139,13 @@ postgres_keys (const struct pipeline_opts *o, struct pipeline_result *res, struc
 
 /* Run the parts of the build one after the other in the build root
  * root over the source tarball src, installing into out_dir, all into
- * one log; a failure leaves res->failed_log. */
+ * one log; a failure leaves res->failed_log.  jit: with the recipe's
+ * LLVM arguments, for the jit layer. */
 static int
 postgres_compile (const struct pipeline_opts *o, struct pipeline_result *res, const char *root,
-                  const char *src, const char *build_dir, const char *out_dir, pgimg_error_t *err)
+                  const char *src, const char *build_dir, const char *out_dir, int jit, pgimg_error_t *err)
 {
+        const char *step_name = jit ? "jit" : "postgres";
         const struct recipe_version *v = res->version;
         cleanup_buf struct buf args = BUF_INIT;
         cleanup_free char *src_dir = NULL;
@@ -143,11 +156,12 @@ postgres_compile (const struct pipeline_opts *o, struct pipeline_result *res, co
         cleanup_free char *e_args = NULL;
 
         for (size_t i = 0; res->recipe.configure_args[i]; i++)
-                if (add_quoted (&args, res->recipe.configure_args[i]) < 0)
+                if ((jit || !llvm_arg (res->recipe.configure_args[i]))
+                    && add_quoted (&args, res->recipe.configure_args[i]) < 0)
                         return pipeline_oom (err, "configure arguments");
         if ((src_dir = strdup (src)) == NULL
             || asprintf (&logs, "%s/logs", o->cache_dir) < 0
-            || asprintf (&log, "%s/postgres-%s.log", logs, v->version) < 0
+            || asprintf (&log, "%s/postgres-%s%s.log", logs, v->version, jit ? "-jit" : "") < 0
             || asprintf (&e_source, "SOURCE=%s", strrchr (src, '/') + 1) < 0
             || asprintf (&e_major, "PG_MAJOR=%s", res->recipe.major) < 0
             || asprintf (&e_args, "CONFIGURE_ARGS=%s", args.data ? args.data : "") < 0)
@@ -163,7 +177,8 @@ postgres_compile (const struct pipeline_opts *o, struct pipeline_result *res, co
                 { out_dir, "/out", 1 },
         };
         const char *env[] = { e_source, e_major, e_args, NULL };
-        progress_note ("building PostgreSQL %s (log: %s)", v->version, log);
+        progress_note ("building PostgreSQL %s%s (log: %s)", v->version,
+                       jit ? " with LLVM, for the jit layer" : "", log);
         for (size_t i = 0; i < N_PG_PARTS; i++) {
                 cleanup_free char *what = NULL;
                 if (asprintf (&what, "postgresql %s (%s)", v->version, pg_parts[i].phase) < 0)
@@ -173,7 +188,7 @@ postgres_compile (const struct pipeline_opts *o, struct pipeline_result *res, co
                         .env = env, .cwd = "/build", .log_path = log, .append_log = i > 0,
                         .source_date_epoch = (time_t) res->source_date_epoch, .jobs = o->jobs,
                         .script = pg_parts[i].script,
-                        .timings = o->timings, .timing_step = "postgres", .timing_phase = pg_parts[i].phase,
+                        .timings = o->timings, .timing_step = step_name, .timing_phase = pg_parts[i].phase,
                 };
                 if (build_run (&step, err) < 0) {
                         res->failed_log = strdup (log);
@@ -205,12 +220,14 @@ postgres_write_layers (const struct pipeline_opts *o, struct pipeline_result *re
 }
 
 /* Build PostgreSQL in a scratch directory of the cache and write its
- * two layers. */
+ * two layers, or with jit, build it with LLVM and write the jit layer
+ * (the rest of that build is thrown away). */
 static int
 postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
-                pgimg_error_t *err)
+                int jit, pgimg_error_t *err)
 {
         const struct recipe_version *v = res->version;
+        const char *step_name = jit ? "jit" : "postgres";
         cleanup_free char *root = NULL;
         cleanup_free char *src = NULL;
         cleanup_free char *what = NULL;
@@ -225,49 +242,111 @@ postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, stru
         if (fetch_cached (o->cache_dir, (const char *const *) v->urls, v->n_urls, v->sha256, what,
                           &src, err) < 0)
                 return pgimg_error_wrap (err, "source of `%s`", what);
-        t = timings_since (o->timings, "postgres", "fetch", t);
+        t = timings_since (o->timings, step_name, "fetch", t);
         if ((r = rootfs_build_root (o->cache_dir, &res->lock, "build", &root, err)) < 0)
                 return -1;
-        t = r == 0 ? timings_cached (o->timings, "postgres", "build root", t)
-                   : timings_since (o->timings, "postgres", "assemble build root", t);
-        if (fs_work_dir (o->cache_dir, "postgres", &tmp, err) < 0)
+        t = r == 0 ? timings_cached (o->timings, step_name, "build root", t)
+                   : timings_since (o->timings, step_name, "assemble build root", t);
+        if (fs_work_dir (o->cache_dir, step_name, &tmp, err) < 0)
                 return -1;
         if (asprintf (&build_dir, "%s/build", tmp) < 0 || asprintf (&out_dir, "%s/out", tmp) < 0)
                 r = pipeline_oom (err, "postgres layer");
         else
-                r = postgres_compile (o, res, root, src, build_dir, out_dir, err);
-        if (r == 0)
+                r = postgres_compile (o, res, root, src, build_dir, out_dir, jit, err);
+        if (r == 0 && !jit)
                 r = postgres_write_layers (o, res, l, out_dir, err);
-        if (r == 0) {
+        if (r == 0 && jit) {
                 t = timings_now ();
                 r = pipeline_jit_write (o, res, out_dir, tmp, err);
-                timings_since (o->timings, "postgres", "layer jit", t);
+                timings_since (o->timings, step_name, "layer jit", t);
         }
         t = timings_now ();
         fs_drop_temp_dir (tmp);
         free (tmp);
-        timings_since (o->timings, "postgres", "cleanup", t);
+        timings_since (o->timings, step_name, "cleanup", t);
         return r;
 }
 
-/* The plan of the three layers one PostgreSQL build makes: when one of
- * them is wanted and missing, the build makes them all again. */
+/* 1 when the cache has the postgres and postgres-dev layers, 0 when
+ * they must be built. */
+static int
+postgres_lookup (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
+                 pgimg_error_t *err)
+{
+        int r, hit_dev;
+
+        if ((r = pipeline_lookup (o->cache_dir, l, err)) < 0
+            || (hit_dev = pipeline_lookup (o->cache_dir, &res->dev, err)) < 0)
+                return -1;
+        return r > 0 && hit_dev > 0;
+}
+
+/* Look the layers up (jit: the jit layer), and when the cache lacks
+ * them, build them under the key's lock and store them.  Another build
+ * of the same layers may be under way in this cache: it is waited for,
+ * and what it stored is taken. */
+static int
+postgres_layers_of (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
+                    int jit, pgimg_error_t *err)
+{
+        const char *step_name = jit ? "jit" : "postgres";
+        cleanup_fd int lock = -1;
+        cleanup_free char *what = NULL;
+        double t = timings_now ();
+        int r;
+
+        r = jit ? pipeline_lookup (o->cache_dir, &res->jit, err) : postgres_lookup (o, res, l, err);
+        if (r != 0) {
+                if (r > 0)
+                        timings_cached (o->timings, step_name, jit ? "layer jit" : "layers postgres, postgres-dev", t);
+                return r < 0 ? -1 : 1;
+        }
+        if (asprintf (&what, "PostgreSQL %s%s", res->version->version, jit ? " (jit)" : "") < 0)
+                return pipeline_oom (err, "postgres layer");
+        if (layer_cache_lock (o->cache_dir, jit ? res->jit.key : l->key, what, &lock, err) < 0)
+                return -1;
+        r = jit ? pipeline_lookup (o->cache_dir, &res->jit, err) : postgres_lookup (o, res, l, err);
+        if (r != 0) {
+                if (r > 0)
+                        timings_since (o->timings, step_name, "wait for another build", t);
+                return r < 0 ? -1 : 1;
+        }
+        if (postgres_build (o, res, l, jit, err) < 0)
+                return -1;
+        t = timings_now ();
+        if (jit ? (res->jit_present && pipeline_store (o->cache_dir, &res->jit, err) < 0)
+                : (pipeline_store (o->cache_dir, l, err) < 0 || pipeline_store (o->cache_dir, &res->dev, err) < 0))
+                return -1;
+        timings_since (o->timings, step_name, "cache store", t);
+        return 0;
+}
+
+/* Does the recipe build the JIT provider? */
+static int
+recipe_has_llvm (const struct pipeline_result *res)
+{
+        for (size_t i = 0; res->recipe.configure_args[i]; i++)
+                if (strcmp (res->recipe.configure_args[i], "--with-llvm") == 0)
+                        return 1;
+        return 0;
+}
+
+/* The plan of the PostgreSQL layers: postgres and postgres-dev come
+ * from one build (when one is missing, both are built); the jit layer
+ * is a build of its own, looked up when asked for. */
 static int
 postgres_plan (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
                pgimg_error_t *err)
 {
         char name[96];
-        int build;
 
         if (pipeline_plan_lookup (o, l, err) < 0 || pipeline_plan_lookup (o, &res->dev, err) < 0
             || pipeline_plan_lookup (o, &res->jit, err) < 0)
                 return -1;
-        build = l->state == PIPELINE_BUILD || res->dev.state == PIPELINE_BUILD
-                || (res->with_jit && res->jit.state == PIPELINE_BUILD);
-        if (build)
-                l->state = res->dev.state = res->jit.state = PIPELINE_BUILD;
-        /* Whether the server has llvmjit.so is known once it is built. */
-        res->jit_present = build || res->jit.state != PIPELINE_BUILD;
+        if (l->state == PIPELINE_BUILD || res->dev.state == PIPELINE_BUILD)
+                l->state = res->dev.state = PIPELINE_BUILD;
+        /* Without --with-llvm there is no jit layer to build or take. */
+        res->jit_present = res->with_jit && recipe_has_llvm (res);
         snprintf (name, sizeof (name), "postgres@%s", res->version->version);
         pipeline_plan_add (res, "postgres", name, l, NULL);
         snprintf (name, sizeof (name), "postgres-dev@%s", res->version->version);
@@ -279,37 +358,22 @@ int
 pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
         struct pipeline_layer *l = &res->layers[res->n_layers];
-        double t = timings_now ();
-        int r, hit_dev, hit_jit;
+        int r;
 
         if (postgres_keys (o, res, l, err) < 0 || pipeline_jit_key (o, res, l->key, err) < 0)
                 return -1;
         res->n_layers++;
+        res->jit_present = 0;
         if (o->plan)
                 return postgres_plan (o, res, l, err);
-        r = pipeline_lookup (o->cache_dir, l, err);
-        if (r < 0)
+        if (postgres_layers_of (o, res, l, 0, err) < 0)
                 return -1;
-        hit_dev = pipeline_lookup (o->cache_dir, &res->dev, err);
-        if (hit_dev < 0)
-                return -1;
-        /* One build makes all three layers: the jit layer is written
-         * whether it is asked for or not, so that it never needs a build
-         * of its own. */
-        hit_jit = pipeline_lookup (o->cache_dir, &res->jit, err);
-        if (hit_jit < 0)
-                return -1;
-        res->jit_present = hit_jit > 0;
-        if (r > 0 && hit_dev > 0 && (hit_jit > 0 || !res->with_jit)) {
-                timings_cached (o->timings, "postgres", "layers postgres, postgres-dev", t);
+        /* The jit layer is a build of its own, made only when asked for. */
+        if (!res->with_jit || !recipe_has_llvm (res))
                 return 0;
-        }
-        if (postgres_build (o, res, l, err) < 0)
+        if ((r = postgres_layers_of (o, res, l, 1, err)) < 0)
                 return -1;
-        t = timings_now ();
-        if (pipeline_store (o->cache_dir, l, err) < 0 || pipeline_store (o->cache_dir, &res->dev, err) < 0
-            || (res->jit_present && pipeline_store (o->cache_dir, &res->jit, err) < 0))
-                return -1;
-        timings_since (o->timings, "postgres", "cache store", t);
+        if (r > 0)
+                res->jit_present = 1;
         return 0;
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/libjson.h"
+#include "common/progress.h"
 #include "layers/cache.h"
 #include "layers/store.h"
 
@@ -200,4 +203,33 @@ layer_cache_store (const char *cache_dir, const char *key, const struct layer_de
         if (fs_mkdir_p (dir, 0755, err) < 0)
                 return -1;
         return fs_write_file_atomic (path, text, strlen (text), 0644, err);
+}
+
+int
+layer_cache_lock (const char *cache_dir, const char *key, const char *what, int *fd,
+                  pgimg_error_t *err)
+{
+        cleanup_free char *dir = NULL;
+        cleanup_free char *path = NULL;
+        cleanup_fd int lock = -1;
+
+        if (!sha256_hex_valid (key))
+                return pgimg_make_error (err, EINVAL, "cache key `%s` is not a sha256", key);
+        if (asprintf (&dir, "%s/locks", cache_dir) < 0 || asprintf (&path, "%s/%s", dir, key) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "cache `%s`", cache_dir);
+        if (fs_mkdir_p (dir, 0755, err) < 0)
+                return -1;
+        lock = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (lock < 0)
+                return pgimg_make_error_errno (err, errno, "open the build lock `%s`", path);
+        if (flock (lock, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK)
+                        return pgimg_make_error_errno (err, errno, "lock `%s`", path);
+                progress_note ("waiting for another build of %s (lock: %s)", what, path);
+                while (flock (lock, LOCK_EX) < 0)
+                        if (errno != EINTR)
+                                return pgimg_make_error_errno (err, errno, "lock `%s`", path);
+        }
+        *fd = steal_fd (&lock);
+        return 0;
 }

@@ -55,4 +55,13 @@ int layer_cache_entries_find (const struct layer_cache_entries *es, const char *
 int layer_cache_store (const char *cache_dir, const char *key, const struct layer_desc *desc,
                        pgimg_error_t *err);
 
+/* Take the build lock of key (<cache_dir>/locks/<key>), waiting while
+ * another process builds the same layer, so that two builds never make
+ * one layer at once; what names it in the note printed while waiting.
+ * *fd holds the lock until closed; the kernel drops it when the holder
+ * dies, so a killed build leaves no stale lock.  After taking it, look
+ * the key up again: the other build may have stored it. */
+int layer_cache_lock (const char *cache_dir, const char *key, const char *what, int *fd,
+                      pgimg_error_t *err);
+
 #endif

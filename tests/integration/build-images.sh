@@ -1,18 +1,46 @@
 #!/bin/bash
 # Build the image of every major, load it into the Docker Engine, run the
 # official image's contract against it, and check that a second build
-# of an unchanged recipe builds nothing.
+# of an unchanged recipe builds nothing, and that two builds of one
+# major at once in one cache build it once.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 have_docker || skip_all "no Docker Engine"
 
 majors=${PGIMG_MAJORS:-$(cd "$ROOT/versions" && ls *.json | sed 's/\.json$//' | sort -n)}
+first=$(echo $majors | awk '{print $1}')
+twin="$TEST_OUT/twin"
 for m in $majors; do
 	out="$TEST_OUT/pg$m.tar"
+	# The first major is built twice at once in the same cache, as two
+	# users or two CI steps sharing a cache do: one builds PostgreSQL,
+	# the other waits for it and takes its layers.
+	twin_pid=
+	if [ "$m" = "$first" ]; then
+		"$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$twin.tar" --json --timings \
+			>"$twin.json" 2>"$twin.err" &
+		twin_pid=$!
+	fi
 	if "$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$out" --json >"$TEST_OUT/pg$m.json"; then
 		pass "build postgres-$m"
 	else
-		fail "build postgres-$m"; continue
+		fail "build postgres-$m"; [ -z "$twin_pid" ] || wait "$twin_pid"; continue
+	fi
+	if [ -n "$twin_pid" ]; then
+		ok "a second build of postgres-$m at the same time in the same cache succeeds" wait "$twin_pid"
+		ok "both builds of postgres-$m at once write the same bytes" cmp -s "$twin.tar" "$out"
+		# Which layers each built: "name:true/false" for postgres.
+		built_pg() { python3 -c 'import json,sys; print([l["built"] for l in json.load(open(sys.argv[1]))["layers"] if l["name"] == "postgres"][0])' "$1"; }
+		a=$(built_pg "$TEST_OUT/pg$m.json") b=$(built_pg "$twin.json")
+		if [ "$a" = False ] && [ "$b" = False ]; then
+			pass "# SKIP the cache had postgres-$m already: no build to wait for"
+		else
+			once() { [ "$a" != "$b" ]; }
+			ok "PostgreSQL $m was built once, not by both builds at once (built: $a and $b)" once
+			waited() { [ "$b" = True ] || grep -Eq '^postgres +wait for another build +[0-9.]+ +[0-9.]+%$' "$twin.err"; }
+			ok "the build that did not build PostgreSQL $m waited for the other" waited
+		fi
+		rm -f "$twin.tar" "$twin.tar.receipt.json" "$twin.tar.spdx.json"
 	fi
 	version=$(sed -n 's/.*"image":"pgimg\/postgres:\([^"]*\)".*/\1/p' "$TEST_OUT/pg$m.json")
 	# The timings say what ran: a layer built has phases that ran, one

@@ -1,5 +1,6 @@
 #!/bin/bash
-# jit.sh - the jit layer: on every major (PGIMG_MAJORS restricts them),
+# jit.sh - the jit layer: on the newest major (PGIMG_JIT_MAJORS names
+# others: each jit build is a PostgreSQL build with LLVM of its own),
 # postgres-N --with jit answers pg_jit_available() with t and EXPLAIN
 # (ANALYZE) shows a JIT section once jit_above_cost is 0; the same image
 # without jit answers f, and its layers are those of the jit image but
@@ -18,7 +19,7 @@ probe=$("$PGIMG" sandbox --root / -- true 2>&1) || case $probe in
 	*"namespaces are unavailable"* | *"cannot create mount, pid"*) skip_all "${probe#pgimg: }" ;;
 esac
 
-majors=${PGIMG_MAJORS:-$(cd "$ROOT/versions" && ls *.json | sed 's/\.json$//' | sort -n)}
+majors=${PGIMG_JIT_MAJORS:-$(cd "$ROOT/versions" && ls *.json | sed 's/\.json$//' | sort -n | tail -n 1)}
 docker_major=${PGIMG_JIT_DOCKER_MAJOR:-$(echo "$majors" | tr ' ' '\n' | tail -n 1)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-jit-XXXXXX")
 runs=()

@@ -1,7 +1,11 @@
 #!/bin/bash
-# Two clean builds of one recipe, from empty caches in different
-# directories, one of them by an unprivileged user without any
-# privilege: the layers and the image must be byte-identical.
+# Two builds of one recipe in different cache directories, the second
+# from an empty cache by an unprivileged user without any privilege: the
+# layers and the image must be byte-identical.  The first is root's, in
+# the suite's shared test cache: whatever build made its layers there
+# (this run's build-images from an empty cache, or an earlier run with
+# the same inputs), the fresh rootless build must give the same bytes.
+# It is built here when the shared cache does not have it.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 
@@ -17,7 +21,7 @@ command -v setpriv >/dev/null || skip_all "setpriv (util-linux) missing"
 work=$(mktemp -d /var/tmp/pgimg-repro-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # A copy of the checkout that the user owns, in another directory.
-mkdir -p "$work/checkout" "$work/cache-a" "$work/cache-b"
+mkdir -p "$work/checkout" "$work/cache-b"
 cp -r "$ROOT/versions" "$ROOT/lock" "$ROOT/image" "$ROOT/pgimg" "$work/checkout/"
 chown -R "$user:" "$work/checkout" "$work/cache-b"
 chmod 755 "$work"
@@ -29,11 +33,11 @@ as_user() {
 
 ok "the user is not root" as_user sh -c '[ "$(id -u)" -ne 0 ]'
 
-# Build A: root, fresh cache, from this checkout.
-if "$PGIMG" --cache-dir "$work/cache-a" build "postgres-$m" -o "$work/a.tar" --json >"$work/a.json"; then
-	pass "clean build of postgres-$m as root"
+# Build A: root, the shared test cache, from this checkout.
+if "$PGIMG" --cache-dir "$TEST_CACHE" build "postgres-$m" -o "$work/a.tar" --json >"$work/a.json"; then
+	pass "build of postgres-$m as root in the shared cache"
 else
-	fail "clean build of postgres-$m as root"
+	fail "build of postgres-$m as root in the shared cache"
 fi
 # Build B: the unprivileged user, fresh cache, from the copy.
 if as_user "$work/checkout/pgimg" --cache-dir "$work/cache-b" build "postgres-$m" \
@@ -52,6 +56,6 @@ for l in base postgres entrypoint; do
 	if [ -n "$la" ] && [ "$la" = "$lb" ]; then pass "same $l layer"; else fail "same $l layer" "$la" "$lb"; fi
 done
 ok "byte-identical image tarballs" cmp -s "$work/a.tar" "$work/checkout/b.tar"
-nothing_left() { [ -z "$(temps_in "$work/cache-a")$(temps_in "$work/cache-b")" ]; }
+nothing_left() { [ -z "$(temps_in "$TEST_CACHE")$(temps_in "$work/cache-b")" ]; }
 ok "no temporary file left in either cache" nothing_left
 finish

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -641,6 +642,46 @@ cache_peek_and_entries (void **state)
         remove_tree (cache);
 }
 
+/* A second taker of a key's build lock waits until the first lets go:
+ * the child finds the holder's mark written when it gets the lock. */
+static void
+build_lock_waits_for_its_holder (void **state)
+{
+        cleanup_free char *cache = make_temp_dir ();
+        cleanup_free char *mark = join (cache, "mark");
+        const char *key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        pgimg_error_t err = NULL;
+        int fd = -1, status;
+        pid_t pid;
+        (void) state;
+
+        assert_int_equal (layer_cache_lock (cache, key, "test layer", &fd, &err), 0);
+        assert_true (fd >= 0);
+        pid = fork ();
+        assert_true (pid >= 0);
+        if (pid == 0) {
+                int child_fd = -1;
+                /* The lock is the open file's: the copy a fork inherits
+                 * holds it too. */
+                close (fd);
+                if (layer_cache_lock (cache, key, "test layer", &child_fd, &err) < 0)
+                        _exit (2);
+                _exit (fs_exists (mark) ? 0 : 1);
+        }
+        usleep (200 * 1000);
+        assert_int_equal (fs_write_file_atomic (mark, "x", 1, 0644, &err), 0);
+        close (fd);
+        assert_int_equal (waitpid (pid, &status, 0), pid);
+        assert_true (WIFEXITED (status));
+        assert_int_equal (WEXITSTATUS (status), 0);
+
+        /* The key is a file name: nothing but a sha256 reaches it. */
+        assert_true (layer_cache_lock (cache, "../../etc/passwd", "x", &fd, &err) < 0);
+        assert_string_equal (err->msg, "cache key `../../etc/passwd` is not a sha256");
+        pgimg_error_free (&err);
+        remove_tree (cache);
+}
+
 static void
 errors_name_their_cause (void **state)
 {
@@ -744,6 +785,7 @@ main (void)
                 cmocka_unit_test (extract_refuses_escapes),
                 cmocka_unit_test (cache_miss_store_hit_corrupt),
                 cmocka_unit_test (cache_peek_and_entries),
+                cmocka_unit_test (build_lock_waits_for_its_holder),
                 cmocka_unit_test (errors_name_their_cause),
                 cmocka_unit_test (bad_level_leaves_nothing),
                 cmocka_unit_test (rewrite_replaces_a_damaged_blob),
