@@ -384,6 +384,37 @@ find_layer (struct ext_image *img, const char *item)
         return NULL;
 }
 
+/* The plan of the image's layer, over the plan of the layers below. */
+static int
+plan_image_layer (struct ext_image *img, const struct extension_layer *l, const char *major,
+                  const struct pipeline_opts *o, pgimg_error_t *err)
+{
+        struct pipeline_step *s = &img->step;
+        enum pipeline_state below = PIPELINE_BUILD;
+        int hit;
+
+        for (size_t i = 0; i < img->res.n_layers; i++)
+                if (img->res.layers[i].name == l->name)
+                        below = img->res.layers[i].state;
+        s->step = "extension-image";
+        snprintf (s->name, sizeof (s->name), "%s", img->pick->recipe->name);
+        snprintf (s->version, sizeof (s->version), "%s", img->pick->version->version);
+        s->state = PIPELINE_BUILD;
+        if (below == PIPELINE_BUILD) {
+                snprintf (s->after, sizeof (s->after), "%s", l->name);
+                return 0;
+        }
+        if (layer_key (img, l, major, o, img->key, err) < 0)
+                return -1;
+        memcpy (s->key, img->key, sizeof (s->key));
+        if ((hit = layer_cache_peek (o->cache_dir, img->key, &img->layer, err)) < 0
+            || (hit && (hit = meta_load (img, o->cache_dir, err)) < 0))
+                return -1;
+        if (hit)
+                s->state = PIPELINE_CACHED;
+        return 0;
+}
+
 int
 ext_image_build (const struct pipeline_opts *o, const char *item, struct ext_image *img, pgimg_error_t *err)
 {
@@ -406,6 +437,8 @@ ext_image_build (const struct pipeline_opts *o, const char *item, struct ext_ima
                 return -1;
         if ((l = find_layer (img, item)) == NULL)
                 return pgimg_make_error (err, ENOENT, "the build of `%s` has no layer of it", item);
+        if (o->plan)
+                return plan_image_layer (img, l, major, o, err);
         if (layer_key (img, l, major, o, img->key, err) < 0)
                 return -1;
         double t = timings_now ();

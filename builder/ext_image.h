@@ -34,12 +34,16 @@ struct ext_image {
         char *comment;
         char *tags[3];
         struct oci_image oci;           /* points into this struct: do not copy it */
+        struct pipeline_step step;      /* o->plan: what the plan says of the image's layer */
 };
 
 /* The image of item ("pgvector" or "pgvector@0.8.7") for o->spec
  * ("postgres-18"): the pipeline builds (or takes from the cache) that
  * extension's layer, then its layer is laid out, or taken from the
- * cache too.  A major before 18 fails before anything is built.  img
+ * cache too.  With o->plan nothing is built or written: img->res.plan
+ * lists the steps below and img->step the image's own layer (its key
+ * is made from the extension layer's diff_id: unknown when that layer
+ * would be built), and img has no image.  A major before 18 fails before anything is built.  img
  * is filled even on failure: free it with ext_image_free either way. */
 int ext_image_build (const struct pipeline_opts *o, const char *item, struct ext_image *img,
                      pgimg_error_t *err);

@@ -10,6 +10,7 @@
 #include "builder/deb.h"
 #include "builder/deb_version.h"
 #include "builder/elfcheck.h"
+#include "builder/ext_times.h"
 #include "builder/extension.h"
 #include "builder/fetch.h"
 #include "builder/rootfs.h"
@@ -611,6 +612,22 @@ layer_tree (const struct extension_env *env, const struct extension_pick *pick, 
         return 0;
 }
 
+/* What slicing the catalogue weighs an extension by (ext_times.h); a
+ * record that cannot be written only leaves the weight unknown. */
+static void
+record_build_time (const struct extension_env *env, const char *name_at_version, double seconds)
+{
+        cleanup_free char *name = strdup (name_at_version);
+        char *at = name ? strrchr (name, '@') : NULL;
+        pgimg_error_t ignored = NULL;
+
+        if (at == NULL)
+                return;
+        *at = '\0';
+        if (ext_times_record (env->cache_dir, name, at + 1, env->major, seconds, &ignored) < 0)
+                pgimg_error_free (&ignored);
+}
+
 /* Build the layer of pick into the blob store and the layer cache. */
 static int
 build_layer (const struct extension_env *env, const struct extension_pick *pick, int deb,
@@ -623,7 +640,7 @@ build_layer (const struct extension_env *env, const struct extension_pick *pick,
         cleanup_free char *out_dir = NULL;
         struct layer_opts lo;
         char *tmp = NULL;
-        double t;
+        double t, start = timings_now ();
         int rc;
 
         if (fs_work_dir (env->cache_dir, r->name, &tmp, err) < 0)
@@ -650,19 +667,21 @@ build_layer (const struct extension_env *env, const struct extension_pick *pick,
         l->built = 1;
         rc = layer_cache_store (env->cache_dir, l->key, &l->desc, err);
         timings_since (env->timings, l->name, "cache store", t);
+        if (rc == 0)
+                record_build_time (env, l->name, timings_now () - start);
         return rc;
 }
 
-int
-extension_layer (const struct extension_env *env, const struct extension_pick *pick,
-                 const struct extension_layer *below, size_t n_below, struct extension_layer *l,
-                 pgimg_error_t *err)
+/* l's name, comment and key, and the lock sets of its packages
+ * (malloc'ed into *build_set and *runtime_set). */
+static int
+layer_key_and_sets (const struct extension_env *env, const struct extension_pick *pick,
+                    const struct extension_layer *below, size_t n_below, struct extension_layer *l,
+                    char **build_set, char **runtime_set, pgimg_error_t *err)
 {
         const struct ext_recipe *r = pick->recipe;
         const struct ext_version *v = pick->version;
         const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
-        cleanup_free char *build_set = NULL, *runtime_set = NULL;
-        int rc;
 
         memset (l, 0, sizeof (*l));
         if (asprintf (&l->name, "%s@%s", r->name, r->build == EXT_BUILD_POSTGRES ? env->pg_version : v->version) < 0) {
@@ -677,9 +696,33 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
                 l->comment = NULL;
                 return oom (err, "extension");
         }
-        if (extension_set_names (r, &build_set, &runtime_set, err) < 0
-            || check_sets (env, r, build_set, runtime_set, err) < 0
-            || compute_key (env, pick, deb, build_set, runtime_set, below, n_below, l->key, err) < 0)
+        if (extension_set_names (r, build_set, runtime_set, err) < 0
+            || check_sets (env, r, *build_set, *runtime_set, err) < 0)
+                return -1;
+        return compute_key (env, pick, deb, *build_set, *runtime_set, below, n_below, l->key, err);
+}
+
+int
+extension_layer_key (const struct extension_env *env, const struct extension_pick *pick,
+                     const struct extension_layer *below, size_t n_below, struct extension_layer *l,
+                     pgimg_error_t *err)
+{
+        cleanup_free char *build_set = NULL, *runtime_set = NULL;
+
+        return layer_key_and_sets (env, pick, below, n_below, l, &build_set, &runtime_set, err);
+}
+
+int
+extension_layer (const struct extension_env *env, const struct extension_pick *pick,
+                 const struct extension_layer *below, size_t n_below, struct extension_layer *l,
+                 pgimg_error_t *err)
+{
+        const struct ext_version *v = pick->version;
+        const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
+        cleanup_free char *build_set = NULL, *runtime_set = NULL;
+        int rc;
+
+        if (layer_key_and_sets (env, pick, below, n_below, l, &build_set, &runtime_set, err) < 0)
                 return -1;
         double t = timings_now ();
         rc = layer_cache_lookup (env->cache_dir, l->key, &l->desc, err);

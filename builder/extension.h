@@ -70,6 +70,11 @@ struct extension_layer {
 int extension_layer (const struct extension_env *env, const struct extension_pick *pick,
                      const struct extension_layer *below, size_t n_below,
                      struct extension_layer *l, pgimg_error_t *err);
+/* Only l's name, comment and key, as extension_layer makes them: no
+ * lookup, nothing built (a plan). */
+int extension_layer_key (const struct extension_env *env, const struct extension_pick *pick,
+                         const struct extension_layer *below, size_t n_below, struct extension_layer *l,
+                         pgimg_error_t *err);
 void extension_layer_free (struct extension_layer *l);
 
 /* The lock sets that a recipe's packages go to. */

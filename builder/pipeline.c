@@ -65,6 +65,65 @@ pipeline_write_in (const char *root, const char *rel, const void *data, size_t l
         return fs_write_file_atomic (p, data, len, mode, err);
 }
 
+const char *
+pipeline_state_name (enum pipeline_state s)
+{
+        return s == PIPELINE_CACHED ? "cached" : s == PIPELINE_REMOTE ? "remote" : "build";
+}
+
+void
+pipeline_plan_add (struct pipeline_result *res, const char *step, const char *name,
+                   const struct pipeline_layer *l, const char *after)
+{
+        struct pipeline_step *s = &res->plan[res->n_plan++];
+        const char *at = strrchr (name, '@');
+        int n = at ? (int) (at - name) : (int) strlen (name);
+
+        memset (s, 0, sizeof (*s));
+        s->step = step;
+        snprintf (s->name, sizeof (s->name), "%.*s", n, name);
+        snprintf (s->version, sizeof (s->version), "%s", at ? at + 1 : "");
+        snprintf (s->key, sizeof (s->key), "%s", after ? "" : l->key);
+        snprintf (s->after, sizeof (s->after), "%s", after ? after : "");
+        s->state = after ? PIPELINE_BUILD : l->state;
+}
+
+int
+pipeline_plan_lookup (const struct pipeline_opts *o, struct pipeline_layer *l, pgimg_error_t *err)
+{
+        int r = layer_cache_peek (o->cache_dir, l->key, &l->desc, err);
+
+        if (r < 0)
+                return -1;
+        l->built = 0;
+        if (r > 0)
+                l->state = PIPELINE_CACHED;
+        else if (layer_cache_entries_find (o->remote, l->key, &l->desc))
+                l->state = PIPELINE_REMOTE;
+        else
+                l->state = PIPELINE_BUILD;
+        return 0;
+}
+
+int
+pipeline_plan_layer (const struct pipeline_opts *o, struct pipeline_result *res, const char *step,
+                     const char *name, struct pipeline_layer *l, pgimg_error_t *err)
+{
+        if (pipeline_plan_lookup (o, l, err) < 0)
+                return -1;
+        pipeline_plan_add (res, step, name, l, NULL);
+        return 0;
+}
+
+const struct pipeline_layer *
+pipeline_plan_unknown (const struct pipeline_result *res)
+{
+        for (size_t i = 0; i < res->n_layers; i++)
+                if (res->layers[i].state == PIPELINE_BUILD)
+                        return &res->layers[i];
+        return NULL;
+}
+
 void
 pipeline_layer_opts (const struct pipeline_opts *o, const struct pipeline_result *res,
                  struct layer_opts *lo)
@@ -106,6 +165,8 @@ base_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_er
         if (asprintf (&l->comment, "pgimg: Debian packages of set runtime (%s)", res->lock_rel) < 0)
                 return pipeline_oom (err, "base layer");
         res->n_layers++;
+        if (o->plan)
+                return pipeline_plan_layer (o, res, "base", "base", l, err);
         double t = timings_now ();
         if ((r = pipeline_lookup (o->cache_dir, l, err)) != 0) {
                 if (r > 0)
@@ -204,10 +265,16 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 res->source_date_epoch = res->lock.date;
         }
         t = timings_since (o->timings, "prepare", "recipe and lock", t);
-        if (layer_cache_blob_dir (o->cache_dir, &res->blob_dir, err) < 0)
+        /* A plan writes nothing, not even the cache's directories. */
+        if (o->plan) {
+                if (asprintf (&res->blob_dir, "%s/blobs/sha256", o->cache_dir) < 0) {
+                        res->blob_dir = NULL;
+                        return pipeline_oom (err, "plan");
+                }
+        } else if (layer_cache_blob_dir (o->cache_dir, &res->blob_dir, err) < 0
+                   || sweep_cache (o->cache_dir, err) < 0) {
                 return -1;
-        if (sweep_cache (o->cache_dir, err) < 0)
-                return -1;
+        }
         t = timings_since (o->timings, "prepare", "cache sweep", t);
         if (pipeline_image_env (res, err) < 0)
                 return -1;
@@ -229,9 +296,15 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
          * an image with jit differs from one without by this layer only. */
         if (pipeline_jit_layer (res, err) < 0)
                 return -1;
+        if (o->plan && res->with_jit) {
+                char name[96];
+                snprintf (name, sizeof (name), "jit@%s", res->version->version);
+                pipeline_plan_add (res, "jit", name, &res->layers[res->n_layers - 1], NULL);
+        }
         if (pipeline_sbom_layer (o, res, err) < 0)
                 return -1;
-        pipeline_image_define (res);
+        if (!o->plan)
+                pipeline_image_define (res);
         return 0;
 }
 

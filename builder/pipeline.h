@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/owners.h"
 #include "common/timings.h"
+#include "layers/cache.h"
 #include "layers/layer.h"
 #include "oci/image.h"
 
@@ -51,17 +52,43 @@ struct pipeline_opts {
         /* Where the wall time of each step's phases is recorded (see
          * common/timings.h); NULL: nowhere.  Never part of a key. */
         struct timings *timings;
+        /* Build nothing: compute every key that can be computed without
+         * building, look each layer up in the cache (read only) and in
+         * remote, and list the steps in res->plan.  Nothing is written to
+         * the cache; res->image stays empty.  The same functions compute
+         * the keys as in a build, so a plan never disagrees with one. */
+        int plan;
+        const struct layer_cache_entries *remote;       /* may be NULL */
 };
+
+/* What a plan says of a layer: the local cache has it, the remote cache
+ * has it (--cache-from), or it would be built. */
+enum pipeline_state { PIPELINE_CACHED, PIPELINE_REMOTE, PIPELINE_BUILD };
 
 struct pipeline_layer {
         const char *name;               /* "base", "postgres", "entrypoint" */
         char key[SHA256_HEX_LEN + 1];
         struct layer_desc desc;
         int built;                      /* 0: taken from the cache */
+        enum pipeline_state state;      /* opts->plan: what the plan says of it */
         char *comment;                  /* history created_by, malloc'ed */
 };
 
 #define PIPELINE_MAX_LAYERS 160
+
+/* One step of a plan.  key is "" when it depends on what an earlier
+ * step that is not cached would make (after names that step). */
+struct pipeline_step {
+        const char *step;               /* "base", "postgres", "postgres-dev", "extension", … */
+        char name[96];
+        char version[64];
+        char key[SHA256_HEX_LEN + 1];
+        enum pipeline_state state;
+        char after[128];
+};
+
+/* "cached", "remote", "build" */
+const char *pipeline_state_name (enum pipeline_state s);
 
 /* The image a build makes, defined in one place: entrypoint, cmd, user,
  * workdir, stop signal, env, volume, exposed port, labels and
@@ -107,6 +134,8 @@ struct pipeline_result {
         char *sbom;                     /* the SPDX JSON of the SBOM layer, malloc'ed */
         size_t sbom_len;
         struct pipeline_image image;    /* what the layers make, once they are all there */
+        struct pipeline_step plan[PIPELINE_MAX_LAYERS + 2];     /* opts->plan: the steps, bottom first */
+        size_t n_plan;
 };
 
 /* Build (or take from the cache) every layer of opts->spec and define

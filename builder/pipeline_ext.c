@@ -129,6 +129,60 @@ pipeline_extension_picks (const struct pipeline_opts *o, struct pipeline_result 
         return 0;
 }
 
+/* The layers of what pick i requires, which are below it in the list,
+ * into below (16 at most); *missing names one that failed. */
+static size_t
+layers_below (const struct pipeline_result *res, size_t i, struct extension_layer below[16], const char **missing)
+{
+        size_t n_below = 0;
+
+        for (char **q = res->picks[i].recipe->requires; q && *q; q++)
+                for (size_t j = 0; j < i && n_below < 16; j++)
+                        if (strcmp (res->picks[j].recipe->name, *q) == 0) {
+                                if (res->ext_layers[j].failed_msg)
+                                        *missing = res->ext_layers[j].name;
+                                below[n_below++] = res->ext_layers[j];
+                        }
+        return n_below;
+}
+
+/* Append ext_layers[i] to the image's layers. */
+static struct pipeline_layer *
+append_layer (struct pipeline_result *res, const struct extension_layer *l, pgimg_error_t *err)
+{
+        struct pipeline_layer *pl = &res->layers[res->n_layers++];
+
+        pl->name = l->name;
+        memcpy (pl->key, l->key, sizeof (pl->key));
+        pl->desc = l->desc;
+        pl->built = l->built;
+        if ((pl->comment = strdup (l->comment)) == NULL) {
+                pipeline_oom (err, "extensions");
+                return NULL;
+        }
+        return pl;
+}
+
+/* A plan: each pick's key, looked up; nothing built. */
+static int
+plan_extensions (const struct pipeline_opts *o, const struct extension_env *env, struct pipeline_result *res,
+                 pgimg_error_t *err)
+{
+        for (size_t i = 0; i < res->n_picks; i++) {
+                struct extension_layer below[16];
+                const char *missing = NULL;
+                size_t n_below = layers_below (res, i, below, &missing);
+                struct pipeline_layer *pl;
+
+                if (extension_layer_key (env, &res->picks[i], below, n_below, &res->ext_layers[i], err) < 0
+                    || (pl = append_layer (res, &res->ext_layers[i], err)) == NULL
+                    || pipeline_plan_layer (o, res, "extension", pl->name, pl, err) < 0)
+                        return -1;
+                res->ext_layers[i].desc = pl->desc;
+        }
+        return 0;
+}
+
 /* The layer of pick i into res->ext_layers[i] and, when it is there,
  * res->layers; outcome is what a worker said of it (1 built, 0 cached,
  * -1 failed: rep says why, or no worker ran).  A failure is recorded in
@@ -140,9 +194,8 @@ pick_layer (const struct pipeline_opts *o, const struct extension_env *env, stru
         const struct extension_pick *pick = &res->picks[i];
         struct extension_layer *l = &res->ext_layers[i];
         struct extension_layer below[16];
-        struct pipeline_layer *pl;
         const char *missing = NULL;
-        size_t n_below = 0;
+        size_t n_below;
 
         if (outcome < 0) {
                 if (!o->keep_going) {
@@ -155,14 +208,7 @@ pick_layer (const struct pipeline_opts *o, const struct extension_env *env, stru
                 progress_note ("%s", l->failed_msg ? l->failed_msg : "build failed");
                 return 0;
         }
-        /* The layers of what it requires are below it in the list. */
-        for (char **q = pick->recipe->requires; q && *q; q++)
-                for (size_t j = 0; j < i && n_below < 16; j++)
-                        if (strcmp (res->picks[j].recipe->name, *q) == 0) {
-                                if (res->ext_layers[j].failed_msg)
-                                        missing = res->ext_layers[j].name;
-                                below[n_below++] = res->ext_layers[j];
-                        }
+        n_below = layers_below (res, i, below, &missing);
         if (missing && o->keep_going) {
                 if (asprintf (&l->name, "%s@%s", pick->recipe->name, pick->version->version) < 0
                     || asprintf (&l->failed_msg, "needs `%s`, which failed", missing) < 0)
@@ -185,14 +231,7 @@ pick_layer (const struct pipeline_opts *o, const struct extension_env *env, stru
         }
         if (outcome > 0)
                 l->built = 1;   /* by a worker */
-        pl = &res->layers[res->n_layers++];
-        pl->name = l->name;
-        memcpy (pl->key, l->key, sizeof (pl->key));
-        pl->desc = l->desc;
-        pl->built = l->built;
-        if ((pl->comment = strdup (l->comment)) == NULL)
-                return pipeline_oom (err, "extensions");
-        return 0;
+        return append_layer (res, l, err) == NULL ? -1 : 0;
 }
 
 int
@@ -223,6 +262,8 @@ pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result
         char **msgs = rep.msgs, **logs = rep.logs;
         if (outcome == NULL || msgs == NULL || logs == NULL)
                 return pipeline_oom (err, "extensions");
+        if (o->plan)
+                return plan_extensions (o, &env, res, err);
         if (o->jobs > 1 && res->n_picks > 1
             && pipeline_build_in_parallel (o, &env, res, outcome, msgs, logs, err) < 0)
                 return -1;

@@ -303,11 +303,21 @@ pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_result
         int r;
 
         l->name = "entrypoint";
+        /* Its receipt lists the digests of the layers below: unknown
+         * until a layer that would be built is. */
+        if (o->plan && pipeline_plan_unknown (res) != NULL) {
+                l->state = PIPELINE_BUILD;
+                res->n_layers++;
+                pipeline_plan_add (res, "entrypoint", l->name, l, pipeline_plan_unknown (res)->name);
+                return 0;
+        }
         if (entrypoint_read (o, res, &f, err) < 0 || entrypoint_key (o, res, &f, l->key, err) < 0)
                 return -1;
         if (asprintf (&l->comment, "pgimg: entrypoint, data directories and receipt") < 0)
                 return pipeline_oom (err, "entrypoint");
         res->n_layers++;
+        if (o->plan)
+                return pipeline_plan_layer (o, res, "entrypoint", l->name, l, err);
         double t = timings_now ();
         if ((r = pipeline_lookup (o->cache_dir, l, err)) != 0) {
                 if (r > 0)

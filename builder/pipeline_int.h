@@ -27,6 +27,21 @@ int pipeline_path_in (const char *root, const char *rel, char **path, pgimg_erro
  * parent directories made 0755. */
 int pipeline_write_in (const char *root, const char *rel, const void *data, size_t len, mode_t mode,
                        pgimg_error_t *err);
+/* In a plan (o->plan): look l->key up, the local cache first (read
+ * only), then o->remote; fill l->desc and l->state.  -1 on error. */
+int pipeline_plan_lookup (const struct pipeline_opts *o, struct pipeline_layer *l, pgimg_error_t *err);
+/* The same, and add the step (name "NAME@VERSION" or "NAME") to
+ * res->plan. */
+int pipeline_plan_layer (const struct pipeline_opts *o, struct pipeline_result *res, const char *step,
+                         const char *name, struct pipeline_layer *l, pgimg_error_t *err);
+/* Add a step whose state is already known (l->state); l->key "" and
+ * after non-NULL when the key needs that earlier step's output. */
+void pipeline_plan_add (struct pipeline_result *res, const char *step, const char *name,
+                        const struct pipeline_layer *l, const char *after);
+/* The lowest of res->layers whose output a plan does not know (it
+ * would be built), or NULL. */
+const struct pipeline_layer *pipeline_plan_unknown (const struct pipeline_result *res);
+
 /* The layer options every layer of res is written with. */
 void pipeline_layer_opts (const struct pipeline_opts *o, const struct pipeline_result *res,
                           struct layer_opts *lo);

@@ -331,6 +331,29 @@ recipe_has_llvm (const struct pipeline_result *res)
         return 0;
 }
 
+/* The plan of the PostgreSQL layers: postgres and postgres-dev come
+ * from one build (when one is missing, both are built); the jit layer
+ * is a build of its own, looked up when asked for. */
+static int
+postgres_plan (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
+               pgimg_error_t *err)
+{
+        char name[96];
+
+        if (pipeline_plan_lookup (o, l, err) < 0 || pipeline_plan_lookup (o, &res->dev, err) < 0
+            || pipeline_plan_lookup (o, &res->jit, err) < 0)
+                return -1;
+        if (l->state == PIPELINE_BUILD || res->dev.state == PIPELINE_BUILD)
+                l->state = res->dev.state = PIPELINE_BUILD;
+        /* Without --with-llvm there is no jit layer to build or take. */
+        res->jit_present = res->with_jit && recipe_has_llvm (res);
+        snprintf (name, sizeof (name), "postgres@%s", res->version->version);
+        pipeline_plan_add (res, "postgres", name, l, NULL);
+        snprintf (name, sizeof (name), "postgres-dev@%s", res->version->version);
+        pipeline_plan_add (res, "postgres-dev", name, &res->dev, NULL);
+        return 0;
+}
+
 int
 pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
@@ -341,6 +364,8 @@ pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result 
                 return -1;
         res->n_layers++;
         res->jit_present = 0;
+        if (o->plan)
+                return postgres_plan (o, res, l, err);
         if (postgres_layers_of (o, res, l, 0, err) < 0)
                 return -1;
         /* The jit layer is a build of its own, made only when asked for. */

@@ -446,6 +446,24 @@ sbom_layer_write (const struct pipeline_opts *o, const struct pipeline_result *r
         return pipeline_store (o->cache_dir, l, err);
 }
 
+/* Its key is made of the keys below: unknown while one of them is. */
+static int
+sbom_plan (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
+           pgimg_error_t *err)
+{
+        for (size_t i = 0; i < res->n_layers; i++)
+                if (res->layers[i].key[0] == '\0') {
+                        l->state = PIPELINE_BUILD;
+                        res->n_layers++;
+                        pipeline_plan_add (res, "sbom", l->name, l, res->layers[i].name);
+                        return 0;
+                }
+        if (sbom_key (o, res, l->key, err) < 0)
+                return -1;
+        res->n_layers++;
+        return pipeline_plan_layer (o, res, "sbom", l->name, l, err);
+}
+
 int
 pipeline_sbom_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
@@ -454,6 +472,8 @@ pipeline_sbom_layer (const struct pipeline_opts *o, struct pipeline_result *res,
         int r;
 
         l->name = "sbom";
+        if (o->plan)
+                return sbom_plan (o, res, l, err);
         if (sbom_key (o, res, l->key, err) < 0)
                 return -1;
         if (asprintf (&l->comment, "pgimg: SPDX SBOM of the layers below (" SBOM_PATH ")") < 0)

@@ -125,6 +125,12 @@ int cli_build (struct pgimg_ctx *ctx, const char *cmd, const struct pipeline_opt
  * (builder/disk.h).  Nothing is left at output on failure. */
 int cli_write_disk (struct pgimg_ctx *ctx, const struct pipeline_opts *po, struct pipeline_result *res,
                     const char *output, enum disk_format format, uint64_t size_mib, pgimg_error_t *err);
+/* A plan's steps (res->plan, and extra after them when not NULL) on
+ * stdout: a table, or with json an array of {step, name, version, key,
+ * state} (key null when it needs an earlier step's output, named by
+ * "after"). */
+int cli_print_plan (const struct pipeline_result *res, const struct pipeline_step *extra, int json,
+                    pgimg_error_t *err);
 
 /* An image's root for pgimg's runtime (runtime_rootfs), its Env and
  * volume: from a spec through the build pipeline (po filled but for

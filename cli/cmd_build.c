@@ -53,9 +53,12 @@ help (void)
                 "      --trusted-key FILE    take --cache-from only when signed by this key\n"
                 "      --json                print a JSON summary on stdout (with the timings)\n"
                 "      --timings             print where the time went, phase by phase, on stderr\n"
+                "      --plan, --dry-run     build nothing: list each layer, its cache key and whether\n"
+                "                            the cache (or --cache-from) has it (cached, remote, build)\n"
                 "\n"
                 "Example:\n"
                 "  pgimg build postgres-15 -o pg15.tar && docker load -i pg15.tar\n"
+                "  pgimg build postgres-18 --set default --plan\n"
                 "  pgimg build postgres-17 --with pgvector,pg_cron@1.6.5 -o pg17.tar\n"
                 "  pgimg build postgres-18 --set default --format disk -o pg18.raw\n");
 }
@@ -170,12 +173,14 @@ static const struct option opts[] = {
         { "compression", required_argument, NULL, 'c' },
         { "disk-format", required_argument, NULL, 'D' },
         { "disk-size", required_argument, NULL, 'Z' },
+        { "dry-run", no_argument, NULL, 'P' },
         { "format", required_argument, NULL, 'f' },
         { "help", no_argument, NULL, 'h' },
         { "insecure-registry", no_argument, NULL, 'k' },
         { "jobs", required_argument, NULL, 'j' },
         { "json", no_argument, NULL, 'J' },
         { "output", required_argument, NULL, 'o' },
+        { "plan", no_argument, NULL, 'P' },
         { "set", required_argument, NULL, 'S' },
         { "sign-key", required_argument, NULL, 'K' },
         { "timings", no_argument, NULL, 'M' },
@@ -198,6 +203,7 @@ struct build_args {
         uint64_t disk_size_mib;
         const char *output;
         int show_timings;               /* --timings */
+        int plan;                       /* --plan, --dry-run */
         struct timings times;           /* recorded whether shown or not, for --json */
         double start;                   /* timings_now () when the command began */
 };
@@ -279,6 +285,9 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                         break;
                 case 'M':
                         a->show_timings = 1;
+                        break;
+                case 'P':
+                        a->plan = 1;
                         break;
                 case 'Y':
                         a->trusted[0] = optarg;
@@ -367,6 +376,33 @@ write_disk (struct pgimg_ctx *ctx, struct build_args *a, const struct pipeline_o
         return 0;
 }
 
+/* --plan: every layer's key and where it is, nothing built or written.
+ * A remote cache is read as far as its list of keys (manifest and
+ * config), as the build would take it. */
+static int
+build_plan (struct build_args *a, struct pipeline_opts *po, pgimg_error_t *err)
+{
+        struct layer_cache_entries remote = { 0 };
+        const char *tmp = getenv ("TMPDIR");
+        struct pipeline_result res;
+        pgimg_error_t e = NULL;
+        int r;
+
+        if (a->cache_from && registry_cache_entries (a->cache_from, tmp && *tmp ? tmp : "/tmp", &a->ro, &remote, &e) < 0) {
+                progress_note ("not using the cache %s: %s; the plan builds instead", a->cache_from, e->msg);
+                pgimg_error_free (&e);
+        } else if (a->cache_from) {
+                po->remote = &remote;
+        }
+        po->plan = 1;
+        r = pipeline_postgres (po, &res, err);
+        if (r == 0)
+                r = cli_print_plan (&res, NULL, a->io->json, err);
+        pipeline_result_free (&res);
+        free (remote.v);
+        return r < 0 ? pgimg_error_wrap (err, "build %s --plan", po->spec) : 0;
+}
+
 int
 cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
@@ -388,6 +424,8 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cli_pipeline_opts (ctx, argv[optind], &io, &po);
         po.compression = a.compression;
         po.timings = &a.times;
+        if (a.plan)
+                return build_plan (&a, &po, err);
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);

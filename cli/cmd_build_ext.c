@@ -33,6 +33,8 @@ help (void)
                 "  -j, --jobs N              parallel make jobs (default: the CPUs available)\n"
                 "      --json                print a JSON summary on stdout (with the timings)\n"
                 "      --timings             print where the time went, phase by phase, on stderr\n"
+                "      --plan, --dry-run     build nothing: list each layer, its cache key and whether\n"
+                "                            the cache has it (cached or build)\n"
                 "\n"
                 "Example:\n"
                 "  pgimg build extension pgvector --major 18 -o pgvector.tar\n");
@@ -40,12 +42,14 @@ help (void)
 
 static const struct option opts[] = {
         { "compression", required_argument, NULL, 'c' },
+        { "dry-run", no_argument, NULL, 'P' },
         { "format", required_argument, NULL, 'f' },
         { "help", no_argument, NULL, 'h' },
         { "jobs", required_argument, NULL, 'j' },
         { "json", no_argument, NULL, 'J' },
         { "major", required_argument, NULL, 'M' },
         { "output", required_argument, NULL, 'o' },
+        { "plan", no_argument, NULL, 'P' },
         { "timings", no_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
 };
@@ -57,6 +61,7 @@ struct ext_args {
         const char *output;
         const char *major;
         int show_timings;               /* --timings */
+        int plan;                       /* --plan, --dry-run */
         struct timings times;           /* recorded whether shown or not, for --json */
         double start;
 };
@@ -90,6 +95,9 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct ext_args *a, pg
                         break;
                 case 'o':
                         a->output = optarg;
+                        break;
+                case 'P':
+                        a->plan = 1;
                         break;
                 case 'T':
                         a->show_timings = 1;
@@ -156,6 +164,12 @@ build_and_write (struct pgimg_ctx *ctx, struct ext_args *a, const char *item, st
         po.timings = &a->times;
         if (ext_image_check_major (a->major, err) < 0)
                 return -1;
+        if (a->plan) {
+                po.plan = 1;
+                if (ext_image_build (&po, item, img, err) < 0)
+                        return -1;
+                return cli_print_plan (&img->res, &img->step, a->io.json, err);
+        }
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return -1;
         if (ext_image_build (&po, item, img, err) < 0) {

@@ -161,7 +161,10 @@ render (const struct ext_recipe *rs, size_t n, const struct recipe *pgs, size_t 
                         "Debian build exists for that major), or not tested; – (V) where another pinned version, V,\n"
                         "serves that major.  An \"image\" column is the extension image of that version\n"
                         "(`pgimg build extension`, docs/extension-images.md) mounted into a server built without\n"
-                        "extensions, as CloudNativePG's image volumes mount it, and its smoke test there.\n\n"
+                        "extensions, as CloudNativePG's image volumes mount it, and its smoke test there.\n"
+                        "Spread over N machines, each takes its share with `pgimg list --extensions --slice I/N`\n"
+                        "(balanced by the build times in the cache; docs/cli.md) and `pgimg test --with` it, and\n"
+                        "`pgimg matrix` puts all their `--results` files together.\n\n"
                         "%zu recipes; %zu cells tested, %zu failing, %zu not supported, %zu not tested.\n\n",
                         n, counts[0], counts[1], counts[2], counts[3]);
         rc |= buf_add (out, rows.data, rows.len);

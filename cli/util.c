@@ -147,6 +147,57 @@ cli_build (struct pgimg_ctx *ctx, const char *cmd, const struct pipeline_opts *p
         return 0;
 }
 
+static const char *
+plan_state (const struct pipeline_step *s, char *buf, size_t size)
+{
+        if (s->after[0] == '\0')
+                return pipeline_state_name (s->state);
+        snprintf (buf, size, "build (after %s)", s->after);
+        return buf;
+}
+
+static void
+plan_json_step (struct jsonw *w, const struct pipeline_step *s)
+{
+        jsonw_object (w);
+        jsonw_kv_string (w, "step", s->step);
+        jsonw_kv_string (w, "name", s->name);
+        jsonw_kv_string (w, "version", s->version[0] ? s->version : NULL);
+        jsonw_kv_string (w, "key", s->key[0] ? s->key : NULL);
+        jsonw_kv_string (w, "state", pipeline_state_name (s->state));
+        if (s->after[0])
+                jsonw_kv_string (w, "after", s->after);
+        jsonw_end (w);
+}
+
+int
+cli_print_plan (const struct pipeline_result *res, const struct pipeline_step *extra, int json,
+                pgimg_error_t *err)
+{
+        size_t n = res->n_plan + (extra != NULL);
+        char state[192];
+
+        if (json) {
+                cleanup_buf struct buf b = BUF_INIT;
+                struct jsonw w;
+                jsonw_init (&w, &b);
+                jsonw_array (&w);
+                for (size_t i = 0; i < n; i++)
+                        plan_json_step (&w, i < res->n_plan ? &res->plan[i] : extra);
+                jsonw_end (&w);
+                return cli_print_json (&w, &b, err);
+        }
+        printf ("%-15s %-24s %-12s %-64s %s\n", "step", "name", "version", "key", "state");
+        for (size_t i = 0; i < n; i++) {
+                const struct pipeline_step *s = i < res->n_plan ? &res->plan[i] : extra;
+                printf ("%-15s %-24s %-12s %-64s %s\n", s->step, s->name, s->version[0] ? s->version : "-",
+                        s->key[0] ? s->key : "-", plan_state (s, state, sizeof (state)));
+        }
+        if (fflush (stdout) != 0 || ferror (stdout))
+                return pgimg_make_error_errno (err, errno, "write to stdout");
+        return 0;
+}
+
 /* The image's root, environment and volume, from the build pipeline. */
 int
 cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **rootfs, char ***env,

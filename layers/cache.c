@@ -3,6 +3,7 @@
  * the blob's size and sha256 check out, and forgotten when they don't. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -105,9 +106,10 @@ blob_matches (const char *cache_dir, const struct layer_desc *d, pgimg_error_t *
         return store_has (dir, d->digest, d->size, err);
 }
 
-int
-layer_cache_lookup (const char *cache_dir, const char *key, struct layer_desc *out,
-                    pgimg_error_t *err)
+/* The entry of key, checked; a stale one is removed unless keep_stale. */
+static int
+cache_check (const char *cache_dir, const char *key, struct layer_desc *out, int keep_stale,
+             pgimg_error_t *err)
 {
         cleanup_free char *path = NULL;
         cleanup_buf struct buf b = BUF_INIT;
@@ -130,11 +132,44 @@ layer_cache_lookup (const char *cache_dir, const char *key, struct layer_desc *o
                         return -1;
         }
         if (!ok) {
-                if (unlink (path) < 0 && errno != ENOENT)
+                if (!keep_stale && unlink (path) < 0 && errno != ENOENT)
                         return pgimg_make_error_errno (err, errno, "remove the stale `%s`", path);
                 return 0;
         }
         *out = d;
+        return 1;
+}
+
+int
+layer_cache_lookup (const char *cache_dir, const char *key, struct layer_desc *out,
+                    pgimg_error_t *err)
+{
+        return cache_check (cache_dir, key, out, 0, err);
+}
+
+int
+layer_cache_peek (const char *cache_dir, const char *key, struct layer_desc *out, pgimg_error_t *err)
+{
+        return cache_check (cache_dir, key, out, 1, err);
+}
+
+static int
+cmp_entry_key (const void *key, const void *entry)
+{
+        return strcmp (key, ((const struct layer_cache_entry *) entry)->key);
+}
+
+int
+layer_cache_entries_find (const struct layer_cache_entries *es, const char *key, struct layer_desc *out)
+{
+        const struct layer_cache_entry *e;
+
+        if (es == NULL || es->n == 0)
+                return 0;
+        e = bsearch (key, es->v, es->n, sizeof (*es->v), cmp_entry_key);
+        if (e == NULL)
+                return 0;
+        *out = e->desc;
         return 1;
 }
 

@@ -33,6 +33,24 @@ int layer_cache_blob_dir (const char *cache_dir, char **out, pgimg_error_t *err)
  * missing blob counts as a miss and its entry is removed), <0 on error. */
 int layer_cache_lookup (const char *cache_dir, const char *key, struct layer_desc *out,
                         pgimg_error_t *err);
+/* The same check, but the entry is left as it is: a stale entry is a
+ * miss and stays, for the build to drop (a plan writes no entry; a
+ * blob whose bytes are corrupt is still dropped by the store). */
+int layer_cache_peek (const char *cache_dir, const char *key, struct layer_desc *out, pgimg_error_t *err);
+
+/* Entries of a cache held elsewhere (a remote cache's list), sorted by
+ * key. */
+struct layer_cache_entry {
+        char key[SHA256_HEX_LEN + 1];
+        struct layer_desc desc;
+};
+struct layer_cache_entries {
+        struct layer_cache_entry *v;
+        size_t n;
+};
+/* 1 and *out filled when es (may be NULL) has key, else 0. */
+int layer_cache_entries_find (const struct layer_cache_entries *es, const char *key, struct layer_desc *out);
+
 /* Record key -> desc (the blob must already be in blobs/). Atomic. */
 int layer_cache_store (const char *cache_dir, const char *key, const struct layer_desc *desc,
                        pgimg_error_t *err);

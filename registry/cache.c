@@ -22,26 +22,16 @@
 #define REG_MEDIA_CACHE_CONFIG "application/vnd.pgimg.cache.config.v1+json"
 #define MAX_ENTRIES 4096
 
-struct entry {
-        char key[SHA256_HEX_LEN + 1];
-        struct layer_desc desc;
-};
-
-struct entries {
-        struct entry *v;
-        size_t n;
-};
-
 static int
 cmp_entry (const void *a, const void *b)
 {
-        return strcmp (((const struct entry *) a)->key, ((const struct entry *) b)->key);
+        return strcmp (((const struct layer_cache_entry *) a)->key, ((const struct layer_cache_entry *) b)->key);
 }
 
 /* Every entry of cache_dir whose blob checks out (layer_cache_lookup
  * drops the others), sorted by key. */
 static int
-list_entries (const char *cache_dir, struct entries *out, pgimg_error_t *err)
+list_entries (const char *cache_dir, struct layer_cache_entries *out, pgimg_error_t *err)
 {
         cleanup_free char *dir = NULL;
         cleanup_dir DIR *d = NULL;
@@ -55,7 +45,7 @@ list_entries (const char *cache_dir, struct entries *out, pgimg_error_t *err)
                 return errno == ENOENT ? 0 : pgimg_make_error_errno (err, errno, "%s", dir);
         while ((de = readdir (d)) != NULL) {
                 size_t len = strlen (de->d_name);
-                struct entry *e = &out->v[out->n];
+                struct layer_cache_entry *e = &out->v[out->n];
                 int r;
                 if (len != SHA256_HEX_LEN + 5 || strcmp (de->d_name + SHA256_HEX_LEN, ".json") != 0)
                         continue;
@@ -82,7 +72,7 @@ dump (const json_t *j, char **out, pgimg_error_t *err)
 }
 
 static int
-config_json (const struct entries *es, char **out, pgimg_error_t *err)
+config_json (const struct layer_cache_entries *es, char **out, pgimg_error_t *err)
 {
         cleanup_json json_t *j = json_object ();
         json_t *list = json_array ();
@@ -103,7 +93,7 @@ config_json (const struct entries *es, char **out, pgimg_error_t *err)
 
 /* The manifest: the config, then each distinct blob once. */
 static int
-manifest_json (const struct reg_blob *config, const struct entries *es, char **out, pgimg_error_t *err)
+manifest_json (const struct reg_blob *config, const struct layer_cache_entries *es, char **out, pgimg_error_t *err)
 {
         cleanup_json json_t *j = json_pack ("{s:i,s:s,s:{s:s,s:s,s:I}}", "schemaVersion", 2, "mediaType",
                                             REG_MEDIA_OCI_MANIFEST, "config", "mediaType", REG_MEDIA_CACHE_CONFIG,
@@ -129,7 +119,7 @@ manifest_json (const struct reg_blob *config, const struct entries *es, char **o
 /* The cache as an image in memory: config and manifest held, each layer
  * an open blob file of the store. */
 static int
-cache_image (const char *cache_dir, const struct entries *es, char **config, struct reg_image *img,
+cache_image (const char *cache_dir, const struct layer_cache_entries *es, char **config, struct reg_image *img,
              pgimg_error_t *err)
 {
         cleanup_free char *blob_dir = NULL;
@@ -171,7 +161,7 @@ int
 registry_cache_push (const char *cache_dir, const char *dest, const struct registry_opts *opts,
                      struct registry_stats *stats, pgimg_error_t *err)
 {
-        struct entries es = { 0 };
+        struct layer_cache_entries es = { 0 };
         struct reg_image img = REG_IMAGE_INIT;
         cleanup_free char *config = NULL;
         int r;
@@ -189,10 +179,11 @@ registry_cache_push (const char *cache_dir, const char *dest, const struct regis
         return r;
 }
 
-/* Record each entry of the config; its blob was checked on the way in. */
+/* Each entry of the config, checked, to fn. */
 static int
-record_entries (const char *cache_dir, const char *src, const char *data, size_t len, unsigned *n,
-                pgimg_error_t *err)
+each_entry (const char *src, const char *data, size_t len,
+            int (*fn) (void *ctx, const char *key, const struct layer_desc *d, pgimg_error_t *err), void *ctx,
+            pgimg_error_t *err)
 {
         cleanup_json json_t *j = json_loadb (data, len, 0, NULL);
         json_t *list = json_object_get (j, "entries"), *v;
@@ -214,26 +205,52 @@ record_entries (const char *cache_dir, const char *src, const char *data, size_t
                 strcpy (d.digest, digest);
                 strcpy (d.diff_id, diff_id);
                 d.size = (uint64_t) json_integer_value (size);
-                if (layer_cache_store (cache_dir, key, &d, err) < 0)
+                if (fn (ctx, key, &d, err) < 0)
                         return -1;
-                (*n)++;
         }
         return 0;
 }
 
-int
-registry_cache_pull (const char *cache_dir, const char *src, const struct registry_opts *opts,
-                     struct registry_stats *stats, unsigned *n_entries, pgimg_error_t *err)
+struct recording {
+        const char *cache_dir;
+        unsigned n;
+};
+
+/* Record an entry; its blob was checked on the way in. */
+static int
+record_entry (void *ctx, const char *key, const struct layer_desc *d, pgimg_error_t *err)
+{
+        struct recording *rec = ctx;
+
+        if (layer_cache_store (rec->cache_dir, key, d, err) < 0)
+                return -1;
+        rec->n++;
+        return 0;
+}
+
+static int
+collect_entry (void *ctx, const char *key, const struct layer_desc *d, pgimg_error_t *err)
+{
+        struct layer_cache_entries *es = ctx;
+
+        if (es->n == MAX_ENTRIES)
+                return pgimg_make_error (err, EFBIG, "the cache lists more than %d entries", MAX_ENTRIES);
+        strcpy (es->v[es->n].key, key);
+        es->v[es->n++].desc = *d;
+        return 0;
+}
+
+/* Pull the cache image src (all of it, or its config only) into
+ * cache_dir's store and read its config into *config. */
+static int
+pull_config (const char *cache_dir, const char *src, const struct registry_opts *opts,
+             struct registry_stats *stats, struct buf *config, pgimg_error_t *err)
 {
         cleanup_free char *blob_dir = NULL;
-        cleanup_buf struct buf manifest = BUF_INIT, config = BUF_INIT;
-        struct registry_stats ignored;
+        cleanup_buf struct buf manifest = BUF_INIT;
         struct reg_manifest m;
-        unsigned n = 0;
         int r;
 
-        if (stats == NULL)
-                stats = &ignored;
         if (registry_pull (src, cache_dir, NULL, opts, stats, err) < 0 || layer_cache_blob_dir (cache_dir, &blob_dir, err) < 0)
                 return -1;
         if (store_read (blob_dir, stats->manifest_digest, REG_MAX_MANIFEST_BYTES, &manifest, err) < 0
@@ -244,11 +261,51 @@ registry_cache_pull (const char *cache_dir, const char *src, const struct regist
                 return pgimg_make_error (err, EINVAL, "%s is an image, not a pgimg build cache (push one with `pgimg push --cache`)",
                                          src);
         }
-        r = store_read (blob_dir, m.config.digest, REG_MAX_MANIFEST_BYTES, &config, err);
+        r = store_read (blob_dir, m.config.digest, REG_MAX_MANIFEST_BYTES, config, err);
         reg_manifest_free (&m);
-        if (r < 0 || record_entries (cache_dir, src, config.data, config.len, &n, err) < 0)
+        return r;
+}
+
+int
+registry_cache_pull (const char *cache_dir, const char *src, const struct registry_opts *opts,
+                     struct registry_stats *stats, unsigned *n_entries, pgimg_error_t *err)
+{
+        cleanup_buf struct buf config = BUF_INIT;
+        struct registry_stats ignored;
+        struct recording rec = { cache_dir, 0 };
+
+        if (stats == NULL)
+                stats = &ignored;
+        if (pull_config (cache_dir, src, opts, stats, &config, err) < 0
+            || each_entry (src, config.data, config.len, record_entry, &rec, err) < 0)
                 return -1;
         if (n_entries)
-                *n_entries = n;
+                *n_entries = rec.n;
         return 0;
+}
+
+int
+registry_cache_entries (const char *src, const char *work_dir, const struct registry_opts *opts,
+                        struct layer_cache_entries *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf config = BUF_INIT;
+        struct registry_opts o = *opts;
+        struct registry_stats stats;
+        char *scratch = NULL;
+        int r;
+
+        memset (out, 0, sizeof (*out));
+        o.config_only = 1;
+        if ((out->v = calloc (MAX_ENTRIES, sizeof (*out->v))) == NULL)
+                return pgimg_make_error (err, ENOMEM, "cache: out of memory");
+        if (fs_mkdtemp (work_dir, "cache-list", &scratch, err) < 0)
+                return -1;
+        r = pull_config (scratch, src, &o, &stats, &config, err);
+        if (r == 0)
+                r = each_entry (src, config.data, config.len, collect_entry, out, err);
+        fs_drop_temp_dir (scratch);
+        free (scratch);
+        if (r == 0)
+                qsort (out->v, out->n, sizeof (*out->v), cmp_entry);
+        return r;
 }

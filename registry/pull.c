@@ -399,7 +399,7 @@ pull_registry (const char *src, const char *cache_dir, const char *out_path, con
                 r = -1;
         else if (reg_manifest_parse (m.data, m.len, &p.m, err) < 0)
                 r = pgimg_error_wrap (err, "%s", src);
-        else if (reg_parallel (p.m.n_layers + 1, opts->jobs, pull_blob_job, &p, err) == 0
+        else if (reg_parallel (opts->config_only ? 1 : p.m.n_layers + 1, opts->jobs, pull_blob_job, &p, err) == 0
                  && reg_store_bytes (p.blob_dir, digest, m.data, m.len, err) == 0
                  && (p.ref.digest || reg_record_ref (cache_dir, refname, digest, err) == 0))
                 r = out_path ? oci_write_stored (p.blob_dir, digest, refname, out_path, err) : 0;

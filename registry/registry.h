@@ -34,6 +34,7 @@ struct registry_opts {
         const char *s3_endpoint;        /* "http://127.0.0.1:9000"; NULL: AWS */
         const char *sign_key;           /* PEM P-256 private key: sign as cosign does */
         const char *const *trusted_keys; /* PEM public keys: a pull must be signed by one */
+        int config_only;                /* a pull takes the manifest and config, no layer */
 };
 
 struct registry_stats {
@@ -89,6 +90,14 @@ int registry_cache_push (const char *cache_dir, const char *dest, const struct r
  * *n_entries (may be NULL) is how many were recorded. */
 int registry_cache_pull (const char *cache_dir, const char *src, const struct registry_opts *opts,
                          struct registry_stats *stats, unsigned *n_entries, pgimg_error_t *err);
+
+/* The entries a cache image src lists (*out sorted by key; free out->v),
+ * read from its manifest and config only: no layer is downloaded, and
+ * nothing is written but a scratch store below work_dir, removed after
+ * (the signature is checked as by a pull). */
+struct layer_cache_entries;
+int registry_cache_entries (const char *src, const char *work_dir, const struct registry_opts *opts,
+                            struct layer_cache_entries *out, pgimg_error_t *err);
 
 /* Write a new ECDSA P-256 key pair, the kind cosign uses: priv_path
  * (PKCS#8 PEM, mode 0600) and pub_path (PKIX PEM), each atomically. */

@@ -718,7 +718,7 @@ reg_s3_pull (const char *src, const char *cache_dir, const char *out_path, const
                 r = reg_manifest_parse (m.data, m.len, &man, err);
         if (r == 0) {
                 struct s3_fetch f = { .s = &s, .m = &man, .blob_dir = blob_dir };
-                r = reg_parallel (man.n_layers + 1, opts->jobs, s3_pull_job, &f, err);
+                r = reg_parallel (opts->config_only ? 1 : man.n_layers + 1, opts->jobs, s3_pull_job, &f, err);
         }
         if (r == 0)
                 r = reg_store_bytes (blob_dir, d.digest, m.data, m.len, err);

@@ -32,6 +32,10 @@ expect "unknown command" 2 'unknown command .frob.' p frob
 expect "unknown major lists the known ones" 1 '13.*15.*17.*18' p build postgres-99
 expect "unknown minor lists the pinned ones" 1 '15\.18' p build postgres-15.99
 expect "jit with a version says to write jit" 1 'jit@19.: the jit layer has no versions.*write .jit.' p build postgres-18 --with jit@19 -o "$outdir/jit.tar"
+for slice in 0/3 4/3 x 1/0; do
+	expect "list --slice $slice is a usage error" 2 "slice: .$slice. is not a slice: write I/N" p list --extensions --slice "$slice"
+done
+expect "a typo in --with fails the plan as it would the build" 1 'pgvectr' p build postgres-18 --with pgvectr --plan
 
 cp "$data/versions/15.json" "$outdir/15.json.orig"
 printf '{ "name": "postgres", ' > "$data/versions/15.json"

@@ -5,6 +5,7 @@
 # empty cache pulls it (`pgimg pull --cache --trusted-key`) and builds
 # the same image without building a layer.  A cache signed by another
 # key, or an image that is not a cache, is refused and records nothing.
+# A plan (build --plan --cache-from) sees the cache's layers as remote.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
@@ -82,9 +83,19 @@ msg=$("$PGIMG" --cache-dir "$fresh" pull --cache --insecure "$host/pgimg/postgre
 check_image() { grep -q "is an image, not a pgimg build cache" <<<"$msg" && [ -z "$(ls "$fresh/layers" 2>/dev/null)" ]; }
 ok "an image is not taken for a cache" check_image
 
-# build --cache-from in one step: another empty cache builds nothing.
+# build --cache-from in one step: another empty cache builds nothing,
+# as its plan says first (the plan reads the cache's list of keys only,
+# and writes nothing).
 third="$work/third"
 mkdir -p "$third"
+plan=$("$PGIMG" --cache-dir "$third" build postgres-18 --plan --json --insecure-registry \
+	--trusted-key "$work/ci.pub" --cache-from "$host/pgimg/cache:ci" 2>"$work/plan.err")
+check_plan() {
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d and all(s["state"] == "remote" and s["key"] for s in d), d' "$plan" \
+		&& [ -z "$(ls -A "$third")" ]
+}
+ok "build --plan --cache-from: every layer is remote, and nothing was written" check_plan
+[ -s "$work/plan.err" ] && tail -3 "$work/plan.err" | sed 's/^/#   /'
 out=$("$PGIMG" --cache-dir "$third" build postgres-18 -o "$work/third.tar" --json --insecure-registry \
 	--trusted-key "$work/ci.pub" --cache-from "$host/pgimg/cache:ci" 2>"$work/third.err")
 built=$(grep -o '"built":true' <<<"$out" | wc -l)

@@ -260,6 +260,44 @@ option_errors_name_the_option (void **state)
         assert_string_equal (ctx.cache_dir, "/default");
 }
 
+/* The slices of --extensions --slice I/N, put together, are the whole
+ * listing, each recipe once; a bad slice is a usage error. */
+static void
+slices_make_up_the_catalogue (void **state)
+{
+        char *all_argv[] = { (char *) "list", (char *) "--extensions", NULL };
+        cleanup_free char *all = NULL;
+        size_t total = 0, lines = 0;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        assert_int_equal (run_list (".", all_argv, 2, &all, &err), 0);
+        for (char *p = all; *p; p++)
+                lines += *p == '\n';
+        for (int i = 1; i <= 3; i++) {
+                char spec[8];
+                snprintf (spec, sizeof (spec), "%d/3", i);
+                char *argv[] = { (char *) "list", (char *) "--extensions", (char *) "--slice", spec, NULL };
+                cleanup_free char *out = NULL;
+                assert_int_equal (run_list (".", argv, 4, &out, &err), 0);
+                for (char *line = out, *nl; (nl = strchr (line, '\n')) != NULL; line = nl + 1) {
+                        *nl = '\0';
+                        assert_non_null (strstr (all, line));
+                        total++;
+                }
+        }
+        assert_int_equal (total, lines);
+        {
+                char *argv[] = { (char *) "list", (char *) "--extensions", (char *) "--slice", (char *) "4/3", NULL };
+                cleanup_free char *out = NULL;
+                assert_true (run_list (".", argv, 4, &out, &err) < 0);
+                assert_int_equal (err->status, CLI_USAGE_STATUS);
+                assert_string_equal (err->msg, "list: --slice: `4/3` is not a slice: write I/N, whole numbers with "
+                                               "1 <= I <= N <= 1024 (like 2/4) (see `pgimg list --help`)");
+                pgimg_error_free (&err);
+        }
+}
+
 int
 main (void)
 {
@@ -272,6 +310,7 @@ main (void)
                 cmocka_unit_test (integer_options_name_option_and_value),
                 cmocka_unit_test (global_options_after_the_command),
                 cmocka_unit_test (option_errors_name_the_option),
+                cmocka_unit_test (slices_make_up_the_catalogue),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -181,6 +181,19 @@ write_layer (const char *root, const struct layer_opts *opts, const char *blob_d
                 fail_msg ("layer_write: %s", err->msg);
 }
 
+/* Write tree as a layer into cache's blob store (*blobs, malloc'ed)
+ * and record it under key. */
+static void
+store_layer (const char *cache, const char *key, const char *tree, const struct layer_opts *opts, char **blobs,
+             struct layer_desc *d)
+{
+        pgimg_error_t err = NULL;
+
+        assert_int_equal (layer_cache_blob_dir (cache, blobs, &err), 0);
+        write_layer (tree, opts, *blobs, d);
+        assert_int_equal (layer_cache_store (cache, key, d, &err), 0);
+}
+
 /* The entries of a layer, in order, as "path mode uid gid [-> link]". */
 static char **
 list_layer (const char *path, size_t *n_out)
@@ -553,9 +566,7 @@ cache_miss_store_hit_corrupt (void **state)
         assert_string_not_equal (key, other);
 
         assert_int_equal (layer_cache_lookup (cache, key, &got, &err), 0);
-        assert_int_equal (layer_cache_blob_dir (cache, &blobs, &err), 0);
-        write_layer (t0, &opts, blobs, &d);
-        assert_int_equal (layer_cache_store (cache, key, &d, &err), 0);
+        store_layer (cache, key, t0, &opts, &blobs, &d);
         memset (&got, 0, sizeof (got));
         assert_int_equal (layer_cache_lookup (cache, key, &got, &err), 1);
         assert_string_equal (got.digest, d.digest);
@@ -584,6 +595,49 @@ cache_miss_store_hit_corrupt (void **state)
         assert_true (layer_cache_lookup (cache, "../../etc/passwd", &got, &err) < 0);
         assert_string_equal (err->msg, "cache key `../../etc/passwd` is not a sha256");
         pgimg_error_free (&err);
+        remove_tree (t0);
+        remove_tree (cache);
+}
+
+/* A plan's look-up: the same answer as layer_cache_lookup, but a stale
+ * entry stays for the build to drop; and the remote list's look-up. */
+static void
+cache_peek_and_entries (void **state)
+{
+        cleanup_free char *t0 = make_tree (0), *cache = make_temp_dir ();
+        cleanup_free char *blobs = NULL, *path = NULL, *entry = NULL;
+        struct layer_opts opts = { .mtime = 1234567890, .compression = LAYER_GZIP };
+        struct layer_cache_entry v[3];
+        struct layer_cache_entries es = { v, 3 };
+        struct layer_desc d, got;
+        pgimg_error_t err = NULL;
+        const char *key = "1111111111111111111111111111111111111111111111111111111111111111";
+        (void) state;
+
+        assert_int_equal (layer_cache_peek (cache, key, &got, &err), 0);
+        store_layer (cache, key, t0, &opts, &blobs, &d);
+        memset (&got, 0, sizeof (got));
+        assert_int_equal (layer_cache_peek (cache, key, &got, &err), 1);
+        assert_string_equal (got.digest, d.digest);
+
+        path = blob_path (blobs, &d);
+        assert_int_equal (unlink (path), 0);
+        assert_true (asprintf (&entry, "%s/layers/%s.json", cache, key) > 0);
+        assert_int_equal (layer_cache_peek (cache, key, &got, &err), 0);
+        assert_true (fs_exists (entry));
+        assert_int_equal (layer_cache_lookup (cache, key, &got, &err), 0);
+        assert_false (fs_exists (entry));
+
+        memset (v, 0, sizeof (v));
+        memset (v[0].key, '0', SHA256_HEX_LEN);
+        memset (v[1].key, '1', SHA256_HEX_LEN);
+        memset (v[2].key, '2', SHA256_HEX_LEN);
+        v[1].desc = d;
+        memset (&got, 0, sizeof (got));
+        assert_int_equal (layer_cache_entries_find (&es, key, &got), 1);
+        assert_string_equal (got.digest, d.digest);
+        assert_int_equal (layer_cache_entries_find (&es, "3333333333333333333333333333333333333333333333333333333333333333", &got), 0);
+        assert_int_equal (layer_cache_entries_find (NULL, key, &got), 0);
         remove_tree (t0);
         remove_tree (cache);
 }
@@ -730,6 +784,7 @@ main (void)
                 cmocka_unit_test (extract_round_trip),
                 cmocka_unit_test (extract_refuses_escapes),
                 cmocka_unit_test (cache_miss_store_hit_corrupt),
+                cmocka_unit_test (cache_peek_and_entries),
                 cmocka_unit_test (build_lock_waits_for_its_holder),
                 cmocka_unit_test (errors_name_their_cause),
                 cmocka_unit_test (bad_level_leaves_nothing),

@@ -5,11 +5,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "builder/pipeline_int.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "layers/cache.h"
 
 /* A result as the pipeline leaves it before the image is defined. */
 static void
@@ -205,6 +208,83 @@ jit_is_an_item_not_an_extension (void **state)
         free (res);
 }
 
+/* A plan of postgres-18 with pgvector against cache_dir, on the heap. */
+static struct pipeline_result *
+plan_of (const char *cache_dir)
+{
+        static const char *const with[] = { "pgvector", NULL };
+        struct pipeline_result *res = malloc (sizeof (*res));
+        struct pipeline_opts o = {
+                .cache_dir = cache_dir, .data_dir = ".", .spec = "postgres-18", .compression = LAYER_GZIP,
+                .jobs = 1, .source_date_epoch = -1, .pgimg_version = "test", .with = with, .plan = 1,
+        };
+        pgimg_error_t err = NULL;
+
+        assert_non_null (res);
+        if (pipeline_postgres (&o, res, &err) < 0)
+                fail_msg ("plan: %s", err->msg);
+        return res;
+}
+
+/* The steps of a plan as "step name state[/after]" words. */
+static char *
+plan_words (const struct pipeline_result *res)
+{
+        cleanup_buf struct buf b = BUF_INIT;
+
+        for (size_t i = 0; i < res->n_plan; i++) {
+                const struct pipeline_step *s = &res->plan[i];
+                assert_int_equal (s->key[0] == '\0', s->after[0] != '\0');
+                buf_addf (&b, "%s%s %s %s%s%s", i ? ", " : "", s->step, s->name, pipeline_state_name (s->state),
+                          s->after[0] ? "/" : "", s->after);
+        }
+        return buf_detach (&b, NULL);
+}
+
+/* A plan on an empty cache builds everything and writes nothing; once
+ * the cache has the base layer, the plan takes it from there. */
+static void
+a_plan_looks_up_and_writes_nothing (void **state)
+{
+        char cache[] = "/tmp/pgimg-test-plan-XXXXXX";
+        cleanup_free char *words = NULL, *words2 = NULL, *blobs = NULL, *tree = NULL, *file = NULL;
+        struct pipeline_result *res;
+        struct layer_opts lo = { .mtime = 1, .compression = LAYER_GZIP };
+        struct layer_desc d;
+        pgimg_error_t err = NULL;
+        char base_key[SHA256_HEX_LEN + 1];
+        (void) state;
+
+        assert_non_null (mkdtemp (cache));
+        res = plan_of (cache);
+        words = plan_words (res);
+        assert_string_equal (words, "base base build, postgres postgres build, postgres-dev postgres-dev build, "
+                                    "extension pgvector build, entrypoint entrypoint build/base, sbom sbom build/entrypoint");
+        assert_string_equal (res->plan[1].version, "18.6");
+        assert_int_equal (rmdir (cache), 0);    /* still empty */
+        memcpy (base_key, res->plan[0].key, sizeof (base_key));
+        pipeline_result_free (res);
+        free (res);
+
+        /* Any layer will do: the cache believes an entry whose blob checks out. */
+        strcpy (cache + strlen (cache) - 6, "XXXXXX");
+        assert_non_null (mkdtemp (cache));
+        assert_true (asprintf (&tree, "%s/tree", cache) > 0 && asprintf (&file, "%s/f", tree) > 0);
+        assert_int_equal (fs_mkdir_p (tree, 0755, &err), 0);
+        assert_int_equal (fs_write_file_atomic (file, "x", 1, 0644, &err), 0);
+        assert_int_equal (layer_cache_blob_dir (cache, &blobs, &err), 0);
+        assert_int_equal (layer_write (tree, &lo, blobs, &d, &err), 0);
+        assert_int_equal (layer_cache_store (cache, base_key, &d, &err), 0);
+        res = plan_of (cache);
+        words2 = plan_words (res);
+        assert_non_null (strstr (words2, "base base cached, postgres postgres build, "));
+        assert_non_null (strstr (words2, "entrypoint entrypoint build/postgres, "));
+        assert_string_equal (res->layers[0].desc.digest, d.digest);
+        pipeline_result_free (res);
+        free (res);
+        assert_int_equal (fs_rm_rf (cache, &err), 0);
+}
+
 int
 main (void)
 {
@@ -213,6 +293,7 @@ main (void)
                 cmocka_unit_test (the_image_of_17),
                 cmocka_unit_test (the_jit_layer_goes_on_top),
                 cmocka_unit_test (jit_is_an_item_not_an_extension),
+                cmocka_unit_test (a_plan_looks_up_and_writes_nothing),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
