@@ -5,14 +5,16 @@
 # bind mounts).
 #
 # pgimg builds in a fresh cache that shares only the downloads
-# (PGIMG_BENCH_CACHE, default build/test-cache), so the build root it
-# assembles is the only one there: the root of set `build`, which the
-# direct run then uses.  Its phase table (--timings) is printed; the time
-# it spent fetching and assembling the build root is taken off its total
-# (the direct run had both ready).  Two ratios: the whole build, which
-# also counts what the direct run does not do (the runtime base, the
-# layers, the image), and the phases run in the sandbox (its set-up
-# included) against the direct run, which does only those.
+# (PGIMG_BENCH_CACHE, default build/test-cache) and, after its first run,
+# the roots that run assembled; the direct run uses the root of set
+# `build`.  The time pgimg spent fetching and assembling roots is taken
+# off its total (the direct run has both ready).  Each side runs twice,
+# alternating, from a synced disk; the ratios are of the medians.  Two
+# ratios: the whole build, which also counts what the direct run does not
+# do (the runtime base, the layers, the image), and the phases run in the
+# sandbox (its set-up included) against the direct run, which does only
+# those.  The direct run's phases are timed too, to compare with pgimg's
+# phase table.
 set -eu
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "needs root for the direct (chroot) run"; exit 77; }
@@ -34,52 +36,103 @@ root=
 # Unmount first; --one-file-system keeps rm out of a mount left behind
 # (the shared downloads are bound read-only besides).
 cleanup() {
-	[ -n "$root" ] && umount -l "$root/in" "$root/build" "$root/out" "$root/proc" "$root/dev" 2>/dev/null
+	if [ -n "$root" ]; then
+		umount -l "$root/build" "$root/out" "$root/in" "$root/proc" "$root/dev" 2>/dev/null
+	fi
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 
-mkdir -p "$cache/downloads" "$work/cache"
-ln -s "$(realpath "$cache/downloads")" "$work/cache/downloads"
-s=$(date +%s.%N)
-./pgimg -q --cache-dir "$work/cache" build "postgres-$m" -o "$work/pg.tar" --timings --json \
-	>"$work/pgimg.json" 2>"$work/timings.txt"
-t_all=$(echo "$(date +%s.%N) - $s" | bc)
-phases() {
+mkdir -p "$cache/downloads"
+sum_phases() {
 	python3 -c '
 import json, sys
 t = json.load(open(sys.argv[1]))["timings"]
-print("%.2f" % sum(r["seconds"] for r in t if r["step"] == "postgres" and r["phase"] in sys.argv[2:]))' \
-		"$work/pgimg.json" "$@"
+want = sys.argv[2:]
+print("%.2f" % sum(r["seconds"] for r in t if r["phase"] in want))' "$@"
 }
-t_ready=$(phases fetch "assemble build root")
-t_pgimg=$(echo "$t_all - $t_ready" | bc)
-t_sandbox=$(phases "sandbox set-up" "unpack source" configure make "make contrib" install)
-root=$(ls -d "$work"/cache/roots/*/)
-[ "$(echo "$root" | wc -l)" -eq 1 ] || { echo "expected one build root in $work/cache/roots"; exit 1; }
 
-# Direct: the same script, chroot into the same root, no namespaces.
-mkdir -p "$work/build" "$work/out" "$root/in" "$root/build" "$root/out" "$root/proc" "$root/dev"
-mount --bind "$cache/downloads/sha256" "$root/in"
-mount -o remount,ro,bind "$root/in"
-mount --bind "$work/build" "$root/build"
-mount --bind "$work/out" "$root/out"
-mount -t proc proc "$root/proc"
-mount --rbind /dev "$root/dev"
-s=$(date +%s.%N)
-chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp TZ=UTC LC_ALL=C JOBS="$(nproc)" \
-	SOURCE="$src" PG_MAJOR="$m" CONFIGURE_ARGS="$args" /bin/sh -euc '
+# pgimg, in a fresh cache each time (the layer cache empty), sharing the
+# downloads and, after the first run, its assembled roots.
+n_p=0
+run_pgimg() {
+	n_p=$((n_p + 1))
+	local c="$work/cache$n_p"
+	mkdir -p "$c"
+	ln -s "$(realpath "$cache/downloads")" "$c/downloads"
+	[ "$n_p" -gt 1 ] && ln -s "$work/cache1/roots" "$c/roots"
+	sync
+	local s e
+	s=$(date +%s.%N)
+	./pgimg -q --cache-dir "$c" build "postgres-$m" -o "$work/pg$n_p.tar" --timings --json \
+		>"$work/pgimg$n_p.json" 2>"$work/timings$n_p.txt"
+	e=$(date +%s.%N)
+	local all ready sandbox
+	all=$(echo "$e - $s" | bc)
+	# What the direct run has ready: downloads and the assembled roots.
+	ready=$(sum_phases "$work/pgimg$n_p.json" fetch "assemble build root" "assemble runtime base")
+	sandbox=$(sum_phases "$work/pgimg$n_p.json" "sandbox set-up" "unpack source" configure make "make contrib" install)
+	p_all+=("$(echo "$all - $ready" | bc)")
+	p_sandbox+=("$sandbox")
+	echo "pgimg run $n_p: $(echo "$all - $ready" | bc) s ($all s less $ready s of fetch and roots; $sandbox s in the sandbox)"
+	rm -f "$work/pg$n_p.tar"
+}
+
+# Direct: the same script, chroot into the same root, no namespaces,
+# each phase timed by the same clock.
+n_d=0
+run_direct() {
+	n_d=$((n_d + 1))
+	if [ -z "$root" ]; then
+		# The build root: the one of cache1's roots with a compiler.
+		for r in "$work"/cache1/roots/*/; do [ -x "$r/usr/bin/gcc" ] && root=$r; done
+		[ -n "$root" ] || { echo "no build root in $work/cache1/roots"; exit 1; }
+		mkdir -p "$root/in" "$root/build" "$root/out" "$root/proc" "$root/dev"
+	fi
+	mkdir -p "$work/build$n_d" "$work/out$n_d"
+	mount --bind "$cache/downloads/sha256" "$root/in"
+	mount -o remount,ro,bind "$root/in"
+	mount -t proc proc "$root/proc"
+	mount --rbind /dev "$root/dev"
+	mount --bind "$work/build$n_d" "$root/build"
+	mount --bind "$work/out$n_d" "$root/out"
+	sync
+	local s e
+	s=$(date +%s.%N)
+	chroot "$root" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp TZ=UTC LC_ALL=C JOBS="$(nproc)" \
+		SOURCE="$src" PG_MAJOR="$m" CONFIGURE_ARGS="$args" /bin/sh -euc '
+at() { echo "@phase $1 $(date +%s.%N)" >&2; }
 cd /build
-tar --no-same-owner -xf "/in/$SOURCE" --strip-components=1
+at "unpack source"; tar --no-same-owner -xf "/in/$SOURCE" --strip-components=1
 eval "set -- $CONFIGURE_ARGS"
-./configure --prefix="/usr/lib/postgresql/$PG_MAJOR" "$@"
-make -j"$JOBS"
-make -C contrib -j"$JOBS"
-make install-strip DESTDIR=/out
-make -C contrib install-strip DESTDIR=/out' >"$work/direct.log" 2>&1
-t_direct=$(echo "$(date +%s.%N) - $s" | bc)
-cat "$work/timings.txt"
-echo "postgres-$m $version: pgimg ${t_pgimg} s (${t_all} s less ${t_ready} s of fetch and build root;" \
-	"${t_sandbox} s in the sandbox), direct ${t_direct} s"
-echo "isolation overhead ratio (pgimg / direct): $(echo "scale=3; $t_pgimg / $t_direct" | bc) (target <= 1.05)"
-echo "sandboxed phases against direct: $(echo "scale=3; $t_sandbox / $t_direct" | bc)"
+at configure; ./configure --prefix="/usr/lib/postgresql/$PG_MAJOR" "$@"
+at make; make -j"$JOBS"
+at "make contrib"; make -C contrib -j"$JOBS"
+at install; make install-strip DESTDIR=/out
+make -C contrib install-strip DESTDIR=/out
+at end' >"$work/direct$n_d.log" 2>&1
+	e=$(date +%s.%N)
+	umount "$root/build" "$root/out" "$root/in" "$root/proc"
+	umount -R "$root/dev"
+	rm -rf --one-file-system "$work/build$n_d" "$work/out$n_d"
+	d_all+=("$(echo "$e - $s" | bc)")
+	echo "direct run $n_d: ${d_all[-1]} s; phases:" $(awk '/^@phase/ { n = $NF; $1 = ""; $NF = ""; if (p != "") printf "%s %.1f; ", p, n - t; p = $0; t = n }' "$work/direct$n_d.log")
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Each side twice, alternating (pgimg, direct, direct, pgimg), so that
+# neither side always runs first or right after the build root is
+# written; the ratio is of the medians.
+p_all=() p_sandbox=() d_all=()
+run_pgimg
+run_direct
+run_direct
+run_pgimg
+echo
+echo "phases of the last pgimg run:"
+cat "$work/timings$n_p.txt"
+pm=$(median "${p_all[@]}"); sm=$(median "${p_sandbox[@]}"); dm=$(median "${d_all[@]}")
+echo "postgres-$m $version: pgimg ${p_all[*]} s (median $pm; sandboxed phases ${p_sandbox[*]}, median $sm), direct ${d_all[*]} s (median $dm)"
+echo "isolation overhead ratio (pgimg / direct, medians): $(echo "scale=3; $pm / $dm" | bc) (target <= 1.05)"
+echo "sandboxed phases against direct (medians): $(echo "scale=3; $sm / $dm" | bc)"
