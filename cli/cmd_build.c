@@ -45,7 +45,8 @@ help (void)
                 "      --set NAME            add the extensions of images/NAME.json (default, full);\n"
                 "                            those that do not support the major are left out\n"
                 "      --cache-from REF      first take the layers a remote cache (REF or s3://...)\n"
-                "                            has; an unreachable or badly signed cache is skipped\n"
+                "                            has; an unreachable or badly signed cache is skipped;\n"
+                "                            repeatable: each is taken in order (docs/farm.md)\n"
                 "      --cache-to REF        afterwards push the layer cache there\n"
                 "      --cache-endpoint URL  the S3 endpoint of an s3:// cache\n"
                 "      --insecure-registry   plain HTTP to the cache's registry\n"
@@ -193,7 +194,9 @@ static const struct option opts[] = {
 struct build_args {
         struct cli_image_opts *io;
         struct registry_opts ro;
-        const char *cache_from, *cache_to;
+        const char **cache_from;        /* --cache-from, in order; NULL-terminated */
+        size_t n_cache_from;
+        const char *cache_to;
         const char *trusted[2];
         enum layer_compression compression;
         enum oci_format fmt;
@@ -212,6 +215,20 @@ static void
 build_args_release (struct build_args *a)
 {
         timings_free (&a->times);
+        free (a->cache_from);
+}
+
+static int
+add_cache_from (struct build_args *a, const char *ref, pgimg_error_t *err)
+{
+        const char **v = realloc (a->cache_from, (a->n_cache_from + 2) * sizeof (*v));
+
+        if (v == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "build");
+        v[a->n_cache_from++] = ref;
+        v[a->n_cache_from] = NULL;
+        a->cache_from = v;
+        return 0;
 }
 
 /* --disk-format or --disk-size; bad values are usage errors. */
@@ -272,7 +289,8 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                         a->ro.s3_endpoint = optarg;
                         break;
                 case 'F':
-                        a->cache_from = optarg;
+                        if (add_cache_from (a, optarg, err) < 0)
+                                return -1;
                         break;
                 case 'T':
                         a->cache_to = optarg;
@@ -304,19 +322,22 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
         return 0;
 }
 
-/* A remote cache only saves work: without it, build. */
+/* A remote cache only saves work: without it, build.  Each is taken in
+ * the order given; one that cannot be taken does not stop the others. */
 static void
-take_remote_cache (struct pgimg_ctx *ctx, struct build_args *a)
+take_remote_caches (struct pgimg_ctx *ctx, struct build_args *a)
 {
-        pgimg_error_t e = NULL;
-        unsigned entries = 0;
         double t = timings_now ();
 
-        if (registry_cache_pull (ctx->cache_dir, a->cache_from, &a->ro, NULL, &entries, &e) < 0) {
-                progress_note ("not using the cache %s: %s; building instead", a->cache_from, e->msg);
-                pgimg_error_free (&e);
-        } else {
-                progress_note ("took %u layer entries from the cache %s", entries, a->cache_from);
+        for (size_t i = 0; i < a->n_cache_from; i++) {
+                pgimg_error_t e = NULL;
+                unsigned entries = 0;
+                if (registry_cache_pull (ctx->cache_dir, a->cache_from[i], &a->ro, NULL, &entries, &e) < 0) {
+                        progress_note ("not using the cache %s: %s; building instead", a->cache_from[i], e->msg);
+                        pgimg_error_free (&e);
+                } else {
+                        progress_note ("took %u layer entries from the cache %s", entries, a->cache_from[i]);
+                }
         }
         timings_since (&a->times, "prepare", "--cache-from", t);
 }
@@ -376,6 +397,32 @@ write_disk (struct pgimg_ctx *ctx, struct build_args *a, const struct pipeline_o
         return 0;
 }
 
+/* The keys every --cache-from lists, as one sorted list; one that
+ * cannot be read is skipped with a note, as a build skips it. */
+static int
+read_remote_caches (struct build_args *a, struct layer_cache_entries *remote, pgimg_error_t *err)
+{
+        const char *tmp = getenv ("TMPDIR");
+
+        for (size_t i = 0; i < a->n_cache_from; i++) {
+                struct layer_cache_entries one = { 0 };
+                pgimg_error_t e = NULL;
+                int r;
+                if (registry_cache_entries (a->cache_from[i], tmp && *tmp ? tmp : "/tmp", &a->ro, &one, &e) < 0) {
+                        progress_note ("not using the cache %s: %s; the plan builds instead", a->cache_from[i],
+                                       e->msg);
+                        pgimg_error_free (&e);
+                        free (one.v);
+                        continue;
+                }
+                r = layer_cache_entries_merge (remote, &one, err);
+                free (one.v);
+                if (r < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 /* --plan: every layer's key and where it is, nothing built or written.
  * A remote cache is read as far as its list of keys (manifest and
  * config), as the build would take it. */
@@ -383,17 +430,15 @@ static int
 build_plan (struct build_args *a, struct pipeline_opts *po, pgimg_error_t *err)
 {
         struct layer_cache_entries remote = { 0 };
-        const char *tmp = getenv ("TMPDIR");
         struct pipeline_result res;
-        pgimg_error_t e = NULL;
         int r;
 
-        if (a->cache_from && registry_cache_entries (a->cache_from, tmp && *tmp ? tmp : "/tmp", &a->ro, &remote, &e) < 0) {
-                progress_note ("not using the cache %s: %s; the plan builds instead", a->cache_from, e->msg);
-                pgimg_error_free (&e);
-        } else if (a->cache_from) {
-                po->remote = &remote;
+        if (read_remote_caches (a, &remote, err) < 0) {
+                free (remote.v);
+                return pgimg_error_wrap (err, "build %s --plan", po->spec);
         }
+        if (a->n_cache_from)
+                po->remote = &remote;
         po->plan = 1;
         r = pipeline_postgres (po, &res, err);
         if (r == 0)
@@ -429,8 +474,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);
-        if (a.cache_from)
-                take_remote_cache (ctx, &a);
+        take_remote_caches (ctx, &a);
         if (cli_build (ctx, "build", &po, &res, err) < 0)
                 return -1;
         r = a.disk ? write_disk (ctx, &a, &po, &res, err) : write_and_report (ctx, &a, &res, err);

@@ -174,6 +174,30 @@ layer_cache_entries_find (const struct layer_cache_entries *es, const char *key,
 }
 
 int
+layer_cache_entries_merge (struct layer_cache_entries *into, const struct layer_cache_entries *from,
+                           pgimg_error_t *err)
+{
+        struct layer_cache_entry *v = malloc ((into->n + from->n + 1) * sizeof (*v));
+        size_t i = 0, j = 0, n = 0;
+
+        if (v == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "cache entries");
+        while (i < into->n || j < from->n) {
+                int c = i == into->n ? 1 : j == from->n ? -1 : strcmp (into->v[i].key, from->v[j].key);
+                if (c <= 0)
+                        v[n++] = into->v[i++];
+                else
+                        v[n++] = from->v[j++];
+                if (c == 0)
+                        j++;
+        }
+        free (into->v);
+        into->v = v;
+        into->n = n;
+        return 0;
+}
+
+int
 layer_cache_store (const char *cache_dir, const char *key, const struct layer_desc *desc,
                    pgimg_error_t *err)
 {

@@ -50,6 +50,12 @@ struct layer_cache_entries {
 };
 /* 1 and *out filled when es (may be NULL) has key, else 0. */
 int layer_cache_entries_find (const struct layer_cache_entries *es, const char *key, struct layer_desc *out);
+/* Add the entries of from (sorted) that into (sorted, or empty with v
+ * NULL) lacks, keeping it sorted by key; where both have a key, into's
+ * entry stays.  into->v is reallocated (the caller frees it); on ENOMEM
+ * into is unchanged. */
+int layer_cache_entries_merge (struct layer_cache_entries *into, const struct layer_cache_entries *from,
+                               pgimg_error_t *err);
 
 /* Record key -> desc (the blob must already be in blobs/). Atomic. */
 int layer_cache_store (const char *cache_dir, const char *key, const struct layer_desc *desc,

@@ -642,6 +642,45 @@ cache_peek_and_entries (void **state)
         remove_tree (cache);
 }
 
+/* Several remote caches' lists as one, for a plan with several
+ * --cache-from: sorted, each key once, the first cache's entry kept. */
+static struct layer_cache_entry
+entry_of (char k, uint64_t size)
+{
+        struct layer_cache_entry e;
+
+        memset (&e, 0, sizeof (e));
+        memset (e.key, k, SHA256_HEX_LEN);
+        e.desc.size = size;
+        return e;
+}
+
+static void
+cache_entries_merge_in_order (void **state)
+{
+        struct layer_cache_entry a[] = { entry_of ('1', 1), entry_of ('3', 3) };
+        struct layer_cache_entry b[] = { entry_of ('0', 10), entry_of ('3', 30), entry_of ('4', 40) };
+        struct layer_cache_entries all = { 0 }, one = { a, 2 }, two = { b, 3 }, none = { NULL, 0 };
+        struct layer_desc got;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        assert_int_equal (layer_cache_entries_merge (&all, &none, &err), 0);
+        assert_int_equal (all.n, 0);
+        assert_int_equal (layer_cache_entries_merge (&all, &one, &err), 0);
+        assert_int_equal (layer_cache_entries_merge (&all, &two, &err), 0);
+        assert_int_equal (all.n, 4);
+        for (size_t i = 1; i < all.n; i++)
+                assert_true (strcmp (all.v[i - 1].key, all.v[i].key) < 0);
+        assert_int_equal (layer_cache_entries_find (&all, b[0].key, &got), 1);
+        assert_int_equal (got.size, 10);
+        assert_int_equal (layer_cache_entries_find (&all, a[1].key, &got), 1);
+        assert_int_equal (got.size, 3);         /* the first cache's */
+        assert_int_equal (layer_cache_entries_find (&all, b[2].key, &got), 1);
+        assert_int_equal (got.size, 40);
+        free (all.v);
+}
+
 /* A second taker of a key's build lock waits until the first lets go:
  * the child finds the holder's mark written when it gets the lock. */
 static void
@@ -785,6 +824,7 @@ main (void)
                 cmocka_unit_test (extract_refuses_escapes),
                 cmocka_unit_test (cache_miss_store_hit_corrupt),
                 cmocka_unit_test (cache_peek_and_entries),
+                cmocka_unit_test (cache_entries_merge_in_order),
                 cmocka_unit_test (build_lock_waits_for_its_holder),
                 cmocka_unit_test (errors_name_their_cause),
                 cmocka_unit_test (bad_level_leaves_nothing),
