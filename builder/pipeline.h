@@ -154,6 +154,18 @@ void pipeline_result_free (struct pipeline_result *res);
 int pipeline_machine_layer (const struct pipeline_opts *opts, struct pipeline_result *res,
                             pgimg_error_t *err);
 
+/* The item of --with and of image sets that asks for the jit layer. */
+#define PIPELINE_JIT_ITEM "jit"
+/* 1 when a --with or image set item is PIPELINE_JIT_ITEM, 0 when it
+ * is something else; "jit@..." is an error. */
+int pipeline_jit_wanted (const char *item, pgimg_error_t *err);
+
+/* The items of image set name (<data_dir>/images/<name>.json) appended
+ * to *items (a NULL-terminated vector the caller frees with strv_free):
+ * a name that is no set's, or a missing or invalid file, is an error
+ * naming it. */
+int pipeline_set_load (const char *data_dir, const char *name, char ***items, pgimg_error_t *err);
+
 /* The receipt for res as JSON; manifest_digest may be NULL. */
 int pipeline_receipt (const struct pipeline_result *res, const char *pgimg_version,
                       size_t n_layers, const char *manifest_digest, struct buf *out,

@@ -24,6 +24,20 @@ strv_push (char ***v, size_t *n, const char *s)
         return 0;
 }
 
+int
+pipeline_set_load (const char *data_dir, const char *name, char ***items, pgimg_error_t *err)
+{
+        cleanup_free char *path = NULL;
+
+        if (name[0] == '\0' || strchr (name, '/') || name[0] == '.')
+                return pgimg_make_error (err, EINVAL, "`%s` is not an image set name (see images/)", name);
+        if (asprintf (&path, "%s/images/%s.json", data_dir, name) < 0)
+                return pipeline_oom (err, "image set");
+        if (!fs_exists (path))
+                return pgimg_make_error (err, ENOENT, "no image set `%s` (no `%s`)", name, path);
+        return ext_image_set_load (path, items, err);
+}
+
 /* The items of the image sets that build for this major, then --with. */
 static int
 gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char ***items,
@@ -33,14 +47,7 @@ gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char *
 
         for (size_t i = 0; o->sets && o->sets[i]; i++) {
                 cleanup_strv char **set = NULL;
-                cleanup_free char *path = NULL;
-                if (strchr (o->sets[i], '/') || o->sets[i][0] == '.')
-                        return pgimg_make_error (err, EINVAL, "`%s` is not an image set name (see images/)", o->sets[i]);
-                if (asprintf (&path, "%s/images/%s.json", o->data_dir, o->sets[i]) < 0)
-                        return pipeline_oom (err, "image set");
-                if (!fs_exists (path))
-                        return pgimg_make_error (err, ENOENT, "no image set `%s` (no `%s`)", o->sets[i], path);
-                if (ext_image_set_load (path, &set, err) < 0)
+                if (pipeline_set_load (o->data_dir, o->sets[i], &set, err) < 0)
                         return -1;
                 for (size_t j = 0; set && set[j]; j++) {
                         const char *one[] = { set[j], NULL };

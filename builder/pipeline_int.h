@@ -54,11 +54,6 @@ int pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_re
 /* The top layer: the SPDX document of the layers below (res->sbom). */
 int pipeline_sbom_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
 
-/* The item of --with and of image sets that asks for the jit layer. */
-#define PIPELINE_JIT_ITEM "jit"
-/* 1 when a --with or image set item is PIPELINE_JIT_ITEM, 0 when it
- * is something else; "jit@..." is an error. */
-int pipeline_jit_wanted (const char *item, pgimg_error_t *err);
 /* res->jit's name, comment and key, made from the postgres layer's key,
  * the lock's set `jit` and the runtime set. */
 int pipeline_jit_key (const struct pipeline_opts *o, struct pipeline_result *res, const char *postgres_key,

@@ -12,17 +12,19 @@
 #include <string.h>
 
 #include "builder/ext_times.h"
+#include "builder/pipeline.h"
 #include "builder/recipe.h"
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "common/jsonw.h"
 #include "common/slice.h"
 
 static void
 list_usage (FILE *f)
 {
-        fprintf (f, "usage: pgimg list [--extensions [--slice I/N]] [--json]\n"
+        fprintf (f, "usage: pgimg list [--extensions [--set NAME] [--major M] [--slice I/N]] [--json]\n"
                     "\n"
                     "Show each PostgreSQL major that has a recipe, its default minor and\n"
                     "the other pinned minors, newest first.\n"
@@ -31,15 +33,20 @@ list_usage (FILE *f)
                     "                    then each version with the majors it builds for\n"
                     "  -h, --help        show this help\n"
                     "      --json        print a JSON array on stdout instead\n"
+                    "      --major M     with --extensions: only those that build for PostgreSQL M\n"
+                    "                    (what a build of that major leaves out is not listed)\n"
+                    "      --set NAME    with --extensions: only the items of images/NAME.json\n"
+                    "                    (`jit` included, as the jit layer)\n"
                     "      --slice I/N   with --extensions: only the I-th of N slices that share\n"
-                    "                    the catalogue, balanced by the build times the cache\n"
-                    "                    recorded (one CI machine of N)\n"
+                    "                    what is listed, balanced by the build times the cache\n"
+                    "                    recorded (one CI machine of N; docs/farm.md)\n"
                     "\n"
                     "Example:\n"
                     "  $ pgimg list\n"
                     "  postgres-15  15.18 (default)  15.17  15.15\n"
                     "  $ pgimg build postgres-15.17\n"
-                    "  $ pgimg list --extensions --slice 2/4 --json\n");
+                    "  $ pgimg list --extensions --slice 2/4 --json\n"
+                    "  $ pgimg list --extensions --set default --major 18 --slice 1/2 --json\n");
 }
 
 static int
@@ -121,56 +128,71 @@ json_ext_version (struct jsonw *w, const struct ext_recipe *r, const struct ext_
         jsonw_end (w);
 }
 
-/* Which recipes to list, and what the cache knows of their build times. */
+/* One line of the extension listing: a recipe, or the jit layer (an
+ * item of a set that is built like an extension but has no recipe). */
+struct ext_item {
+        const struct ext_recipe *r;     /* NULL: the jit layer */
+        const char *name;
+        const char *with;               /* what --with takes to build it as listed */
+        double seconds;                 /* recorded build seconds, added up; <0: none */
+        unsigned slice;                 /* 0-based */
+};
+
+/* What to list: every recipe, or a set's items; for one major or all. */
 struct ext_listing {
-        const struct ext_recipe *rs;
+        struct ext_recipe *rs;          /* every recipe, owned */
+        size_t n_rs;
+        char **set;                     /* the set's items, owned; NULL: the catalogue */
+        struct ext_item *items;         /* the candidates, before slicing */
         size_t n;
-        double *seconds;        /* recorded build seconds, added up; <0: none */
-        unsigned *slice_of;     /* 0-based slice of each */
-        unsigned want;          /* the slice to list (0-based) */
+        unsigned want;                  /* the slice to list (0-based) */
 };
 
 static void
 ext_listing_release (struct ext_listing *l)
 {
-        free (l->seconds);
-        free (l->slice_of);
+        ext_recipes_free (l->rs, l->n_rs);
+        strv_free (l->set);
+        free (l->items);
 }
 
-static int
-listed (const struct ext_listing *l, size_t i)
+#define JIT_ITEM "jit"
+static const char jit_summary[] = "PostgreSQL's LLVM JIT provider with its LLVM libraries: the jit layer (docs/jit.md)";
+
+static void
+json_ext_item (struct jsonw *w, const struct ext_item *it)
 {
-        return l->slice_of[i] == l->want;
+        const struct ext_recipe *r = it->r;
+
+        jsonw_object (w);
+        jsonw_kv_string (w, "name", it->name);
+        jsonw_kv_string (w, "build", r ? ext_build_name (r->build) : JIT_ITEM);
+        jsonw_kv_string (w, "summary", r ? r->summary : jit_summary);
+        jsonw_kv_string (w, "with", it->with);
+        jsonw_key (w, "versions");
+        jsonw_array (w);
+        for (size_t k = 0; r && k < r->n_versions; k++)
+                json_ext_version (w, r, &r->versions[k]);
+        jsonw_end (w);
+        jsonw_key (w, "build_seconds");
+        if (it->seconds < 0)
+                jsonw_string (w, NULL);
+        else
+                jsonw_fixed (w, it->seconds, 1);
+        jsonw_end (w);
 }
 
 static int
 print_extensions_json (const struct ext_listing *l, pgimg_error_t *err)
 {
-        const struct ext_recipe *rs = l->rs;
         cleanup_buf struct buf b = BUF_INIT;
         struct jsonw w;
 
         jsonw_init (&w, &b);
         jsonw_array (&w);
-        for (size_t i = 0; i < l->n; i++) {
-                if (!listed (l, i))
-                        continue;
-                jsonw_object (&w);
-                jsonw_kv_string (&w, "name", rs[i].name);
-                jsonw_kv_string (&w, "build", ext_build_name (rs[i].build));
-                jsonw_kv_string (&w, "summary", rs[i].summary);
-                jsonw_key (&w, "versions");
-                jsonw_array (&w);
-                for (size_t k = 0; k < rs[i].n_versions; k++)
-                        json_ext_version (&w, &rs[i], &rs[i].versions[k]);
-                jsonw_end (&w);
-                jsonw_key (&w, "build_seconds");
-                if (l->seconds[i] < 0)
-                        jsonw_string (&w, NULL);
-                else
-                        jsonw_fixed (&w, l->seconds[i], 1);
-                jsonw_end (&w);
-        }
+        for (size_t i = 0; i < l->n; i++)
+                if (l->items[i].slice == l->want)
+                        json_ext_item (&w, &l->items[i]);
         jsonw_end (&w);
         return cli_print_json (&w, &b, err);
 }
@@ -180,11 +202,11 @@ static void
 print_extensions (FILE *f, const struct ext_listing *l)
 {
         for (size_t i = 0; i < l->n; i++) {
-                const struct ext_recipe *r = &l->rs[i];
-                if (!listed (l, i))
+                const struct ext_recipe *r = l->items[i].r;
+                if (l->items[i].slice != l->want)
                         continue;
-                fprintf (f, "%-24s %-8s", r->name, ext_build_name (r->build));
-                for (size_t k = 0; k < r->n_versions; k++) {
+                fprintf (f, "%-24s %-8s", l->items[i].name, r ? ext_build_name (r->build) : JIT_ITEM);
+                for (size_t k = 0; r && k < r->n_versions; k++) {
                         const struct ext_version *v = &r->versions[k];
                         fprintf (f, "  %s (", v->version);
                         for (char **m = v->majors; *m; m++)
@@ -195,110 +217,246 @@ print_extensions (FILE *f, const struct ext_listing *l)
         }
 }
 
-/* The slice of every recipe, weighed by its recorded build seconds;
- * a recipe without a record weighs the mean of those with one (1 when
- * none has one, so that slices then hold about as many recipes). */
+/* The recorded build seconds of every item into it->seconds (<0: none),
+ * and its weight into weights[i]: the seconds, or for an item without a
+ * record the mean of those with one (1 when none has one, so that slices
+ * then hold about as many items). */
+static int
+weigh_items (const struct pgimg_ctx *ctx, struct ext_listing *l, double *weights, pgimg_error_t *err)
+{
+        double known = 0;
+        size_t n_known = 0;
+
+        for (size_t i = 0; i < l->n; i++) {
+                struct ext_item *it = &l->items[i];
+                int r = ext_times_total (ctx->cache_dir, it->name, &it->seconds, err);
+                if (r < 0)
+                        return -1;
+                if (r == 0)
+                        it->seconds = -1;
+                else
+                        known += it->seconds, n_known++;
+        }
+        for (size_t i = 0; i < l->n; i++)
+                weights[i] = l->items[i].seconds >= 0 ? l->items[i].seconds : n_known ? known / (double) n_known : 1;
+        return 0;
+}
+
+/* group[i]: the first item of the group item i is in.  An item and
+ * the listed items its recipe requires are one group, since building
+ * it builds them too: one slice then makes them all, and no two slices
+ * build the same layer. */
+static void
+group_requires (const struct ext_listing *l, size_t *group)
+{
+        for (size_t i = 0; i < l->n; i++)
+                group[i] = i;
+        for (size_t i = 0; i < l->n; i++) {
+                const struct ext_recipe *r = l->items[i].r;
+                for (char **q = r ? r->requires : NULL; q && *q; q++)
+                        for (size_t j = 0; j < l->n; j++) {
+                                size_t from = group[j], to = group[i];
+                                if (strcmp (l->items[j].name, *q) != 0 || from == to)
+                                        continue;
+                                if (from < to)
+                                        from = group[i], to = group[j];
+                                for (size_t k = 0; k < l->n; k++)
+                                        if (group[k] == from)
+                                                group[k] = to;
+                        }
+        }
+}
+
+/* The slice of every item: the groups (group_requires), each named by
+ * its first item and weighing what its items weigh, shared out by
+ * slice_assign. */
 static int
 slice_extensions (const struct pgimg_ctx *ctx, const struct slice_spec *spec, struct ext_listing *l,
                   pgimg_error_t *err)
 {
         cleanup_free double *weights = calloc (l->n + 1, sizeof (*weights));
+        cleanup_free double *group_weights = calloc (l->n + 1, sizeof (*group_weights));
         cleanup_free const char **names = calloc (l->n + 1, sizeof (*names));
-        double known = 0;
-        size_t n_known = 0;
+        cleanup_free size_t *group = calloc (l->n + 1, sizeof (*group));
+        cleanup_free size_t *first = calloc (l->n + 1, sizeof (*first));
+        cleanup_free unsigned *slice_of = calloc (l->n + 1, sizeof (*slice_of));
+        size_t n_groups = 0;
 
-        l->seconds = calloc (l->n + 1, sizeof (*l->seconds));
-        l->slice_of = calloc (l->n + 1, sizeof (*l->slice_of));
-        if (weights == NULL || names == NULL || l->seconds == NULL || l->slice_of == NULL)
+        if (weights == NULL || group_weights == NULL || names == NULL || group == NULL || first == NULL
+            || slice_of == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "list");
+        if (weigh_items (ctx, l, weights, err) < 0)
+                return -1;
+        group_requires (l, group);
         for (size_t i = 0; i < l->n; i++) {
-                int r = ext_times_total (ctx->cache_dir, l->rs[i].name, &l->seconds[i], err);
-                if (r < 0)
-                        return -1;
-                if (r == 0)
-                        l->seconds[i] = -1;
-                else
-                        known += l->seconds[i], n_known++;
-                names[i] = l->rs[i].name;
+                if (group[i] != i)
+                        continue;
+                first[n_groups] = i;
+                names[n_groups] = l->items[i].name;
+                for (size_t k = 0; k < l->n; k++)
+                        if (group[k] == i)
+                                group_weights[n_groups] += weights[k];
+                n_groups++;
         }
-        for (size_t i = 0; i < l->n; i++)
-                weights[i] = l->seconds[i] >= 0 ? l->seconds[i] : n_known ? known / (double) n_known : 1;
         l->want = spec->index - 1;
-        return slice_assign (names, weights, l->n, spec->count, l->slice_of, err);
+        if (slice_assign (names, group_weights, n_groups, spec->count, slice_of, err) < 0)
+                return -1;
+        for (size_t g = 0; g < n_groups; g++)
+                for (size_t k = 0; k < l->n; k++)
+                        if (group[k] == first[g])
+                                l->items[k].slice = slice_of[g];
+        return 0;
 }
 
+static const struct ext_recipe *
+find_recipe (const struct ext_listing *l, const char *name, size_t len)
+{
+        for (size_t i = 0; i < l->n_rs; i++)
+                if (strlen (l->rs[i].name) == len && strncmp (l->rs[i].name, name, len) == 0)
+                        return &l->rs[i];
+        return NULL;
+}
+
+/* 1 when what --with item (recipe r, version or NULL) builds for major
+ * (NULL: any), 0 when that major is not supported, as a build of the
+ * set leaves it out; another error (no such version) is <0. */
 static int
-list_extensions (const struct pgimg_ctx *ctx, const char *dir, const struct slice_spec *spec, int json,
-                 pgimg_error_t *err)
+item_builds_for (const struct ext_recipe *r, const char *version, const char *major, pgimg_error_t *err)
+{
+        const struct ext_version *v = NULL;
+        pgimg_error_t e = NULL;
+
+        if (major == NULL) {
+                if (version && ext_recipe_find (r, version) == NULL)
+                        return pgimg_make_error (err, ENOENT, "extension `%s`: version %s is not pinned", r->name,
+                                                 version);
+                return 1;
+        }
+        if (ext_recipe_pick (r, version, major, &v, &e) == 0)
+                return 1;
+        if (e->status == ENOTSUP) {
+                pgimg_error_free (&e);
+                return 0;
+        }
+        *err = e;
+        return -1;
+}
+
+/* Add item (a set's item or a recipe's name, which the listing keeps)
+ * when it builds for major; an item already there is not added again. */
+static int
+add_item (struct ext_listing *l, const char *item, const char *major, const char *set, pgimg_error_t *err)
+{
+        const char *at = strchr (item, '@');
+        size_t len = at ? (size_t) (at - item) : strlen (item);
+        const struct ext_recipe *r = NULL;
+        cleanup_free char *version = at ? strdup (at + 1) : NULL;
+        int ok;
+
+        if (at && version == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "list");
+        if (strcmp (item, JIT_ITEM) != 0 && (r = find_recipe (l, item, len)) == NULL)
+                return pgimg_make_error (err, ENOENT, "image set `%s`: no extension recipe `%.*s` (extensions/%.*s.json)",
+                                         set, (int) len, item, (int) len, item);
+        ok = r ? item_builds_for (r, version, major, err) : 1;
+        if (ok < 0 && set)
+                return pgimg_error_wrap (err, "image set `%s`", set);
+        if (ok <= 0)
+                return ok;
+        for (size_t i = 0; i < l->n; i++)
+                if (strcmp (l->items[i].name, r ? r->name : JIT_ITEM) == 0)
+                        return 0;
+        l->items[l->n++] = (struct ext_item) { r, r ? r->name : JIT_ITEM, item, -1, 0 };
+        return 0;
+}
+
+/* The candidates: the set's items (NULL: every recipe) that build for
+ * major (NULL: any). */
+static int
+choose_items (const struct pgimg_ctx *ctx, struct ext_listing *l, const char *set, const char *major,
+              pgimg_error_t *err)
+{
+        size_t n = l->n_rs;
+
+        if (set && pipeline_set_load (ctx->data_dir, set, &l->set, err) < 0)
+                return -1;
+        for (size_t i = 0; l->set && l->set[i]; i++)
+                n++;
+        if ((l->items = calloc (n + 1, sizeof (*l->items))) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "list");
+        for (size_t i = 0; l->set && l->set[i]; i++)
+                if (add_item (l, l->set[i], major, set, err) < 0)
+                        return -1;
+        for (size_t i = 0; set == NULL && i < l->n_rs; i++)
+                if (add_item (l, l->rs[i].name, major, NULL, err) < 0)
+                        return -1;
+        return 0;
+}
+
+/* What `list --extensions` was asked for. */
+struct ext_query {
+        struct slice_spec spec;
+        const char *set;                /* --set, or NULL */
+        const char *major;              /* --major, or NULL */
+        int json;
+};
+
+static int
+list_extensions (const struct pgimg_ctx *ctx, const char *dir, const struct ext_query *q, pgimg_error_t *err)
 {
         __attribute__ ((cleanup (ext_listing_release))) struct ext_listing l = { 0 };
-        struct ext_recipe *es = NULL;
         int ret;
 
-        if (ext_recipe_load_all (dir, &es, &l.n, err) < 0)
+        if (ext_recipe_load_all (dir, &l.rs, &l.n_rs, err) < 0)
                 return pgimg_error_wrap (err, "list");
-        l.rs = es;
-        ret = slice_extensions (ctx, spec, &l, err);
-        if (ret == 0 && json)
+        ret = choose_items (ctx, &l, q->set, q->major, err);
+        if (ret == 0)
+                ret = slice_extensions (ctx, &q->spec, &l, err);
+        if (ret == 0 && q->json)
                 ret = print_extensions_json (&l, err);
         else if (ret == 0)
                 print_extensions (stdout, &l);
-        ext_recipes_free (es, l.n);
         if (ret == 0 && (fflush (stdout) != 0 || ferror (stdout)))
                 return pgimg_make_error_errno (err, errno, "list: write to stdout");
         return ret < 0 ? pgimg_error_wrap (err, "list") : 0;
 }
 
-int
-cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+/* --major M: whole digits naming a recipe (versions/M.json). */
+static int
+check_major (const struct pgimg_ctx *ctx, const char *major, pgimg_error_t *err)
 {
-        static const struct option opts[] = {
-                { "extensions", no_argument, NULL, 'e' },
-                { "help", no_argument, NULL, 'h' },
-                { "json", no_argument, NULL, 'j' },
-                { "slice", required_argument, NULL, 's' },
-                { NULL, 0, NULL, 0 },
-        };
-        cleanup_free char *dir = NULL;
+        cleanup_free char *path = NULL;
+
+        if (major[0] == '\0' || strspn (major, "0123456789") != strlen (major))
+                return cli_usage_error (err, "list", "--major takes a PostgreSQL major like 18, not `%s`", major);
+        if (asprintf (&path, "%s/versions/%s.json", ctx->data_dir, major) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "list");
+        if (!fs_exists (path))
+                return cli_usage_error (err, "list", "--major %s: PostgreSQL %s has no recipe (no `%s`)", major, major, path);
+        return 0;
+}
+
+/* --slice I/N as a usage error when it is not one. */
+static int
+parse_slice (const char *arg, struct slice_spec *spec, pgimg_error_t *err)
+{
+        if (slice_parse (arg, spec, err) == 0)
+                return 0;
+        cleanup_free char *msg = steal_pointer (&(*err)->msg);
+        pgimg_error_free (err);
+        return cli_usage_error (err, "list", "--slice: %s", msg);
+}
+
+static int
+list_majors (const struct pgimg_ctx *ctx, int json, pgimg_error_t *err)
+{
+        cleanup_free char *dir = cli_data_path (ctx, "versions");
         struct recipe *rs = NULL;
-        struct slice_spec spec = { 1, 1 };
-        const char *slice = NULL;
         size_t n = 0;
-        int c, json = 0, ret = 0, exts = 0;
+        int ret = 0;
 
-        while ((c = cli_getopt (ctx, argc, argv, "+eh", opts)) != -1) {
-                switch (c) {
-                case 'e':
-                        exts = 1;
-                        break;
-                case 'h':
-                        list_usage (stdout);
-                        return 0;
-                case 'j':
-                        json = 1;
-                        break;
-                case 's':
-                        slice = optarg;
-                        break;
-                default:
-                        return cli_option_error (err, "list");
-                }
-        }
-        if (optind < argc)
-                return cli_usage_error (err, "list", "unexpected argument `%s`", argv[optind]);
-        if (slice && !exts)
-                return cli_usage_error (err, "list", "--slice goes with --extensions");
-        if (slice && slice_parse (slice, &spec, err) < 0) {
-                cleanup_free char *msg = steal_pointer (&(*err)->msg);
-                pgimg_error_free (err);
-                return cli_usage_error (err, "list", "--slice: %s", msg);
-        }
-
-        dir = cli_data_path (ctx, exts ? "extensions" : "versions");
         if (dir == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "list");
-        if (exts)
-                return list_extensions (ctx, dir, &spec, json, err);
         if (recipe_load_all (dir, &rs, &n, err) < 0)
                 return pgimg_error_wrap (err, "list");
         if (n == 0)
@@ -313,4 +471,61 @@ cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (ret == 0 && (fflush (stdout) != 0 || ferror (stdout)))
                 ret = pgimg_make_error_errno (err, errno, "list: write to stdout");
         return ret;
+}
+
+int
+cmd_list (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
+{
+        static const struct option opts[] = {
+                { "extensions", no_argument, NULL, 'e' },
+                { "help", no_argument, NULL, 'h' },
+                { "json", no_argument, NULL, 'j' },
+                { "major", required_argument, NULL, 'm' },
+                { "set", required_argument, NULL, 'S' },
+                { "slice", required_argument, NULL, 's' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct ext_query q = { .spec = { 1, 1 } };
+        cleanup_free char *dir = NULL;
+        const char *slice = NULL;
+        int c, exts = 0;
+
+        while ((c = cli_getopt (ctx, argc, argv, "+eh", opts)) != -1) {
+                switch (c) {
+                case 'e':
+                        exts = 1;
+                        break;
+                case 'h':
+                        list_usage (stdout);
+                        return 0;
+                case 'j':
+                        q.json = 1;
+                        break;
+                case 'm':
+                        q.major = optarg;
+                        break;
+                case 'S':
+                        q.set = optarg;
+                        break;
+                case 's':
+                        slice = optarg;
+                        break;
+                default:
+                        return cli_option_error (err, "list");
+                }
+        }
+        if (optind < argc)
+                return cli_usage_error (err, "list", "unexpected argument `%s`", argv[optind]);
+        if (!exts && (slice || q.set || q.major))
+                return cli_usage_error (err, "list", "%s goes with --extensions",
+                                        slice ? "--slice" : q.set ? "--set" : "--major");
+        if (slice && parse_slice (slice, &q.spec, err) < 0)
+                return -1;
+        if (q.major && check_major (ctx, q.major, err) < 0)
+                return -1;
+        if (!exts)
+                return list_majors (ctx, q.json, err);
+        if ((dir = cli_data_path (ctx, "extensions")) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "list");
+        return list_extensions (ctx, dir, &q, err);
 }

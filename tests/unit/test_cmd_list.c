@@ -260,6 +260,137 @@ option_errors_name_the_option (void **state)
         assert_string_equal (ctx.cache_dir, "/default");
 }
 
+/* How many times `"name":"NAME"` is in out. */
+static int
+count_name (const char *out, const char *name)
+{
+        char want[128];
+        int n = 0;
+
+        snprintf (want, sizeof (want), "\"name\":\"%s\"", name);
+        for (const char *p = out; (p = strstr (p, want)) != NULL; p += strlen (want))
+                n++;
+        return n;
+}
+
+static int
+count_items (const char *out)
+{
+        int n = 0;
+
+        for (const char *p = out; (p = strstr (p, "{\"name\":\"")) != NULL; p++)
+                n++;
+        return n;
+}
+
+/* The slices of one set for one major, as a farm job lists its share:
+ * together the set, each item in one slice only, with the item that
+ * --with takes; jit is listed as the jit layer. */
+static void
+set_slices_make_up_the_set (void **state)
+{
+        static const char *const defaults[] = { "pg_cron", "pgvector", "pg_partman", "pgtap", "hypopg",
+                                                 "plpgsql_check", "wal2json" };
+        char *one[] = { (char *) "list", (char *) "--extensions", (char *) "--set", (char *) "default",
+                        (char *) "--major", (char *) "18", (char *) "--slice", (char *) "1/2", (char *) "--json", NULL };
+        char *two[] = { (char *) "list", (char *) "--extensions", (char *) "--set", (char *) "default",
+                        (char *) "--major", (char *) "18", (char *) "--slice", (char *) "2/2", (char *) "--json", NULL };
+        cleanup_free char *out1 = NULL, *out2 = NULL;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        assert_int_equal (run_list (".", one, 9, &out1, &err), 0);
+        assert_int_equal (run_list (".", two, 9, &out2, &err), 0);
+        for (size_t i = 0; i < sizeof (defaults) / sizeof (defaults[0]); i++)
+                assert_int_equal (count_name (out1, defaults[i]) + count_name (out2, defaults[i]), 1);
+        assert_int_equal (count_name (out1, "postgis") + count_name (out2, "postgis"), 0);
+        assert_non_null (strstr (out1, "\"with\":\""));
+        assert_non_null (strstr (out2, "\"build_seconds\":"));
+        /* seven items of equal weight (no records here): 4 and 3 */
+        assert_int_equal (count_items (out1), 4);
+        assert_int_equal (count_items (out2), 3);
+}
+
+/* --major leaves out what does not build for that major (http: 17 and
+ * 18 only), as a build of the set does; jit builds for every major. */
+static void
+major_leaves_out_what_it_cannot_build (void **state)
+{
+        char *m13[] = { (char *) "list", (char *) "--extensions", (char *) "--set", (char *) "full",
+                        (char *) "--major", (char *) "13", (char *) "--json", NULL };
+        char *m18[] = { (char *) "list", (char *) "--extensions", (char *) "--set", (char *) "full",
+                        (char *) "--major", (char *) "18", (char *) "--json", NULL };
+        char *table[] = { (char *) "list", (char *) "--extensions", (char *) "--set", (char *) "full", NULL };
+        cleanup_free char *out13 = NULL, *out18 = NULL, *outt = NULL;
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        assert_int_equal (run_list (".", m13, 7, &out13, &err), 0);
+        assert_int_equal (run_list (".", m18, 7, &out18, &err), 0);
+        assert_int_equal (count_name (out13, "http"), 0);
+        assert_int_equal (count_name (out18, "http"), 1);
+        assert_int_equal (count_name (out13, "pgvector"), 1);
+        assert_non_null (strstr (out13, "{\"name\":\"jit\",\"build\":\"jit\","));
+        assert_non_null (strstr (out18, "\"name\":\"pgvector\",\"build\":\"pgxs\""));
+        assert_int_equal (run_list (".", table, 4, &outt, &err), 0);
+        assert_non_null (strstr (outt, "\njit                      jit     \n"));
+}
+
+/* What a recipe requires is built with it: PostGIS and the two that
+ * require it (MobilityDB, pgRouting) always share a slice. */
+static void
+required_recipes_share_a_slice (void **state)
+{
+        int found = 0;
+        (void) state;
+
+        for (int n = 2; n <= 5; n++)
+                for (int i = 1; i <= n; i++) {
+                        char spec[8];
+                        snprintf (spec, sizeof (spec), "%d/%d", i, n);
+                        char *argv[] = { (char *) "list", (char *) "--extensions", (char *) "--set", (char *) "full",
+                                         (char *) "--major", (char *) "18", (char *) "--slice", spec,
+                                         (char *) "--json", NULL };
+                        cleanup_free char *out = NULL;
+                        pgimg_error_t err = NULL;
+                        assert_int_equal (run_list (".", argv, 9, &out, &err), 0);
+                        int k = count_name (out, "postgis");
+                        assert_int_equal (count_name (out, "mobilitydb"), k);
+                        assert_int_equal (count_name (out, "pgrouting"), k);
+                        found += k;
+                }
+        assert_int_equal (found, 4);    /* once in each of the four slicings */
+}
+
+static void
+set_and_major_errors (void **state)
+{
+        struct {
+                int argc;
+                const char *argv[6];
+                const char *msg;
+        } cases[] = {
+                { 3, { "list", "--set", "default" }, "list: --set goes with --extensions (see `pgimg list --help`)" },
+                { 3, { "list", "--major", "18" }, "list: --major goes with --extensions (see `pgimg list --help`)" },
+                { 4, { "list", "-e", "--major", "1x" },
+                  "list: --major takes a PostgreSQL major like 18, not `1x` (see `pgimg list --help`)" },
+                { 4, { "list", "-e", "--major", "99" },
+                  "list: --major 99: PostgreSQL 99 has no recipe (no `./versions/99.json`) (see `pgimg list --help`)" },
+                { 4, { "list", "-e", "--set", "nosuch" }, "list: no image set `nosuch` (no `./images/nosuch.json`)" },
+                { 4, { "list", "-e", "--set", "../x" }, "list: `../x` is not an image set name (see images/)" },
+        };
+        (void) state;
+
+        for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+                cleanup_free char *out = NULL;
+                pgimg_error_t err = NULL;
+                assert_true (run_list (".", (char **) cases[i].argv, cases[i].argc, &out, &err) < 0);
+                assert_string_equal (err->msg, cases[i].msg);
+                assert_string_equal (out, "");
+                pgimg_error_free (&err);
+        }
+}
+
 /* The slices of --extensions --slice I/N, put together, are the whole
  * listing, each recipe once; a bad slice is a usage error. */
 static void
@@ -311,6 +442,10 @@ main (void)
                 cmocka_unit_test (global_options_after_the_command),
                 cmocka_unit_test (option_errors_name_the_option),
                 cmocka_unit_test (slices_make_up_the_catalogue),
+                cmocka_unit_test (set_slices_make_up_the_set),
+                cmocka_unit_test (major_leaves_out_what_it_cannot_build),
+                cmocka_unit_test (required_recipes_share_a_slice),
+                cmocka_unit_test (set_and_major_errors),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
