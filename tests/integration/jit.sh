@@ -2,7 +2,9 @@
 # jit.sh - the jit layer: on the newest major (PGIMG_JIT_MAJORS names
 # others: each jit build is a PostgreSQL build with LLVM of its own),
 # postgres-N --with jit answers pg_jit_available() with t and EXPLAIN
-# (ANALYZE) shows a JIT section once jit_above_cost is 0; the same image
+# (ANALYZE) shows a JIT section, inlining on, once the JIT costs are 0,
+# and the query answers as without JIT; the jit layer holds LLVM
+# bitcode and thinlto indexes of the server and contrib; the same image
 # without jit answers f, and its layers are those of the jit image but
 # the jit layer (and the SBOM on top, which lists the LLVM packages in
 # the jit image only, as syft finds them).  Both images run in pgimg's runtime; the jit
