@@ -38,7 +38,7 @@
  * make the indexes with install_llvm_module.  So the file list under
  * bitcode/, its index names and each .bc's compile command are those of
  * a full build by construction, in every major (13 to 18 share these
- * rules).  Asking make for the .bc targets instead would not avoid gcc:
+ * rules; for 18.6 the layer came out byte for byte a full build's).  Asking make for the .bc targets instead would not avoid gcc:
  * in 17 and 18, src/backend/common.mk makes each .bc depend on its .o,
  * and the install targets depend on `all`; and copying the bitcode by a
  * list of our own would copy the makefiles' knowledge (OBJS, MODULES,
