@@ -54,12 +54,22 @@ int pipeline_entrypoint_layer (const struct pipeline_opts *o, struct pipeline_re
 /* The top layer: the SPDX document of the layers below (res->sbom). */
 int pipeline_sbom_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err);
 
-/* res->jit's name, comment and key, made from the postgres layer's key,
- * the lock's set `jit` and the runtime set. */
+/* A part of a PostgreSQL build: the phase `--timings` names it by, and
+ * the sh script run for it in the sandbox. */
+struct pipeline_build_part {
+        const char *phase;
+        const char *script;
+};
+/* The parts of the jit layer's build that follow unpack and configure
+ * (pipeline_pg.c runs those), *n of them; static storage. */
+const struct pipeline_build_part *pipeline_jit_parts (size_t *n);
+/* res->jit's name, comment and key, made from the postgres layer's key
+ * (its unpack and configure), the jit build's parts, the lock's set
+ * `jit` and the runtime set. */
 int pipeline_jit_key (const struct pipeline_opts *o, struct pipeline_result *res, const char *postgres_key,
                       pgimg_error_t *err);
-/* Move the JIT files of PostgreSQL's install in out_dir (a build with
- * the recipe's LLVM arguments) into <work_dir>/jit, add the LLVM
+/* Move the JIT files installed into out_dir by the jit build's parts
+ * (pipeline_jit_parts) into <work_dir>/jit, add the LLVM
  * packages, check their libraries and write res->jit.desc; sets
  * res->jit_present.  A server built without llvmjit.so writes nothing
  * and is no error here. */

@@ -37,10 +37,7 @@ static const char *const pg_runtime_exclude[] = {
  * the script as it was when it ran in one piece: splitting it changed
  * no key.  Every major lives under its own prefix, so that several can
  * sit side by side (pg_upgrade needs the old bindir). */
-static const struct pg_part {
-        const char *phase;
-        const char *script;
-} pg_parts[] = {
+static const struct pipeline_build_part pg_parts[] = {
         { "unpack source",
           "tar --no-same-owner -xf \"/in/$SOURCE\" --strip-components=1\n"
           /* The socket where Debian and the official image have it, so
@@ -58,6 +55,9 @@ static const struct pg_part {
           "make -C contrib install-strip DESTDIR=/out\n" },
 };
 #define N_PG_PARTS (sizeof (pg_parts) / sizeof (pg_parts[0]))
+/* The jit layer's build shares the first parts (unpack, configure) and
+ * goes on with its own (pipeline_jit_parts). */
+#define N_PG_SHARED_PARTS 2
 
 /* The whole build script, for the layer's key. */
 static int
@@ -137,16 +137,30 @@ postgres_keys (const struct pipeline_opts *o, struct pipeline_result *res, struc
         return 0;
 }
 
+/* Part i of the build, NULL past the last: the server's parts, or with
+ * jit, the shared first ones and then the jit layer's own. */
+static const struct pipeline_build_part *
+build_part (size_t i, int jit)
+{
+        size_t n_jit;
+        const struct pipeline_build_part *jit_parts = pipeline_jit_parts (&n_jit);
+
+        if (i >= (jit ? N_PG_SHARED_PARTS + n_jit : N_PG_PARTS))
+                return NULL;
+        return !jit || i < N_PG_SHARED_PARTS ? &pg_parts[i] : &jit_parts[i - N_PG_SHARED_PARTS];
+}
+
 /* Run the parts of the build one after the other in the build root
  * root over the source tarball src, installing into out_dir, all into
  * one log; a failure leaves res->failed_log.  jit: with the recipe's
- * LLVM arguments, for the jit layer. */
+ * LLVM arguments, the jit layer's parts. */
 static int
 postgres_compile (const struct pipeline_opts *o, struct pipeline_result *res, const char *root,
                   const char *src, const char *build_dir, const char *out_dir, int jit, pgimg_error_t *err)
 {
         const char *step_name = jit ? "jit" : "postgres";
         const struct recipe_version *v = res->version;
+        const struct pipeline_build_part *part;
         cleanup_buf struct buf args = BUF_INIT;
         cleanup_free char *src_dir = NULL;
         cleanup_free char *logs = NULL;
@@ -178,17 +192,17 @@ postgres_compile (const struct pipeline_opts *o, struct pipeline_result *res, co
         };
         const char *env[] = { e_source, e_major, e_args, NULL };
         progress_note ("building PostgreSQL %s%s (log: %s)", v->version,
-                       jit ? " with LLVM, for the jit layer" : "", log);
-        for (size_t i = 0; i < N_PG_PARTS; i++) {
+                       jit ? "'s JIT provider and bitcode, for the jit layer" : "", log);
+        for (size_t i = 0; (part = build_part (i, jit)) != NULL; i++) {
                 cleanup_free char *what = NULL;
-                if (asprintf (&what, "postgresql %s (%s)", v->version, pg_parts[i].phase) < 0)
+                if (asprintf (&what, "postgresql %s (%s)", v->version, part->phase) < 0)
                         return pipeline_oom (err, "postgres layer");
                 struct build_step step = {
                         .name = what, .root_dir = root, .binds = binds, .n_binds = 3,
                         .env = env, .cwd = "/build", .log_path = log, .append_log = i > 0,
                         .source_date_epoch = (time_t) res->source_date_epoch, .jobs = o->jobs,
-                        .script = pg_parts[i].script,
-                        .timings = o->timings, .timing_step = step_name, .timing_phase = pg_parts[i].phase,
+                        .script = part->script,
+                        .timings = o->timings, .timing_step = step_name, .timing_phase = part->phase,
                 };
                 if (build_run (&step, err) < 0) {
                         res->failed_log = strdup (log);
@@ -220,8 +234,8 @@ postgres_write_layers (const struct pipeline_opts *o, struct pipeline_result *re
 }
 
 /* Build PostgreSQL in a scratch directory of the cache and write its
- * two layers, or with jit, build it with LLVM and write the jit layer
- * (the rest of that build is thrown away). */
+ * two layers, or with jit, build its JIT provider and bitcode and write
+ * the jit layer. */
 static int
 postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, struct pipeline_layer *l,
                 int jit, pgimg_error_t *err)

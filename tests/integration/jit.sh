@@ -2,7 +2,9 @@
 # jit.sh - the jit layer: on the newest major (PGIMG_JIT_MAJORS names
 # others: each jit build is a PostgreSQL build with LLVM of its own),
 # postgres-N --with jit answers pg_jit_available() with t and EXPLAIN
-# (ANALYZE) shows a JIT section once jit_above_cost is 0; the same image
+# (ANALYZE) shows a JIT section, inlining on, once the JIT costs are 0,
+# and the query answers as without JIT; the jit layer holds LLVM
+# bitcode and thinlto indexes of the server and contrib; the same image
 # without jit answers f, and its layers are those of the jit image but
 # the jit layer (and the SBOM on top, which lists the LLVM packages in
 # the jit image only, as syft finds them).  Both images run in pgimg's runtime; the jit
@@ -38,8 +40,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 layers_of() { python3 -c 'import json,sys; [print(l["name"], l["digest"]) for l in json.load(open(sys.argv[1]))["layers"]]' "$1"; }
 
 JIT_SQL="SET jit = on; SELECT pg_jit_available();"
-EXPLAIN_SQL="SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 0; SET jit_optimize_above_cost = 0;
-EXPLAIN (ANALYZE) SELECT sum(g * 2) FROM generate_series(1, 1000) AS g WHERE g % 3 = 0;"
+JIT_ALL_SQL="SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 0; SET jit_optimize_above_cost = 0; "
+SUM_SQL="SELECT sum(g * 2), count(*), avg(length(g::text)) FROM generate_series(1, 1000) AS g WHERE g % 3 = 0;"
+EXPLAIN_SQL="${JIT_ALL_SQL}EXPLAIN (ANALYZE) $SUM_SQL"
 
 # Start image (a tarball) in pgimg's runtime as run name; prints nothing.
 start() {
@@ -95,6 +98,19 @@ for m in $majors; do
 	compressed=$(tar -tvf "$jit" "blobs/sha256/$blob" | awk '{ print $3 }')
 	unpacked=$(tar -xOf "$jit" "blobs/sha256/$blob" | gzip -dc | wc -c)
 	echo "# jit layer of postgres-$m: $compressed bytes compressed, $unpacked bytes unpacked"
+	# What the jit build makes: the provider, and LLVM bitcode with its
+	# thinlto index for the server and for contrib modules (isn is a
+	# module of its own file, pgcrypto one of several).
+	tar -xOf "$jit" "blobs/sha256/$blob" >"$work/jit-layer.tgz"
+	lib=usr/lib/postgresql/$m/lib
+	is_bitcode() { [ "$(tar -xzOf "$work/jit-layer.tgz" "$1" 2>/dev/null | head -c 4 | od -An -tx1 | tr -d ' ')" = 4243c0de ]; }
+	jit_files() {
+		tar -tzf "$work/jit-layer.tgz" | grep -qx "$lib/llvmjit.so" && is_bitcode "$lib/llvmjit_types.bc" \
+			&& for f in postgres isn pgcrypto; do is_bitcode "$lib/bitcode/$f.index.bc" || return 1; done \
+			&& is_bitcode "$lib/bitcode/postgres/executor/execExprInterp.bc" && is_bitcode "$lib/bitcode/pgcrypto/pgp-pgsql.bc"
+	}
+	ok "$m: the jit layer holds llvmjit.so and the bitcode of the server and contrib, with their indexes" jit_files
+	echo "# jit layer of postgres-$m: $(tar -tzf "$work/jit-layer.tgz" | grep -c "^$lib/bitcode/.*\.bc\$") bitcode files"
 
 	# pgimg's runtime: with jit, then without.
 	if out=$(start "jit-$m-$$" "$jit"); then
@@ -102,6 +118,10 @@ for m in $majors; do
 		if [ "$got" = t ]; then pass "$m --with jit (pgimg run): pg_jit_available() is t"; else fail "$m --with jit (pgimg run): pg_jit_available() is t" "got: $got"; fi
 		got=$(sql "jit-$m-$$" "$EXPLAIN_SQL")
 		if explain_has_jit "$got"; then pass "$m --with jit (pgimg run): EXPLAIN ANALYZE shows JIT: with Functions:"; else fail "$m --with jit (pgimg run): EXPLAIN ANALYZE shows JIT: with Functions:" "$got"; fi
+		if grep -q 'Inlining true' <<<"$got"; then pass "$m --with jit (pgimg run): EXPLAIN shows Inlining true"; else fail "$m --with jit (pgimg run): EXPLAIN shows Inlining true" "$got"; fi
+		jitted=$(sql "jit-$m-$$" "$JIT_ALL_SQL$SUM_SQL")
+		plain_sum=$(sql "jit-$m-$$" "SET jit = off; $SUM_SQL")
+		if [ -n "$plain_sum" ] && [ "$jitted" = "$plain_sum" ]; then pass "$m --with jit (pgimg run): inlined and optimized code answers as the interpreter"; else fail "$m --with jit (pgimg run): inlined and optimized code answers as the interpreter" "jit: $jitted, without: $plain_sum"; fi
 		"$PGIMG" --cache-dir "$TEST_CACHE" stop "jit-$m-$$" >/dev/null 2>&1
 	else
 		fail "$m --with jit starts in pgimg run" "$out"
