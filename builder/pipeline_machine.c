@@ -39,6 +39,7 @@ static const struct machine_file {
         { "pgimg-firstboot.service", "etc/systemd/system/pgimg-firstboot.service", 0644 },
         { "pgimg-firstboot", "usr/local/sbin/pgimg-firstboot", 0755 },
         { "80-pgimg-dhcp.network", "etc/systemd/network/80-pgimg-dhcp.network", 0644 },
+        { "sshd_config", "etc/ssh/sshd_config", 0644 },
         { "sshd-pgimg.conf", "etc/ssh/sshd_config.d/pgimg.conf", 0644 },
         { "fstab", "etc/fstab", 0644 },
 };
