@@ -126,25 +126,49 @@ if [ "${PGIMG_VM_BOOT:-1}" = 0 ]; then
 fi
 ovmf=
 for f in /usr/share/ovmf/OVMF.fd /usr/share/qemu/OVMF.fd; do [ -f "$f" ] && ovmf=$f && break; done
-if ! command -v qemu-system-x86_64 >/dev/null || [ -z "$ovmf" ] || ! command -v psql >/dev/null || ! command -v mkfs.vfat >/dev/null; then
-	fail "qemu-system-x86_64, OVMF, psql and mkfs.vfat are here (tools/install-test-deps.sh)"
+for t in qemu-system-x86_64 psql mkfs.vfat ssh ssh-keygen; do
+	command -v "$t" >/dev/null || missing="${missing:-} $t"
+done
+if [ -n "${missing:-}" ] || [ -z "$ovmf" ]; then
+	fail "qemu-system-x86_64, OVMF, psql, mkfs.vfat and ssh are here (tools/install-test-deps.sh)" "missing:${missing:-} ${ovmf:-OVMF}"
 	finish
 fi
 
+# The seed gives the password and one SSH key; another key is not in it.
 password=vm-$$-secret
-printf '#pgimg-config\npassword=%s\n' "$password" >"$work/user-data"
+ssh-keygen -q -t ed25519 -N '' -C pgimg-test -f "$work/id" && ssh-keygen -q -t ed25519 -N '' -f "$work/other"
+printf '#pgimg-config\npassword=%s\nssh_authorized_key=%s\n' "$password" "$(cat "$work/id.pub")" >"$work/user-data"
 printf 'instance-id: pgimg-test\n' >"$work/meta-data"
 mkfs.vfat -C -n CIDATA "$work/seed.img" 2048 >/dev/null
 mcopy -i "$work/seed.img" "$work/user-data" "$work/meta-data" ::/
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+ssh_port=$(free_port)
 psql_vm() { PGPASSWORD=$password PGCONNECT_TIMEOUT=5 psql -X -At -q "host=127.0.0.1 port=$port user=postgres dbname=postgres" -c "$1" 2>&1; }
+# root, the user the machine's sshd lets in with a key (docs/vm.md).
+ssh_as() { # key [ssh options...] command
+	local key=$1
+	shift
+	ssh -F /dev/null -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=20 -p "$ssh_port" root@127.0.0.1 "$@" 2>&1
+}
+ssh_vm() { ssh_as "$work/id" "$@"; }
+wait_ssh() { # seconds
+	local i
+	for ((i = 0; i < $1; i += 5)); do
+		ssh_vm true >/dev/null && return 0
+		sleep 5
+	done
+	return 1
+}
 
 boot() { # console-log
 	qemu-system-x86_64 -machine q35 -m 2048 -smp 2 -bios "$ovmf" -display none -no-reboot \
 		-serial "file:$1" -monitor "unix:$work/monitor,server,nowait" \
 		-drive "file=$raw,format=raw,if=none,id=root" -device nvme,serial=pgimg-root,drive=root \
 		"${seed_drive[@]}" \
-		-netdev "user,id=net,hostfwd=tcp:127.0.0.1:$port-:5432" -device virtio-net-pci,netdev=net &
+		-netdev "user,id=net,hostfwd=tcp:127.0.0.1:$port-:5432,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
+		-device virtio-net-pci,netdev=net &
 	qemu_pid=$!
 }
 wait_ready() { # seconds
@@ -183,6 +207,19 @@ fi
 ok "select version() names PostgreSQL 18" grep -q '^PostgreSQL 18' <<<"$(psql_vm 'select version()')"
 out=$(psql_vm "create extension vector; create table items (id int primary key, v vector(3)); insert into items values (1, '[1,2,3]')")
 ok "a table with a pgvector column is created" [ -z "$out" ]
+
+if wait_ssh 120; then
+	ok "the seed's SSH key logs in and postgresql.service is active" [ "$(ssh_vm systemctl is-active postgresql)" = active ]
+else
+	fail "the seed's SSH key logs in and postgresql.service is active" "$(ssh_vm true)"
+fi
+out=$(ssh_as "$work/other" true)
+ok "a key that is not in the seed is refused" grep -q 'Permission denied (publickey)' <<<"$out"
+# The server names the methods it would take: publickey alone, so no
+# password (nor keyboard-interactive) login is offered.
+out=$(ssh_as "$work/id" -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive true)
+ok "sshd offers no password login" grep -q 'Permission denied (publickey)\.' <<<"$out"
+
 if power_off 300; then pass "an ACPI power-off ends the machine"; else fail "an ACPI power-off ends the machine"; fi
 # The entrypoint stops a temporary server once after initdb: what counts
 # is the server's last word before the power-off.
