@@ -100,11 +100,12 @@ read_inputs (const struct pipeline_opts *o, const struct pipeline_result *res, s
                         return pgimg_error_wrap (err, "machine layer");
         }
         /* The image's environment for the unit; localhost until the first
-         * boot says otherwise. */
+         * boot says otherwise; the image's volume, where the first boot
+         * mounts a second disk. */
         for (size_t i = 0; res->env[i]; i++)
                 if (buf_addf (&in->env, "%s\n", res->env[i]) < 0)
                         return pipeline_oom (err, "machine layer");
-        if (buf_addf (&in->env, "PGIMG_LISTEN=localhost\n") < 0)
+        if (buf_addf (&in->env, "PGIMG_LISTEN=localhost\nPGIMG_VOLUME=%s\n", res->volume) < 0)
                 return pipeline_oom (err, "machine layer");
         return 0;
 }

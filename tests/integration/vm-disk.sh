@@ -161,12 +161,14 @@ wait_ssh() { # seconds
 	done
 	return 1
 }
+# The filesystem that holds the data directory: "LABEL FSTYPE MOUNTPOINT".
+data_fs() { ssh_vm "findmnt -no LABEL,FSTYPE,TARGET --target '$pgdata'" | awk '{ print $1, $2, $3 }'; }
 
 boot() { # console-log
 	qemu-system-x86_64 -machine q35 -m 2048 -smp 2 -bios "$ovmf" -display none -no-reboot \
 		-serial "file:$1" -monitor "unix:$work/monitor,server,nowait" \
 		-drive "file=$raw,format=raw,if=none,id=root" -device nvme,serial=pgimg-root,drive=root \
-		"${seed_drive[@]}" \
+		"${seed_drive[@]}" "${data_drive[@]}" \
 		-netdev "user,id=net,hostfwd=tcp:127.0.0.1:$port-:5432,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
 		-device virtio-net-pci,netdev=net &
 	qemu_pid=$!
@@ -193,6 +195,10 @@ power_off() { # seconds
 
 cp --sparse=always "$raw" "$work/fresh.raw"     # for the boot without a seed
 seed_drive=(-drive "file=$work/seed.img,format=raw,if=virtio,readonly=on")
+# An empty second disk, as a cloud volume for the data: NVMe, like EBS on
+# Nitro.  The first boot formats it, the second mounts it by its label.
+truncate -s 512M "$work/data.raw"
+data_drive=(-drive "file=$work/data.raw,format=raw,if=none,id=data" -device nvme,serial=pgimg-data,drive=data)
 start=$(date +%s)
 boot "$work/console1.log"
 if wait_ready "${PGIMG_VM_BOOT_TIMEOUT:-900}"; then
@@ -207,6 +213,7 @@ fi
 ok "select version() names PostgreSQL 18" grep -q '^PostgreSQL 18' <<<"$(psql_vm 'select version()')"
 out=$(psql_vm "create extension vector; create table items (id int primary key, v vector(3)); insert into items values (1, '[1,2,3]')")
 ok "a table with a pgvector column is created" [ -z "$out" ]
+pgdata=$(psql_vm 'show data_directory')
 
 if wait_ssh 120; then
 	ok "the seed's SSH key logs in and postgresql.service is active" [ "$(ssh_vm systemctl is-active postgresql)" = active ]
@@ -219,17 +226,26 @@ ok "a key that is not in the seed is refused" grep -q 'Permission denied (public
 # password (nor keyboard-interactive) login is offered.
 out=$(ssh_as "$work/id" -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive true)
 ok "sshd offers no password login" grep -q 'Permission denied (publickey)\.' <<<"$out"
+read -r label fstype data_mnt <<<"$(data_fs)"
+ok "the data directory $pgdata is on the second disk (ext4, label pgdata, on ${data_mnt:-?})" \
+	[ "$label $fstype" = "pgdata ext4" ]
 
 if power_off 300; then pass "an ACPI power-off ends the machine"; else fail "an ACPI power-off ends the machine"; fi
 # The entrypoint stops a temporary server once after initdb: what counts
 # is the server's last word before the power-off.
 last_log() { grep -a ' LOG: ' "$1" | tail -n 1; }
 ok "PostgreSQL shut down clean at power-off" grep -q 'database system is shut down' <<<"$(last_log "$work/console1.log")"
+# The cluster's files, read from the data disk by the host.
+on_disk=${pgdata#"$data_mnt"}
+cluster_on_disk() { [ -n "$data_mnt" ] && [ "$(debugfs -R "cat $on_disk/PG_VERSION" "$work/data.raw" 2>/dev/null)" = 18 ]; }
+ok "the data disk holds the cluster ($on_disk/PG_VERSION is 18)" cluster_on_disk
 
 boot "$work/console2.log"
 if wait_ready 900; then
 	ok "the table survives the reboot" grep -qx '\[1,2,3\]' <<<"$(psql_vm 'select v from items where id = 1')"
 	ok "the server found its cluster shut down clean" grep -q 'database system was shut down at' "$work/console2.log"
+	wait_ssh 120
+	ok "the second boot mounts the data disk by its label" [ "$(data_fs)" = "pgdata ext4 $data_mnt" ]
 else
 	fail "the disk boots a second time" "$(tail -n 25 "$work/console2.log" | tr -d '\r')"
 fi
@@ -240,6 +256,7 @@ ok "PostgreSQL shut down clean at the second power-off" grep -q 'database system
 # the server must listen on localhost only.
 cp --sparse=always "$work/fresh.raw" "$raw"
 seed_drive=()
+data_drive=()
 boot "$work/console3.log"
 for ((i = 0; i < 900; i += 5)); do
 	# The entrypoint's temporary server after initdb listens on no port.
@@ -248,6 +265,8 @@ for ((i = 0; i < 900; i += 5)); do
 done
 ok "without a password the server listens on localhost only" grep -aq 'listening on IPv4 address "127.0.0.1"' "$work/console3.log"
 ok "without a password the host cannot connect" test -z "$(psql_vm 'select 1' | grep -x 1)"
+ok "without a second disk the data directory stays on the root disk" \
+	grep -aq 'no empty second disk: the data directory stays on the root disk' "$work/console3.log"
 power_off 300 || fail "the third power-off ends the machine"
 cp "$work"/console*.log "$TEST_OUT/" 2>/dev/null
 finish
