@@ -73,14 +73,46 @@ kver=$(dbg 'ls -p /usr/lib/modules' | awk -F/ '$6 != "" && $6 != "." && $6 != ".
 ok "the kernel's modules are indexed" grep -q 'Type: regular' <<<"$(dbg "stat /usr/lib/modules/$kver/modules.dep")"
 ok "/etc/shadow keeps its group (shadow, 42)" grep -q 'Group: *42 ' <<<"$(dbg 'stat /etc/shadow')"
 
+# The receipt and the SBOM beside the disk, the machine layer's packages
+# in both.
+receipt_ok() {
+	python3 - "$raw.receipt.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+names = [l["name"] for l in r["layers"]]
+machine = {p["name"] for p in r["disk"]["machinePackages"]}
+image = {p["name"] for p in r["packages"]}
+assert names[-1] == "machine" and "postgres" in names and "sbom" in names, names
+assert r["disk"]["format"] == "raw" and r["disk"]["sizeMiB"] == 4096, r["disk"]
+assert {"linux-image-cloud-amd64", "systemd", "openssh-server"} <= machine, sorted(machine)
+assert "libc6" in image and not machine & image, sorted(machine & image)
+assert r["postgres"]["major"] == "18" and "manifest" not in r
+EOF
+}
+sbom_ok() {
+	python3 - "$raw.spdx.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+names = {p["name"] for p in s["packages"]}
+assert s["spdxVersion"] == "SPDX-2.3", s["spdxVersion"]
+want = {"linux-image-cloud-amd64", "systemd", "openssh-server", "libc6", "postgresql"}
+assert want <= names, sorted(want - names)
+assert any(p.get("primaryPackagePurpose") == "OPERATING-SYSTEM" for p in s["packages"])
+EOF
+}
+ok "the receipt beside the disk lists the machine layer and its packages" receipt_ok
+ok "the SBOM beside the disk lists the kernel, systemd, OpenSSH and PostgreSQL" sbom_ok
+
 raw2=$work/pg18-again.raw
 if p build postgres-18 --set default --format disk -o "$raw2" --json >"$work/b.json" 2>"$work/b.err"; then
 	ok "a rebuild builds no layer" [ "$(built_layers "$work/b.json")" = 0 ]
 	ok "a rebuild gives the same bytes" [ "$(sha256sum <"$raw")" = "$(sha256sum <"$raw2")" ]
+	ok "a rebuild gives the same receipt and SBOM" cmp -s <(cat "$raw.receipt.json" "$raw.spdx.json") \
+		<(cat "$raw2.receipt.json" "$raw2.spdx.json")
 else
 	fail "the disk builds again" "$(tail -5 "$work/b.err")"
 fi
-rm -f "$raw2"
+rm -f "$raw2" "$raw2".*.json
 
 if command -v qemu-img >/dev/null; then
 	if p build postgres-18 --set default --format disk --disk-format qcow2 -o "$work/pg18.qcow2" 2>"$work/q.err"; then
@@ -89,7 +121,7 @@ if command -v qemu-img >/dev/null; then
 	else
 		fail "--disk-format qcow2 builds" "$(tail -5 "$work/q.err")"
 	fi
-	rm -f "$work/pg18.qcow2"
+	rm -f "$work/pg18.qcow2"*
 fi
 
 # Bad input: one line, the status, no file at -o and no temporary left.
@@ -99,7 +131,7 @@ expect_bad() { # name status pattern out args...
 	msg=$("$PGIMG" -q --cache-dir "$TEST_CACHE" "$@" -o "$out" 2>&1)
 	rc=$?
 	if [ "$rc" = "$want" ] && [ "$(wc -l <<<"$msg")" = 1 ] && grep -q -e "$pattern" <<<"$msg" \
-		&& [ ! -e "$out" ] && [ -z "$(find "$(dirname "$out")" -name '*.tmp*' -o -name '.tmp-*' -newer "$raw" 2>/dev/null)" ]; then
+		&& [ ! -e "$out" ] && [ ! -e "$out.receipt.json" ] && [ ! -e "$out.spdx.json" ] && [ -z "$(find "$(dirname "$out")" -name '*.tmp*' -o -name '.tmp-*' -newer "$raw" 2>/dev/null)" ]; then
 		pass "$name"
 	else
 		fail "$name" "exit $rc, want $want: $msg"
