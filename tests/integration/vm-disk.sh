@@ -2,16 +2,21 @@
 # vm-disk.sh - pgimg build postgres-18 --set default --format disk: the
 # raw disk has a GPT with an EFI system partition holding a unified
 # kernel image and an ext4 root that e2fsck finds clean, with the image's
-# entrypoint, the PostgreSQL unit and the owners the layers give; two
-# builds give the same bytes and the second builds no layer; qcow2 holds
-# the same disk; a disk too small, an unknown disk format and a lock
-# without the machine set are one line each and leave no file.  Then,
-# unless PGIMG_VM_BOOT=0, qemu (TCG) boots the disk with OVMF and a
-# NoCloud seed giving the password: psql from the host answers over a
-# forwarded port, a table with pgvector survives a reboot, PostgreSQL
-# stops clean on an ACPI power-off; booted without a seed, it listens on
-# localhost only.  Prints TAP; the time from power-on
-# to a server that answers is a TAP comment.
+# entrypoint, the PostgreSQL unit and the owners the layers give; its
+# receipt and SBOM beside it list the machine layer's packages; two
+# builds give the same bytes (disk, receipt, SBOM) and the second builds
+# no layer; qcow2, vmdk and vhd hold the same disk, and two vmdk (or vhd)
+# writes give the same bytes; a disk too small, an unknown disk format
+# and a lock without the machine set are one line each and leave no
+# file.  Then, unless PGIMG_VM_BOOT=0, qemu (TCG) boots the disk with
+# OVMF, a NoCloud seed giving the password and an SSH key, and an empty
+# second disk: psql from the host answers over a forwarded port, the key
+# logs in over SSH (another key and passwords do not), the data
+# directory is on the second disk, a table with pgvector survives a
+# reboot that mounts that disk by its label, PostgreSQL stops clean on
+# an ACPI power-off; booted without a seed or a second disk, it listens
+# on localhost only.  Prints TAP; the time from power-on to a server that
+# answers is a TAP comment.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 
@@ -122,6 +127,20 @@ if command -v qemu-img >/dev/null; then
 		fail "--disk-format qcow2 builds" "$(tail -5 "$work/q.err")"
 	fi
 	rm -f "$work/pg18.qcow2"*
+	# vmdk and vhd: qemu-img writes a random id (and for vhd the time);
+	# pgimg sets them from the layers, so two writes give the same bytes.
+	for fmt in vmdk vhd; do
+		out=$work/pg18.$fmt
+		if p build postgres-18 --set default --format disk --disk-format "$fmt" -o "$out" 2>"$work/$fmt.err" \
+			&& p build postgres-18 --set default --format disk --disk-format "$fmt" -o "$out.again" 2>>"$work/$fmt.err"; then
+			# A fixed vhd has no header qemu-img would recognize: name its format.
+			ok "--disk-format $fmt holds the raw disk" qemu-img compare -q -f raw -F "${fmt/vhd/vpc}" "$raw" "$out"
+			ok "two --disk-format $fmt writes give the same bytes" cmp -s "$out" "$out.again"
+		else
+			fail "--disk-format $fmt builds twice" "$(tail -5 "$work/$fmt.err")"
+		fi
+		rm -f "$out"*
+	done
 fi
 
 # Bad input: one line, the status, no file at -o and no temporary left.
