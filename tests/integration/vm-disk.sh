@@ -233,11 +233,14 @@ wait_ready() { # seconds
 	done
 	return 1
 }
-# An ACPI power-off; 0 when qemu has ended within the time.
+# An ACPI power-off; 0 when qemu has ended within the time.  The button
+# is pressed again every 30 s: a press early in a boot can go unheard
+# (once seen about a minute after power-on), and a press during the
+# shutdown changes nothing.
 power_off() { # seconds
 	local i
-	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"system_powerdown\n")' "$work/monitor"
 	for ((i = 0; i < $1; i++)); do
+		((i % 30)) || python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"system_powerdown\n")' "$work/monitor"
 		kill -0 "$qemu_pid" 2>/dev/null || { wait "$qemu_pid"; local rc=$?; qemu_pid=; return $rc; }
 		sleep 1
 	done
