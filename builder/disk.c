@@ -187,10 +187,40 @@ static const char disk_script[] =
         "case $FORMAT in\n"
         "raw) mv disk.raw disk.out ;;\n"
         "qcow2) qemu-img convert -f raw -O qcow2 disk.raw disk.out ;;\n"
-        "vmdk) qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.raw disk.out ;;\n"
-        "vhd) qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on disk.raw disk.out ;;\n"
+        "vmdk) qemu-img convert -f raw -O vmdk -o subformat=streamOptimized disk.raw disk.out\n"
+        "  python3 -c \"$STAMP\" vmdk disk.out \"$DISK_GUID\" ;;\n"
+        "vhd) qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on disk.raw disk.out\n"
+        "  python3 -c \"$STAMP\" vhd disk.out \"$DISK_GUID\" ;;\n"
         "esac\n"
         "rm -f disk.raw\n";
+
+/* qemu-img writes a random content id (CID) into a vmdk's descriptor,
+ * and the time and a random UUID into a vhd's footer: both become the
+ * disk's GUID (and the vhd's time SOURCE_DATE_EPOCH), so that the same
+ * layers give the same bytes in every format.  The file is the one
+ * qemu-img has just written in the sandbox; anything unexpected in it
+ * fails the build.  Run as `python3 -c STAMP FORMAT FILE GUID`. */
+static const char stamp_script[] =
+        "import os, re, struct, sys\n"
+        "fmt, path, guid = sys.argv[1:4]\n"
+        "with open(path, 'r+b') as f:\n"
+        "    if fmt == 'vmdk':\n"
+        "        head = f.read(512)\n"
+        "        if head[:4] != b'KDMV': sys.exit('vmdk: no sparse extent header')\n"
+        "        offset, size = struct.unpack_from('<QQ', head, 28)\n"
+        "        f.seek(offset * 512); desc = f.read(size * 512)\n"
+        "        text, n = re.subn(rb'(?m)^CID=[0-9a-f]+$', b'CID=' + guid[:8].encode(), desc.rstrip(b'\\0'))\n"
+        "        if n != 1 or len(text) > len(desc): sys.exit('vmdk: no single CID in the descriptor')\n"
+        "        f.seek(offset * 512); f.write(text.ljust(len(desc), b'\\0'))\n"
+        "    else:\n"
+        "        f.seek(-512, os.SEEK_END); foot = bytearray(f.read(512))\n"
+        "        if foot[:8] != b'conectix': sys.exit('vhd: no footer')\n"
+        "        seconds = max(0, int(os.environ['SOURCE_DATE_EPOCH']) - 946684800)\n"
+        "        struct.pack_into('>I', foot, 24, seconds)\n"
+        "        foot[68:84] = bytes.fromhex(guid.replace('-', ''))\n"
+        "        struct.pack_into('>I', foot, 64, 0)\n"
+        "        struct.pack_into('>I', foot, 64, ~sum(foot) & 0xffffffff)\n"
+        "        f.seek(-512, os.SEEK_END); f.write(foot)\n";
 
 /* The script's environment: identifiers and sizes; env[] points into vars. */
 static int
@@ -224,18 +254,21 @@ run_script (const struct disk_opts *o, const char *work, uint64_t root_mib, pgim
         cleanup_free char *logs = NULL;
         cleanup_free char *log = NULL;
         cleanup_free char *format = NULL;
+        cleanup_free char *stamp = NULL;
         char vars[8][96];
-        const char *env[10];
+        const char *env[11];
 
         if (rootfs_build_root (o->cache_dir, o->lock, DISK_TOOLS_SET, &root, err) < 0)
                 return -1;
         if (script_env (o, root_mib, vars, env, err) < 0)
                 return -1;
         if (asprintf (&format, "FORMAT=%s", disk_format_name (o->format)) < 0
+            || asprintf (&stamp, "STAMP=%s", stamp_script) < 0
             || asprintf (&logs, "%s/logs", o->cache_dir) < 0 || asprintf (&log, "%s/disk.log", logs) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "disk");
         env[8] = format;
-        env[9] = NULL;
+        env[9] = stamp;
+        env[10] = NULL;
         if (fs_mkdir_p (logs, 0755, err) < 0)
                 return -1;
         const struct sandbox_bind binds[] = { { o->tree, "/tree", 0 }, { work, "/out", 1 } };

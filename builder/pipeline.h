@@ -10,6 +10,7 @@
 #define PGIMG_PIPELINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "builder/extension.h"
 #include "builder/lock.h"
@@ -170,6 +171,17 @@ int pipeline_set_load (const char *data_dir, const char *name, char ***items, pg
 int pipeline_receipt (const struct pipeline_result *res, const char *pgimg_version,
                       size_t n_layers, const char *manifest_digest, struct buf *out,
                       pgimg_error_t *err);
+
+/* The receipt beside a disk image of res (after pipeline_machine_layer):
+ * the image's, without a manifest, with the machine layer, the packages
+ * it adds to the runtime base, and the disk's format and size. */
+int pipeline_disk_receipt (const struct pipeline_result *res, const char *pgimg_version, const char *disk_format,
+                           uint64_t size_mib, struct buf *out, pgimg_error_t *err);
+
+/* The SPDX SBOM beside a disk image of res (after pipeline_machine_layer):
+ * the image's packages and the machine layer's, read from the layers. */
+int pipeline_disk_sbom (const struct pipeline_opts *opts, const struct pipeline_result *res, struct buf *out,
+                        pgimg_error_t *err);
 
 /* The root of a disk image in dest (an existing empty directory): the
  * image's layers and res->machine unpacked in order, each blob checked,

@@ -101,45 +101,92 @@ pipeline_image_define (struct pipeline_result *res)
         };
 }
 
-int
-pipeline_receipt (const struct pipeline_result *res, const char *pgimg_version, size_t n_layers,
-                  const char *manifest_digest, struct buf *out, pgimg_error_t *err)
+/* The packages of the lock's set name, less those of skip (may be NULL),
+ * into a new array *out (free it) of *n. */
+static int
+set_packages (const struct pipeline_result *res, const char *name, const char *skip,
+              struct receipt_package **out, size_t *n, pgimg_error_t *err)
 {
-        const struct lock_set *set = lock_find_set (&res->lock, "runtime");
-        cleanup_free struct receipt_package *pkgs = NULL;
-        struct receipt_layer layers[PIPELINE_MAX_LAYERS];
-        struct receipt r = { 0 };
+        const struct lock_set *set = lock_find_set (&res->lock, name);
+        const struct lock_set *minus = skip ? lock_find_set (&res->lock, skip) : NULL;
 
         if (set == NULL)
-                return pgimg_make_error (err, ENOENT, "the lock has no set `runtime`");
-        pkgs = calloc (set->n + 1, sizeof (*pkgs));
-        if (pkgs == NULL)
+                return pgimg_make_error (err, ENOENT, "the lock has no set `%s`", name);
+        if ((*out = calloc (set->n + 1, sizeof (**out))) == NULL)
                 return pipeline_oom (err, "receipt");
+        *n = 0;
         for (size_t i = 0; i < set->n; i++) {
                 const struct lock_package *p = lock_find (&res->lock, set->packages[i]);
-                pkgs[i].name = set->packages[i];
-                pkgs[i].version = p ? p->version : "";
+                int skipped = 0;
+                for (size_t j = 0; minus && j < minus->n && !skipped; j++)
+                        skipped = strcmp (minus->packages[j], set->packages[i]) == 0;
+                if (skipped)
+                        continue;
+                (*out)[*n].name = set->packages[i];
+                (*out)[(*n)++].version = p ? p->version : "";
         }
+        return 0;
+}
+
+/* What the image's receipt and a disk's have in common; r points into
+ * res and layers (which holds n_layers + 1). */
+static void
+receipt_of (const struct pipeline_result *res, const char *pgimg_version, size_t n_layers,
+            struct receipt_layer *layers, struct receipt *r)
+{
         for (size_t i = 0; i < n_layers; i++) {
                 layers[i].name = res->layers[i].name;
                 layers[i].key = res->layers[i].key;
                 layers[i].desc = &res->layers[i].desc;
         }
-        r.pgimg_version = pgimg_version;
-        r.image = IMAGE_NAME;
-        r.tags = (const char *const *) res->tags;
-        r.pg_major = res->recipe.major;
-        r.pg_version = res->version->version;
-        r.source_sha256 = res->version->sha256;
-        r.source_urls = (const char *const *) res->version->urls;
-        r.lock_path = res->lock_rel;
-        r.lock_digest = res->lock.digest;
-        r.source_date_epoch = res->source_date_epoch;
+        r->pgimg_version = pgimg_version;
+        r->image = IMAGE_NAME;
+        r->tags = (const char *const *) res->tags;
+        r->pg_major = res->recipe.major;
+        r->pg_version = res->version->version;
+        r->source_sha256 = res->version->sha256;
+        r->source_urls = (const char *const *) res->version->urls;
+        r->lock_path = res->lock_rel;
+        r->lock_digest = res->lock.digest;
+        r->source_date_epoch = res->source_date_epoch;
+        r->layers = layers;
+        r->n_layers = n_layers;
+}
+
+int
+pipeline_receipt (const struct pipeline_result *res, const char *pgimg_version, size_t n_layers,
+                  const char *manifest_digest, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_free struct receipt_package *pkgs = NULL;
+        struct receipt_layer layers[PIPELINE_MAX_LAYERS + 1];
+        struct receipt r = { 0 };
+
+        if (set_packages (res, "runtime", NULL, &pkgs, &r.n_packages, err) < 0)
+                return -1;
+        receipt_of (res, pgimg_version, n_layers, layers, &r);
         r.packages = pkgs;
-        r.n_packages = set->n;
-        r.layers = layers;
-        r.n_layers = n_layers;
         r.manifest_digest = manifest_digest;
+        return receipt_format (&r, out, err);
+}
+
+int
+pipeline_disk_receipt (const struct pipeline_result *res, const char *pgimg_version, const char *disk_format,
+                       uint64_t size_mib, struct buf *out, pgimg_error_t *err)
+{
+        cleanup_free struct receipt_package *pkgs = NULL;
+        cleanup_free struct receipt_package *machine = NULL;
+        struct receipt_layer layers[PIPELINE_MAX_LAYERS + 1];
+        struct receipt r = { 0 };
+
+        if (set_packages (res, "runtime", NULL, &pkgs, &r.n_packages, err) < 0
+            || set_packages (res, "machine", "runtime", &machine, &r.disk.n_machine_packages, err) < 0)
+                return -1;
+        receipt_of (res, pgimg_version, res->n_layers, layers, &r);
+        layers[r.n_layers++] = (struct receipt_layer) { res->machine.name, res->machine.key, &res->machine.desc };
+        r.packages = pkgs;
+        r.disk.format = disk_format;
+        r.disk.size_mib = size_mib;
+        r.disk.machine_packages = machine;
         return receipt_format (&r, out, err);
 }
 

@@ -39,6 +39,7 @@ static const struct machine_file {
         { "pgimg-firstboot.service", "etc/systemd/system/pgimg-firstboot.service", 0644 },
         { "pgimg-firstboot", "usr/local/sbin/pgimg-firstboot", 0755 },
         { "80-pgimg-dhcp.network", "etc/systemd/network/80-pgimg-dhcp.network", 0644 },
+        { "sshd_config", "etc/ssh/sshd_config", 0644 },
         { "sshd-pgimg.conf", "etc/ssh/sshd_config.d/pgimg.conf", 0644 },
         { "fstab", "etc/fstab", 0644 },
 };
@@ -99,11 +100,12 @@ read_inputs (const struct pipeline_opts *o, const struct pipeline_result *res, s
                         return pgimg_error_wrap (err, "machine layer");
         }
         /* The image's environment for the unit; localhost until the first
-         * boot says otherwise. */
+         * boot says otherwise; the image's volume, where the first boot
+         * mounts a second disk. */
         for (size_t i = 0; res->env[i]; i++)
                 if (buf_addf (&in->env, "%s\n", res->env[i]) < 0)
                         return pipeline_oom (err, "machine layer");
-        if (buf_addf (&in->env, "PGIMG_LISTEN=localhost\n") < 0)
+        if (buf_addf (&in->env, "PGIMG_LISTEN=localhost\nPGIMG_VOLUME=%s\n", res->volume) < 0)
                 return pipeline_oom (err, "machine layer");
         return 0;
 }

@@ -346,10 +346,11 @@ sbom_key (const struct pipeline_opts *o, const struct pipeline_result *res, char
 }
 
 /* Name, namespace and time of the document: from the content of the
- * layers below (their diff_ids) and SOURCE_DATE_EPOCH, never the clock. */
+ * layers below (their diff_ids; and a disk's machine layer, machine may
+ * be NULL) and SOURCE_DATE_EPOCH, never the clock. */
 static int
-sbom_document (const struct pipeline_opts *o, const struct pipeline_result *res, struct parts *p,
-               const char *distro, struct buf *out, pgimg_error_t *err)
+sbom_document (const struct pipeline_opts *o, const struct pipeline_result *res, const struct pipeline_layer *machine,
+               struct parts *p, const char *distro, struct buf *out, pgimg_error_t *err)
 {
         cleanup_buf struct buf ids = BUF_INIT;
         cleanup_free char *name = NULL, *ns = NULL, *creator = NULL;
@@ -362,32 +363,40 @@ sbom_document (const struct pipeline_opts *o, const struct pipeline_result *res,
         for (size_t i = 0; i < res->n_layers; i++)
                 if (buf_addf (&ids, "%s\n", res->layers[i].desc.diff_id) < 0)
                         return pipeline_oom (err, "SBOM");
-        if (buf_addf (&ids, "pgimg-%s\n", o->pgimg_version) < 0 || sha256_buf_hex (ids.data, ids.len, hex, err) < 0)
+        if ((machine && buf_addf (&ids, "machine %s\n", machine->desc.diff_id) < 0)
+            || buf_addf (&ids, "pgimg-%s\n", o->pgimg_version) < 0)
+                return pipeline_oom (err, "SBOM");
+        if (sha256_buf_hex (ids.data, ids.len, hex, err) < 0)
                 return -1;
-        if (asprintf (&name, "%s", res->tags[0]) < 0
-            || asprintf (&ns, "https://spdx.org/spdxdocs/pgimg-postgres-%s-%s", res->version->version, hex) < 0
+        if (asprintf (&name, "%s%s", res->tags[0], machine ? " disk" : "") < 0
+            || asprintf (&ns, "https://spdx.org/spdxdocs/pgimg-postgres-%s%s-%s", res->version->version,
+                         machine ? "-disk" : "", hex) < 0
             || asprintf (&creator, "Tool: pgimg-%s", o->pgimg_version) < 0)
                 return pipeline_oom (err, "SBOM");
         const struct sbom s = {
                 .name = name, .doc_namespace = ns, .created = created, .creator = creator,
                 .image_name = "pgimg/postgres", .image_version = res->version->version, .distro = distro,
-                .packages = p->v, .n_packages = p->n,
+                .packages = p->v, .n_packages = p->n, .disk = machine != NULL,
         };
         return sbom_format (&s, out, err);
 }
 
-/* The SBOM of the layers below, from their content. */
+/* The SBOM of the first n_layers layers (and of machine, a disk's
+ * machine layer on top of them, when not NULL), from their content. */
 static int
-sbom_make (const struct pipeline_opts *o, const struct pipeline_result *res, struct buf *out, pgimg_error_t *err)
+sbom_make (const struct pipeline_opts *o, const struct pipeline_result *res, size_t n_layers,
+           const struct pipeline_layer *machine, struct buf *out, pgimg_error_t *err)
 {
         __attribute__ ((cleanup (seen_set_free))) struct seen_set seen = { 0 };
         __attribute__ ((cleanup (parts_free))) struct parts parts = { 0 };
         cleanup_free char *distro = NULL;
         const struct seen *os, *point;
 
-        for (size_t i = 0; i < res->n_layers; i++)
+        for (size_t i = 0; i < n_layers; i++)
                 if (scan_layer (res->blob_dir, &res->layers[i], &seen, err) < 0)
                         return -1;
+        if (machine && scan_layer (res->blob_dir, machine, &seen, err) < 0)
+                return -1;
         os = seen_find (&seen, "usr/lib/os-release");
         if (os == NULL || os->text == NULL)
                 os = seen_find (&seen, "etc/os-release");
@@ -397,7 +406,7 @@ sbom_make (const struct pipeline_opts *o, const struct pipeline_result *res, str
                 return -1;
         if (deb_packages (&seen, &parts, err) < 0 || source_packages (res, &parts, err) < 0)
                 return -1;
-        return sbom_document (o, res, &parts, distro, out, err);
+        return sbom_document (o, res, machine, &parts, distro, out, err);
 }
 
 /* The SBOM of a cached layer, read back from it. */
@@ -481,7 +490,7 @@ pipeline_sbom_layer (const struct pipeline_opts *o, struct pipeline_result *res,
         double t = timings_now ();
         if ((r = pipeline_lookup (o->cache_dir, l, err)) < 0)
                 return -1;
-        if (r > 0 ? sbom_read_back (res, l, &sbom, err) < 0 : sbom_make (o, res, &sbom, err) < 0)
+        if (r > 0 ? sbom_read_back (res, l, &sbom, err) < 0 : sbom_make (o, res, res->n_layers, NULL, &sbom, err) < 0)
                 return -1;
         /* A cached SBOM layer is still read back: that is not free. */
         t = timings_since (o->timings, "sbom", r > 0 ? "read back cached layer" : "make SBOM", t);
@@ -493,4 +502,17 @@ pipeline_sbom_layer (const struct pipeline_opts *o, struct pipeline_result *res,
         res->sbom_len = sbom.len;
         res->sbom = buf_detach (&sbom, NULL);
         return res->sbom ? 0 : pipeline_oom (err, "SBOM");
+}
+
+int
+pipeline_disk_sbom (const struct pipeline_opts *o, const struct pipeline_result *res, struct buf *out,
+                    pgimg_error_t *err)
+{
+        double t = timings_now ();
+
+        /* The layers below the image's SBOM layer, which lists them. */
+        if (sbom_make (o, res, res->n_layers - 1, &res->machine, out, err) < 0)
+                return pgimg_error_wrap (err, "SBOM of the disk");
+        timings_since (o->timings, "sbom", "make SBOM of the disk", t);
+        return 0;
 }

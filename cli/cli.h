@@ -122,9 +122,15 @@ int cli_build (struct pgimg_ctx *ctx, const char *cmd, const struct pipeline_opt
                pgimg_error_t *err);
 
 /* Write the disk image of res (built by cli_build) to output: the machine layer, the root tree, the disk
- * (builder/disk.h).  Nothing is left at output on failure. */
+ * (builder/disk.h), then its receipt and SBOM beside it (cli_write_beside).  Nothing is left at output on
+ * failure. */
 int cli_write_disk (struct pgimg_ctx *ctx, const struct pipeline_opts *po, struct pipeline_result *res,
                     const char *output, enum disk_format format, uint64_t size_mib, pgimg_error_t *err);
+/* The receipt and the SBOM (sbom_len bytes) beside the output out: OUT.receipt.json and OUT.spdx.json,
+ * each written whole or not at all. */
+int cli_write_beside (const char *out, const struct buf *receipt, const char *sbom, size_t sbom_len,
+                      pgimg_error_t *err);
+
 /* A plan's steps (res->plan, and extra after them when not NULL) on
  * stdout: a table, or with json an array of {step, name, version, key,
  * state} (key null when it needs an earlier step's output, named by

@@ -64,31 +64,20 @@ help (void)
                 "  pgimg build postgres-18 --set default --format disk -o pg18.raw\n");
 }
 
-static int
-write_receipt (const struct pipeline_result *res, const char *out, const char *manifest,
-               pgimg_error_t *err)
+/* The receipt and the SBOM beside the output: x.tar.receipt.json and
+ * x.tar.spdx.json, or DIR.spdx.json next to an OCI layout directory
+ * (given as DIR or DIR/), where `pgimg push` takes it from. */
+int
+cli_write_beside (const char *out, const struct buf *receipt, const char *sbom, size_t sbom_len, pgimg_error_t *err)
 {
-        cleanup_buf struct buf receipt = BUF_INIT;
-        cleanup_free char *path = fs_path_beside (out, ".receipt.json");
+        cleanup_free char *receipt_path = fs_path_beside (out, ".receipt.json");
+        cleanup_free char *sbom_path = fs_path_beside (out, ".spdx.json");
 
-        if (path == NULL)
+        if (receipt_path == NULL || sbom_path == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "receipt");
-        if (pipeline_receipt (res, PGIMG_VERSION, res->n_layers, manifest, &receipt, err) < 0)
+        if (fs_write_file_atomic (receipt_path, receipt->data, receipt->len, 0644, err) < 0)
                 return -1;
-        return fs_write_file_atomic (path, receipt.data, receipt.len, 0644, err);
-}
-
-/* The SBOM beside the output: x.tar.spdx.json, or DIR.spdx.json next
- * to an OCI layout directory (given as DIR or DIR/), where `pgimg
- * push` takes it from. */
-static int
-write_sbom (const struct pipeline_result *res, const char *out, pgimg_error_t *err)
-{
-        cleanup_free char *path = fs_path_beside (out, ".spdx.json");
-
-        if (path == NULL)
-                return pgimg_make_error_errno (err, ENOMEM, "SBOM");
-        return fs_write_file_atomic (path, res->sbom, res->sbom_len, 0644, err);
+        return fs_write_file_atomic (sbom_path, sbom, sbom_len, 0644, err);
 }
 
 /* Before anything is written: the files beside the output must be
@@ -363,7 +352,9 @@ write_and_report (struct pgimg_ctx *ctx, struct build_args *a, const struct pipe
         if (check_beside (output, err) < 0 || cli_write_image (res, a->fmt, output, manifest, err) < 0)
                 return -1;
         t = timings_since (times, "image", a->fmt == OCI_FORMAT_DIR ? "write OCI layout" : "write tarball", t);
-        if (write_receipt (res, output, manifest, err) < 0 || write_sbom (res, output, err) < 0)
+        cleanup_buf struct buf receipt = BUF_INIT;
+        if (pipeline_receipt (res, PGIMG_VERSION, res->n_layers, manifest, &receipt, err) < 0
+            || cli_write_beside (output, &receipt, res->sbom, res->sbom_len, err) < 0)
                 return -1;
         t = timings_since (times, "image", "receipt and SBOM files", t);
         total = t - a->start;
@@ -388,7 +379,8 @@ write_disk (struct pgimg_ctx *ctx, struct build_args *a, const struct pipeline_o
                         return pgimg_make_error_errno (err, ENOMEM, "build");
                 output = out;
         }
-        if (cli_write_disk (ctx, po, res, output, a->disk_format, a->disk_size_mib, err) < 0)
+        if (check_beside (output, err) < 0
+            || cli_write_disk (ctx, po, res, output, a->disk_format, a->disk_size_mib, err) < 0)
                 return -1;
         double total = timings_now () - a->start;
         if (print_summary (res, output, NULL, a->io->json, &a->times, err) < 0

@@ -17,6 +17,8 @@ cli_write_disk (struct pgimg_ctx *ctx, const struct pipeline_opts *po, struct pi
                 const char *output, enum disk_format format, uint64_t size_mib, pgimg_error_t *err)
 {
         cleanup_owner_map struct owner_map owners = OWNER_MAP_INIT;
+        cleanup_buf struct buf receipt = BUF_INIT;
+        cleanup_buf struct buf sbom = BUF_INIT;
         cleanup_free char *tree = NULL;
         cleanup_free char *failed_log = NULL;
         char seed[SHA256_HEX_LEN + 1];
@@ -26,6 +28,11 @@ cli_write_disk (struct pgimg_ctx *ctx, const struct pipeline_opts *po, struct pi
                 cli_print_failed_log (res->failed_log);
                 return -1;
         }
+        /* Made before the disk is written, so that a disk is never left
+         * without them. */
+        if (pipeline_disk_receipt (res, po->pgimg_version, disk_format_name (format), size_mib, &receipt, err) < 0
+            || pipeline_disk_sbom (po, res, &sbom, err) < 0)
+                return -1;
         if (fs_work_dir (ctx->cache_dir, "disk-root", &tree, err) < 0)
                 return -1;
         r = pipeline_disk_tree (po, res, tree, &owners, seed, err);
@@ -43,6 +50,8 @@ cli_write_disk (struct pgimg_ctx *ctx, const struct pipeline_opts *po, struct pi
                 cli_print_failed_log (failed_log);
                 return -1;
         }
+        if (cli_write_beside (output, &receipt, sbom.data, sbom.len, err) < 0)
+                return -1;
         progress_note ("disk of %s (%s, %lluM) written to %s", res->tags[0], disk_format_name (format),
                        (unsigned long long) size_mib, output);
         return 0;

@@ -39,13 +39,12 @@ layers_json (const struct receipt *r)
 }
 
 static json_t *
-packages_json (const struct receipt *r)
+packages_json (const struct receipt_package *pkgs, size_t n)
 {
         json_t *a = json_array ();
 
-        for (size_t i = 0; a && i < r->n_packages; i++) {
-                json_t *p = json_pack ("{s:s, s:s}", "name", r->packages[i].name, "version",
-                                       r->packages[i].version);
+        for (size_t i = 0; a && i < n; i++) {
+                json_t *p = json_pack ("{s:s, s:s}", "name", pkgs[i].name, "version", pkgs[i].version);
                 if (p == NULL || json_array_append_new (a, p) < 0) {
                         json_decref (a);
                         return NULL;
@@ -68,12 +67,19 @@ receipt_format (const struct receipt *r, struct buf *out, pgimg_error_t *err)
                           "source", "sha256", r->source_sha256, "urls", string_array (r->source_urls),
                           "lock", "path", r->lock_path, "digest", r->lock_digest,
                           "sourceDateEpoch", (json_int_t) r->source_date_epoch,
-                          "packages", packages_json (r),
+                          "packages", packages_json (r->packages, r->n_packages),
                           "layers", layers_json (r));
         if (root == NULL)
                 return pgimg_make_error (err, ENOMEM, "receipt: cannot build the JSON document");
         if (r->manifest_digest
             && json_object_set_new (root, "manifest", json_string (r->manifest_digest)) < 0)
+                return pgimg_make_error (err, ENOMEM, "receipt: cannot build the JSON document");
+        if (r->disk.format
+            && json_object_set_new (root, "disk",
+                                    json_pack ("{s:s, s:I, s:o*}", "format", r->disk.format, "sizeMiB",
+                                               (json_int_t) r->disk.size_mib, "machinePackages",
+                                               packages_json (r->disk.machine_packages,
+                                                              r->disk.n_machine_packages))) < 0)
                 return pgimg_make_error (err, ENOMEM, "receipt: cannot build the JSON document");
         text = json_dumps (root, JSON_INDENT (2) | JSON_SORT_KEYS);
         if (text == NULL || buf_adds (out, text) < 0 || buf_adds (out, "\n") < 0)

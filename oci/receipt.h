@@ -2,12 +2,14 @@
  * and source, the lock's digest, the Debian packages of the base and
  * every layer.  One copy lives inside the image (listing the layers
  * below the one that holds it), one beside the output (listing all
- * layers and the manifest digest).
+ * layers and the manifest digest, or for a disk image the machine layer,
+ * the packages it adds, the disk's format and size).
  */
 #ifndef PGIMG_RECEIPT_H
 #define PGIMG_RECEIPT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/buf.h"
 #include "common/error.h"
@@ -40,6 +42,12 @@ struct receipt {
         const struct receipt_layer *layers;
         size_t n_layers;
         const char *manifest_digest;    /* may be NULL */
+        struct {                        /* a disk image's: format NULL for an OCI image */
+                const char *format;     /* "raw", "qcow2", ... */
+                uint64_t size_mib;
+                const struct receipt_package *machine_packages;        /* those the machine layer adds */
+                size_t n_machine_packages;
+        } disk;
 };
 
 /* Append the receipt as JSON (sorted keys, indented, trailing newline). */

@@ -210,8 +210,9 @@ image_json (const struct sbom *s)
         return json_pack ("{s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:s,s:s}", "name", s->image_name, "SPDXID", IMAGE_ID,
                           "versionInfo", s->image_version, "downloadLocation", NOASSERTION, "filesAnalyzed", 0,
                           "licenseConcluded", NOASSERTION, "licenseDeclared", NOASSERTION, "copyrightText",
-                          NOASSERTION, "primaryPackagePurpose", "CONTAINER", "summary",
-                          "a PostgreSQL image built by pgimg");
+                          NOASSERTION, "primaryPackagePurpose", s->disk ? "OPERATING-SYSTEM" : "CONTAINER",
+                          "summary", s->disk ? "a bootable disk image of PostgreSQL built by pgimg"
+                                             : "a PostgreSQL image built by pgimg");
 }
 
 static json_t *

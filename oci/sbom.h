@@ -41,6 +41,7 @@ struct sbom {
         const char *image_name;         /* "pgimg/postgres" */
         const char *image_version;      /* "18.6" */
         const char *distro;             /* "debian-13" for the purls, or NULL */
+        int disk;                       /* a bootable disk image, not a container image */
         const struct sbom_package *packages;
         size_t n_packages;
 };

@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "oci/receipt.h"
 #include "oci/sbom.h"
 
 static const struct sbom_package packages[] = {
@@ -71,12 +72,67 @@ document_is_complete_and_stable (void **state)
         assert_non_null (strstr (a.data, "\"checksumValue\": \"555610c24d53e4316da5b7d3fc25c279d96856d5e0e23ee308c328c5fa881d9f\""));
 }
 
+static void
+a_disk_is_an_operating_system (void **state)
+{
+        cleanup_buf struct buf image = BUF_INIT;
+        cleanup_buf struct buf disk = BUF_INIT;
+        struct sbom d = doc;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        d.disk = 1;
+        assert_int_equal (sbom_format (&doc, &image, &err), 0);
+        assert_int_equal (sbom_format (&d, &disk, &err), 0);
+        assert_non_null (strstr (image.data, "\"primaryPackagePurpose\": \"CONTAINER\""));
+        assert_null (strstr (image.data, "OPERATING-SYSTEM"));
+        assert_non_null (strstr (disk.data, "\"primaryPackagePurpose\": \"OPERATING-SYSTEM\""));
+        assert_non_null (strstr (disk.data, "\"a bootable disk image of PostgreSQL built by pgimg\""));
+}
+
+/* A disk's receipt says what the machine layer adds; an image's has no "disk". */
+static void
+receipt_of_a_disk (void **state)
+{
+        static const struct receipt_package base[] = { { "libc6", "2.41-12" } };
+        static const struct receipt_package machine[] = { { "linux-image-cloud-amd64", "6.12.57-1" },
+                                                          { "systemd", "257.9-1" } };
+        static const char *const tags[] = { "pgimg/postgres:18.6", NULL };
+        static const char *const urls[] = { "https://ftp.postgresql.org/x.tar.bz2", NULL };
+        const struct layer_desc desc = { .digest = "sha256:aa", .diff_id = "sha256:bb", .size = 3 };
+        const struct receipt_layer layers[] = { { "machine", "k", &desc } };
+        struct receipt r = {
+                .pgimg_version = "0.1.0", .image = "pgimg/postgres", .tags = tags, .pg_major = "18",
+                .pg_version = "18.6", .source_sha256 = "55", .source_urls = urls, .lock_path = "lock/x.json",
+                .lock_digest = "sha256:cc", .source_date_epoch = 1, .packages = base, .n_packages = 1,
+                .layers = layers, .n_layers = 1,
+        };
+        cleanup_buf struct buf image = BUF_INIT;
+        cleanup_buf struct buf disk = BUF_INIT;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_int_equal (receipt_format (&r, &image, &err), 0);
+        assert_null (strstr (image.data, "\"disk\""));
+        r.disk.format = "vmdk";
+        r.disk.size_mib = 4096;
+        r.disk.machine_packages = machine;
+        r.disk.n_machine_packages = 2;
+        assert_int_equal (receipt_format (&r, &disk, &err), 0);
+        assert_non_null (strstr (disk.data, "\"format\": \"vmdk\""));
+        assert_non_null (strstr (disk.data, "\"sizeMiB\": 4096"));
+        assert_non_null (strstr (disk.data, "\"name\": \"linux-image-cloud-amd64\""));
+        assert_non_null (strstr (disk.data, "\"name\": \"machine\""));
+}
+
 int
 main (void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test (purls_as_syft_writes_them),
                 cmocka_unit_test (document_is_complete_and_stable),
+                cmocka_unit_test (a_disk_is_an_operating_system),
+                cmocka_unit_test (receipt_of_a_disk),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
