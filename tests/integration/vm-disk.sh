@@ -9,11 +9,13 @@
 # writes give the same bytes; a disk too small, an unknown disk format
 # and a lock without the machine set are one line each and leave no
 # file.  Then, unless PGIMG_VM_BOOT=0, qemu (TCG) boots the disk with
-# OVMF, a NoCloud seed giving the password and an SSH key, and an empty
-# second disk: psql from the host answers over a forwarded port, the key
-# logs in over SSH (another key and passwords do not), the data
-# directory is on the second disk, a table with pgvector survives a
-# reboot that mounts that disk by its label, PostgreSQL stops clean on
+# OVMF, a NoCloud seed giving the password, an SSH key, a library to
+# preload and extensions to create, and an empty second disk: psql from
+# the host answers over a forwarded port, pg_cron is preloaded and both
+# extensions are there, the key logs in over SSH (another key and
+# passwords do not), the data directory is on the second disk, a table
+# with pgvector survives a reboot (of the same disk converted to qcow2)
+# that mounts that disk by its label, PostgreSQL stops clean on
 # an ACPI power-off; booted without a seed or a second disk, it listens
 # on localhost only.  Prints TAP; the time from power-on to a server that
 # answers is a TAP comment.
@@ -188,7 +190,10 @@ fi
 # The seed gives the password and one SSH key; another key is not in it.
 password=vm-$$-secret
 ssh-keygen -q -t ed25519 -N '' -C pgimg-test -f "$work/id" && ssh-keygen -q -t ed25519 -N '' -f "$work/other"
-printf '#pgimg-config\npassword=%s\nssh_authorized_key=%s\n' "$password" "$(cat "$work/id.pub")" >"$work/user-data"
+# It asks for pg_cron preloaded and two extensions; a list that is not
+# names (it would break out of the SQL) is ignored.
+printf '#pgimg-config\npassword=%s\nssh_authorized_key=%s\n%s\nshared_preload_libraries=pg_cron\nextensions=pg_cron,vector\n' \
+	"$password" "$(cat "$work/id.pub")" "extensions=vector\"; drop table x; --" >"$work/user-data"
 printf 'instance-id: pgimg-test\n' >"$work/meta-data"
 mkfs.vfat -C -n CIDATA "$work/seed.img" 2048 >/dev/null
 mcopy -i "$work/seed.img" "$work/user-data" "$work/meta-data" ::/
@@ -218,7 +223,7 @@ data_fs() { ssh_vm "findmnt -no LABEL,FSTYPE,TARGET --target '$pgdata'" | awk '{
 boot() { # console-log
 	qemu-system-x86_64 -machine q35 -m 2048 -smp 2 -bios "$ovmf" -display none -no-reboot \
 		-serial "file:$1" -monitor "unix:$work/monitor,server,nowait" \
-		-drive "file=$raw,format=raw,if=none,id=root" -device nvme,serial=pgimg-root,drive=root \
+		-drive "file=$root_file,format=$root_format,if=none,id=root" -device nvme,serial=pgimg-root,drive=root \
 		"${seed_drive[@]}" "${data_drive[@]}" \
 		-netdev "user,id=net,hostfwd=tcp:127.0.0.1:$port-:5432,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
 		-device virtio-net-pci,netdev=net &
@@ -248,6 +253,7 @@ power_off() { # seconds
 }
 
 cp --sparse=always "$raw" "$work/fresh.raw"     # for the boot without a seed
+root_file=$raw root_format=raw
 seed_drive=(-drive "file=$work/seed.img,format=raw,if=virtio,readonly=on")
 # An empty second disk, as a cloud volume for the data: NVMe, like EBS on
 # Nitro.  The first boot formats it, the second mounts it by its label.
@@ -265,7 +271,11 @@ else
 	finish
 fi
 ok "select version() names PostgreSQL 18" grep -q '^PostgreSQL 18' <<<"$(psql_vm 'select version()')"
-out=$(psql_vm "create extension vector; create table items (id int primary key, v vector(3)); insert into items values (1, '[1,2,3]')")
+ok "the seed's shared_preload_libraries is the server's" [ "$(psql_vm 'show shared_preload_libraries')" = pg_cron ]
+ok "the seed's extensions were created with the cluster (pg_cron, vector)" \
+	[ "$(psql_vm "select string_agg(extname, ',' order by extname) from pg_extension where extname in ('pg_cron', 'vector')")" = pg_cron,vector ]
+ok "a seed's extensions line that is not names is ignored, and said so" grep -q 'pgimg-firstboot: ignoring extensions' "$work/console1.log"
+out=$(psql_vm "create table items (id int primary key, v vector(3)); insert into items values (1, '[1,2,3]')")
 ok "a table with a pgvector column is created" [ -z "$out" ]
 pgdata=$(psql_vm 'show data_directory')
 
@@ -294,8 +304,16 @@ on_disk=${pgdata#"$data_mnt"}
 cluster_on_disk() { [ -n "$data_mnt" ] && [ "$(debugfs -R "cat $on_disk/PG_VERSION" "$work/data.raw" 2>/dev/null)" = 18 ]; }
 ok "the data disk holds the cluster ($on_disk/PG_VERSION is 18)" cluster_on_disk
 
+# The second boot runs the same disk, as it is after the first, in
+# qcow2: the format a KVM host takes.
+if qemu-img convert -O qcow2 "$raw" "$work/booted.qcow2"; then
+	root_file=$work/booted.qcow2 root_format=qcow2
+else
+	fail "the booted disk converts to qcow2"
+fi
 boot "$work/console2.log"
 if wait_ready 900; then
+	ok "the disk boots again as qcow2 ($root_format)" [ "$root_format" = qcow2 ]
 	ok "the table survives the reboot" grep -qx '\[1,2,3\]' <<<"$(psql_vm 'select v from items where id = 1')"
 	ok "the server found its cluster shut down clean" grep -q 'database system was shut down at' "$work/console2.log"
 	wait_ssh 120
@@ -309,6 +327,8 @@ ok "PostgreSQL shut down clean at the second power-off" grep -q 'database system
 # Without a seed (and no instance metadata under qemu): no password, so
 # the server must listen on localhost only.
 cp --sparse=always "$work/fresh.raw" "$raw"
+rm -f "$work/booted.qcow2"
+root_file=$raw root_format=raw
 seed_drive=()
 data_drive=()
 boot "$work/console3.log"
