@@ -38,8 +38,9 @@
  * make the indexes with install_llvm_module.  So the file list under
  * bitcode/, its index names and each .bc's compile command are those of
  * a full build by construction, in every major (13 to 18 share these
- * rules; for 18.6 the layer came out byte for byte a full build's).  Asking make for the .bc targets instead would not avoid gcc:
- * in 17 and 18, src/backend/common.mk makes each .bc depend on its .o,
+ * rules; for 18.6 the layer came out byte for byte a full build's).
+ * Asking make for the .bc targets instead would not avoid gcc: in 17
+ * and 18, src/backend/common.mk makes each .bc depend on its .o,
  * and the install targets depend on `all`; and copying the bitcode by a
  * list of our own would copy the makefiles' knowledge (OBJS, MODULES,
  * MODULE_big, SUBDIRS) and drift from it.  Nothing of the build runs a
