@@ -174,7 +174,7 @@ lease_poll (void *ctx, const char *key, const char *name, pgimg_error_t *err)
         if (registry_lease_ref (b->cache, key, &ref, err) < 0)
                 return -1;
         if (read_lease (b, ref, key, &l) == 0)
-                return acquire (b, ref, key, name, err) > 0 ? 2 : 0;
+                return (r = acquire (b, ref, key, name, err)) <= 0 ? r : 2;
         if (is_mine (b, &l))
                 return 2;
         if (take_from (b, l.cache, key)) {
@@ -215,7 +215,10 @@ build_leases_init (struct build_leases *b, const char *cache_dir, const char *ca
         }
         if (strlen (b->cache) >= sizeof (((struct registry_lease *) NULL)->cache))
                 return pgimg_make_error (err, ENAMETOOLONG, "--cache-to %s: too long to lease", cache_to);
-        return 0;
+        /* A reference no lease can go beside fails here, not mid-build. */
+        cleanup_free char *ref = NULL;
+        return registry_lease_ref (b->cache, "0000000000000000000000000000000000000000000000000000000000000000", &ref,
+                                   err);
 }
 
 void
