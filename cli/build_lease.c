@@ -59,14 +59,14 @@ read_lease (struct build_leases *b, const char *ref, const char *key, struct reg
         int r = registry_lease_read (ref, key, scratch_dir (), b->ro, l, &e);
 
         if (r < 0) {
-                progress_note ("ignoring the lease %s: %s", ref, e->msg);
+                progress_note ("ignoring a lease: %s", e->msg);
                 pgimg_error_free (&e);
                 return 0;
         }
         /* No builder leases for longer than --lease-time allows: such a
          * lease would keep this build waiting. */
         if (r > 0 && l->expires > (long long) time (NULL) + BUILD_LEASE_MAX_S + 3600) {
-                progress_note ("ignoring the lease %s: it expires more than a week from now", ref);
+                progress_note ("ignoring a lease: %s expires more than a week from now", ref);
                 return 0;
         }
         return r;
