@@ -44,10 +44,14 @@ write_quietly (const char *ref, const struct registry_lease *l, const struct reg
         return r;
 }
 
+/* A lease that names this build's cache is its own, whoever wrote it:
+ * no two builders push one cache tag (docs/farm.md), so it is an
+ * earlier run of this one, killed, and a job run again after it does
+ * not wait for itself. */
 static int
 is_mine (const struct build_leases *b, const struct registry_lease *l)
 {
-        return strcmp (l->holder, b->holder) == 0 && strcmp (l->cache, b->cache) == 0;
+        return strcmp (l->cache, b->cache) == 0;
 }
 
 /* Read the lease at ref: 1 with *l, 0 when there is none; a lease that
