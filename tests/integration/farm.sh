@@ -224,8 +224,8 @@ setsid "$PGIMG" --cache-dir "$work/gone" build postgres-18 --with wal2json -o "$
 dead_pid=$!
 leased() { curl -s "http://127.0.0.1:$reg_port/v2/pgimg/lease/tags/list" | grep -q "lease-$wal2json_key"; }
 for _ in $(seq 600); do leased && break; kill -0 "$dead_pid" 2>/dev/null || break; sleep 0.1; done
-kill -KILL -- "-$dead_pid" 2>/dev/null
-wait "$dead_pid" 2>/dev/null
+# (the shell's note that it was killed is noise here)
+{ kill -KILL -- "-$dead_pid"; wait "$dead_pid"; } 2>/dev/null
 dead_pid=
 builder_cache taker
 "$PGIMG" --cache-dir "$work/taker" build postgres-18 --with wal2json -o "$work/taker.tar" --json \
