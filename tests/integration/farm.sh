@@ -14,8 +14,9 @@
 # on layer keys: two builders given overlapping work (pgvector in both)
 # build each extension layer once, the one that did not build pgvector
 # says it waited for it and took it from the other's cache, and both
-# images are a single machine's; a builder killed while it holds a lease
-# leaves it to expire, and the next one takes it over.  Prints TAP.
+# images are a single machine's; a planted lease that names a cache
+# elsewhere is ignored with a note; a builder killed while it holds a
+# lease leaves it to expire, and the next one takes it over.  Prints TAP.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
@@ -178,6 +179,25 @@ ok "its image is byte-identical to the single-machine build" cmp -s "$work/asm.t
 # layer from there (docs/farm.md).
 lrepo="localhost:$reg_port/pgimg/lease"
 lease_start=$SECONDS
+# A lease that names a cache outside its repository, on hypopg's key, as
+# anyone who can push to the repository could plant: the builder that
+# needs hypopg ignores it with a note and builds the layer.
+hypopg_key=$(js "$work/plan.json" '[s["key"] for s in d if s["name"] == "hypopg"][0]')
+python3 - "$reg_port" "$hypopg_key" <<-'EOF'
+	import hashlib, json, sys, urllib.request
+	port, key = sys.argv[1:]
+	base = "http://127.0.0.1:%s/v2/pgimg/lease" % port
+	cfg = json.dumps({"cache": "evil.example/x:y", "expires": 1900000000, "holder": "h 1", "key": key}).encode()
+	digest = "sha256:" + hashlib.sha256(cfg).hexdigest()
+	loc = urllib.request.urlopen(urllib.request.Request(base + "/blobs/uploads/", method="POST")).headers["Location"]
+	loc = loc if loc.startswith("http") else "http://127.0.0.1:%s%s" % (port, loc)
+	urllib.request.urlopen(urllib.request.Request(loc + ("&" if "?" in loc else "?") + "digest=" + digest, data=cfg,
+		method="PUT", headers={"Content-Type": "application/octet-stream"}))
+	m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": [],
+		"config": {"mediaType": "application/vnd.pgimg.lease.v1+json", "digest": digest, "size": len(cfg)}}).encode()
+	urllib.request.urlopen(urllib.request.Request(base + "/manifests/lease-" + key, data=m, method="PUT",
+		headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}))
+	EOF
 owith=(pgvector,hypopg pgvector,pg_cron)
 for i in 1 2; do
 	p build postgres-18 --with "${owith[i - 1]}" -o "$work/single-o$i.tar" 2>>"$work/single.err"
@@ -204,6 +224,10 @@ check_once() {
 	EOF
 }
 ok "two builders with overlapping work build each extension layer once" check_once
+check_ignored() {
+	grep -q "^pgimg: ignoring a lease: $lrepo:lease-$hypopg_key names a cache outside its repository$" "$work/o1.err"
+}
+ok "a planted lease naming a cache outside its repository is ignored with a note" check_ignored
 [ "$(cat "$work/o1.rc")$(cat "$work/o2.rc")" = 00 ] || tail -n 3 "$work/o1.err" "$work/o2.err" | sed 's/^/#   /'
 check_waited() {
 	local n
