@@ -60,6 +60,22 @@ struct pipeline_opts {
          * the keys as in a build, so a plan never disagrees with one. */
         int plan;
         const struct layer_cache_entries *remote;       /* may be NULL */
+        /* Leases on the keys of extension layers, shared with other
+         * builders (docs/farm.md); NULL: none. */
+        const struct pipeline_lease *lease;
+};
+
+/* Asked before an extension layer that no cache has is built. */
+struct pipeline_lease {
+        /* 1: build key (its lease is held, or there is none to hold); 0:
+         * another builder holds it: build the other layers first. */
+        int (*take) (void *ctx, const char *key, const char *name, pgimg_error_t *err);
+        /* Once nothing else can be built, every few seconds: 1 when the
+         * layer of key is now in the local cache (taken from the holder's
+         * cache), 2 when this build holds its lease now and builds it, 0
+         * while the other builder still holds it. */
+        int (*poll) (void *ctx, const char *key, const char *name, pgimg_error_t *err);
+        void *ctx;
 };
 
 /* What a plan says of a layer: the local cache has it, the remote cache

@@ -271,7 +271,9 @@ pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result
                 return pipeline_oom (err, "extensions");
         if (o->plan)
                 return plan_extensions (o, &env, res, err);
-        if (o->jobs > 1 && res->n_picks > 1
+        /* Leases are taken and waited for by the scheduler, even for one
+         * layer at a time. */
+        if (((o->jobs > 1 && res->n_picks > 1) || o->lease)
             && pipeline_build_in_parallel (o, &env, res, outcome, msgs, logs, err) < 0)
                 return -1;
         for (size_t i = 0; i < res->n_picks; i++)

@@ -1,5 +1,8 @@
 /* pipeline_parallel.c - extension layers built side by side in worker
- * processes, each pick once the picks it requires are done. */
+ * processes, each pick once the picks it requires are done; with leases
+ * (opts->lease), a pick whose lease another builder holds waits until
+ * nothing else can be built, then until its layer appears or the lease
+ * is taken over. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -134,10 +137,102 @@ struct schedule {
         const struct extension_env *env;        /* for the layers below a pick */
         const struct extension_env *wenv;       /* for the workers */
         struct pipeline_result *res;
-        char *state;                            /* 0 waiting, 1 running, 2 done */
+        char *state;                            /* 0 waiting, 1 running, 2 done, 3 leased elsewhere */
         int *outcome;
         char **msgs;
+        const struct pipeline_lease *lease;     /* may be NULL */
+        char *leased;                           /* 1: its lease is held here */
 };
+
+/* The layers below pick i, from the cache (one level: a requirement
+ * that itself requires is built here); free each, even on failure. */
+static int
+layers_below (struct schedule *p, size_t i, struct extension_layer below[16], size_t *n_below,
+              pgimg_error_t *err)
+{
+        size_t cursor = 0;
+        int j;
+
+        *n_below = 0;
+        while ((j = requirement (p->res, i, &cursor)) >= 0 && *n_below < 16) {
+                if (extension_layer (p->env, &p->res->picks[j], NULL, 0, &below[*n_below], err) < 0)
+                        return -1;
+                (*n_below)++;
+        }
+        return 0;
+}
+
+/* Pick i's layer name and key into *l (free it either way). */
+static int
+pick_key (struct schedule *p, size_t i, struct extension_layer *l, pgimg_error_t *err)
+{
+        struct extension_layer below[16];
+        size_t n_below;
+        int r = layers_below (p, i, below, &n_below, err);
+
+        if (r == 0)
+                r = extension_layer_key (p->env, &p->res->picks[i], below, n_below, l, err);
+        for (size_t k = 0; k < n_below; k++)
+                extension_layer_free (&below[k]);
+        return r;
+}
+
+/* With leases: 1 when pick i may be built here now, 0 when another
+ * builder holds its lease (it waits in state 3). */
+static int
+lease_pick (struct schedule *p, size_t i, pgimg_error_t *err)
+{
+        struct extension_layer l = { 0 };
+        struct layer_desc d;
+        int r;
+
+        if (p->lease == NULL || p->leased[i])
+                return 1;
+        r = pick_key (p, i, &l, err);
+        if (r == 0 && (r = layer_cache_lookup (p->env->cache_dir, l.key, &d, err)) == 0)
+                r = p->lease->take (p->lease->ctx, l.key, l.name, err);
+        extension_layer_free (&l);
+        if (r == 0)
+                p->state[i] = 3;
+        else if (r > 0)
+                p->leased[i] = 1;
+        return r;
+}
+
+/* Nothing else can be built: poll the picks whose lease another builder
+ * holds, every few seconds (1, 2, 4, then 8), until one of them is in
+ * the cache or taken over; it then waits again (state 0). */
+static int
+wait_for_leases (struct schedule *p, pgimg_error_t *err)
+{
+        struct pipeline_result *res = p->res;
+        unsigned delay_s = 1;
+
+        for (;;) {
+                int moved = 0;
+                sleep (delay_s);
+                for (size_t i = 0; i < res->n_picks; i++) {
+                        struct extension_layer l = { 0 };
+                        int r;
+                        if (p->state[i] != 3)
+                                continue;
+                        r = pick_key (p, i, &l, err);
+                        if (r == 0)
+                                r = p->lease->poll (p->lease->ctx, l.key, l.name, err);
+                        extension_layer_free (&l);
+                        if (r < 0)
+                                return -1;
+                        if (r > 0) {
+                                p->state[i] = 0;
+                                p->leased[i] = r == 2;
+                                moved = 1;
+                        }
+                }
+                if (moved)
+                        return 0;
+                delay_s = delay_s < 8 ? delay_s * 2 : 8;
+        }
+}
 
 /* Start a worker for pick i into *w when it waits and what it requires
  * is done; when what it requires failed, it is done and failed too. */
@@ -148,7 +243,7 @@ try_start (struct schedule *p, size_t i, struct worker *w, size_t *n_running, si
         struct pipeline_result *res = p->res;
         struct extension_layer below[16];
         size_t n_below = 0, cursor = 0;
-        int j, rc = 0, ready = p->state[i] == 0;
+        int j, rc, ready = p->state[i] == 0;
 
         while (ready && (j = requirement (res, i, &cursor)) >= 0) {
                 if (p->state[j] != 2)
@@ -167,14 +262,9 @@ try_start (struct schedule *p, size_t i, struct worker *w, size_t *n_running, si
         }
         if (!ready)
                 return 0;
-        /* The layers below it come from the cache (one level:
-         * a requirement that itself requires is built here). */
-        cursor = 0;
-        while ((j = requirement (res, i, &cursor)) >= 0 && n_below < 16)
-                if (extension_layer (p->env, &res->picks[j], NULL, 0, &below[n_below], err) == 0)
-                        n_below++;
-                else
-                        rc = -1;
+        if ((rc = lease_pick (p, i, err)) <= 0)
+                return rc;
+        rc = layers_below (p, i, below, &n_below, err);
         if (rc == 0)
                 rc = start_worker (p->wenv, res, i, below, n_below, w, err);
         for (size_t k = 0; k < n_below; k++)
@@ -192,14 +282,15 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
                    pgimg_error_t *err)
 {
         size_t n = res->n_picks, n_done = 0, n_running = 0;
-        size_t max = (size_t) o->jobs < n ? (size_t) o->jobs : n;
+        size_t max = o->jobs < 1 ? 1 : (size_t) o->jobs < n ? (size_t) o->jobs : n;
         struct worker *running = calloc (max, sizeof (*running));
-        char *state = calloc (n, 1);    /* 0 waiting, 1 running, 2 done */
+        char *state = calloc (n, 1);
+        cleanup_free char *leased = calloc (n, 1);
         struct extension_env wenv = *env;
-        struct schedule p = { env, &wenv, res, state, outcome, msgs };
+        struct schedule p = { env, &wenv, res, state, outcome, msgs, o->lease, leased };
         int rc = 0;
 
-        if (running == NULL || state == NULL) {
+        if (running == NULL || state == NULL || leased == NULL) {
                 free (running);
                 free (state);
                 return pipeline_oom (err, "extensions");
@@ -209,6 +300,10 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
         while (n_done < n && rc == 0) {
                 for (size_t i = 0; i < n && n_running < max && rc == 0; i++)
                         rc = try_start (&p, i, &running[n_running], &n_running, &n_done, err);
+                if (n_running == 0 && memchr (state, 3, n) != NULL) {
+                        rc = wait_for_leases (&p, err);
+                        continue;
+                }
                 if (n_running == 0)
                         break;
                 /* Wait for the oldest worker; the others go on meanwhile. */

@@ -162,6 +162,27 @@ int cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 struct registry_opts;
 int cli_registry_option (const char *cmd, int c, const char *arg, struct registry_opts *ro,
                          pgimg_error_t *err);
+/* Leases on the extension layers `build --cache-to` builds (in
+ * build_lease.c): ops goes into pipeline_opts.lease. */
+#define BUILD_LEASE_MAX_S (7 * 86400)   /* the longest --lease-time */
+struct build_leases {
+        struct pipeline_lease ops;
+        const char *cache_dir;
+        const struct registry_opts *ro;
+        char *cache;                    /* --cache-to with its tag */
+        char holder[128];               /* "host pid" */
+        long long seconds;              /* how long a lease lasts */
+        char **held;                    /* the lease references held */
+        size_t n_held;
+};
+/* Set b up for a build into cache_dir that pushes to cache_to; ro and
+ * cache_to are borrowed.  Free with build_leases_free. */
+int build_leases_init (struct build_leases *b, const char *cache_dir, const char *cache_to,
+                       const struct registry_opts *ro, long long seconds, pgimg_error_t *err);
+/* End every lease held (after the cache push, or a failed build): a
+ * lease that cannot be ended is a note, and expires on its own. */
+void build_leases_end (struct build_leases *b);
+void build_leases_free (struct build_leases *b);
 int cmd_key (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_pull (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 int cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);

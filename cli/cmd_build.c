@@ -47,7 +47,9 @@ help (void)
                 "      --cache-from REF      first take the layers a remote cache (REF or s3://...)\n"
                 "                            has; an unreachable or badly signed cache is skipped;\n"
                 "                            repeatable: each is taken in order (docs/farm.md)\n"
-                "      --cache-to REF        afterwards push the layer cache there\n"
+                "      --cache-to REF        afterwards push the layer cache there; meanwhile hold a\n"
+                "                            lease on each extension layer built (docs/farm.md)\n"
+                "      --lease-time SECONDS  how long such a lease lasts (default 10800; 0: none)\n"
                 "      --cache-endpoint URL  the S3 endpoint of an s3:// cache\n"
                 "      --insecure-registry   plain HTTP to the cache's registry\n"
                 "      --sign-key FILE       sign what --cache-to pushes\n"
@@ -169,6 +171,7 @@ static const struct option opts[] = {
         { "insecure-registry", no_argument, NULL, 'k' },
         { "jobs", required_argument, NULL, 'j' },
         { "json", no_argument, NULL, 'J' },
+        { "lease-time", required_argument, NULL, 'L' },
         { "output", required_argument, NULL, 'o' },
         { "plan", no_argument, NULL, 'P' },
         { "set", required_argument, NULL, 'S' },
@@ -186,6 +189,7 @@ struct build_args {
         const char **cache_from;        /* --cache-from, in order; NULL-terminated */
         size_t n_cache_from;
         const char *cache_to;
+        long long lease_s;              /* --lease-time */
         const char *trusted[2];
         enum layer_compression compression;
         enum oci_format fmt;
@@ -234,6 +238,19 @@ disk_option (int c, const char *arg, struct build_args *a, pgimg_error_t *err)
                 pgimg_error_free (&e);
         }
         return r;
+}
+
+/* --lease-time: seconds, at most a week. */
+static int
+lease_time_option (const char *arg, long long *seconds, pgimg_error_t *err)
+{
+        char *end;
+
+        errno = 0;
+        *seconds = strtoll (arg, &end, 10);
+        if (errno || end == arg || *end || *seconds < 0 || *seconds > BUILD_LEASE_MAX_S)
+                return cli_usage_error (err, "build", "--lease-time `%s`: give seconds, 0 to %d", arg, BUILD_LEASE_MAX_S);
+        return 0;
 }
 
 /* The options; 1 when --help was printed. */
@@ -289,6 +306,10 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                         break;
                 case 'K':
                         a->ro.sign_key = optarg;
+                        break;
+                case 'L':
+                        if (lease_time_option (optarg, &a->lease_s, err) < 0)
+                                return -1;
                         break;
                 case 'M':
                         a->show_timings = 1;
@@ -447,7 +468,9 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         __attribute__ ((cleanup (build_args_release))) struct build_args a = {
                 .io = &io, .ro = { .retries = -1 }, .compression = LAYER_GZIP, .fmt = OCI_FORMAT_ARCHIVE,
                 .times = TIMINGS_INIT, .start = timings_now (), .disk_size_mib = DISK_DEFAULT_SIZE_MIB,
+                .lease_s = 3 * 3600,
         };
+        __attribute__ ((cleanup (build_leases_free))) struct build_leases leases = { 0 };
         struct pipeline_opts po;
         struct pipeline_result res;
         int r;
@@ -467,10 +490,20 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0)
                 return pgimg_error_wrap (err, "build %s: cache", po.spec);
         take_remote_caches (ctx, &a);
-        if (cli_build (ctx, "build", &po, &res, err) < 0)
+        if (a.cache_to && a.lease_s > 0) {
+                if (build_leases_init (&leases, ctx->cache_dir, a.cache_to, &a.ro, a.lease_s, err) < 0)
+                        return pgimg_error_wrap (err, "build %s", po.spec);
+                po.lease = &leases.ops;
+        }
+        if (cli_build (ctx, "build", &po, &res, err) < 0) {
+                /* Whoever waits for a layer leased here builds it now. */
+                build_leases_end (&leases);
                 return -1;
+        }
         r = a.disk ? write_disk (ctx, &a, &po, &res, err) : write_and_report (ctx, &a, &res, err);
         pipeline_result_free (&res);
+        /* After the cache push: whoever waits finds the layers there. */
+        build_leases_end (&leases);
         if (r < 0)
                 return pgimg_error_wrap (err, "build %s", po.spec);
         return 0;

@@ -240,11 +240,9 @@ collect_entry (void *ctx, const char *key, const struct layer_desc *d, pgimg_err
         return 0;
 }
 
-/* Pull the cache image src (all of it, or its config only) into
- * cache_dir's store and read its config into *config. */
-static int
-pull_config (const char *cache_dir, const char *src, const struct registry_opts *opts,
-             struct registry_stats *stats, struct buf *config, pgimg_error_t *err)
+int
+reg_pull_config (const char *cache_dir, const char *src, const char *media_type, const struct registry_opts *opts,
+                 struct registry_stats *stats, struct buf *config, pgimg_error_t *err)
 {
         cleanup_free char *blob_dir = NULL;
         cleanup_buf struct buf manifest = BUF_INIT;
@@ -256,14 +254,27 @@ pull_config (const char *cache_dir, const char *src, const struct registry_opts 
         if (store_read (blob_dir, stats->manifest_digest, REG_MAX_MANIFEST_BYTES, &manifest, err) < 0
             || reg_manifest_parse (manifest.data, manifest.len, &m, err) < 0)
                 return -1;
-        if (m.config.media_type == NULL || strcmp (m.config.media_type, REG_MEDIA_CACHE_CONFIG) != 0) {
+        if (m.config.media_type == NULL || strcmp (m.config.media_type, media_type) != 0) {
                 reg_manifest_free (&m);
-                return pgimg_make_error (err, EINVAL, "%s is an image, not a pgimg build cache (push one with `pgimg push --cache`)",
-                                         src);
+                return 0;
         }
         r = store_read (blob_dir, m.config.digest, REG_MAX_MANIFEST_BYTES, config, err);
         reg_manifest_free (&m);
-        return r;
+        return r < 0 ? -1 : 1;
+}
+
+/* Pull the cache image src (all of it, or its config only) into
+ * cache_dir's store and read its config into *config. */
+static int
+pull_config (const char *cache_dir, const char *src, const struct registry_opts *opts,
+             struct registry_stats *stats, struct buf *config, pgimg_error_t *err)
+{
+        int r = reg_pull_config (cache_dir, src, REG_MEDIA_CACHE_CONFIG, opts, stats, config, err);
+
+        if (r == 0)
+                return pgimg_make_error (err, EINVAL, "%s is an image, not a pgimg build cache (push one with `pgimg push --cache`)",
+                                         src);
+        return r < 0 ? -1 : 0;
 }
 
 int
@@ -285,27 +296,39 @@ registry_cache_pull (const char *cache_dir, const char *src, const struct regist
 }
 
 int
-registry_cache_entries (const char *src, const char *work_dir, const struct registry_opts *opts,
-                        struct layer_cache_entries *out, pgimg_error_t *err)
+reg_peek_config (const char *src, const char *work_dir, const char *media_type, const struct registry_opts *opts,
+                 struct buf *config, pgimg_error_t *err)
 {
-        cleanup_buf struct buf config = BUF_INIT;
         struct registry_opts o = *opts;
         struct registry_stats stats;
         char *scratch = NULL;
         int r;
 
-        memset (out, 0, sizeof (*out));
         o.config_only = 1;
-        if ((out->v = calloc (MAX_ENTRIES, sizeof (*out->v))) == NULL)
-                return pgimg_make_error (err, ENOMEM, "cache: out of memory");
-        if (fs_mkdtemp (work_dir, "cache-list", &scratch, err) < 0)
+        if (fs_mkdtemp (work_dir, "config", &scratch, err) < 0)
                 return -1;
-        r = pull_config (scratch, src, &o, &stats, &config, err);
-        if (r == 0)
-                r = each_entry (src, config.data, config.len, collect_entry, out, err);
+        r = reg_pull_config (scratch, src, media_type, &o, &stats, config, err);
         fs_drop_temp_dir (scratch);
         free (scratch);
-        if (r == 0)
-                qsort (out->v, out->n, sizeof (*out->v), cmp_entry);
         return r;
+}
+
+int
+registry_cache_entries (const char *src, const char *work_dir, const struct registry_opts *opts,
+                        struct layer_cache_entries *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf config = BUF_INIT;
+        int r;
+
+        memset (out, 0, sizeof (*out));
+        if ((out->v = calloc (MAX_ENTRIES, sizeof (*out->v))) == NULL)
+                return pgimg_make_error (err, ENOMEM, "cache: out of memory");
+        r = reg_peek_config (src, work_dir, REG_MEDIA_CACHE_CONFIG, opts, &config, err);
+        if (r == 0)
+                return pgimg_make_error (err, EINVAL, "%s is an image, not a pgimg build cache (push one with `pgimg push --cache`)",
+                                         src);
+        if (r < 0 || each_entry (src, config.data, config.len, collect_entry, out, err) < 0)
+                return -1;
+        qsort (out->v, out->n, sizeof (*out->v), cmp_entry);
+        return 0;
 }

@@ -14,6 +14,7 @@
  *   sign.c      ECDSA P-256 keys and signatures
  *   cosign.c    signatures and attestations in cosign's format
  *   cache.c     the layer cache as one image: the remote build cache
+ *   lease.c     leases on layer keys beside a remote build cache
  */
 #ifndef PGIMG_REGISTRY_INTERNAL_H
 #define PGIMG_REGISTRY_INTERNAL_H
@@ -255,6 +256,18 @@ void reg_image_close (struct reg_image *img);
 /* Push an image already opened (or made in memory) to dest. */
 int reg_push_image (const struct reg_image *img, const char *dest, const struct registry_opts *opts,
                     struct registry_stats *stats, pgimg_error_t *err);
+
+/* ---- cache.c ---- */
+/* Pull src into cache_dir's store (as opts says: all of it, or its
+ * manifest and config only) and read its config into *config when the
+ * manifest says its config is of media_type: 1; 0 when it says another
+ * (config untouched); <0 when the pull or a read failed. */
+int reg_pull_config (const char *cache_dir, const char *src, const char *media_type, const struct registry_opts *opts,
+                     struct registry_stats *stats, struct buf *config, pgimg_error_t *err);
+/* The same for src's manifest and config only, through a scratch store
+ * below work_dir, removed after. */
+int reg_peek_config (const char *src, const char *work_dir, const char *media_type, const struct registry_opts *opts,
+                     struct buf *config, pgimg_error_t *err);
 
 /* ---- sign.c ---- */
 

@@ -99,6 +99,42 @@ struct layer_cache_entries;
 int registry_cache_entries (const char *src, const char *work_dir, const struct registry_opts *opts,
                             struct layer_cache_entries *out, pgimg_error_t *err);
 
+/* Leases on layer keys, beside a remote build cache (docs/farm.md):
+ * before building a layer no cache has, a builder publishes a lease on
+ * its key as a tiny image tagged lease-<key> in the repository of its
+ * --cache-to, naming itself, the cache where the layer will appear and
+ * when the lease ends.  A lease never goes into an image; it only says
+ * who builds.  A registry has no compare-and-swap, so a lease is taken
+ * by writing it and reading it back. */
+#define REGISTRY_LEASE_TAG_PREFIX "lease-"
+struct registry_lease {
+        char key[65];                   /* the layer key, hex */
+        char holder[128];               /* "host pid" */
+        char cache[512];                /* the holder's --cache-to: a tag of the lease's repository */
+        long long expires;              /* Unix seconds; 0: ended (its cache was pushed) */
+};
+
+/* The lease reference for key beside the cache reference cache_ref
+ * ("host/repo:tag" or "s3://bucket/prefix:tag"): its tag replaced by
+ * lease-<key>, into *out (malloc'ed).  A digest reference is an error. */
+int registry_lease_ref (const char *cache_ref, const char *key, char **out, pgimg_error_t *err);
+
+/* Parse a lease document (outside input: every field checked, at most
+ * 4 KiB) into *out. */
+int registry_lease_parse (const char *data, size_t len, struct registry_lease *out, pgimg_error_t *err);
+
+/* Read the lease at ref (from registry_lease_ref for key) into *out,
+ * through a scratch store below work_dir, removed after: 1 when there
+ * is one, 0 when there is none; <0 when it cannot be read or is
+ * malformed (for another key, or naming a cache outside its
+ * repository).  Unsigned: opts' keys are not used. */
+int registry_lease_read (const char *ref, const char *key, const char *work_dir, const struct registry_opts *opts,
+                         struct registry_lease *out, pgimg_error_t *err);
+
+/* Write lease l at ref (replacing what is there).  Unsigned. */
+int registry_lease_write (const char *ref, const struct registry_lease *l, const struct registry_opts *opts,
+                          pgimg_error_t *err);
+
 /* Write a new ECDSA P-256 key pair, the kind cosign uses: priv_path
  * (PKCS#8 PEM, mode 0600) and pub_path (PKIX PEM), each atomically. */
 int registry_key_generate (const char *priv_path, const char *pub_path, pgimg_error_t *err);

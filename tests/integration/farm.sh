@@ -10,7 +10,13 @@
 # pulls.  An assembler with an empty cache then builds postgres-18 --set
 # default from the seed and both slices (and the dead builder's missing
 # tag, skipped with a note): it builds no PostgreSQL or extension layer
-# and writes the same bytes as a single-machine build.  Prints TAP.
+# and writes the same bytes as a single-machine build.  Then the leases
+# on layer keys: two builders given overlapping work (pgvector in both)
+# build each extension layer once, the one that did not build pgvector
+# says it waited for it and took it from the other's cache, and both
+# images are a single machine's; a planted lease that names a cache
+# elsewhere is ignored with a note; a builder killed while it holds a
+# lease leaves it to expire, and the next one takes it over.  Prints TAP.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
@@ -115,10 +121,11 @@ building=$(grep -c "^pgimg: building " "$work/dead.err")
 kill -KILL -- "-$dead_pid" 2>/dev/null
 wait "$dead_pid" 2>/dev/null
 dead_pid=
+# Its cache tag, that is: the leases are tags of their own (lease-KEY).
 tags=$(curl -s "http://127.0.0.1:$reg_port/v2/pgimg/farm/tags/list")
 check_dead() {
 	[ "$building" -ge 1 ] || { echo "#   it was not killed in a build: $(tail -n 2 "$work/dead.err")"; return 1; }
-	python3 -c 'import json,sys; t=json.loads(sys.argv[1])["tags"]; assert sorted(t) == ["18-1-of-2", "18-2-of-2", "seed"], t' "$tags"
+	python3 -c 'import json,sys; t=[t for t in json.loads(sys.argv[1])["tags"] if not t.startswith("lease-")]; assert sorted(t) == ["18-1-of-2", "18-2-of-2", "seed"], t' "$tags"
 }
 ok "a builder killed while building leaves no tag of its own" check_dead
 check_pulls() {
@@ -163,4 +170,97 @@ check_none() {
 ok "the assembler builds no PostgreSQL or extension layer and downloads nothing" check_none
 [ -s "$work/asm.json" ] || tail -5 "$work/asm.err" | sed 's/^/#   /'
 ok "its image is byte-identical to the single-machine build" cmp -s "$work/asm.tar" "$work/single.tar"
+
+# ---- Two builders given overlapping work: pgvector is in both. ----
+# Their caches and leases go to a repository of their own: the slices'
+# leases (ended) and caches in $repo already hold these layers.
+# Whichever writes pgvector's lease last holds it; the other builds its
+# own extension first, then waits for the holder's cache and takes the
+# layer from there (docs/farm.md).
+lrepo="localhost:$reg_port/pgimg/lease"
+lease_start=$SECONDS
+# A lease that names a cache outside its repository, on hypopg's key, as
+# anyone who can push to the repository could plant: the builder that
+# needs hypopg ignores it with a note and builds the layer.
+hypopg_key=$(js "$work/plan.json" '[s["key"] for s in d if s["name"] == "hypopg"][0]')
+python3 - "$reg_port" "$hypopg_key" <<-'EOF'
+	import hashlib, json, sys, urllib.request
+	port, key = sys.argv[1:]
+	base = "http://127.0.0.1:%s/v2/pgimg/lease" % port
+	cfg = json.dumps({"cache": "evil.example/x:y", "expires": 1900000000, "holder": "h 1", "key": key}).encode()
+	digest = "sha256:" + hashlib.sha256(cfg).hexdigest()
+	loc = urllib.request.urlopen(urllib.request.Request(base + "/blobs/uploads/", method="POST")).headers["Location"]
+	loc = loc if loc.startswith("http") else "http://127.0.0.1:%s%s" % (port, loc)
+	urllib.request.urlopen(urllib.request.Request(loc + ("&" if "?" in loc else "?") + "digest=" + digest, data=cfg,
+		method="PUT", headers={"Content-Type": "application/octet-stream"}))
+	m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": [],
+		"config": {"mediaType": "application/vnd.pgimg.lease.v1+json", "digest": digest, "size": len(cfg)}}).encode()
+	urllib.request.urlopen(urllib.request.Request(base + "/manifests/lease-" + key, data=m, method="PUT",
+		headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"}))
+	EOF
+owith=(pgvector,hypopg pgvector,pg_cron)
+for i in 1 2; do
+	p build postgres-18 --with "${owith[i - 1]}" -o "$work/single-o$i.tar" 2>>"$work/single.err"
+done
+builders=
+for i in 1 2; do
+	builder_cache "o$i"
+	with=${owith[i - 1]}
+	( "$PGIMG" --cache-dir "$work/o$i" build postgres-18 --with "$with" -o "$work/o$i.tar" --json \
+		--insecure-registry --cache-from "$repo:seed" --cache-to "$lrepo:18-o$i" >"$work/o$i.json" 2>"$work/o$i.err"
+	  echo $? >"$work/o$i.rc" ) &
+	builders="$builders $!"
+done
+# shellcheck disable=SC2086
+wait $builders
+check_once() {
+	[ "$(cat "$work/o1.rc")$(cat "$work/o2.rc")" = 00 ] && python3 - "$work/o1.json" "$work/o2.json" <<-'EOF'
+	import json, sys
+	built = [{l["name"] for l in json.load(open(f))["layers"] if l["built"]} for f in sys.argv[1:]]
+	exts = [{n for n in b if "@" in n} for b in built]
+	# every extension layer built once: pgvector by one, the others by their own
+	assert not exts[0] & exts[1] and {n.split("@")[0] for n in exts[0] | exts[1]} == {"pgvector", "hypopg", "pg_cron"}, built
+	assert not (built[0] & built[1]) - {"entrypoint", "sbom"}, built
+	EOF
+}
+ok "two builders with overlapping work build each extension layer once" check_once
+check_ignored() {
+	grep -q "^pgimg: ignoring a lease: $lrepo:lease-$hypopg_key names a cache outside its repository$" "$work/o1.err"
+}
+ok "a planted lease naming a cache outside its repository is ignored with a note" check_ignored
+[ "$(cat "$work/o1.rc")$(cat "$work/o2.rc")" = 00 ] || tail -n 3 "$work/o1.err" "$work/o2.err" | sed 's/^/#   /'
+check_waited() {
+	local n
+	n=$(cat "$work/o1.err" "$work/o2.err" | grep -c "^pgimg: waited for pgvector@[^ ]*: .* built it; taken from the cache $lrepo:18-o[12]$")
+	[ "$n" = 1 ] || { grep -h "lease\|waited" "$work/o1.err" "$work/o2.err" | sed 's/^/#   /'; return 1; }
+}
+ok "the one that did not build pgvector says it waited for it" check_waited
+check_same() { cmp -s "$work/o1.tar" "$work/single-o1.tar" && cmp -s "$work/o2.tar" "$work/single-o2.tar"; }
+ok "both images are byte-identical to a single machine's" check_same
+
+# ---- A builder killed while it holds a lease (of 8 s) on wal2json;
+# the next builder that needs wal2json takes the lease over once it
+# expires, and builds the layer. ----
+wal2json_key=$(js "$work/plan.json" '[s["key"] for s in d if s["name"] == "wal2json"][0]')
+builder_cache gone
+setsid "$PGIMG" --cache-dir "$work/gone" build postgres-18 --with wal2json -o "$work/gone.tar" --lease-time 8 \
+	--insecure-registry --cache-from "$repo:seed" --cache-to "$lrepo:18-gone" >/dev/null 2>"$work/gone.err" &
+dead_pid=$!
+leased() { curl -s "http://127.0.0.1:$reg_port/v2/pgimg/lease/tags/list" | grep -q "lease-$wal2json_key"; }
+for _ in $(seq 600); do leased && break; kill -0 "$dead_pid" 2>/dev/null || break; sleep 0.1; done
+# (the shell's note that it was killed is noise here)
+{ kill -KILL -- "-$dead_pid"; wait "$dead_pid"; } 2>/dev/null
+dead_pid=
+builder_cache taker
+"$PGIMG" --cache-dir "$work/taker" build postgres-18 --with wal2json -o "$work/taker.tar" --json \
+	--insecure-registry --cache-from "$repo:seed" --cache-to "$lrepo:18-taker" >"$work/taker.json" 2>"$work/taker.err"
+check_taken() {
+	curl -s "http://127.0.0.1:$reg_port/v2/pgimg/lease/tags/list" | grep -q '"18-gone"' && { echo "#   the killed builder pushed its cache"; return 1; }
+	grep -q "^pgimg: took over an expired lease of wal2json@[^ ]* from " "$work/taker.err" \
+		&& [ "$(js "$work/taker.json" '[l["built"] for l in d["layers"] if l["name"].startswith("wal2json@")]')" = "[True]" ] \
+		|| { grep -h "lease\|waited\|^pgimg: [a-z]*:" "$work/taker.err" | tail -n 5 | sed 's/^/#   /'; return 1; }
+}
+ok "the dead builder's expired lease on wal2json is taken over, and the layer built" check_taken
+echo "# the leases' part took $((SECONDS - lease_start)) s"
+
 finish

@@ -547,6 +547,54 @@ token_realms_over_http_are_refused (void **state)
         assert_false (reg_same_origin ("https://r.example:5000", "https://r.example:05000/v2/"));
 }
 
+#define LEASE_KEY "507c1484ef9947591170151e1c53d14e8bdfa12b50c00faa912d23b14b8bda79"
+
+/* A lease is outside input: each field is checked, and each refusal
+ * names the field. */
+static void
+leases_parse_and_name_their_tag (void **state)
+{
+        struct registry_lease l;
+        pgimg_error_t err = NULL;
+        char *ref = NULL;
+        const char *good = "{\"cache\":\"r:5000/p/farm:18-1\",\"expires\":1796000000,\"holder\":\"ci 41\",\"key\":\"" LEASE_KEY "\"}";
+        static const struct { const char *doc, *msg; } bad[] = {
+                { "[]", "a lease that is not a JSON object" },
+                { "{\"key\":\"x\"}", "a lease without a layer key" },
+                { "{\"key\":\"" LEASE_KEY "\",\"holder\":\"a\\nb\"}", "a lease without a holder" },
+                { "{\"key\":\"" LEASE_KEY "\",\"holder\":\"a\",\"cache\":\"r/p x\"}", "a lease without a cache reference" },
+                { "{\"key\":\"" LEASE_KEY "\",\"holder\":\"a\",\"cache\":\"r/p:t\",\"expires\":-1}",
+                  "a lease without a time it expires" },
+                { "{\"key\":\"" LEASE_KEY "\",\"key\":\"" LEASE_KEY "\"}", "a lease that is not a JSON object" },
+        };
+
+        (void) state;
+        assert_int_equal (registry_lease_parse (good, strlen (good), &l, &err), 0);
+        assert_string_equal (l.key, LEASE_KEY);
+        assert_string_equal (l.holder, "ci 41");
+        assert_string_equal (l.cache, "r:5000/p/farm:18-1");
+        assert_true (l.expires == 1796000000);
+        for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+                assert_true (registry_lease_parse (bad[i].doc, strlen (bad[i].doc), &l, &err) < 0);
+                assert_string_equal (err->msg, bad[i].msg);
+                pgimg_error_free (&err);
+        }
+
+        /* The lease's tag replaces the cache's, in its repository. */
+        assert_int_equal (registry_lease_ref ("r:5000/p/farm:18-1-of-2", LEASE_KEY, &ref, &err), 0);
+        assert_string_equal (ref, "r:5000/p/farm:lease-" LEASE_KEY);
+        free (ref);
+        assert_int_equal (registry_lease_ref ("r:5000/p/farm", LEASE_KEY, &ref, &err), 0);
+        assert_string_equal (ref, "r:5000/p/farm:lease-" LEASE_KEY);
+        free (ref);
+        assert_int_equal (registry_lease_ref ("s3://b/pgimg:main", LEASE_KEY, &ref, &err), 0);
+        assert_string_equal (ref, "s3://b/pgimg:lease-" LEASE_KEY);
+        free (ref);
+        assert_true (registry_lease_ref ("r/p@sha256:" LEASE_KEY, LEASE_KEY, &ref, &err) < 0);
+        assert_string_equal (err->msg, "r/p@sha256:" LEASE_KEY ": a lease needs a cache tag, not a digest");
+        pgimg_error_free (&err);
+}
+
 int
 main (void)
 {
@@ -563,6 +611,7 @@ main (void)
                 cmocka_unit_test_setup_teardown (s3_destinations_are_checked_first, setup, teardown),
                 cmocka_unit_test (s3_locations_refuse_path_tricks),
                 cmocka_unit_test (token_realms_over_http_are_refused),
+                cmocka_unit_test (leases_parse_and_name_their_tag),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
