@@ -496,7 +496,7 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
                 .binds = binds, .n_binds = 4,
                 .env = envv, .cwd = "/build", .log_path = log,
                 .source_date_epoch = (time_t) env->source_date_epoch, .jobs = env->jobs,
-                .timings = env->timings, .timing_step = l->name, .timing_phase = "build",
+                .jobserver = env->jobserver, .timings = env->timings, .timing_step = l->name, .timing_phase = "build",
         };
         progress_note ("building %s for PostgreSQL %s (log: %s)", what, env->major, log);
         if (build_run (&step, err) < 0) {

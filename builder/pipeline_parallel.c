@@ -2,6 +2,7 @@
  * processes, each pick once the picks it requires are done. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "builder/jobserver.h"
 #include "builder/pipeline_int.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -186,34 +188,76 @@ try_start (struct schedule *p, size_t i, struct worker *w, size_t *n_running, si
         return rc;
 }
 
+/* Wait until one of the n workers has ended (its pipe is at its end or
+ * holds its report) and return its index; the oldest when poll fails. */
+static size_t
+next_done (const struct worker *running, size_t n)
+{
+        struct pollfd fds[64];
+        size_t m = n < 64 ? n : 64;
+
+        for (size_t k = 0; k < m; k++)
+                fds[k] = (struct pollfd) { .fd = running[k].fd, .events = POLLIN };
+        while (poll (fds, (nfds_t) m, -1) < 0)
+                if (errno != EINTR)
+                        return 0;
+        for (size_t k = 0; k < m; k++)
+                if (fds[k].revents)
+                        return k;
+        return 0;
+}
+
+/* How many workers run at once, and the JOBS of each.  With a jobserver
+ * (the default; PGIMG_JOBSERVER=0 turns it off) its tokens bound the
+ * build steps, so twice as many workers as cores can run: one's build
+ * root, unpacking or layer then overlaps another's compile, and a last
+ * step alone gets every core.  Without it each worker has a fixed share
+ * of the cores. */
+static size_t
+worker_count (const struct pipeline_opts *o, size_t n, int use_jobserver, int *jobs)
+{
+        size_t max = (size_t) o->jobs * (use_jobserver ? 2 : 1);
+
+        if (max > n)
+                max = n;
+        if (max > 64)
+                max = 64;
+        *jobs = use_jobserver ? o->jobs : (o->jobs / (int) max > 0 ? o->jobs / (int) max : 1);
+        return max;
+}
+
 int
 pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extension_env *env,
                    struct pipeline_result *res, int *outcome, char **msgs, char **logs,
                    pgimg_error_t *err)
 {
+        const char *off = getenv ("PGIMG_JOBSERVER");
+        int use_jobserver = !(off && strcmp (off, "0") == 0);
         size_t n = res->n_picks, n_done = 0, n_running = 0;
-        size_t max = (size_t) o->jobs < n ? (size_t) o->jobs : n;
-        struct worker *running = calloc (max, sizeof (*running));
-        char *state = calloc (n, 1);    /* 0 waiting, 1 running, 2 done */
-        struct extension_env wenv = *env;
-        struct schedule p = { env, &wenv, res, state, outcome, msgs };
+        struct extension_env wenv = *env, penv = *env;
+        size_t max = worker_count (o, n, use_jobserver, &wenv.jobs);
+        cleanup_free struct worker *running = calloc (max, sizeof (*running));
+        cleanup_free char *state = calloc (n, 1);    /* 0 waiting, 1 running, 2 done */
+        struct jobserver js = JOBSERVER_INIT;
+        struct schedule p = { &penv, &wenv, res, state, outcome, msgs };
         int rc = 0;
 
-        if (running == NULL || state == NULL) {
-                free (running);
-                free (state);
+        if (running == NULL || state == NULL)
                 return pipeline_oom (err, "extensions");
+        if (use_jobserver) {
+                if (jobserver_open (o->cache_dir, o->jobs, &js, err) < 0)
+                        return -1;
+                wenv.jobserver = penv.jobserver = &js;
         }
-        /* The cores are shared between the workers. */
-        wenv.jobs = o->jobs / (int) max > 0 ? o->jobs / (int) max : 1;
         while (n_done < n && rc == 0) {
                 for (size_t i = 0; i < n && n_running < max && rc == 0; i++)
                         rc = try_start (&p, i, &running[n_running], &n_running, &n_done, err);
                 if (n_running == 0)
                         break;
-                /* Wait for the oldest worker; the others go on meanwhile. */
-                struct worker w = running[0];
-                memmove (running, running + 1, (n_running - 1) * sizeof (*running));
+                /* Wait for whichever worker ends first; the others go on. */
+                size_t k = next_done (running, n_running);
+                struct worker w = running[k];
+                memmove (running + k, running + k + 1, (n_running - k - 1) * sizeof (*running));
                 n_running--;
                 pgimg_error_t e = NULL;
                 int r = finish_worker (&w, res->picks[w.pick].recipe->name, o->timings, &logs[w.pick], &e);
@@ -232,8 +276,6 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
                 pgimg_error_free (&e);
                 free (ignored_log);
         }
-        free (running);
-        free (state);
+        jobserver_close (&js);
         return rc;
 }
-
