@@ -23,7 +23,8 @@
  * and reports on a pipe: "B" built or "C" cached, followed by the wall
  * time of its phases (timings_serialize), or "F<message>".  The
  * parent then takes each layer from the cache as usual.  A worker dies
- * with its parent (PR_SET_PDEATHSIG), cleaning up as on Ctrl-C. */
+ * with its parent (PR_SET_PDEATHSIG), cleaning up as on Ctrl-C.  The
+ * workers' build steps share one jobserver (worker_count). */
 struct worker {
         pid_t pid;
         int fd;
@@ -128,9 +129,6 @@ requirement (const struct pipeline_result *res, size_t i, size_t *cursor)
         return -1;
 }
 
-/* Build every pick's layer into the cache with up to o->jobs workers,
- * a pick starting once the picks it requires are done.  outcome[i]:
- * 1 built, 0 cached, -1 failed (msgs[i], logs[i] say why). */
 /* Where the build of the picks stands. */
 struct schedule {
         const struct extension_env *env;        /* for the layers below a pick */
