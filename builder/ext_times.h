@@ -17,6 +17,10 @@
 int ext_times_record (const char *cache_dir, const char *name, const char *version, const char *major,
                       double seconds, pgimg_error_t *err);
 
+/* The seconds of the last build of name@version for major, or -1 when
+ * there is no readable record. */
+double ext_times_get (const char *cache_dir, const char *name, const char *version, const char *major);
+
 /* The seconds of every record of extension name (each version and
  * major's last build) added up into *seconds: 1 when there was one, 0
  * when none (*seconds 0); <0 only on ENOMEM. */

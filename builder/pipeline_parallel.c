@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "builder/ext_times.h"
 #include "builder/jobserver.h"
 #include "builder/pipeline_int.h"
 #include "common/cleanup.h"
@@ -224,6 +225,58 @@ worker_count (const struct pipeline_opts *o, size_t n, int use_jobserver, int *j
         return max;
 }
 
+struct by_time {
+        double seconds;
+        size_t pick;
+};
+
+static int
+longer_first (const void *a, const void *b)
+{
+        const struct by_time *x = a, *y = b;
+
+        if (x->seconds != y->seconds)
+                return x->seconds < y->seconds ? 1 : -1;
+        return x->pick < y->pick ? -1 : x->pick > y->pick;
+}
+
+/* order[]: the picks in the order workers take them, the one whose last
+ * build took longest first (ext_times; a pick never built counts as the
+ * mean of the others), so that no long build starts last and runs on
+ * alone.  Only the order changes: a pick still waits for what it
+ * requires.  Without a jobserver, the order of the picks, as before.
+ * NULL on ENOMEM. */
+static size_t *
+start_order (const struct extension_env *env, const struct pipeline_result *res)
+{
+        size_t n = res->n_picks, n_known = 0;
+        struct by_time *t = calloc (n, sizeof (*t));
+        size_t *order = calloc (n, sizeof (*order));
+        double known = 0;
+
+        if (t == NULL || order == NULL) {
+                free (t);
+                free (order);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const struct extension_pick *pk = &res->picks[i];
+                const char *version = pk->recipe->build == EXT_BUILD_POSTGRES ? env->pg_version : pk->version->version;
+                t[i] = (struct by_time) { env->jobserver ? ext_times_get (env->cache_dir, pk->recipe->name, version,
+                                                                          env->major) : 0, i };
+                if (t[i].seconds >= 0)
+                        known += t[i].seconds, n_known++;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (t[i].seconds < 0)
+                        t[i].seconds = n_known ? known / (double) n_known : 0;
+        qsort (t, n, sizeof (*t), longer_first);
+        for (size_t i = 0; i < n; i++)
+                order[i] = t[i].pick;
+        free (t);
+        return order;
+}
+
 int
 pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extension_env *env,
                    struct pipeline_result *res, int *outcome, char **msgs, char **logs,
@@ -236,6 +289,7 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
         size_t max = worker_count (o, n, use_jobserver, &wenv.jobs);
         cleanup_free struct worker *running = calloc (max, sizeof (*running));
         cleanup_free char *state = calloc (n, 1);    /* 0 waiting, 1 running, 2 done */
+        cleanup_free size_t *order = NULL;
         struct jobserver js = JOBSERVER_INIT;
         struct schedule p = { &penv, &wenv, res, state, outcome, msgs };
         int rc = 0;
@@ -247,13 +301,19 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
                         return -1;
                 wenv.jobserver = penv.jobserver = &js;
         }
+        if ((order = start_order (&wenv, res)) == NULL) {
+                jobserver_close (&js);
+                return pipeline_oom (err, "extensions");
+        }
         while (n_done < n && rc == 0) {
                 for (size_t i = 0; i < n && n_running < max && rc == 0; i++)
-                        rc = try_start (&p, i, &running[n_running], &n_running, &n_done, err);
+                        rc = try_start (&p, order[i], &running[n_running], &n_running, &n_done, err);
                 if (n_running == 0)
                         break;
-                /* Wait for whichever worker ends first; the others go on. */
-                size_t k = next_done (running, n_running);
+                /* Wait for whichever worker ends first (without a jobserver,
+                 * the oldest, as before: PGIMG_JOBSERVER=0 is the scheduler
+                 * that was, kept whole to measure against); the others go on. */
+                size_t k = use_jobserver ? next_done (running, n_running) : 0;
                 struct worker w = running[k];
                 memmove (running + k, running + k + 1, (n_running - k - 1) * sizeof (*running));
                 n_running--;
