@@ -296,10 +296,17 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
 
         if (running == NULL || state == NULL)
                 return pipeline_oom (err, "extensions");
+        /* A cache on a file system without fifos only loses the pool:
+         * the build goes on with the scheduler of before. */
         if (use_jobserver) {
-                if (jobserver_open (o->cache_dir, o->jobs, &js, err) < 0)
-                        return -1;
-                wenv.jobserver = penv.jobserver = &js;
+                pgimg_error_t e = NULL;
+                if (jobserver_open (o->cache_dir, o->jobs, &js, &e) < 0) {
+                        pgimg_error_free (&e);
+                        use_jobserver = 0;
+                        max = worker_count (o, n, 0, &wenv.jobs);
+                } else {
+                        wenv.jobserver = penv.jobserver = &js;
+                }
         }
         if ((order = start_order (&wenv, res)) == NULL) {
                 jobserver_close (&js);
