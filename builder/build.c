@@ -70,6 +70,8 @@ run_with_token (const struct build_step *step, struct sandbox_opts *opts, int *c
         opts->argv = argv;
         if (jobserver_take (js, &token, err) < 0)
                 return pgimg_error_wrap (err, "build %s", step->name);
+        if (step->waited)
+                *step->waited += timings_now () - t;
         timings_since (step->timings, step->timing_step, "wait for a job slot", t);
         r = run_sandbox (step, opts, code, err);
         if (jobserver_give (js, token, r < 0 ? NULL : err) < 0 && r == 0)

@@ -30,6 +30,7 @@ struct build_step {
          * runs, sees its fifo and gets MAKEFLAGS naming it; its make
          * and cmake drop their -jN (jobserver.h). */
         const struct jobserver *jobserver;
+        double *waited;                 /* the wait for the token is added here (may be NULL) */
         /* Where the step's wall time goes (may be NULL): the sandbox's
          * set-up and tear-down to (timing_step, "sandbox set-up"), the
          * script to (timing_step, timing_phase). */

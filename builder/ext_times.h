@@ -1,6 +1,7 @@
 /* ext_times.h - how long each extension layer took to build, kept in
  * the cache beside the layers: <cache_dir>/build-times/NAME@VERSION-pgMAJOR
- * holds the wall milliseconds of the last build of that layer, one
+ * holds the wall milliseconds of the last build of that layer (less
+ * its wait for a job slot, which says more of its neighbours), one
  * whole number.  `pgimg list --extensions --slice` weighs extensions by
  * them.  A record is a hint and never part of a key: a missing or
  * unreadable one is unknown, not an error.

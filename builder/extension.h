@@ -67,6 +67,7 @@ struct extension_layer {
         char *comment;                          /* history, malloc'ed */
         char *failed_log;                       /* set when the build failed */
         char *failed_msg;                       /* keep_going: why it is not in the image */
+        double waited;                          /* seconds its build waited for a job slot */
 };
 
 /* Build (or take from the cache) the layer of pick; below holds the
