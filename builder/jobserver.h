@@ -26,7 +26,7 @@ struct jobserver {
 };
 #define JOBSERVER_INIT { NULL, NULL, -1, 0, "" }
 
-/* A pool of `tokens` (at least 1) in a fifo under cache_dir's scratch
+/* A pool of `tokens` (1 to 256) in a fifo under cache_dir's scratch
  * directory.  Forked workers share it through js->fd.  On failure
  * nothing is left behind and js is as JOBSERVER_INIT. */
 int jobserver_open (const char *cache_dir, int tokens, struct jobserver *js, pgimg_error_t *err);
