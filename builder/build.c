@@ -21,6 +21,64 @@ build_jobs (void)
         return n > 0 ? (int) n : 1;
 }
 
+/* Run the step's sandbox and wait for it; *code its exit code. */
+static int
+run_sandbox (const struct build_step *step, const struct sandbox_opts *opts, int *code, pgimg_error_t *err)
+{
+        cleanup_sandbox struct sandbox *sb = NULL;
+        double t = timings_now ();
+        int r;
+
+        if (sandbox_start (opts, &sb, err) < 0)
+                return pgimg_error_wrap (err, "build %s", step->name);
+        t = timings_since (step->timings, step->timing_step, "sandbox set-up", t);
+        /* An interruption kills the step before removing its directories. */
+        fs_register_child (sandbox_pid (sb));
+        r = sandbox_wait (sb, code, err);
+        fs_register_child (0);
+        if (r < 0)
+                return pgimg_error_wrap (err, "build %s", step->name);
+        t = timings_since (step->timings, step->timing_step, step->timing_phase, t);
+        sandbox_free (steal_pointer (&sb));
+        timings_since (step->timings, step->timing_step, "sandbox set-up", t);
+        return 0;
+}
+
+/* The same with a token of step->jobserver held throughout: the
+ * script gets the prelude, the fifo its bind. */
+static int
+run_with_token (const struct build_step *step, struct sandbox_opts *opts, int *code, pgimg_error_t *err)
+{
+        const struct jobserver *js = step->jobserver;
+        cleanup_free struct sandbox_bind *binds = calloc (step->n_binds + 1, sizeof (*binds));
+        cleanup_free char *script = NULL;
+        const char *argv[] = { "/bin/sh", "-euc", NULL, "build-step", NULL };
+        double t = timings_now ();
+        char token;
+        int r;
+
+        if (binds == NULL || asprintf (&script, "%s%s", jobserver_script_prelude (), step->script) < 0) {
+                script = NULL;
+                return pgimg_make_error_errno (err, ENOMEM, "build %s", step->name);
+        }
+        for (size_t i = 0; i < step->n_binds; i++)
+                binds[i] = step->binds[i];
+        binds[step->n_binds] = (struct sandbox_bind) { js->fifo, JOBSERVER_SANDBOX_PATH, 0 };
+        argv[2] = script;
+        opts->binds = binds;
+        opts->n_binds = step->n_binds + 1;
+        opts->argv = argv;
+        if (jobserver_take (js, &token, err) < 0)
+                return pgimg_error_wrap (err, "build %s", step->name);
+        if (step->waited)
+                *step->waited += timings_now () - t;
+        timings_since (step->timings, step->timing_step, "wait for a job slot", t);
+        r = run_sandbox (step, opts, code, err);
+        if (jobserver_give (js, token, r < 0 ? NULL : err) < 0 && r == 0)
+                r = -1;
+        return r;
+}
+
 int
 build_run (const struct build_step *step, pgimg_error_t *err)
 {
@@ -43,6 +101,8 @@ build_run (const struct build_step *step, pgimg_error_t *err)
         envp[n++] = sde;
         snprintf (jobs, sizeof (jobs), "JOBS=%d", step->jobs > 0 ? step->jobs : 1);
         envp[n++] = jobs;
+        if (step->jobserver)
+                envp[n++] = (char *) step->jobserver->makeflags;
         for (size_t i = 0; step->env && step->env[i]; i++) {
                 if (n >= sizeof (envp) / sizeof (envp[0]) - 1)
                         return pgimg_make_error (err, E2BIG, "build %s: too many environment variables",
@@ -68,20 +128,9 @@ build_run (const struct build_step *step, pgimg_error_t *err)
                 .stdout_fd = log,
                 .stderr_fd = log,
         };
-        cleanup_sandbox struct sandbox *sb = NULL;
-        double t = timings_now ();
-        if (sandbox_start (&opts, &sb, err) < 0)
-                return pgimg_error_wrap (err, "build %s", step->name);
-        t = timings_since (step->timings, step->timing_step, "sandbox set-up", t);
-        /* An interruption kills the step before removing its directories. */
-        fs_register_child (sandbox_pid (sb));
-        r = sandbox_wait (sb, &code, err);
-        fs_register_child (0);
+        r = step->jobserver ? run_with_token (step, &opts, &code, err) : run_sandbox (step, &opts, &code, err);
         if (r < 0)
-                return pgimg_error_wrap (err, "build %s", step->name);
-        t = timings_since (step->timings, step->timing_step, step->timing_phase, t);
-        sandbox_free (steal_pointer (&sb));
-        timings_since (step->timings, step->timing_step, "sandbox set-up", t);
+                return -1;
         if (code != 0)
                 return pgimg_make_error (err, EIO, "build %s failed with exit code %d; log: %s",
                                          step->name, code, step->log_path);

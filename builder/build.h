@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "builder/jobserver.h"
 #include "sandbox/sandbox.h"
 #include "common/buf.h"
 #include "common/error.h"
@@ -24,6 +25,12 @@ struct build_step {
         int append_log;                 /* add to the log rather than truncate it */
         time_t source_date_epoch;
         int jobs;
+        /* A pool shared with the steps running beside this one (may be
+         * NULL): the step holds one of its tokens while its sandbox
+         * runs, sees its fifo and gets MAKEFLAGS naming it; its make
+         * and cmake drop their -jN (jobserver.h). */
+        const struct jobserver *jobserver;
+        double *waited;                 /* the wait for the token is added here (may be NULL) */
         /* Where the step's wall time goes (may be NULL): the sandbox's
          * set-up and tear-down to (timing_step, "sandbox set-up"), the
          * script to (timing_step, timing_phase). */
@@ -32,7 +39,8 @@ struct build_step {
 };
 
 /* Run the step with a clean environment: PATH, HOME=/tmp, TZ=UTC,
- * LC_ALL=C, SOURCE_DATE_EPOCH, JOBS, then step->env.  A non-zero exit
+ * LC_ALL=C, SOURCE_DATE_EPOCH, JOBS, MAKEFLAGS with a jobserver, then
+ * step->env.  The wait for a token is the phase "wait for a job slot".  A non-zero exit
  * is an error naming the step, the exit code and the log. */
 int build_run (const struct build_step *step, pgimg_error_t *err);
 

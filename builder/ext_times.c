@@ -78,6 +78,21 @@ read_record (const char *dir, const char *entry)
         return ext_times_parse (b.data ? b.data : "", b.len, &s) < 0 ? -1 : s;
 }
 
+double
+ext_times_get (const char *cache_dir, const char *name, const char *version, const char *major)
+{
+        cleanup_free char *dir = NULL, *entry = NULL;
+
+        if (!name_ok (name) || !name_ok (version) || !name_ok (major)
+            || asprintf (&dir, "%s/" TIMES_DIR, cache_dir) < 0)
+                return -1;
+        if (asprintf (&entry, "%s@%s-pg%s", name, version, major) < 0) {
+                entry = NULL;
+                return -1;
+        }
+        return read_record (dir, entry);
+}
+
 int
 ext_times_total (const char *cache_dir, const char *name, double *seconds, pgimg_error_t *err)
 {

@@ -496,7 +496,7 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
                 .binds = binds, .n_binds = 4,
                 .env = envv, .cwd = "/build", .log_path = log,
                 .source_date_epoch = (time_t) env->source_date_epoch, .jobs = env->jobs,
-                .timings = env->timings, .timing_step = l->name, .timing_phase = "build",
+                .jobserver = env->jobserver, .waited = &l->waited, .timings = env->timings, .timing_step = l->name, .timing_phase = "build",
         };
         progress_note ("building %s for PostgreSQL %s (log: %s)", what, env->major, log);
         if (build_run (&step, err) < 0) {
@@ -668,7 +668,7 @@ build_layer (const struct extension_env *env, const struct extension_pick *pick,
         rc = layer_cache_store (env->cache_dir, l->key, &l->desc, err);
         timings_since (env->timings, l->name, "cache store", t);
         if (rc == 0)
-                record_build_time (env, l->name, timings_now () - start);
+                record_build_time (env, l->name, timings_now () - start - l->waited);
         return rc;
 }
 

@@ -33,6 +33,8 @@ int extension_resolve (const struct ext_recipe *recipes, size_t n_recipes,
                        const char *const *items, const char *major,
                        struct extension_pick **out, size_t *n_out, pgimg_error_t *err);
 
+struct jobserver;
+
 /* What building one extension layer needs from the PostgreSQL build. */
 struct extension_env {
         const char *cache_dir;
@@ -51,6 +53,9 @@ struct extension_env {
         long long source_date_epoch;
         enum layer_compression compression;
         int jobs;
+        /* The token pool its build steps share with those beside it, or
+         * NULL (build.h); it changes no key and no output. */
+        const struct jobserver *jobserver;
         struct timings *timings;                /* may be NULL (pipeline_opts) */
 };
 
@@ -62,6 +67,7 @@ struct extension_layer {
         char *comment;                          /* history, malloc'ed */
         char *failed_log;                       /* set when the build failed */
         char *failed_msg;                       /* keep_going: why it is not in the image */
+        double waited;                          /* seconds its build waited for a job slot */
 };
 
 /* Build (or take from the cache) the layer of pick; below holds the

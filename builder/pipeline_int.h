@@ -84,8 +84,10 @@ int pipeline_image_env (struct pipeline_result *res, pgimg_error_t *err);
 /* res->image from the layers, env, volume and tags. */
 void pipeline_image_define (struct pipeline_result *res);
 
-/* Build every pick's layer into the cache with up to o->jobs workers,
- * a pick starting once the picks it requires are done.  outcome[i]:
+/* Build every pick's layer into the cache with up to 2 × o->jobs
+ * workers whose build steps share a jobserver of o->jobs tokens (o->jobs
+ * workers of a share each with PGIMG_JOBSERVER=0), a pick starting once
+ * the picks it requires are done.  outcome[i]:
  * 1 built, 0 cached, -1 failed (msgs[i], logs[i] say why). */
 int pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extension_env *env,
                                 struct pipeline_result *res, int *outcome, char **msgs, char **logs,

@@ -5,6 +5,7 @@
  * is taken over. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "builder/ext_times.h"
+#include "builder/jobserver.h"
 #include "builder/pipeline_int.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -24,7 +27,8 @@
  * and reports on a pipe: "B" built or "C" cached, followed by the wall
  * time of its phases (timings_serialize), or "F<message>".  The
  * parent then takes each layer from the cache as usual.  A worker dies
- * with its parent (PR_SET_PDEATHSIG), cleaning up as on Ctrl-C. */
+ * with its parent (PR_SET_PDEATHSIG), cleaning up as on Ctrl-C.  The
+ * workers' build steps share one jobserver (worker_count). */
 struct worker {
         pid_t pid;
         int fd;
@@ -129,9 +133,6 @@ requirement (const struct pipeline_result *res, size_t i, size_t *cursor)
         return -1;
 }
 
-/* Build every pick's layer into the cache with up to o->jobs workers,
- * a pick starting once the picks it requires are done.  outcome[i]:
- * 1 built, 0 cached, -1 failed (msgs[i], logs[i] say why). */
 /* Where the build of the picks stands. */
 struct schedule {
         const struct extension_env *env;        /* for the layers below a pick */
@@ -276,39 +277,147 @@ try_start (struct schedule *p, size_t i, struct worker *w, size_t *n_running, si
         return rc;
 }
 
+/* Wait until one of the n workers has ended (its pipe is at its end or
+ * holds its report) and return its index; the oldest when poll fails. */
+static size_t
+next_done (const struct worker *running, size_t n)
+{
+        struct pollfd fds[64];
+        size_t m = n < 64 ? n : 64;
+
+        for (size_t k = 0; k < m; k++)
+                fds[k] = (struct pollfd) { .fd = running[k].fd, .events = POLLIN };
+        while (poll (fds, (nfds_t) m, -1) < 0)
+                if (errno != EINTR)
+                        return 0;
+        for (size_t k = 0; k < m; k++)
+                if (fds[k].revents)
+                        return k;
+        return 0;
+}
+
+/* How many workers run at once, and the JOBS of each.  With a jobserver
+ * (the default; PGIMG_JOBSERVER=0 turns it off) its tokens bound the
+ * build steps, so twice as many workers as cores can run: one's build
+ * root, unpacking or layer then overlaps another's compile, and a last
+ * step alone gets every core.  Without it each worker has a fixed share
+ * of the cores. */
+static size_t
+worker_count (const struct pipeline_opts *o, size_t n, int use_jobserver, int *jobs)
+{
+        size_t max = (size_t) o->jobs * (use_jobserver ? 2 : 1);
+
+        if (max > n)
+                max = n;
+        if (max > 64)
+                max = 64;
+        *jobs = use_jobserver ? o->jobs : (o->jobs / (int) max > 0 ? o->jobs / (int) max : 1);
+        return max;
+}
+
+struct by_time {
+        double seconds;
+        size_t pick;
+};
+
+static int
+longer_first (const void *a, const void *b)
+{
+        const struct by_time *x = a, *y = b;
+
+        if (x->seconds != y->seconds)
+                return x->seconds < y->seconds ? 1 : -1;
+        return x->pick < y->pick ? -1 : x->pick > y->pick;
+}
+
+/* order[]: the picks in the order workers take them, the one whose last
+ * build took longest first (ext_times; a pick never built counts as the
+ * mean of the others), so that no long build starts last and runs on
+ * alone.  Only the order changes: a pick still waits for what it
+ * requires.  Without a jobserver, the order of the picks, as before.
+ * NULL on ENOMEM. */
+static size_t *
+start_order (const struct extension_env *env, const struct pipeline_result *res)
+{
+        size_t n = res->n_picks, n_known = 0;
+        struct by_time *t = calloc (n, sizeof (*t));
+        size_t *order = calloc (n, sizeof (*order));
+        double known = 0;
+
+        if (t == NULL || order == NULL) {
+                free (t);
+                free (order);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const struct extension_pick *pk = &res->picks[i];
+                const char *version = pk->recipe->build == EXT_BUILD_POSTGRES ? env->pg_version : pk->version->version;
+                t[i] = (struct by_time) { env->jobserver ? ext_times_get (env->cache_dir, pk->recipe->name, version,
+                                                                          env->major) : 0, i };
+                if (t[i].seconds >= 0)
+                        known += t[i].seconds, n_known++;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (t[i].seconds < 0)
+                        t[i].seconds = n_known ? known / (double) n_known : 0;
+        qsort (t, n, sizeof (*t), longer_first);
+        for (size_t i = 0; i < n; i++)
+                order[i] = t[i].pick;
+        free (t);
+        return order;
+}
+
 int
 pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extension_env *env,
                    struct pipeline_result *res, int *outcome, char **msgs, char **logs,
                    pgimg_error_t *err)
 {
+        const char *off = getenv ("PGIMG_JOBSERVER");
+        int use_jobserver = !(off && strcmp (off, "0") == 0);
         size_t n = res->n_picks, n_done = 0, n_running = 0;
-        size_t max = o->jobs < 1 ? 1 : (size_t) o->jobs < n ? (size_t) o->jobs : n;
-        struct worker *running = calloc (max, sizeof (*running));
-        char *state = calloc (n, 1);
+        struct extension_env wenv = *env, penv = *env;
+        size_t max = worker_count (o, n, use_jobserver, &wenv.jobs);
+        cleanup_free struct worker *running = calloc (max, sizeof (*running));
+        cleanup_free char *state = calloc (n, 1);    /* 0 waiting, 1 running, 2 done, 3 leased elsewhere */
         cleanup_free char *leased = calloc (n, 1);
-        struct extension_env wenv = *env;
-        struct schedule p = { env, &wenv, res, state, outcome, msgs, o->lease, leased };
+        cleanup_free size_t *order = NULL;
+        struct jobserver js = JOBSERVER_INIT;
+        struct schedule p = { &penv, &wenv, res, state, outcome, msgs, o->lease, leased };
         int rc = 0;
 
-        if (running == NULL || state == NULL || leased == NULL) {
-                free (running);
-                free (state);
+        if (running == NULL || state == NULL || leased == NULL)
+                return pipeline_oom (err, "extensions");
+        /* A cache on a file system without fifos only loses the pool:
+         * the build goes on with the scheduler of before. */
+        if (use_jobserver) {
+                pgimg_error_t e = NULL;
+                if (jobserver_open (o->cache_dir, o->jobs, &js, &e) < 0) {
+                        pgimg_error_free (&e);
+                        use_jobserver = 0;
+                        max = worker_count (o, n, 0, &wenv.jobs);
+                } else {
+                        wenv.jobserver = penv.jobserver = &js;
+                }
+        }
+        if ((order = start_order (&wenv, res)) == NULL) {
+                jobserver_close (&js);
                 return pipeline_oom (err, "extensions");
         }
-        /* The cores are shared between the workers. */
-        wenv.jobs = o->jobs / (int) max > 0 ? o->jobs / (int) max : 1;
         while (n_done < n && rc == 0) {
                 for (size_t i = 0; i < n && n_running < max && rc == 0; i++)
-                        rc = try_start (&p, i, &running[n_running], &n_running, &n_done, err);
+                        rc = try_start (&p, order[i], &running[n_running], &n_running, &n_done, err);
                 if (n_running == 0 && memchr (state, 3, n) != NULL) {
                         rc = wait_for_leases (&p, err);
                         continue;
                 }
                 if (n_running == 0)
                         break;
-                /* Wait for the oldest worker; the others go on meanwhile. */
-                struct worker w = running[0];
-                memmove (running, running + 1, (n_running - 1) * sizeof (*running));
+                /* Wait for whichever worker ends first (without a jobserver,
+                 * the oldest, as before: PGIMG_JOBSERVER=0 is the scheduler
+                 * that was, kept whole to measure against); the others go on. */
+                size_t k = use_jobserver ? next_done (running, n_running) : 0;
+                struct worker w = running[k];
+                memmove (running + k, running + k + 1, (n_running - k - 1) * sizeof (*running));
                 n_running--;
                 pgimg_error_t e = NULL;
                 int r = finish_worker (&w, res->picks[w.pick].recipe->name, o->timings, &logs[w.pick], &e);
@@ -327,8 +436,6 @@ pipeline_build_in_parallel (const struct pipeline_opts *o, const struct extensio
                 pgimg_error_free (&e);
                 free (ignored_log);
         }
-        free (running);
-        free (state);
+        jobserver_close (&js);
         return rc;
 }
-

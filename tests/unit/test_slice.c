@@ -157,6 +157,12 @@ build_times_add_up_per_extension (void **state)
         }
         assert_int_equal (ext_times_total (dir, "pgvector", &s, &err), 1);
         assert_true (s > 9.99 && s < 10.01);
+        /* One record: this version on this major, or unknown. */
+        s = ext_times_get (dir, "pgvector", "0.8.7", "18");
+        assert_true (s > 9.99 && s < 10.01);
+        assert_true (ext_times_get (dir, "pgvector", "0.8.7", "17") < 0);
+        assert_true (ext_times_get (dir, "pgvector", "0.8.0", "17") < 0);      /* damaged */
+        assert_true (ext_times_get (dir, "..", "1", "18") < 0);
         assert_int_equal (fs_rm_rf (dir, &err), 0);
 }
 
