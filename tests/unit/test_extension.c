@@ -4,6 +4,7 @@
  * the ELF check reads a real binary's libraries.  Run from the
  * repository root. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "builder/build.h"
 #include "builder/elfcheck.h"
 #include "builder/extension.h"
 #include "builder/recipe.h"
@@ -216,6 +218,38 @@ tap_is_judged (void **state)
         buf_release (&t.failures);
 }
 
+/* A failure's reason is the line that says why, not a NOTICE before it. */
+static void
+reasons_name_the_error (void **state)
+{
+        static const char psql_err[] = "NOTICE:  database \"smoke\" does not exist, skipping\n"
+                                       "psql:<stdin>:8: ERROR:  extension \"x\" has no installation script\n";
+        static const char lost[] = "NOTICE:  n\npsql:<stdin>:14: error: connection to server was lost\n";
+        static const char log[] = "gcc -c a.c\nIn file included from a.c:1:\n"
+                                  "a.c:12:5: error: implicit declaration of function 'f'\n"
+                                  "make: *** [a.o] Error 1\n";
+        char path[] = "/tmp/pgimg-test-log-XXXXXX", why[40];
+        int fd;
+
+        (void) state;
+        assert_string_equal (smoke_error_line (psql_err), psql_err + strcspn (psql_err, "\n") + 1);
+        assert_string_equal (smoke_error_line (lost), "psql:<stdin>:14: error: connection to server was lost\n");
+        assert_string_equal (smoke_error_line ("just this\n"), "just this\n");
+        assert_true ((fd = mkstemp (path)) >= 0);
+        assert_int_equal (write (fd, log, strlen (log)), (ssize_t) strlen (log));
+        close (fd);
+        assert_int_equal (build_log_error (path, why, sizeof (why)), 39);
+        assert_string_equal (why, "a.c:12:5: error: implicit declaration o");
+        assert_true ((fd = open (path, O_WRONLY | O_TRUNC)) >= 0);
+        assert_int_equal (write (fd, "x\n/bin/sh: 1: ./autogen.sh: not found\n", 38), 38);
+        close (fd);
+        assert_true (build_log_error (path, why, sizeof (why)) > 0);
+        assert_string_equal (why, "/bin/sh: 1: ./autogen.sh: not found");
+        unlink (path);
+        assert_int_equal (build_log_error (path, why, sizeof (why)), 0);
+        assert_string_equal (why, "");
+}
+
 static void
 elf_needed_of_a_real_binary (void **state)
 {
@@ -260,6 +294,7 @@ main (void)
                 cmocka_unit_test (real_recipes_load_and_resolve),
                 cmocka_unit_test (image_sets_load),
                 cmocka_unit_test (tap_is_judged),
+                cmocka_unit_test (reasons_name_the_error),
                 cmocka_unit_test (elf_needed_of_a_real_binary),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
