@@ -15,21 +15,26 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "runner/matrix_doc.h"
 
 static void
 help (void)
 {
-        printf ("usage: pgimg matrix [-o FILE] RESULTS...\n"
+        printf ("usage: pgimg matrix [-o FILE] [--merge MATRIX] RESULTS...\n"
                 "\n"
                 "Write the extension matrix (Markdown) from the result files that\n"
                 "`pgimg test --results FILE` wrote, against every recipe in extensions/\n"
                 "and every major in versions/.\n"
                 "\n"
                 "  -o, --output FILE  where to write it (default: stdout)\n"
+                "      --merge MATRIX the tested cells of a matrix written earlier (it may\n"
+                "                     be FILE) count as results that RESULTS replace: a run\n"
+                "                     of a few cells updates them and keeps the others\n"
                 "\n"
                 "Example:\n"
                 "  pgimg test postgres-17 --set full --results r17.tsv\n"
-                "  pgimg matrix -o docs/extensions.md r*.tsv\n");
+                "  pgimg matrix -o docs/extensions.md r*.tsv\n"
+                "  pgimg matrix -o docs/extensions.md --merge docs/extensions.md r17.tsv\n");
 }
 
 /* One result line: major, pg version, extension, version, kind, status, reason. */
@@ -37,37 +42,74 @@ struct result {
         char *f[7];
 };
 
+/* The result lines of text (a results file, or what matrix_doc_results
+ * read from a matrix), appended to *v; origin names it in errors. */
+static int
+parse_results (char *text, const char *origin, struct result **v, size_t *n, pgimg_error_t *err)
+{
+        char *line, *save = NULL;
+
+        for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+                struct result r = { { NULL } };
+                char *field = line;
+                for (int i = 0; i < 7; i++) {
+                        char *tab = i < 6 ? strchr (field, '\t') : NULL;
+                        if (i < 6 && tab == NULL) {
+                                for (int k = 0; k < i; k++)
+                                        free (r.f[k]);
+                                return pgimg_make_error (err, EINVAL, "`%s`: a line has fewer than 7 fields: `%s`",
+                                                         origin, line);
+                        }
+                        if (tab)
+                                *tab = '\0';
+                        if ((r.f[i] = strdup (field)) == NULL) {
+                                for (int k = 0; k < i; k++)
+                                        free (r.f[k]);
+                                return pgimg_make_error_errno (err, ENOMEM, "results");
+                        }
+                        field = tab ? tab + 1 : field + strlen (field);
+                }
+                struct result *nv = realloc (*v, (*n + 1) * sizeof (*nv));
+                if (nv == NULL) {
+                        for (int k = 0; k < 7; k++)
+                                free (r.f[k]);
+                        return pgimg_make_error_errno (err, ENOMEM, "results");
+                }
+                *v = nv;
+                (*v)[(*n)++] = r;
+        }
+        return 0;
+}
+
 static int
 read_results (const char *path, struct result **v, size_t *n, pgimg_error_t *err)
 {
         cleanup_buf struct buf text = BUF_INIT;
-        char *line, *save = NULL;
 
         if (fs_read_file (path, 16 << 20, &text, err) < 0)
                 return pgimg_error_wrap (err, "results");
         if (text.data == NULL)
                 return 0;
-        for (line = strtok_r (text.data, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
-                struct result r = { { NULL } };
-                char *field = line;
-                for (int i = 0; i < 7; i++) {
-                        char *tab = i < 6 ? strchr (field, '\t') : NULL;
-                        if (i < 6 && tab == NULL)
-                                return pgimg_make_error (err, EINVAL, "`%s`: a line has fewer than 7 fields: `%s`",
-                                                         path, line);
-                        if (tab)
-                                *tab = '\0';
-                        if ((r.f[i] = strdup (field)) == NULL)
-                                return pgimg_make_error_errno (err, ENOMEM, "results");
-                        field = tab ? tab + 1 : field + strlen (field);
-                }
-                struct result *nv = realloc (*v, (*n + 1) * sizeof (*nv));
-                if (nv == NULL)
-                        return pgimg_make_error_errno (err, ENOMEM, "results");
-                *v = nv;
-                (*v)[(*n)++] = r;
-        }
-        return 0;
+        return parse_results (text.data, path, v, n, err);
+}
+
+/* The tested cells of an earlier matrix, as results that the files
+ * given after it replace; a missing file has none. */
+static int
+read_matrix (const char *path, struct result **v, size_t *n, pgimg_error_t *err)
+{
+        cleanup_buf struct buf text = BUF_INIT;
+        cleanup_buf struct buf lines = BUF_INIT;
+
+        if (!fs_exists (path))
+                return 0;
+        if (fs_read_file (path, 16 << 20, &text, err) < 0)
+                return pgimg_error_wrap (err, "matrix to merge");
+        if (matrix_doc_results (text.data ? text.data : "", text.len, &lines, err) < 0)
+                return pgimg_error_wrap (err, "`%s`", path);
+        if (lines.data == NULL)
+                return 0;
+        return parse_results (lines.data, path, v, n, err);
 }
 
 /* The newest result for (major, extension, version); later files win. */
@@ -177,6 +219,7 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "output", required_argument, NULL, 'o' },
+                { "merge", required_argument, NULL, 'M' },
                 { NULL, 0, NULL, 0 },
         };
         cleanup_free char *ext_dir = cli_data_path (ctx, "extensions");
@@ -186,7 +229,7 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct recipe *pgs = NULL;
         struct result *res = NULL;
         size_t n = 0, n_pg = 0, n_res = 0;
-        const char *output = NULL;
+        const char *output = NULL, *merge = NULL;
         int c, rc = 0;
 
         while ((c = cli_getopt (ctx, argc, argv, "ho:", opts)) != -1) {
@@ -197,14 +240,19 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 case 'o':
                         output = optarg;
                         break;
+                case 'M':
+                        merge = optarg;
+                        break;
                 default:
                         return cli_option_error (err, "matrix");
                 }
         }
-        if (optind >= argc)
+        if (optind >= argc && merge == NULL)
                 return cli_usage_error (err, "matrix", "expected result files of `pgimg test --results`");
         if (ext_dir == NULL || pg_dir == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "matrix");
+        if (merge)
+                rc = read_matrix (merge, &res, &n_res, err);
         for (int i = optind; i < argc && rc == 0; i++)
                 rc = read_results (argv[i], &res, &n_res, err);
         if (rc == 0)

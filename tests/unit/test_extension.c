@@ -22,6 +22,7 @@
 #include "builder/recipe.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "runner/matrix_doc.h"
 #include "runner/smoke.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -250,6 +251,36 @@ reasons_name_the_error (void **state)
         assert_string_equal (why, "");
 }
 
+/* Every ✅ and ❌ cell of the real matrix reads back as one result line;
+ * a column that is not a major is refused. */
+static void
+matrix_cells_read_back (void **state)
+{
+        cleanup_buf struct buf doc = BUF_INIT, lines = BUF_INIT, small = BUF_INIT;
+        pgimg_error_t err = NULL;
+        size_t cells = 0, n = 0;
+        static const char table[] = "| extension | version | 17 | 18 image |\n|---|---|---|---|\n"
+                                    "| a | 1.0 | \xe2\x9c\x85 Debian build (17.11) | \xe2\x9d\x8c test fails: ERROR:  x |\n";
+        static const char bad[] = "| extension | version | 17 | eighteen |\n";
+
+        (void) state;
+        assert_int_equal (fs_read_file ("docs/extensions.md", 0, &doc, &err), 0);
+        for (const char *p = doc.data; (p = strstr (p, "| \xe2\x9c\x85 ")); p++)
+                cells++;
+        for (const char *p = doc.data; (p = strstr (p, "| \xe2\x9d\x8c ")); p++)
+                cells++;
+        assert_int_equal (matrix_doc_results (doc.data, doc.len, &lines, &err), 0);
+        for (const char *p = lines.data; p && (p = strchr (p, '\n')); p++)
+                n++;
+        assert_int_equal (n, cells);
+        assert_int_equal (matrix_doc_results (table, strlen (table), &small, &err), 0);
+        assert_string_equal (small.data, "17\t17.11\ta\t1.0\tdebian\tpassed\t\n"
+                                         "18-image\t-\ta\t1.0\tsource\tfailed\tERROR:  x\n");
+        assert_int_equal (matrix_doc_results (bad, strlen (bad), &small, &err), -EINVAL - 1);
+        assert_non_null (strstr (err->msg, "`eighteen`"));
+        pgimg_error_free (&err);
+}
+
 static void
 elf_needed_of_a_real_binary (void **state)
 {
@@ -295,6 +326,7 @@ main (void)
                 cmocka_unit_test (image_sets_load),
                 cmocka_unit_test (tap_is_judged),
                 cmocka_unit_test (reasons_name_the_error),
+                cmocka_unit_test (matrix_cells_read_back),
                 cmocka_unit_test (elf_needed_of_a_real_binary),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
