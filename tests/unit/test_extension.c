@@ -34,6 +34,7 @@ static const char good[] =
         " \"homepage\": \"https://example.org\", \"build\": \"pgxs\",\n"
         " \"majors\": [\"15\", \"17\"], \"default_version\": {\"15\": \"1.0\", \"17\": \"1.10\"},\n"
         " \"extensions\": [\"demo\"], \"shared_preload_libraries\": [\"demo\"],\n"
+        " \"unsupported\": {\"13\": \"needs 14\", \"17-image\": \"reads its own files\"},\n"
         " \"versions\": {\n"
         "  \"1.0\": {\"sha256\": \"" SHA_A "\", \"urls\": [\"https://example.org/demo-1.0.tar.gz\"]},\n"
         "  \"1.10\": {\"debs\": {\"17\": [{\"url\": \"http://deb/a.deb\", \"sha256\": \"" SHA_A "\"},\n"
@@ -57,6 +58,9 @@ good_recipe_loads (void **state)
         assert_int_equal (load (good, &r, &err), 0);
         assert_string_equal (r.name, "demo");
         assert_int_equal (r.build, EXT_BUILD_PGXS);
+        assert_string_equal (ext_recipe_unsupported (&r, "13"), "needs 14");
+        assert_string_equal (ext_recipe_unsupported (&r, "17-image"), "reads its own files");
+        assert_null (ext_recipe_unsupported (&r, "17"));
         assert_int_equal (r.n_versions, 2);
         /* Debian version order: 1.10 is newer than 1.0, and first. */
         assert_string_equal (r.versions[0].version, "1.10");
@@ -111,6 +115,10 @@ bad_recipes_are_refused (void **state)
                 { "\"majors\": [\"15\", \"17\"]", "\"majors\": [\"015\"]", "is not a major" },
                 { "\"1.0\": {\"sha256\"", "\"1.0\": {\"debs\": {}, \"sha256\"", "has both a source" },
                 { "https://example.org/demo", "ftp://example.org/demo", "is not an http:// or https:// URL" },
+                { "\"13\": \"needs 14\"", "\"15\": \"needs 14\"", "`15`: a version builds for 15" },
+                { "\"17-image\"", "\"13-image\"", "`13-image`: no version builds for 13" },
+                { "\"17-image\"", "\"17-docker\"", "`17-docker` is not a major" },
+                { "\"needs 14\"", "\"a | b\"", "one line of text without `|`" },
         };
         (void) state;
         for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
