@@ -149,6 +149,9 @@ cell (struct buf *b, const struct ext_recipe *r, const struct ext_version *v, co
                 counts[2]++;
                 if (why)
                         return buf_addf (b, " not supported: %s |", why);
+                /* The image column of a major the recipe says why it skips. */
+                if (strcmp (key, major) != 0 && ext_recipe_unsupported (r, major))
+                        return buf_addf (b, " not supported: as on %s |", major);
                 return buf_adds (b, v->n_debs ? " no Debian build |" : " not supported upstream |");
         }
         if (why) {
