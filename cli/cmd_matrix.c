@@ -139,7 +139,6 @@ cell (struct buf *b, const struct ext_recipe *r, const struct ext_version *v, co
       const char *key, const struct result *res, size_t n_res, size_t counts[4])
 {
         const struct result *hit = find (res, n_res, key, r->name, v->version);
-
         const char *why = ext_recipe_unsupported (r, key);
 
         if (!ext_version_supports (v, major)) {
