@@ -106,6 +106,8 @@ p build postgres-15 -o "$outdir/x.tar" >/dev/null 2>"$outdir/build-fail"
 rc=$?
 fails() { [ "$rc" -eq 1 ] && grep -q 'failed with exit code' "$outdir/build-fail" && grep -q 'last lines of' "$outdir/build-fail"; }
 ok "a failing build says so, names its log and prints its last lines" fails
+names_error() { grep -q 'failed with exit code [0-9]*: .*configure: error: .*Python; log: ' "$outdir/build-fail"; }
+ok "a failing build's message names the error line of its log" names_error
 log_kept() { ls "$cache"/logs/postgres-15.*.log >/dev/null 2>&1; }
 ok "the failed build's log is kept" log_kept
 no_out() { [ ! -e "$outdir/x.tar" ] && [ -z "$(temps_in "$cache")" ] && [ -z "$(ls -A "$cache/work" 2>/dev/null)" ]; }
