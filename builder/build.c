@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "builder/build.h"
@@ -131,10 +132,71 @@ build_run (const struct build_step *step, pgimg_error_t *err)
         r = step->jobserver ? run_with_token (step, &opts, &code, err) : run_sandbox (step, &opts, &code, err);
         if (r < 0)
                 return -1;
-        if (code != 0)
+        if (code != 0) {
+                char why[256];
+                if (build_log_error (step->log_path, why, sizeof (why)) > 0)
+                        return pgimg_make_error (err, EIO, "build %s failed with exit code %d: %s; log: %s",
+                                                 step->name, code, why, step->log_path);
                 return pgimg_make_error (err, EIO, "build %s failed with exit code %d; log: %s",
                                          step->name, code, step->log_path);
+        }
         return 0;
+}
+
+/* The first line of text[0..len) holding needle (case-insensitive), or NULL. */
+static const char *
+line_with (const char *text, size_t len, const char *needle, size_t *n)
+{
+        const char *p = text, *end = text + len;
+        size_t k = strlen (needle);
+
+        while (p < end) {
+                const char *nl = memchr (p, '\n', (size_t) (end - p));
+                size_t m = nl ? (size_t) (nl - p) : (size_t) (end - p);
+                for (size_t i = 0; i + k <= m; i++)
+                        if (strncasecmp (p + i, needle, k) == 0) {
+                                *n = m;
+                                return p;
+                        }
+                p += m + 1;
+        }
+        return NULL;
+}
+
+int
+build_log_error (const char *log_path, char *out, size_t size)
+{
+        /* In order: a compiler's or a tool's "error:", a missing command
+         * ("sh: 1: autoreconf: not found"), a missing file, make's "***". */
+        static const char *const needles[] = { "error:", ": not found", "No such file", "*** " };
+        cleanup_buf struct buf b = BUF_INIT;
+        pgimg_error_t ignored = NULL;
+        const char *line = NULL;
+        size_t n = 0;
+
+        if (size == 0)
+                return 0;
+        out[0] = '\0';
+        if (fs_read_file (log_path, 0, &b, &ignored) < 0) {
+                pgimg_error_free (&ignored);
+                return 0;
+        }
+        for (size_t i = 0; b.data && line == NULL && i < sizeof (needles) / sizeof (needles[0]); i++)
+                line = line_with (b.data, b.len, needles[i], &n);
+        if (line == NULL)
+                return 0;
+        while (n > 0 && (*line == ' ' || *line == '\t')) {
+                line++;
+                n--;
+        }
+        if (n >= size)
+                n = size - 1;
+        memcpy (out, line, n);
+        out[n] = '\0';
+        for (char *p = out; *p; p++)
+                if (*p == '\t' || *p == '\r' || (unsigned char) *p < 0x20)
+                        *p = ' ';
+        return (int) n;
 }
 
 int

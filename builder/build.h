@@ -47,6 +47,12 @@ int build_run (const struct build_step *step, pgimg_error_t *err);
 /* The last `lines` lines of a log, appended to out. */
 int build_log_tail (const char *log_path, int lines, struct buf *out, pgimg_error_t *err);
 
+/* The line of a failed step's log that says why: the first holding
+ * "error:", else ": not found", "No such file" or make's "*** ", trimmed
+ * and cut to size - 1 bytes, control characters made spaces.  Returns
+ * its length, 0 (out "") when the log is missing or holds none. */
+int build_log_error (const char *log_path, char *out, size_t size);
+
 /* Number of CPUs this process may use (at least 1). */
 int build_jobs (void);
 

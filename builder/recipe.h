@@ -102,6 +102,10 @@ struct ext_recipe {
         char **majors;                  /* NULL-terminated */
         char *default_version;          /* one default for every major, or NULL ... */
         char **default_by_major;        /* ... "15=1.7.0" pairs, NULL-terminated */
+        /* "13=reason", "18-image=reason": where it does not go and why
+         * (a major no version builds for, or as an extension image of
+         * major M); NULL-terminated, may be NULL. */
+        char **unsupported;
         char **extensions;              /* CREATE EXTENSION names */
         char **preload;                 /* shared_preload_libraries */
         char **output_plugins;          /* logical decoding plugins (output_plugin_libraries) */
@@ -130,6 +134,9 @@ void ext_recipes_free (struct ext_recipe *v, size_t n);
 
 /* The pinned version, or NULL. */
 const struct ext_version *ext_recipe_find (const struct ext_recipe *r, const char *version);
+/* Why r does not go on key (a major, or "M-image" for its extension
+ * images of major M), from its recipe; NULL when it does not say. */
+const char *ext_recipe_unsupported (const struct ext_recipe *r, const char *key);
 /* 1 when v builds for major. */
 int ext_version_supports (const struct ext_version *v, const char *major);
 /* The Debian build of v for major, or NULL. */

@@ -16,7 +16,7 @@
 static const char *const ext_top_keys[] = {
         "build", "build_packages", "configure_args", "debian_source", "default_version",
         "extensions", "homepage", "license", "majors", "make_args", "name", "output_plugins", "requires",
-        "runtime_packages", "shared_preload_libraries", "summary", "update", "versions", NULL,
+        "runtime_packages", "shared_preload_libraries", "summary", "unsupported", "update", "versions", NULL,
 };
 static const char *const ext_version_keys[] = { "debs", "majors", "note", "sha256", "urls", NULL };
 static const char *const ext_deb_keys[] = { "sha256", "url", NULL };
@@ -218,7 +218,7 @@ static int
 ext_version_canonical (json_t *root, const char *version, char **out)
 {
         static const char *const presentation[] = { "summary", "debian_source", "default_version",
-                                                    "majors", "homepage", NULL };
+                                                    "majors", "homepage", "unsupported", NULL };
         cleanup_json json_t *copy = json_deep_copy (root);
         json_t *entry, *only;
 
@@ -279,6 +279,62 @@ ext_load_default (const struct recipe_fields *top, struct ext_recipe *r, pgimg_e
                         return pgimg_make_error_errno (err, ENOMEM, "`%s`", top->path);
         }
         return 0;
+}
+
+/* Where the recipe does not go and why: "unsupported" maps a major that
+ * no version builds for, or "M-image" for a major M that one does, to
+ * one line of reason (a cell of the matrix). */
+static int
+ext_load_unsupported (const struct recipe_fields *top, struct ext_recipe *r, pgimg_error_t *err)
+{
+        json_t *u = json_object_get (top->obj, "unsupported"), *v;
+        const char *key;
+        size_t n = 0;
+
+        if (u == NULL)
+                return 0;
+        if (!json_is_object (u))
+                return recipe_field_error (err, top, "unsupported", "must be an object from major to reason");
+        if ((r->unsupported = calloc (json_object_size (u) + 1, sizeof (char *))) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "`%s`", top->path);
+        json_object_foreach (u, key, v) {
+                char major[16];
+                size_t len = strcspn (key, "-");
+                int image = strcmp (key + len, "-image") == 0, served = 0;
+                const char *why = json_string_value (v);
+
+                if (len >= sizeof (major) || (key[len] != '\0' && !image))
+                        return recipe_field_error (err, top, "unsupported", "`%s` is not a major or \"M-image\"",
+                                                   key);
+                memcpy (major, key, len);
+                major[len] = '\0';
+                if (!recipe_major_valid (major))
+                        return recipe_field_error (err, top, "unsupported", "`%s` is not a major or \"M-image\"",
+                                                   key);
+                if (why == NULL || *why == '\0' || strlen (why) > 300 || strpbrk (why, "|\t\r\n"))
+                        return recipe_field_error (err, top, "unsupported",
+                                                   "the reason for `%s` must be one line of text without `|`", key);
+                for (size_t i = 0; i < r->n_versions; i++)
+                        served |= ext_version_supports (&r->versions[i], major);
+                if (served != image)
+                        return recipe_field_error (err, top, "unsupported",
+                                                   image ? "`%s`: no version builds for %s" : "`%s`: a version builds for %s",
+                                                   key, major);
+                if (asprintf (&r->unsupported[n++], "%s=%s", key, why) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "`%s`", top->path);
+        }
+        return 0;
+}
+
+const char *
+ext_recipe_unsupported (const struct ext_recipe *r, const char *key)
+{
+        size_t n = strlen (key);
+
+        for (char **p = r->unsupported; p && *p; p++)
+                if (strncmp (*p, key, n) == 0 && (*p)[n] == '=')
+                        return *p + n + 1;
+        return NULL;
 }
 
 /* Name (which the file name must match), descriptions and build. */
@@ -386,7 +442,7 @@ ext_recipe_from_json (json_t *root, const char *path, struct ext_recipe *r, pgim
                 return -1;
         if (strv_contains (r->requires, r->name))
                 return recipe_field_error (err, &top, "requires", "names the recipe itself");
-        if (ext_load_versions (&top, r, err) < 0)
+        if (ext_load_versions (&top, r, err) < 0 || ext_load_unsupported (&top, r, err) < 0)
                 return -1;
         return ext_load_default (&top, r, err);
 }
@@ -455,6 +511,7 @@ ext_recipe_free (struct ext_recipe *r)
         strv_free (r->majors);
         free (r->default_version);
         strv_free (r->default_by_major);
+        strv_free (r->unsupported);
         strv_free (r->extensions);
         strv_free (r->preload);
         strv_free (r->output_plugins);

@@ -15,21 +15,26 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "runner/matrix_doc.h"
 
 static void
 help (void)
 {
-        printf ("usage: pgimg matrix [-o FILE] RESULTS...\n"
+        printf ("usage: pgimg matrix [-o FILE] [--merge MATRIX] RESULTS...\n"
                 "\n"
                 "Write the extension matrix (Markdown) from the result files that\n"
                 "`pgimg test --results FILE` wrote, against every recipe in extensions/\n"
                 "and every major in versions/.\n"
                 "\n"
                 "  -o, --output FILE  where to write it (default: stdout)\n"
+                "      --merge MATRIX the tested cells of a matrix written earlier (it may\n"
+                "                     be FILE) count as results that RESULTS replace: a run\n"
+                "                     of a few cells updates them and keeps the others\n"
                 "\n"
                 "Example:\n"
                 "  pgimg test postgres-17 --set full --results r17.tsv\n"
-                "  pgimg matrix -o docs/extensions.md r*.tsv\n");
+                "  pgimg matrix -o docs/extensions.md r*.tsv\n"
+                "  pgimg matrix -o docs/extensions.md --merge docs/extensions.md r17.tsv\n");
 }
 
 /* One result line: major, pg version, extension, version, kind, status, reason. */
@@ -37,37 +42,74 @@ struct result {
         char *f[7];
 };
 
+/* The result lines of text (a results file, or what matrix_doc_results
+ * read from a matrix), appended to *v; origin names it in errors. */
+static int
+parse_results (char *text, const char *origin, struct result **v, size_t *n, pgimg_error_t *err)
+{
+        char *line, *save = NULL;
+
+        for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+                struct result r = { { NULL } };
+                char *field = line;
+                for (int i = 0; i < 7; i++) {
+                        char *tab = i < 6 ? strchr (field, '\t') : NULL;
+                        if (i < 6 && tab == NULL) {
+                                for (int k = 0; k < i; k++)
+                                        free (r.f[k]);
+                                return pgimg_make_error (err, EINVAL, "`%s`: a line has fewer than 7 fields: `%s`",
+                                                         origin, line);
+                        }
+                        if (tab)
+                                *tab = '\0';
+                        if ((r.f[i] = strdup (field)) == NULL) {
+                                for (int k = 0; k < i; k++)
+                                        free (r.f[k]);
+                                return pgimg_make_error_errno (err, ENOMEM, "results");
+                        }
+                        field = tab ? tab + 1 : field + strlen (field);
+                }
+                struct result *nv = realloc (*v, (*n + 1) * sizeof (*nv));
+                if (nv == NULL) {
+                        for (int k = 0; k < 7; k++)
+                                free (r.f[k]);
+                        return pgimg_make_error_errno (err, ENOMEM, "results");
+                }
+                *v = nv;
+                (*v)[(*n)++] = r;
+        }
+        return 0;
+}
+
 static int
 read_results (const char *path, struct result **v, size_t *n, pgimg_error_t *err)
 {
         cleanup_buf struct buf text = BUF_INIT;
-        char *line, *save = NULL;
 
         if (fs_read_file (path, 16 << 20, &text, err) < 0)
                 return pgimg_error_wrap (err, "results");
         if (text.data == NULL)
                 return 0;
-        for (line = strtok_r (text.data, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
-                struct result r = { { NULL } };
-                char *field = line;
-                for (int i = 0; i < 7; i++) {
-                        char *tab = i < 6 ? strchr (field, '\t') : NULL;
-                        if (i < 6 && tab == NULL)
-                                return pgimg_make_error (err, EINVAL, "`%s`: a line has fewer than 7 fields: `%s`",
-                                                         path, line);
-                        if (tab)
-                                *tab = '\0';
-                        if ((r.f[i] = strdup (field)) == NULL)
-                                return pgimg_make_error_errno (err, ENOMEM, "results");
-                        field = tab ? tab + 1 : field + strlen (field);
-                }
-                struct result *nv = realloc (*v, (*n + 1) * sizeof (*nv));
-                if (nv == NULL)
-                        return pgimg_make_error_errno (err, ENOMEM, "results");
-                *v = nv;
-                (*v)[(*n)++] = r;
-        }
-        return 0;
+        return parse_results (text.data, path, v, n, err);
+}
+
+/* The tested cells of an earlier matrix, as results that the files
+ * given after it replace; a missing file has none. */
+static int
+read_matrix (const char *path, struct result **v, size_t *n, pgimg_error_t *err)
+{
+        cleanup_buf struct buf text = BUF_INIT;
+        cleanup_buf struct buf lines = BUF_INIT;
+
+        if (!fs_exists (path))
+                return 0;
+        if (fs_read_file (path, 16 << 20, &text, err) < 0)
+                return pgimg_error_wrap (err, "matrix to merge");
+        if (matrix_doc_results (text.data ? text.data : "", text.len, &lines, err) < 0)
+                return pgimg_error_wrap (err, "`%s`", path);
+        if (lines.data == NULL)
+                return 0;
+        return parse_results (lines.data, path, v, n, err);
 }
 
 /* The newest result for (major, extension, version); later files win. */
@@ -97,13 +139,23 @@ cell (struct buf *b, const struct ext_recipe *r, const struct ext_version *v, co
       const char *key, const struct result *res, size_t n_res, size_t counts[4])
 {
         const struct result *hit = find (res, n_res, key, r->name, v->version);
+        const char *why = ext_recipe_unsupported (r, key);
 
         if (!ext_version_supports (v, major)) {
                 for (size_t i = 0; i < r->n_versions; i++)
                         if (ext_version_supports (&r->versions[i], major))
                                 return buf_addf (b, " – (%s) |", r->versions[i].version);
                 counts[2]++;
+                if (why)
+                        return buf_addf (b, " not supported: %s |", why);
+                /* The image column of a major the recipe says why it skips. */
+                if (strcmp (key, major) != 0 && ext_recipe_unsupported (r, major))
+                        return buf_addf (b, " not supported: as on %s |", major);
                 return buf_adds (b, v->n_debs ? " no Debian build |" : " not supported upstream |");
+        }
+        if (why) {
+                counts[2]++;
+                return buf_addf (b, " not supported: %s |", why);
         }
         if (hit == NULL) {
                 counts[3]++;
@@ -157,8 +209,9 @@ render (const struct ext_recipe *rs, size_t n, const struct recipe *pgs, size_t 
                         "Generated by `pgimg matrix` from the results of `pgimg test` runs (`tools/matrix.sh`);\n"
                         "do not edit by hand.  A cell is a real build and smoke test in a container: ✅ built\n"
                         "and tested (from source, or from Debian's build for that major, with the PostgreSQL\n"
-                        "version it ran on), ❌ failing (with the reason), not supported (upstream, or no\n"
-                        "Debian build exists for that major), or not tested; – (V) where another pinned version, V,\n"
+                        "version it ran on), ❌ failing (with the reason), not supported (upstream, or as an\n"
+                        "extension image; with the reason where the recipe gives one), no Debian build for that\n"
+                        "major, or not tested; – (V) where another pinned version, V,\n"
                         "serves that major.  An \"image\" column is the extension image of that version\n"
                         "(`pgimg build extension`, docs/extension-images.md) mounted into a server built without\n"
                         "extensions, as CloudNativePG's image volumes mount it, and its smoke test there.\n"
@@ -177,6 +230,7 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         static const struct option opts[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "output", required_argument, NULL, 'o' },
+                { "merge", required_argument, NULL, 'M' },
                 { NULL, 0, NULL, 0 },
         };
         cleanup_free char *ext_dir = cli_data_path (ctx, "extensions");
@@ -186,7 +240,7 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct recipe *pgs = NULL;
         struct result *res = NULL;
         size_t n = 0, n_pg = 0, n_res = 0;
-        const char *output = NULL;
+        const char *output = NULL, *merge = NULL;
         int c, rc = 0;
 
         while ((c = cli_getopt (ctx, argc, argv, "ho:", opts)) != -1) {
@@ -197,14 +251,19 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 case 'o':
                         output = optarg;
                         break;
+                case 'M':
+                        merge = optarg;
+                        break;
                 default:
                         return cli_option_error (err, "matrix");
                 }
         }
-        if (optind >= argc)
+        if (optind >= argc && merge == NULL)
                 return cli_usage_error (err, "matrix", "expected result files of `pgimg test --results`");
         if (ext_dir == NULL || pg_dir == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "matrix");
+        if (merge)
+                rc = read_matrix (merge, &res, &n_res, err);
         for (int i = optind; i < argc && rc == 0; i++)
                 rc = read_results (argv[i], &res, &n_res, err);
         if (rc == 0)

@@ -114,8 +114,38 @@ first_line (char *out, size_t size, const char *text)
         memcpy (out, text, n);
         out[n] = '\0';
         for (char *p = out; *p; p++)
-                if (*p == '\t' || *p == '|')
+                if (*p == '\t' || *p == '|' || *p == '\r')
                         *p = ' ';
+}
+
+/* The line of psql's stderr that says what went wrong: the first
+ * ERROR:, FATAL: or PANIC: of the server, or psql's own "error:" (a lost
+ * connection), not the NOTICEs before it; else its first line. */
+const char *
+smoke_error_line (const char *text)
+{
+        static const char *const needles[] = { "ERROR:", "FATAL:", "PANIC:", " error: " };
+
+        for (size_t i = 0; i < sizeof (needles) / sizeof (needles[0]); i++) {
+                const char *hit = strstr (text, needles[i]);
+                if (hit) {
+                        while (hit > text && hit[-1] != '\n')
+                                hit--;
+                        return hit;
+                }
+        }
+        return text;
+}
+
+/* Why a build failed, without the "; log: PATH" that names a file on
+ * the machine that ran it. */
+static void
+build_reason (char *out, size_t size, const char *msg)
+{
+        first_line (out, size, msg);
+        char *log = strstr (out, "; log: ");
+        if (log)
+                *log = '\0';
 }
 
 static void
@@ -144,7 +174,7 @@ run_case (struct engine *eng, struct smoke_case *c, size_t number, int *passed,
         *passed = 0;
         if (c->not_built) {
                 printf ("not ok %zu - %s: not built: %s\n", number, c->name, c->not_built);
-                first_line (c->reason, sizeof (c->reason), c->not_built);
+                build_reason (c->reason, sizeof (c->reason), c->not_built);
                 return 0;
         }
         if (!fs_exists (c->file)) {
@@ -158,7 +188,9 @@ run_case (struct engine *eng, struct smoke_case *c, size_t number, int *passed,
                 return -1;
         if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
                 printf ("not ok %zu - %s: could not prepare database `%s`\n", number, c->name, db);
-                snprintf (c->reason, sizeof (c->reason), "could not prepare database %s", db);
+                snprintf (c->reason, sizeof (c->reason), "could not prepare database %s: ", db);
+                first_line (c->reason + strlen (c->reason), sizeof (c->reason) - strlen (c->reason),
+                            errout.len ? smoke_error_line (errout.data) : "no output");
                 print_indented (errout.data ? errout.data : "", errout.len);
                 return 0;
         }
@@ -176,7 +208,8 @@ run_case (struct engine *eng, struct smoke_case *c, size_t number, int *passed,
                 print_indented (tap.failures.data ? tap.failures.data : "", tap.failures.len);
                 print_indented (errout.data ? errout.data : "", errout.len);
                 first_line (c->reason, sizeof (c->reason),
-                            tap.failures.len ? tap.failures.data : errout.len ? errout.data : "no TAP output");
+                            tap.failures.len ? tap.failures.data
+                            : errout.len ? smoke_error_line (errout.data) : "no TAP output");
         }
         buf_release (&tap.failures);
         if (strcmp (db, "smoke") == 0)

@@ -28,13 +28,18 @@ void smoke_tap_parse (const char *text, size_t len, struct smoke_tap *t);
 /* 1 when the TAP run passed: a plan, no failures, as many tests as planned. */
 int smoke_tap_ok (const struct smoke_tap *t);
 
+/* The line of psql's stderr text that says why it failed: the start of
+ * the first line with ERROR:, FATAL:, PANIC: or psql's " error: ", else
+ * text itself.  Points into text. */
+const char *smoke_error_line (const char *text);
+
 struct smoke_case {
         const char *name;       /* "pgvector@0.8.0" */
         const char *file;       /* tests/smoke/pgvector.sql */
         const char *not_built;  /* why it is not in the image (a failed build), or NULL */
         /* Filled by smoke_run: */
         int passed;
-        char reason[160];       /* why it failed, one line */
+        char reason[400];       /* why it failed, one line */
 };
 
 /* An update between two versions of one extension in the image:

@@ -46,6 +46,8 @@ for e in listed:
         item = "%s@%s" % (e["name"], v["version"])
         if major not in v["majors"] or (only and e["name"] not in only and item not in only):
             continue
+        if "%s-image" % major in r.get("unsupported", {}):
+            continue  # the matrix says why, from the recipe
         kind = "postgres-source" if e["build"] == "postgres" else "debian" if v["debian_build"] else "source"
         lists = [r.get(k) or [] for k in ("shared_preload_libraries", "requires", "output_plugins")]
         print(e["name"], v["version"], kind, *[",".join(l) or "-" for l in lists])

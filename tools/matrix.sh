@@ -7,27 +7,41 @@
 # further images, one version of each extension per image.  From 18 on,
 # each version is also tested as an extension image (tools/matrix-images.sh).  Exits 1 when
 # any cell fails; the matrix is written either way.
+#   PGIMG_MAJORS="17 18"          only these majors (the others' results in OUT are kept)
+#   PGIMG_MATRIX_ONLY="a b@1.0"   only these extensions (every version) or versions, on
+#                                 each major that supports them; their cells are merged
+#                                 into docs/extensions.md (`pgimg matrix --merge`), every
+#                                 other cell stays as it was
 set -u
 cd "$(dirname "$0")/.."
 [ -x ./pgimg ] || make
 out=${PGIMG_MATRIX_OUT:-build/matrix}
 majors=${PGIMG_MAJORS:-$(cd versions && ls *.json | sed 's/\.json$//' | sort -n)}
 # Results of majors not run this time are kept: PGIMG_MAJORS=17 redoes 17.
+only=${PGIMG_MATRIX_ONLY:-}
 mkdir -p "$out"
+# A run of a few cells merges only its own results into the matrix.
+[ -n "$only" ] && rm -f "$out"/r*.tsv
 ./pgimg list --extensions --json > "$out/recipes.json"
 status=0
 for m in $majors; do
 	rm -f "$out/r$m-"*
-	echo "# postgres-$m: the default versions"
-	./pgimg test "postgres-$m" --set full --results "$out/r$m-0.tsv" >"$out/r$m-0.log" 2>&1 || status=1
-	tail -1 "$out/r$m-0.log"
-	# Rank k: the k-th non-default version of each extension for this major.
-	python3 - "$m" "$out/recipes.json" > "$out/others-$m.txt" <<'PY'
+	if [ -z "$only" ]; then
+		echo "# postgres-$m: the default versions"
+		./pgimg test "postgres-$m" --set full --results "$out/r$m-0.tsv" >"$out/r$m-0.log" 2>&1 || status=1
+		tail -1 "$out/r$m-0.log"
+	fi
+	# Rank k: the k-th non-default version of each extension for this
+	# major (with PGIMG_MATRIX_ONLY, the k-th of the versions asked for).
+	# shellcheck disable=SC2086  # the items are words
+	python3 - "$m" "$out/recipes.json" $only > "$out/others-$m.txt" <<'PY'
 import json, sys
-major, recipes = sys.argv[1], json.load(open(sys.argv[2]))
+major, recipes, only = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3:]
 ranks = []
 for r in recipes:
-    others = [v["version"] for v in r["versions"] if major in v["majors"] and major not in v["default_for"]]
+    others = [v["version"] for v in r["versions"] if major in v["majors"]
+              and (r["name"] in only or "%s@%s" % (r["name"], v["version"]) in only
+                   if only else major not in v["default_for"])]
     for k, v in enumerate(others):
         while len(ranks) <= k:
             ranks.append([])
@@ -36,6 +50,7 @@ for items in ranks:
     print(",".join(items))
 PY
 	k=1
+	[ -n "$only" ] && k=0
 	while read -r items; do
 		echo "# postgres-$m: other versions ($items)"
 		./pgimg test "postgres-$m" --with "$items" --results "$out/r$m-$k.tsv" >"$out/r$m-$k.log" 2>&1 || status=1
@@ -45,10 +60,15 @@ PY
 	# From 18 on, each version as an extension image too (the "M image" column).
 	if [ "$m" -ge 18 ]; then
 		echo "# postgres-$m: extension images"
-		tools/matrix-images.sh "$m" "$out/r$m-image.tsv" >"$out/r$m-image.log" 2>&1 || status=1
+		# shellcheck disable=SC2086  # the items are words
+		tools/matrix-images.sh "$m" "$out/r$m-image.tsv" $only >"$out/r$m-image.log" 2>&1 || status=1
 		tail -1 "$out/r$m-image.log"
 	fi
 done
-./pgimg matrix -o docs/extensions.md "$out"/r*.tsv
-echo "matrix: docs/extensions.md ($(grep -c '✅' docs/extensions.md) cells tested, $(grep -o '❌' docs/extensions.md | wc -l) failing)"
+if [ -n "$only" ]; then
+	./pgimg matrix -o docs/extensions.md --merge docs/extensions.md "$out"/r*.tsv
+else
+	./pgimg matrix -o docs/extensions.md "$out"/r*.tsv
+fi
+echo "matrix: docs/extensions.md: $(sed -n 's/^[0-9]* recipes; //p' docs/extensions.md)"
 exit $status

@@ -37,6 +37,19 @@ for slice in 0/3 4/3 x 1/0; do
 done
 expect "a typo in --with fails the plan as it would the build" 1 'pgvectr' p build postgres-18 --with pgvectr --plan
 
+# pgimg matrix --merge: a matrix's own tested cells read back give it
+# unchanged; a result file replaces its cell; a table it did not write is refused.
+p matrix --merge "$ROOT/docs/extensions.md" >"$outdir/matrix.md" 2>"$outdir/stderr"
+p matrix --merge "$outdir/matrix.md" >"$outdir/again.md" 2>"$outdir/stderr"
+same() { grep -q "✅ from source" "$outdir/matrix.md" && cmp -s "$outdir/matrix.md" "$outdir/again.md"; }
+ok "matrix --merge of the matrix alone gives it back" same
+printf '17\t17.11\tpg_dirtyread\t2.7\tsource\tfailed\tERROR:  injected\n' >"$outdir/r.tsv"
+p matrix --merge "$ROOT/docs/extensions.md" "$outdir/r.tsv" >"$outdir/matrix.md" 2>"$outdir/stderr"
+replaced() { grep -q '^| pg_dirtyread | 2.7 |.* ❌ test fails: ERROR:  injected |' "$outdir/matrix.md"; }
+ok "matrix --merge: a result replaces its cell" replaced
+printf '| extension | version | 17 | eighteen |\n' >"$outdir/bad.md"
+expect "matrix --merge of a table with a column not a major" 1 'column .eighteen., not a major' p matrix --merge "$outdir/bad.md"
+
 cp "$data/versions/15.json" "$outdir/15.json.orig"
 printf '{ "name": "postgres", ' > "$data/versions/15.json"
 expect "malformed recipe names file and line" 1 'versions/15\.json.*line' p build postgres-15
@@ -93,6 +106,8 @@ p build postgres-15 -o "$outdir/x.tar" >/dev/null 2>"$outdir/build-fail"
 rc=$?
 fails() { [ "$rc" -eq 1 ] && grep -q 'failed with exit code' "$outdir/build-fail" && grep -q 'last lines of' "$outdir/build-fail"; }
 ok "a failing build says so, names its log and prints its last lines" fails
+names_error() { grep -q 'failed with exit code [0-9]*: .*configure: error: .*Python; log: ' "$outdir/build-fail"; }
+ok "a failing build's message names the error line of its log" names_error
 log_kept() { ls "$cache"/logs/postgres-15.*.log >/dev/null 2>&1; }
 ok "the failed build's log is kept" log_kept
 no_out() { [ ! -e "$outdir/x.tar" ] && [ -z "$(temps_in "$cache")" ] && [ -z "$(ls -A "$cache/work" 2>/dev/null)" ]; }

@@ -3,16 +3,18 @@
 \pset tuples_only on
 \pset pager off
 -- Known cells from h3-pg's own regression tests (points are POINT(lng, lat)).
+-- h3_lat_lng_to_cell and h3_cell_to_lat_lng: 4.2.3 renamed them h3_latlng_to_cell
+-- and h3_cell_to_latlng, keeping these names (deprecated); 4.2.2 has only these.
 BEGIN;
 SELECT plan(13);
 
 CREATE EXTENSION IF NOT EXISTS h3;
 SELECT has_extension('h3');
 
-SELECT is(h3_latlng_to_cell(POINT(-144.52399108028, 49.7165031828995), 3), '831c02fffffffff'::h3index,
-    'h3_latlng_to_cell gives the known resolution-3 cell');
-SELECT ok(h3_cell_to_latlng('831c02fffffffff'::h3index) ~= POINT(-144.52399108028, 49.7165031828995),
-    'h3_cell_to_latlng gives its centre back');
+SELECT is(h3_lat_lng_to_cell(POINT(-144.52399108028, 49.7165031828995), 3), '831c02fffffffff'::h3index,
+    'h3_lat_lng_to_cell gives the known resolution-3 cell');
+SELECT ok(h3_cell_to_lat_lng('831c02fffffffff'::h3index) ~= POINT(-144.52399108028, 49.7165031828995),
+    'h3_cell_to_lat_lng gives its centre back');
 SELECT is(h3_get_resolution('831c02fffffffff'::h3index), 3, 'h3_get_resolution');
 SELECT ok(h3_is_pentagon('831c00fffffffff'::h3index) AND NOT h3_is_pentagon('831c02fffffffff'::h3index), 'h3_is_pentagon');
 SELECT is((SELECT count(*) FROM h3_cell_to_children('831c02fffffffff'::h3index)), 7::bigint, 'a hexagon has 7 children');

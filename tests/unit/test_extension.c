@@ -4,6 +4,7 @@
  * the ELF check reads a real binary's libraries.  Run from the
  * repository root. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,11 +16,13 @@
 
 #include <cmocka.h>
 
+#include "builder/build.h"
 #include "builder/elfcheck.h"
 #include "builder/extension.h"
 #include "builder/recipe.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "runner/matrix_doc.h"
 #include "runner/smoke.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -31,6 +34,7 @@ static const char good[] =
         " \"homepage\": \"https://example.org\", \"build\": \"pgxs\",\n"
         " \"majors\": [\"15\", \"17\"], \"default_version\": {\"15\": \"1.0\", \"17\": \"1.10\"},\n"
         " \"extensions\": [\"demo\"], \"shared_preload_libraries\": [\"demo\"],\n"
+        " \"unsupported\": {\"13\": \"needs 14\", \"17-image\": \"reads its own files\"},\n"
         " \"versions\": {\n"
         "  \"1.0\": {\"sha256\": \"" SHA_A "\", \"urls\": [\"https://example.org/demo-1.0.tar.gz\"]},\n"
         "  \"1.10\": {\"debs\": {\"17\": [{\"url\": \"http://deb/a.deb\", \"sha256\": \"" SHA_A "\"},\n"
@@ -54,6 +58,9 @@ good_recipe_loads (void **state)
         assert_int_equal (load (good, &r, &err), 0);
         assert_string_equal (r.name, "demo");
         assert_int_equal (r.build, EXT_BUILD_PGXS);
+        assert_string_equal (ext_recipe_unsupported (&r, "13"), "needs 14");
+        assert_string_equal (ext_recipe_unsupported (&r, "17-image"), "reads its own files");
+        assert_null (ext_recipe_unsupported (&r, "17"));
         assert_int_equal (r.n_versions, 2);
         /* Debian version order: 1.10 is newer than 1.0, and first. */
         assert_string_equal (r.versions[0].version, "1.10");
@@ -108,6 +115,10 @@ bad_recipes_are_refused (void **state)
                 { "\"majors\": [\"15\", \"17\"]", "\"majors\": [\"015\"]", "is not a major" },
                 { "\"1.0\": {\"sha256\"", "\"1.0\": {\"debs\": {}, \"sha256\"", "has both a source" },
                 { "https://example.org/demo", "ftp://example.org/demo", "is not an http:// or https:// URL" },
+                { "\"13\": \"needs 14\"", "\"15\": \"needs 14\"", "`15`: a version builds for 15" },
+                { "\"17-image\"", "\"13-image\"", "`13-image`: no version builds for 13" },
+                { "\"17-image\"", "\"17-docker\"", "`17-docker` is not a major" },
+                { "\"needs 14\"", "\"a | b\"", "one line of text without `|`" },
         };
         (void) state;
         for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
@@ -216,6 +227,68 @@ tap_is_judged (void **state)
         buf_release (&t.failures);
 }
 
+/* A failure's reason is the line that says why, not a NOTICE before it. */
+static void
+reasons_name_the_error (void **state)
+{
+        static const char psql_err[] = "NOTICE:  database \"smoke\" does not exist, skipping\n"
+                                       "psql:<stdin>:8: ERROR:  extension \"x\" has no installation script\n";
+        static const char lost[] = "NOTICE:  n\npsql:<stdin>:14: error: connection to server was lost\n";
+        static const char log[] = "gcc -c a.c\nIn file included from a.c:1:\n"
+                                  "a.c:12:5: error: implicit declaration of function 'f'\n"
+                                  "make: *** [a.o] Error 1\n";
+        char path[] = "/tmp/pgimg-test-log-XXXXXX", why[40];
+        int fd;
+
+        (void) state;
+        assert_string_equal (smoke_error_line (psql_err), psql_err + strcspn (psql_err, "\n") + 1);
+        assert_string_equal (smoke_error_line (lost), "psql:<stdin>:14: error: connection to server was lost\n");
+        assert_string_equal (smoke_error_line ("just this\n"), "just this\n");
+        assert_true ((fd = mkstemp (path)) >= 0);
+        assert_int_equal (write (fd, log, strlen (log)), (ssize_t) strlen (log));
+        close (fd);
+        assert_int_equal (build_log_error (path, why, sizeof (why)), 39);
+        assert_string_equal (why, "a.c:12:5: error: implicit declaration o");
+        assert_true ((fd = open (path, O_WRONLY | O_TRUNC)) >= 0);
+        assert_int_equal (write (fd, "x\n/bin/sh: 1: ./autogen.sh: not found\n", 38), 38);
+        close (fd);
+        assert_true (build_log_error (path, why, sizeof (why)) > 0);
+        assert_string_equal (why, "/bin/sh: 1: ./autogen.sh: not found");
+        unlink (path);
+        assert_int_equal (build_log_error (path, why, sizeof (why)), 0);
+        assert_string_equal (why, "");
+}
+
+/* Every ✅ and ❌ cell of the real matrix reads back as one result line;
+ * a column that is not a major is refused. */
+static void
+matrix_cells_read_back (void **state)
+{
+        cleanup_buf struct buf doc = BUF_INIT, lines = BUF_INIT, small = BUF_INIT;
+        pgimg_error_t err = NULL;
+        size_t cells = 0, n = 0;
+        static const char table[] = "| extension | version | 17 | 18 image |\n|---|---|---|---|\n"
+                                    "| a | 1.0 | \xe2\x9c\x85 Debian build (17.11) | \xe2\x9d\x8c test fails: ERROR:  x |\n";
+        static const char bad[] = "| extension | version | 17 | eighteen |\n";
+
+        (void) state;
+        assert_int_equal (fs_read_file ("docs/extensions.md", 0, &doc, &err), 0);
+        for (const char *p = doc.data; (p = strstr (p, "| \xe2\x9c\x85 ")); p++)
+                cells++;
+        for (const char *p = doc.data; (p = strstr (p, "| \xe2\x9d\x8c ")); p++)
+                cells++;
+        assert_int_equal (matrix_doc_results (doc.data, doc.len, &lines, &err), 0);
+        for (const char *p = lines.data; p && (p = strchr (p, '\n')); p++)
+                n++;
+        assert_int_equal (n, cells);
+        assert_int_equal (matrix_doc_results (table, strlen (table), &small, &err), 0);
+        assert_string_equal (small.data, "17\t17.11\ta\t1.0\tdebian\tpassed\t\n"
+                                         "18-image\t-\ta\t1.0\tsource\tfailed\tERROR:  x\n");
+        assert_int_equal (matrix_doc_results (bad, strlen (bad), &small, &err), -EINVAL - 1);
+        assert_non_null (strstr (err->msg, "`eighteen`"));
+        pgimg_error_free (&err);
+}
+
 static void
 elf_needed_of_a_real_binary (void **state)
 {
@@ -260,6 +333,8 @@ main (void)
                 cmocka_unit_test (real_recipes_load_and_resolve),
                 cmocka_unit_test (image_sets_load),
                 cmocka_unit_test (tap_is_judged),
+                cmocka_unit_test (reasons_name_the_error),
+                cmocka_unit_test (matrix_cells_read_back),
                 cmocka_unit_test (elf_needed_of_a_real_binary),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);

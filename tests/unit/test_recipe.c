@@ -511,7 +511,7 @@ extension_recipe_uses_the_same_reader (void **state)
                 { "\"versions\": {\"1.0\"", "\"versionz\": {\"1.0\"",
                   "`extensions/demo.json`: unknown field `versionz` (known: build, build_packages, configure_args, "
                   "debian_source, default_version, extensions, homepage, license, majors, make_args, name, "
-                  "output_plugins, requires, runtime_packages, shared_preload_libraries, summary, update, versions)" },
+                  "output_plugins, requires, runtime_packages, shared_preload_libraries, summary, unsupported, update, versions)" },
                 { "\"summary\": \"a demo\"", "\"summary\": 3", "`extensions/demo.json`: field `summary` must be a string" },
         };
         struct ext_recipe r;
