@@ -77,7 +77,7 @@ pipeline_image_define (struct pipeline_result *res)
         }
         img->oci = (struct oci_image) {
                 .created = t,
-                .architecture = "amd64",
+                .architecture = res->arch,
                 /* No User: as the official image, the container starts as
                  * root so that the entrypoint can hand a root-owned mount
                  * (tmpfs, new volume, bind mount) to postgres; it then
