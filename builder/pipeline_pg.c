@@ -98,13 +98,17 @@ llvm_arg (const char *a)
 
 /* A cross build (to aarch64, the only one so far): the configure
  * arguments that follow the recipe's.  configure runs no test program
- * when --host differs from --build; the answers it would have asked
- * the target for are given as cache variables where it needs them.
+ * when --host differs from --build, and assumes "no" where it would
+ * have run one; the cache variables give the answers the target gives.
+ * Without --export-dynamic the server exports no symbol, and every
+ * module fails to load (`undefined symbol: CurrentMemoryContext`).
  * pkg-config looks in the target's multiarch directory only, so that
  * no amd64 .pc file is taken; there are none in a cross root, but the
  * build must not depend on that. */
 static const char cross_args[] =
         "--build=x86_64-linux-gnu --host=aarch64-linux-gnu "
+        "pgac_cv_prog_cc_LDFLAGS_EX_BE__Wl___export_dynamic=yes "
+        "pgac_cv_prog_cc_LDFLAGS__Wl___as_needed=yes "
         "PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig ";
 
 /* The digest of what the build root is made of: the lock's set build,
