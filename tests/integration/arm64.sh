@@ -39,6 +39,13 @@ python3 -c 'import json,sys; [print(l) for l in json.load(open(sys.argv[1]))[0][
 	while read -r layer; do tar -xzf "$work/img/$layer" -C "$work/root" --no-same-owner --exclude='dev/*' 2>/dev/null || exit 1; done ||
 	fail "the layers unpack"
 
+# pgimg's own runtime runs amd64 images only, and says so.
+out=$("$PGIMG" --cache-dir "$TEST_CACHE" run -d --name "arm64-$$" "$tar" 2>&1) && "$PGIMG" --cache-dir "$TEST_CACHE" stop "arm64-$$" >/dev/null 2>&1
+case $out in
+*"is an image for linux/arm64; pgimg runs linux/amd64 images"*) pass "pgimg run refuses the arm64 image, naming its platform" ;;
+*) fail "pgimg run refuses the arm64 image, naming its platform" "$out" ;;
+esac
+
 # Every ELF file, by what file(1) says of it (not pgimg's own reader).
 find "$work/root" -type f -print0 | xargs -0 file -N -F '|' | grep '| *ELF' >"$work/elf"
 n_elf=$(wc -l <"$work/elf")
