@@ -258,6 +258,29 @@ lease_time_option (const char *arg, long long *seconds, pgimg_error_t *err)
         return 0;
 }
 
+/* --platform linux/amd64 or linux/arm64. */
+static int
+platform_option (const char *arg, struct build_args *a, pgimg_error_t *err)
+{
+        if (strcmp (arg, "linux/amd64") != 0 && strcmp (arg, "linux/arm64") != 0)
+                return cli_usage_error (err, "build", "unknown platform `%s`; use linux/amd64 or linux/arm64", arg);
+        a->arch = arg + strlen ("linux/");
+        return 0;
+}
+
+/* What the options ask for together, once they are all read. */
+static int
+check_args (int argc, const struct build_args *a, pgimg_error_t *err)
+{
+        if (argc - optind != 1)
+                return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
+        if (a->disk_option && !a->disk)
+                return cli_usage_error (err, "build", "%s is for disk images; add --format disk", a->disk_option);
+        if (a->disk && pipeline_is_cross (a->arch))
+                return cli_usage_error (err, "build", "disk images are amd64 only; leave out --platform");
+        return 0;
+}
+
 /* The options; 1 when --help was printed. */
 static int
 parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, pgimg_error_t *err)
@@ -272,10 +295,8 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                 }
                 switch (c) {
                 case 'A':
-                        if (strcmp (optarg, "linux/amd64") != 0 && strcmp (optarg, "linux/arm64") != 0)
-                                return cli_usage_error (err, "build", "unknown platform `%s`; use linux/amd64 or linux/arm64",
-                                                        optarg);
-                        a->arch = optarg + strlen ("linux/");
+                        if (platform_option (optarg, a, err) < 0)
+                                return -1;
                         break;
                 case 'c':
                         if (layer_compression_parse (optarg, &a->compression, err) < 0)
@@ -336,13 +357,7 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                         return cli_option_error (err, "build");
                 }
         }
-        if (argc - optind != 1)
-                return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
-        if (a->disk_option && !a->disk)
-                return cli_usage_error (err, "build", "%s is for disk images; add --format disk", a->disk_option);
-        if (a->disk && pipeline_is_cross (a->arch))
-                return cli_usage_error (err, "build", "disk images are amd64 only; leave out --platform");
-        return 0;
+        return check_args (argc, a, err);
 }
 
 /* A remote cache only saves work: without it, build.  Each is taken in
