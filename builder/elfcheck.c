@@ -19,6 +19,14 @@ static const char *const lib_dirs[] = {
         "usr/local/lib", NULL,
 };
 
+/* The same directories for one architecture. */
+static const char *const amd64_dirs[] = {
+        "usr/lib/x86_64-linux-gnu", "usr/lib", "lib/x86_64-linux-gnu", "usr/local/lib", NULL,
+};
+static const char *const arm64_dirs[] = {
+        "usr/lib/aarch64-linux-gnu", "usr/lib", "lib/aarch64-linux-gnu", "usr/local/lib", NULL,
+};
+
 static int
 in_file (uint64_t off, uint64_t len, size_t size)
 {
@@ -90,8 +98,9 @@ parse_needed (const unsigned char *m, size_t size, const char *path, struct buf 
         return 0;
 }
 
+/* *machine: the file's e_machine, or 0 when it is not ELF. */
 static int
-read_dynamic (const char *path, struct buf *out, struct buf *runpath, pgimg_error_t *err)
+read_dynamic (const char *path, struct buf *out, struct buf *runpath, int *machine, pgimg_error_t *err)
 {
         cleanup_fd int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         struct stat st;
@@ -105,6 +114,11 @@ read_dynamic (const char *path, struct buf *out, struct buf *runpath, pgimg_erro
         m = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED)
                 return pgimg_make_error_errno (err, errno, "map `%s`", path);
+        /* e_machine is at the same offset in ELF32 and ELF64. */
+        if (machine != NULL && memcmp (m, ELFMAG, SELFMAG) == 0) {
+                const unsigned char *h = m;
+                *machine = h[EI_DATA] == ELFDATA2MSB ? (h[18] << 8) | h[19] : h[18] | (h[19] << 8);
+        }
         rc = parse_needed (m, (size_t) st.st_size, path, out, runpath, err);
         munmap (m, (size_t) st.st_size);
         return rc;
@@ -114,18 +128,18 @@ int
 elfcheck_needed (const char *path, struct buf *out, pgimg_error_t *err)
 {
         cleanup_buf struct buf runpath = BUF_INIT;
-        return read_dynamic (path, out, &runpath, err);
+        return read_dynamic (path, out, &runpath, NULL, err);
 }
 
 /* name in root's library directories, or in a directory of the file's
  * RUNPATH (origin: the file's directory inside the image, for $ORIGIN). */
 static int
-found_in (const char *root, const char *runpath, const char *origin, const char *name)
+found_in (const char *const *dirs, const char *root, const char *runpath, const char *origin, const char *name)
 {
         char p[4096];
 
-        for (size_t i = 0; lib_dirs[i]; i++) {
-                snprintf (p, sizeof (p), "%s/%s/%s", root, lib_dirs[i], name);
+        for (size_t i = 0; dirs[i]; i++) {
+                snprintf (p, sizeof (p), "%s/%s/%s", root, dirs[i], name);
                 if (access (p, F_OK) == 0)
                         return 1;
         }
@@ -144,10 +158,20 @@ found_in (const char *root, const char *runpath, const char *origin, const char 
         return 0;
 }
 
+static const char *
+machine_name (int machine)
+{
+        return machine == EM_X86_64 ? "x86-64" : machine == EM_AARCH64 ? "aarch64" : machine == EM_386 ? "i386"
+               : "another machine's";
+}
+
 /* nftw has no user pointer. */
 static struct {
         const char *tree;
         const char *const *roots;
+        const char *const *dirs;        /* where libraries are looked up */
+        int machine;                    /* every ELF file's e_machine; 0: any */
+        const char *arch;
         pgimg_error_t *err;
 } walk;
 
@@ -161,8 +185,14 @@ check_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
         (void) ftw;
         if (type != FTW_F || !S_ISREG (st->st_mode))
                 return 0;
-        if (read_dynamic (path, &needed, &runpath, walk.err) < 0)
+        int machine = 0;
+
+        if (read_dynamic (path, &needed, &runpath, &machine, walk.err) < 0)
                 return -1;
+        if (walk.machine && machine && machine != walk.machine)
+                return pgimg_make_error (walk.err, EINVAL,
+                                         "`/%s` is %s machine code; an image for %s cannot run it",
+                                         path + strlen (walk.tree) + 1, machine_name (machine), walk.arch);
         if (needed.len == 0)
                 return 0;
         if ((origin = strdup (path + strlen (walk.tree))) == NULL)
@@ -170,9 +200,9 @@ check_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
         *strrchr (origin, '/') = '\0';
         for (size_t off = 0; off < needed.len; off += strlen (needed.data + off) + 1) {
                 const char *name = needed.data + off;
-                int ok = found_in (walk.tree, runpath.data, origin, name);
+                int ok = found_in (walk.dirs, walk.tree, runpath.data, origin, name);
                 for (size_t i = 0; !ok && walk.roots[i]; i++)
-                        ok = found_in (walk.roots[i], runpath.data, origin, name);
+                        ok = found_in (walk.dirs, walk.roots[i], runpath.data, origin, name);
                 if (!ok) {
                         pgimg_make_error (walk.err, ENOENT,
                                           "`/%s` needs `%s`, which is not in the image; add the Debian package that ships it to the recipe's runtime_packages and run `pgimg lock`",
@@ -183,8 +213,8 @@ check_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
         return 0;
 }
 
-int
-elfcheck_tree (const char *tree, const char *const *roots, pgimg_error_t *err)
+static int
+check_tree (const char *tree, const char *const *roots, pgimg_error_t *err)
 {
         int rc;
 
@@ -195,4 +225,29 @@ elfcheck_tree (const char *tree, const char *const *roots, pgimg_error_t *err)
         if (rc < 0 && (err == NULL || *err == NULL))
                 return pgimg_make_error_errno (err, errno, "check the libraries of `%s`", tree);
         return rc < 0 ? -1 : 0;
+}
+
+int
+elfcheck_tree (const char *tree, const char *const *roots, pgimg_error_t *err)
+{
+        walk.dirs = lib_dirs;
+        walk.machine = 0;
+        walk.arch = NULL;
+        return check_tree (tree, roots, err);
+}
+
+int
+elfcheck_tree_arch (const char *tree, const char *const *roots, const char *arch, pgimg_error_t *err)
+{
+        if (strcmp (arch, "amd64") == 0) {
+                walk.dirs = amd64_dirs;
+                walk.machine = EM_X86_64;
+        } else if (strcmp (arch, "arm64") == 0) {
+                walk.dirs = arm64_dirs;
+                walk.machine = EM_AARCH64;
+        } else {
+                return pgimg_make_error (err, EINVAL, "no ELF check for architecture `%s`", arch);
+        }
+        walk.arch = arch;
+        return check_tree (tree, roots, err);
 }

@@ -19,4 +19,10 @@ int elfcheck_needed (const char *path, struct buf *out, pgimg_error_t *err);
 /* Check every ELF file below tree; roots is NULL-terminated. */
 int elfcheck_tree (const char *tree, const char *const *roots, pgimg_error_t *err);
 
+/* The same for an image of the Debian architecture arch ("amd64",
+ * "arm64"): every ELF file below tree must be of that machine (an
+ * x86-64 file in an arm64 image is an error naming it), and libraries
+ * are looked up in that architecture's directories only. */
+int elfcheck_tree_arch (const char *tree, const char *const *roots, const char *arch, pgimg_error_t *err);
+
 #endif

@@ -66,6 +66,11 @@ struct lock_request {
         const char *const *roots;       /* NULL-terminated */
 };
 
+/* *wanted: 1 unless the lock input at input_path says
+ * "extensions": false (a lock for a build root of tools, such as the
+ * cross toolchain's, which no extension recipe adds to). */
+int lock_input_wants_extensions (const char *input_path, int *wanted, pgimg_error_t *err);
+
 /* Resolve and write lock_path atomically.  Indexes are fetched through
  * cache_dir.  update=0 keeps every package already pinned in lock_path
  * whose version is still in the index; update=1 re-resolves all. */

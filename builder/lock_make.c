@@ -134,6 +134,21 @@ input_load (const char *path, struct lock_input *in, pgimg_error_t *err)
         return 0;
 }
 
+int
+lock_input_wants_extensions (const char *input_path, int *wanted, pgimg_error_t *err)
+{
+        cleanup_lock_input struct lock_input in;
+        json_t *ext;
+
+        if (input_load (input_path, &in, err) < 0)
+                return -1;
+        ext = json_object_get (in.root, "extensions");
+        if (ext != NULL && !json_is_boolean (ext))
+                return pgimg_make_error (err, EINVAL, "`%s`: extensions must be true or false", input_path);
+        *wanted = ext == NULL || json_is_true (ext);
+        return 0;
+}
+
 /* Add a recipe's roots to its set (a new set when the name is new). */
 static int
 input_merge (struct lock_input *in, const struct lock_request *req, pgimg_error_t *err)

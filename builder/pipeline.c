@@ -15,6 +15,14 @@
 #include "layers/cache.h"
 
 #define LOCK_REL "lock/trixie-amd64.lock.json"
+#define ARM64_LOCK_REL "lock/trixie-arm64.lock.json"
+#define ARM64_HOST_LOCK_REL "lock/trixie-amd64-cross-arm64.lock.json"
+
+int
+pipeline_is_cross (const char *arch)
+{
+        return arch != NULL && strcmp (arch, "amd64") != 0;
+}
 
 int
 pipeline_oom (pgimg_error_t *err, const char *what)
@@ -158,6 +166,8 @@ base_layer (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_er
             || layer_key_add (&k, "dpkg-status", ROOTFS_STATUS_VERSION, err) < 0
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
+            /* amd64 keys stay what they were before other platforms. */
+            || (pipeline_is_cross (res->arch) && layer_key_add (&k, "platform", res->arch, err) < 0)
             || layer_key_final (&k, l->key, err) < 0) {
                 layer_key_free (&k);
                 return -1;
@@ -211,6 +221,55 @@ check_in_set (const struct pipeline_result *res, const char *set_name, char *con
         return 0;
 }
 
+/* A cross build's toolchain lock, whose architecture must be the one
+ * pgimg runs on. */
+static int
+load_host_lock (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        cleanup_free char *path = NULL;
+
+        if (asprintf (&path, "%s/" ARM64_HOST_LOCK_REL, o->data_dir) < 0)
+                return pipeline_oom (err, "build");
+        if (lock_load (path, &res->host_lock, err) < 0)
+                return -1;
+        if (strcmp (res->host_lock.arch, "amd64") != 0)
+                return pgimg_make_error (err, EINVAL, "`%s` is for %s, not amd64; run `pgimg lock` with its input",
+                                         path, res->host_lock.arch);
+        return 0;
+}
+
+/* The lock of the image's architecture (o->arch), and for a cross
+ * build the toolchain's; every package the recipe names must be in them. */
+static int
+load_locks (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
+{
+        cleanup_free char *lock_path = NULL;
+        int cross = pipeline_is_cross (o->arch);
+
+        res->arch = cross ? o->arch : "amd64";
+        if (cross && strcmp (res->arch, "arm64") != 0)
+                return pgimg_make_error (err, EINVAL, "no lock for architecture `%s`; pgimg builds amd64 and arm64",
+                                         res->arch);
+        if ((res->lock_rel = strdup (cross ? ARM64_LOCK_REL : LOCK_REL)) == NULL
+            || asprintf (&lock_path, "%s/%s", o->data_dir, res->lock_rel) < 0)
+                return pipeline_oom (err, "build");
+        if (lock_load (lock_path, &res->lock, err) < 0)
+                return -1;
+        if (cross && load_host_lock (o, res, err) < 0)
+                return -1;
+        if (cross && ((o->with && o->with[0]) || (o->sets && o->sets[0])))
+                return pgimg_make_error (err, ENOTSUP,
+                                         "extensions and the jit layer are not built for %s yet; build without --with and --set",
+                                         res->arch);
+        /* A cross build leaves out the recipe's build packages, which
+         * are the jit's (LLVM): there is no jit layer for other
+         * architectures yet. */
+        if ((!cross && check_in_set (res, "build", res->recipe.build_packages, err) < 0)
+            || check_in_set (res, "runtime", res->recipe.runtime_packages, err) < 0)
+                return -1;
+        return 0;
+}
+
 /* What killed runs left half-written in the cache: the downloads, the
  * layer entries and the cache itself (a run's scratch directories).
  * The blob store sweeps itself when opened; <cache>/work and the roots
@@ -236,21 +295,15 @@ int
 pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_error_t *err)
 {
         cleanup_free char *versions = NULL;
-        cleanup_free char *lock_path = NULL;
         const char *sde = getenv ("SOURCE_DATE_EPOCH");
         double t = timings_now ();
 
         memset (res, 0, sizeof (*res));
-        if (asprintf (&versions, "%s/versions", o->data_dir) < 0
-            || asprintf (&lock_path, "%s/" LOCK_REL, o->data_dir) < 0
-            || (res->lock_rel = strdup (LOCK_REL)) == NULL)
+        if (asprintf (&versions, "%s/versions", o->data_dir) < 0)
                 return pipeline_oom (err, "build");
         if (recipe_resolve (versions, o->spec, &res->recipe, &res->version, err) < 0)
                 return -1;
-        if (lock_load (lock_path, &res->lock, err) < 0)
-                return -1;
-        if (check_in_set (res, "build", res->recipe.build_packages, err) < 0
-            || check_in_set (res, "runtime", res->recipe.runtime_packages, err) < 0)
+        if (load_locks (o, res, err) < 0)
                 return -1;
         if (o->source_date_epoch >= 0)
                 res->source_date_epoch = o->source_date_epoch;
@@ -325,6 +378,7 @@ pipeline_result_free (struct pipeline_result *res)
         free (res->sbom);
         recipe_free (&res->recipe);
         lock_free (&res->lock);
+        lock_free (&res->host_lock);
         for (size_t i = 0; res->ext_layers && i < res->n_picks; i++)
                 extension_layer_free (&res->ext_layers[i]);
         free (res->ext_layers);

@@ -63,6 +63,11 @@ struct pipeline_opts {
         /* Leases on the keys of extension layers, shared with other
          * builders (docs/farm.md); NULL: none. */
         const struct pipeline_lease *lease;
+        /* The Debian architecture of the image: NULL or "amd64" (the
+         * machine pgimg runs on), or "arm64", cross-built from the
+         * lock/trixie-arm64.lock.json and the cross toolchain of
+         * lock/trixie-amd64-cross-arm64.lock.json (docs/platforms.md). */
+        const char *arch;
 };
 
 /* Asked before an extension layer that no cache has is built. */
@@ -77,6 +82,9 @@ struct pipeline_lease {
         int (*poll) (void *ctx, const char *key, const char *name, pgimg_error_t *err);
         void *ctx;
 };
+
+/* Whether arch (an opts->arch) is cross-built. */
+int pipeline_is_cross (const char *arch);
 
 /* What a plan says of a layer: the local cache has it, the remote cache
  * has it (--cache-from), or it would be built. */
@@ -127,7 +135,9 @@ struct pipeline_image {
 struct pipeline_result {
         struct recipe recipe;
         const struct recipe_version *version;   /* points into recipe */
-        struct lock lock;
+        struct lock lock;               /* the image's architecture */
+        struct lock host_lock;          /* cross builds: the toolchain's, else empty */
+        const char *arch;               /* the image's Debian architecture */
         long long source_date_epoch;
         struct pipeline_layer layers[PIPELINE_MAX_LAYERS];     /* bottom first */
         size_t n_layers;

@@ -42,9 +42,13 @@ pipeline_image_env (struct pipeline_result *res, pgimg_error_t *err)
                 return pipeline_oom (err, "image env");
         res->volume = strdup (m >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data");
         res->tags = calloc (3, sizeof (char *));
+        /* A cross-built image's tags name its architecture: loading it
+         * must not move the tags of the amd64 image of the same version. */
+        const char *sep = pipeline_is_cross (res->arch) ? "-" : "";
+        const char *arch = pipeline_is_cross (res->arch) ? res->arch : "";
         if (res->volume == NULL || res->tags == NULL
-            || asprintf (&res->tags[0], IMAGE_NAME ":%s", res->version->version) < 0
-            || asprintf (&res->tags[1], IMAGE_NAME ":%s", major) < 0)
+            || asprintf (&res->tags[0], IMAGE_NAME ":%s%s%s", res->version->version, sep, arch) < 0
+            || asprintf (&res->tags[1], IMAGE_NAME ":%s%s%s", major, sep, arch) < 0)
                 return pipeline_oom (err, "image tags");
         return 0;
 }
@@ -77,7 +81,7 @@ pipeline_image_define (struct pipeline_result *res)
         }
         img->oci = (struct oci_image) {
                 .created = t,
-                .architecture = "amd64",
+                .architecture = res->arch,
                 /* No User: as the official image, the container starts as
                  * root so that the entrypoint can hand a root-owned mount
                  * (tmpfs, new volume, bind mount) to postgres; it then

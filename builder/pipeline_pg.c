@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "builder/build.h"
+#include "builder/elfcheck.h"
 #include "builder/fetch.h"
 #include "builder/rootfs.h"
 #include "layers/cache.h"
@@ -15,6 +16,9 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/progress.h"
+
+/* The set of the target's libraries and headers in a cross build. */
+#define CROSS_TARGET_SET "build-target"
 
 /* Headers, static archives and PGXS are for building extensions; the
  * image keeps the server and its modules only (they stay in the dev
@@ -92,6 +96,38 @@ llvm_arg (const char *a)
                || strncmp (a, "CLANG=", strlen ("CLANG=")) == 0;
 }
 
+/* A cross build (to aarch64, the only one so far): the configure
+ * arguments that follow the recipe's.  configure runs no test program
+ * when --host differs from --build, and assumes "no" where it would
+ * have run one; the cache variables give the answers the target gives.
+ * Without --export-dynamic the server exports no symbol, and every
+ * module fails to load (`undefined symbol: CurrentMemoryContext`).
+ * pkg-config looks in the target's multiarch directory only, so that
+ * no amd64 .pc file is taken; there are none in a cross root, but the
+ * build must not depend on that. */
+static const char cross_args[] =
+        "--build=x86_64-linux-gnu --host=aarch64-linux-gnu "
+        "pgac_cv_prog_cc_LDFLAGS_EX_BE__Wl___export_dynamic=yes "
+        "pgac_cv_prog_cc_LDFLAGS__Wl___as_needed=yes "
+        "PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig ";
+
+/* The digest of what the build root is made of: the lock's set build,
+ * or in a cross build the toolchain's set build and the target's
+ * build-target. */
+static int
+postgres_build_set_digest (const struct pipeline_result *res, char hex[SHA256_HEX_LEN + 1], pgimg_error_t *err)
+{
+        char host[SHA256_HEX_LEN + 1], target[SHA256_HEX_LEN + 1], both[2 * SHA256_HEX_LEN + 2];
+
+        if (!pipeline_is_cross (res->arch))
+                return lock_set_digest (&res->lock, "build", hex, err);
+        if (lock_set_digest (&res->host_lock, "build", host, err) < 0
+            || lock_set_digest (&res->lock, CROSS_TARGET_SET, target, err) < 0)
+                return -1;
+        snprintf (both, sizeof (both), "%s %s", host, target);
+        return sha256_buf_hex (both, strlen (both), hex, err);
+}
+
 /* The cache keys of the postgres layer and of the dev layer, which is
  * made from the same build, and their history comments. */
 static int
@@ -109,7 +145,7 @@ postgres_keys (const struct pipeline_opts *o, struct pipeline_result *res, struc
         l->name = "postgres";
         dev->name = "postgres-dev";
         snprintf (epoch, sizeof (epoch), "%lld", res->source_date_epoch);
-        if (lock_set_digest (&res->lock, "build", set_digest, err) < 0)
+        if (postgres_build_set_digest (res, set_digest, err) < 0)
                 return -1;
         if (pg_script (&script) < 0)
                 return pipeline_oom (err, "postgres layer");
@@ -124,6 +160,9 @@ postgres_keys (const struct pipeline_opts *o, struct pipeline_result *res, struc
             || layer_key_add (&k, "script", script.data, err) < 0
             || layer_key_add (&k, "mtime", epoch, err) < 0
             || layer_key_add (&k, "compression", layer_media_type (o->compression), err) < 0
+            /* amd64 keys stay what they were before other platforms. */
+            || (pipeline_is_cross (res->arch) && layer_key_add (&k, "platform", res->arch, err) < 0)
+            || (pipeline_is_cross (res->arch) && layer_key_add (&k, "cross", cross_args, err) < 0)
             || layer_key_final (&k, l->key, err) < 0) {
                 layer_key_free (&k);
                 return -1;
@@ -173,9 +212,12 @@ postgres_compile (const struct pipeline_opts *o, struct pipeline_result *res, co
                 if ((jit || !llvm_arg (res->recipe.configure_args[i]))
                     && add_quoted (&args, res->recipe.configure_args[i]) < 0)
                         return pipeline_oom (err, "configure arguments");
+        if (pipeline_is_cross (res->arch) && buf_adds (&args, cross_args) < 0)
+                return pipeline_oom (err, "configure arguments");
         if ((src_dir = strdup (src)) == NULL
             || asprintf (&logs, "%s/logs", o->cache_dir) < 0
-            || asprintf (&log, "%s/postgres-%s%s.log", logs, v->version, jit ? "-jit" : "") < 0
+            || asprintf (&log, "%s/postgres-%s%s%s%s.log", logs, v->version, jit ? "-jit" : "",
+                         pipeline_is_cross (res->arch) ? "-" : "", pipeline_is_cross (res->arch) ? res->arch : "") < 0
             || asprintf (&e_source, "SOURCE=%s", strrchr (src, '/') + 1) < 0
             || asprintf (&e_major, "PG_MAJOR=%s", res->recipe.major) < 0
             || asprintf (&e_args, "CONFIGURE_ARGS=%s", args.data ? args.data : "") < 0)
@@ -233,6 +275,23 @@ postgres_write_layers (const struct pipeline_opts *o, struct pipeline_result *re
         return 0;
 }
 
+/* A cross build's files must all be the target's machine code and find
+ * their libraries in its runtime base (the cached root of the lock's set
+ * runtime, for the target's architecture). */
+static int
+postgres_check_cross (const struct pipeline_opts *o, struct pipeline_result *res, const char *out_dir,
+                      pgimg_error_t *err)
+{
+        cleanup_free char *runtime = NULL;
+
+        if (rootfs_build_root (o->cache_dir, &res->lock, "runtime", &runtime, err) < 0)
+                return -1;
+        const char *const roots[] = { runtime, NULL };
+        if (elfcheck_tree_arch (out_dir, roots, res->arch, err) < 0)
+                return pgimg_error_wrap (err, "PostgreSQL %s for %s", res->version->version, res->arch);
+        return 0;
+}
+
 /* Build PostgreSQL in a scratch directory of the cache and write its
  * two layers, or with jit, build its JIT provider and bitcode and write
  * the jit layer. */
@@ -257,7 +316,10 @@ postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, stru
                           &src, err) < 0)
                 return pgimg_error_wrap (err, "source of `%s`", what);
         t = timings_since (o->timings, step_name, "fetch", t);
-        if ((r = rootfs_build_root (o->cache_dir, &res->lock, "build", &root, err)) < 0)
+        r = pipeline_is_cross (res->arch)
+                    ? rootfs_cross_root (o->cache_dir, &res->host_lock, "build", &res->lock, CROSS_TARGET_SET, &root, err)
+                    : rootfs_build_root (o->cache_dir, &res->lock, "build", &root, err);
+        if (r < 0)
                 return -1;
         t = r == 0 ? timings_cached (o->timings, step_name, "build root", t)
                    : timings_since (o->timings, step_name, "assemble build root", t);
@@ -267,6 +329,8 @@ postgres_build (const struct pipeline_opts *o, struct pipeline_result *res, stru
                 r = pipeline_oom (err, "postgres layer");
         else
                 r = postgres_compile (o, res, root, src, build_dir, out_dir, jit, err);
+        if (r == 0 && !jit && pipeline_is_cross (res->arch))
+                r = postgres_check_cross (o, res, out_dir, err);
         if (r == 0 && !jit)
                 r = postgres_write_layers (o, res, l, out_dir, err);
         if (r == 0 && jit) {
@@ -355,7 +419,7 @@ postgres_plan (const struct pipeline_opts *o, struct pipeline_result *res, struc
         char name[96];
 
         if (pipeline_plan_lookup (o, l, err) < 0 || pipeline_plan_lookup (o, &res->dev, err) < 0
-            || pipeline_plan_lookup (o, &res->jit, err) < 0)
+            || (!pipeline_is_cross (res->arch) && pipeline_plan_lookup (o, &res->jit, err) < 0))
                 return -1;
         if (l->state == PIPELINE_BUILD || res->dev.state == PIPELINE_BUILD)
                 l->state = res->dev.state = PIPELINE_BUILD;
@@ -374,7 +438,9 @@ pipeline_postgres_layers (const struct pipeline_opts *o, struct pipeline_result 
         struct pipeline_layer *l = &res->layers[res->n_layers];
         int r;
 
-        if (postgres_keys (o, res, l, err) < 0 || pipeline_jit_key (o, res, l->key, err) < 0)
+        /* No jit layer for a cross build (pipeline_postgres refuses it). */
+        if (postgres_keys (o, res, l, err) < 0
+            || (!pipeline_is_cross (res->arch) && pipeline_jit_key (o, res, l->key, err) < 0))
                 return -1;
         res->n_layers++;
         res->jit_present = 0;

@@ -297,28 +297,18 @@ fill_root (const char *cache_dir, const struct lock *lock, const char *const *se
         return 0;
 }
 
-int
-rootfs_build_root_sets (const char *cache_dir, const struct lock *lock, const char *const *sets,
-                        char **out, pgimg_error_t *err)
+/* The root under <cache_dir>/roots/<key>, made once by fill (over a
+ * new empty directory) and renamed into place; what a concurrent pgimg
+ * made first is taken.  names says which sets, for the progress note. */
+static int
+root_at_key (const char *cache_dir, const char *key, const char *names,
+             int (*fill) (const void *ctx, const char *tmp, pgimg_error_t *err), const void *ctx,
+             char **out, pgimg_error_t *err)
 {
-        char digest[SHA256_HEX_LEN + 1];
-        char key[SHA256_HEX_LEN + 1];
         cleanup_free char *roots = NULL;
         cleanup_free char *final = NULL;
         cleanup_free char *tmp = NULL;
-        cleanup_buf struct buf k = BUF_INIT;
-        cleanup_buf struct buf names = BUF_INIT;
 
-        for (size_t i = 0; sets[i]; i++) {
-                if (lock_set_digest (lock, sets[i], digest, err) < 0)
-                        return -1;
-                if ((i == 0 ? buf_addf (&k, "build-root\n%s\n%s\n%s\n", ROOTFS_LOGIC_VERSION, sets[i], digest)
-                            : buf_addf (&k, "%s\n%s\n", sets[i], digest)) < 0
-                    || buf_addf (&names, "%s`%s`", i ? " + " : "", sets[i]) < 0)
-                        return pgimg_make_error_errno (err, ENOMEM, "build root");
-        }
-        if (sha256_buf_hex (k.data, k.len, key, err) < 0)
-                return -1;
         if (asprintf (&roots, "%s/roots", cache_dir) < 0
             || asprintf (&final, "%s/%s", roots, key) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "build root");
@@ -330,8 +320,8 @@ rootfs_build_root_sets (const char *cache_dir, const struct lock *lock, const ch
                 return -1;
         if (fs_mkdtemp (roots, "root", &tmp, err) < 0)
                 return -1;
-        progress_note ("assembling the build root from set %s", names.data);
-        if (fill_root (cache_dir, lock, sets, tmp, err) < 0) {
+        progress_note ("assembling the build root from set %s", names);
+        if (fill (ctx, tmp, err) < 0) {
                 fs_drop_temp_dir (tmp);
                 return -1;
         }
@@ -349,6 +339,84 @@ rootfs_build_root_sets (const char *cache_dir, const struct lock *lock, const ch
         return 1;
 }
 
+struct sets_fill {
+        const char *cache_dir;
+        const struct lock *lock;
+        const char *const *sets;
+};
+
+static int
+sets_fill (const void *ctx, const char *tmp, pgimg_error_t *err)
+{
+        const struct sets_fill *f = ctx;
+        return fill_root (f->cache_dir, f->lock, f->sets, tmp, err);
+}
+
+int
+rootfs_build_root_sets (const char *cache_dir, const struct lock *lock, const char *const *sets,
+                        char **out, pgimg_error_t *err)
+{
+        char digest[SHA256_HEX_LEN + 1];
+        char key[SHA256_HEX_LEN + 1];
+        cleanup_buf struct buf k = BUF_INIT;
+        cleanup_buf struct buf names = BUF_INIT;
+        struct sets_fill f = { cache_dir, lock, sets };
+
+        for (size_t i = 0; sets[i]; i++) {
+                if (lock_set_digest (lock, sets[i], digest, err) < 0)
+                        return -1;
+                if ((i == 0 ? buf_addf (&k, "build-root\n%s\n%s\n%s\n", ROOTFS_LOGIC_VERSION, sets[i], digest)
+                            : buf_addf (&k, "%s\n%s\n", sets[i], digest)) < 0
+                    || buf_addf (&names, "%s`%s`", i ? " + " : "", sets[i]) < 0)
+                        return pgimg_make_error_errno (err, ENOMEM, "build root");
+        }
+        if (sha256_buf_hex (k.data, k.len, key, err) < 0)
+                return -1;
+        return root_at_key (cache_dir, key, names.data, sets_fill, &f, out, err);
+}
+
+struct cross_fill {
+        const char *cache_dir;
+        const struct lock *host, *target;
+        const char *host_set, *target_set;
+};
+
+static int
+cross_fill (const void *ctx, const char *tmp, pgimg_error_t *err)
+{
+        const struct cross_fill *f = ctx;
+
+        if (unpack_set (f->cache_dir, f->target, f->target_set, tmp, NULL, err) < 0
+            || unpack_set (f->cache_dir, f->host, f->host_set, tmp, NULL, err) < 0)
+                return -1;
+        if (rootfs_mkdir_in (tmp, "build", 0755, err) < 0 || rootfs_mkdir_in (tmp, "out", 0755, err) < 0
+            || rootfs_mkdir_in (tmp, "in", 0755, err) < 0)
+                return -1;
+        return 0;
+}
+
+int
+rootfs_cross_root (const char *cache_dir, const struct lock *host, const char *host_set,
+                   const struct lock *target, const char *target_set, char **out, pgimg_error_t *err)
+{
+        char host_digest[SHA256_HEX_LEN + 1], target_digest[SHA256_HEX_LEN + 1];
+        char key[SHA256_HEX_LEN + 1];
+        cleanup_buf struct buf k = BUF_INIT;
+        cleanup_buf struct buf names = BUF_INIT;
+        struct cross_fill f = { cache_dir, host, target, host_set, target_set };
+
+        if (lock_set_digest (host, host_set, host_digest, err) < 0
+            || lock_set_digest (target, target_set, target_digest, err) < 0)
+                return -1;
+        if (buf_addf (&k, "cross-root\n%s\n%s %s\n%s\n%s %s\n%s\n", ROOTFS_LOGIC_VERSION, host->arch, host_set,
+                      host_digest, target->arch, target_set, target_digest) < 0
+            || buf_addf (&names, "`%s` (%s) + `%s` (%s)", host_set, host->arch, target_set, target->arch) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "build root");
+        if (sha256_buf_hex (k.data, k.len, key, err) < 0)
+                return -1;
+        return root_at_key (cache_dir, key, names.data, cross_fill, &f, out, err);
+}
+
 int
 rootfs_build_root (const char *cache_dir, const struct lock *lock, const char *set,
                    char **out, pgimg_error_t *err)
@@ -364,5 +432,7 @@ rootfs_assemble_runtime (const char *cache_dir, const struct lock *lock, const c
         progress_note ("assembling the runtime base from set `%s`", set);
         if (unpack_set (cache_dir, lock, set, dest, owners, err) < 0)
                 return -1;
-        return rootfs_runtime_files (cache_dir, dest, owners, err);
+        /* The base's own ldconfig runs only where its machine code does:
+         * without emulation, a cross-built base goes without the cache. */
+        return rootfs_runtime_files (cache_dir, dest, strcmp (lock->arch, "amd64") == 0, owners, err);
 }

@@ -46,6 +46,16 @@ int rootfs_build_root (const char *cache_dir, const struct lock *lock, const cha
 int rootfs_build_root_sets (const char *cache_dir, const struct lock *lock,
                             const char *const *sets, char **out, pgimg_error_t *err);
 
+/* A cross build root under <cache_dir>/roots/<key>: the target
+ * lock's set target_set (the target architecture's libraries and
+ * headers, in their multiarch directories) with the host lock's set
+ * host_set (the cross toolchain and the build's tools) unpacked over it,
+ * so that where both ship a path (a tool of a -dev package's closure)
+ * the host's copy is the one that runs.  The same returns as
+ * rootfs_build_root. */
+int rootfs_cross_root (const char *cache_dir, const struct lock *host, const char *host_set,
+                       const struct lock *target, const char *target_set, char **out, pgimg_error_t *err);
+
 /* Unpack set into dest (an existing directory), documentation left
  * out, leaving out every package that is also in the set skip (may be
  * NULL): an extension's own libraries, without the base's.  With owners

@@ -44,9 +44,11 @@ int rootfs_link_present (const char *root, const struct rootfs_link *links, size
  * (rootfs_runtime.c): time zone, shadow files, ld.so.cache, the
  * alternatives of the runtime set, /etc/shells, nsswitch.conf and
  * base-files' copies and directories.  Runs ldconfig from root in a
- * sandbox, with a scratch directory under cache_dir.  Owners and modes
- * that cannot be set on disk go into owners. */
-int rootfs_runtime_files (const char *cache_dir, const char *root, struct owner_map *owners,
+ * sandbox, with a scratch directory under cache_dir, when native (the
+ * base is of the machine pgimg runs on); a base of another architecture
+ * has no ld.so.cache, and its loader searches its default directories.
+ * Owners and modes that cannot be set on disk go into owners. */
+int rootfs_runtime_files (const char *cache_dir, const char *root, int native, struct owner_map *owners,
                           pgimg_error_t *err);
 
 #endif

@@ -493,13 +493,13 @@ out:
 }
 
 int
-rootfs_runtime_files (const char *cache_dir, const char *root, struct owner_map *owners,
+rootfs_runtime_files (const char *cache_dir, const char *root, int native, struct owner_map *owners,
                       pgimg_error_t *err)
 {
         if (time_zone (root, err) < 0 || shadow_files (root, owners, err) < 0
             || alternatives (root, err) < 0 || shells_file (root, err) < 0
             || nsswitch_conf (root, err) < 0 || base_files (root, owners, err) < 0
-            || ld_so_cache (cache_dir, root, err) < 0)
+            || (native && ld_so_cache (cache_dir, root, err) < 0))
                 return -1;      /* the caller names the runtime base */
         return 0;
 }

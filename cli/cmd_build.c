@@ -42,6 +42,8 @@ help (void)
                 "  -j, --jobs N              parallel make jobs (default: the CPUs available)\n"
                 "      --with EXT[@VER],...  add extensions (extensions/EXT.json); repeatable;\n"
                 "                            `jit` adds the JIT layer (LLVM)\n"
+                "      --platform PLATFORM   linux/amd64 (default: the machine pgimg runs on) or\n"
+                "                            linux/arm64, cross-built (docs/platforms.md)\n"
                 "      --set NAME            add the extensions of images/NAME.json (default, full);\n"
                 "                            those that do not support the major are left out\n"
                 "      --cache-from REF      first take the layers a remote cache (REF or s3://...)\n"
@@ -63,7 +65,8 @@ help (void)
                 "  pgimg build postgres-15 -o pg15.tar && docker load -i pg15.tar\n"
                 "  pgimg build postgres-18 --set default --plan\n"
                 "  pgimg build postgres-17 --with pgvector,pg_cron@1.6.5 -o pg17.tar\n"
-                "  pgimg build postgres-18 --set default --format disk -o pg18.raw\n");
+                "  pgimg build postgres-18 --set default --format disk -o pg18.raw\n"
+                "  pgimg build postgres-18 --platform linux/arm64 -o pg18-arm64.tar\n");
 }
 
 /* The receipt and the SBOM beside the output: x.tar.receipt.json and
@@ -174,6 +177,7 @@ static const struct option opts[] = {
         { "lease-time", required_argument, NULL, 'L' },
         { "output", required_argument, NULL, 'o' },
         { "plan", no_argument, NULL, 'P' },
+        { "platform", required_argument, NULL, 'A' },
         { "set", required_argument, NULL, 'S' },
         { "sign-key", required_argument, NULL, 'K' },
         { "timings", no_argument, NULL, 'M' },
@@ -200,6 +204,7 @@ struct build_args {
         const char *output;
         int show_timings;               /* --timings */
         int plan;                       /* --plan, --dry-run */
+        const char *arch;               /* --platform linux/ARCH: ARCH */
         struct timings times;           /* recorded whether shown or not, for --json */
         double start;                   /* timings_now () when the command began */
 };
@@ -253,6 +258,29 @@ lease_time_option (const char *arg, long long *seconds, pgimg_error_t *err)
         return 0;
 }
 
+/* --platform linux/amd64 or linux/arm64. */
+static int
+platform_option (const char *arg, struct build_args *a, pgimg_error_t *err)
+{
+        if (strcmp (arg, "linux/amd64") != 0 && strcmp (arg, "linux/arm64") != 0)
+                return cli_usage_error (err, "build", "unknown platform `%s`; use linux/amd64 or linux/arm64", arg);
+        a->arch = arg + strlen ("linux/");
+        return 0;
+}
+
+/* What the options ask for together, once they are all read. */
+static int
+check_args (int argc, const struct build_args *a, pgimg_error_t *err)
+{
+        if (argc - optind != 1)
+                return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
+        if (a->disk_option && !a->disk)
+                return cli_usage_error (err, "build", "%s is for disk images; add --format disk", a->disk_option);
+        if (a->disk && pipeline_is_cross (a->arch))
+                return cli_usage_error (err, "build", "disk images are amd64 only; leave out --platform");
+        return 0;
+}
+
 /* The options; 1 when --help was printed. */
 static int
 parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, pgimg_error_t *err)
@@ -266,6 +294,10 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                         continue;
                 }
                 switch (c) {
+                case 'A':
+                        if (platform_option (optarg, a, err) < 0)
+                                return -1;
+                        break;
                 case 'c':
                         if (layer_compression_parse (optarg, &a->compression, err) < 0)
                                 return cli_usage_error (err, "build", "unknown compression `%s`", optarg);
@@ -325,11 +357,7 @@ parse_args (struct pgimg_ctx *ctx, int argc, char **argv, struct build_args *a, 
                         return cli_option_error (err, "build");
                 }
         }
-        if (argc - optind != 1)
-                return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
-        if (a->disk_option && !a->disk)
-                return cli_usage_error (err, "build", "%s is for disk images; add --format disk", a->disk_option);
-        return 0;
+        return check_args (argc, a, err);
 }
 
 /* A remote cache only saves work: without it, build.  Each is taken in
@@ -484,6 +512,7 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cli_pipeline_opts (ctx, argv[optind], &io, &po);
         po.compression = a.compression;
         po.timings = &a.times;
+        po.arch = a.arch;
         if (a.plan)
                 return build_plan (&a, &po, err);
 

@@ -40,7 +40,7 @@ static const struct option opts[] = {
 
 /* Resolve input into output, with each extension's packages as sets of
  * their own, so that one recipe's change leaves the others' layers
- * alone. */
+ * alone (unless the input says "extensions": false). */
 static int
 lock_with_extensions (struct pgimg_ctx *ctx, const char *input, const char *output, int update,
                       pgimg_error_t *err)
@@ -48,9 +48,14 @@ lock_with_extensions (struct pgimg_ctx *ctx, const char *input, const char *outp
         cleanup_free char *ext_dir = cli_data_path (ctx, "extensions");
         struct ext_recipe *exts = NULL;
         size_t n_exts = 0, n_req = 0;
+        int wanted = 1;
 
         if (ext_dir == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "lock");
+        if (lock_input_wants_extensions (input, &wanted, err) < 0)
+                return -1;
+        if (!wanted)
+                return lock_update (input, NULL, 0, output, ctx->cache_dir, update, err);
         if (fs_exists (ext_dir) && ext_recipe_load_all (ext_dir, &exts, &n_exts, err) < 0)
                 return -1;
         struct lock_request *req = calloc (2 * n_exts + 1, sizeof (*req));

@@ -238,6 +238,12 @@ cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, cha
         if (r == 0 && img.volume == NULL && (img.env == NULL || img.env[0] == NULL))
                 r = pgimg_make_error (err, EINVAL, "`%s` holds no PostgreSQL server (an extension image? mount it "
                                       "into a server image: docs/extension-images.md)", path);
+        /* Its programs would not run in the sandbox (or only through the
+         * host's binfmt emulation, behind pgimg's back). */
+        if (r == 0 && img.architecture != NULL && strcmp (img.architecture, "amd64") != 0)
+                r = pgimg_make_error (err, ENOTSUP, "`%s` is an image for linux/%s; pgimg runs linux/amd64 images "
+                                      "(run it with `docker run --platform linux/%s`: docs/platforms.md)",
+                                      path, img.architecture, img.architecture);
         if (r == 0)
                 r = runtime_rootfs (ctx->cache_dir, img.blob_dir, img.layers, img.n_layers, rootfs, err);
         if (r == 0) {

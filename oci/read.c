@@ -372,6 +372,9 @@ read_config (struct oci_read *r, json_t *config, pgimg_error_t *err)
                 if ((r->volume = strdup (json_object_iter_key (it))) == NULL)
                         return oom (err);
         }
+        if (json_is_string (json_object_get (config, "architecture"))
+            && (r->architecture = strdup (json_string_value (json_object_get (config, "architecture")))) == NULL)
+                return oom (err);
         return 0;
 }
 
@@ -418,6 +421,7 @@ oci_read_free (struct oci_read *r)
         free (r->layers);
         strv_free (r->env);
         free (r->volume);
+        free (r->architecture);
         free (r->manifest_media_type);
         memset (r, 0, sizeof (*r));
 }

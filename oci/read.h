@@ -28,6 +28,7 @@ struct oci_read {
         size_t n_layers;
         char **env;                     /* config Env, NULL-terminated */
         char *volume;                   /* the first of config Volumes, or NULL */
+        char *architecture;             /* config architecture ("amd64"), or NULL */
         char manifest_digest[LAYER_DIGEST_LEN];
         uint64_t manifest_size;
         char *manifest_media_type;

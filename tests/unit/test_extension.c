@@ -320,6 +320,15 @@ elf_needed_of_a_real_binary (void **state)
         assert_true (elfcheck_tree (dir, none, &err) < 0);
         assert_non_null (strstr (err->msg, "`/sh` needs `libc.so.6`, which is not in the image"));
         pgimg_error_free (&err);
+        /* The host's sh is x86-64: fine in an amd64 image, refused in an
+         * arm64 one, whatever its libraries. */
+        assert_int_equal (elfcheck_tree_arch (dir, roots, "amd64", &err), 0);
+        assert_true (elfcheck_tree_arch (dir, roots, "arm64", &err) < 0);
+        assert_string_equal (err->msg, "`/sh` is x86-64 machine code; an image for arm64 cannot run it");
+        pgimg_error_free (&err);
+        assert_true (elfcheck_tree_arch (dir, roots, "s390x", &err) < 0);
+        assert_non_null (strstr (err->msg, "no ELF check for architecture `s390x`"));
+        pgimg_error_free (&err);
         fs_rm_rf (dir, &err);
 }
 

@@ -238,6 +238,37 @@ update_refuses_bad_input (void **state)
         pgimg_error_free (&err);
 }
 
+/* "extensions": false keeps the recipes' sets out of a lock; absent,
+ * they are in; anything else is an error naming the input. */
+static void
+input_says_whether_extensions_are_wanted (void **state)
+{
+        struct fixture *f = *state;
+        pgimg_error_t err = NULL;
+        cleanup_free char *input = NULL, *want = NULL;
+        static const char head[] = "{\"arch\": \"amd64\", \"keyring\": \"/k.gpg\", \"sets\": {},"
+                                   " \"sources\": [{\"url\": \"file:///x\", \"suite\": \"s\", \"components\": []}]";
+        const char *tails[] = { "}", ", \"extensions\": false}", ", \"extensions\": true}", ", \"extensions\": 0}" };
+        const int wanted[] = { 1, 0, 1, -1 };
+
+        assert_true (asprintf (&input, "%s/packages.json", f->dir) > 0);
+        for (size_t i = 0; i < 4; i++) {
+                cleanup_free char *text = NULL;
+                int w = -1;
+                assert_true (asprintf (&text, "%s%s", head, tails[i]) > 0);
+                assert_int_equal (fs_write_file_atomic (input, text, strlen (text), 0644, &err), 0);
+                if (wanted[i] < 0) {
+                        assert_true (lock_input_wants_extensions (input, &w, &err) < 0);
+                        assert_true (asprintf (&want, "`%s`: extensions must be true or false", input) > 0);
+                        assert_string_equal (err->msg, want);
+                        pgimg_error_free (&err);
+                        continue;
+                }
+                assert_int_equal (lock_input_wants_extensions (input, &w, &err), 0);
+                assert_int_equal (w, wanted[i]);
+        }
+}
+
 /* ------------------------------------------------------------------ */
 /* lock_update against a local archive signed by a throwaway key        */
 
@@ -366,6 +397,7 @@ main (void)
                 cmocka_unit_test (release_dates_become_timestamps),
                 cmocka_unit_test_setup_teardown (refuse_missing_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown (update_refuses_bad_input, setup, teardown),
+                cmocka_unit_test_setup_teardown (input_says_whether_extensions_are_wanted, setup, teardown),
                 cmocka_unit_test_setup_teardown (update_from_signed_archive, setup, teardown),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);

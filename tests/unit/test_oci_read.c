@@ -224,6 +224,7 @@ check_good (const char *path)
         assert_string_equal (r.env[1], "PGDATA=/var/lib/postgresql/18/docker");
         assert_null (r.env[2]);
         assert_string_equal (r.volume, "/var/lib/postgresql");
+        assert_string_equal (r.architecture, "amd64");
         assert_string_equal (r.manifest_media_type, "application/vnd.oci.image.manifest.v1+json");
         assert_int_equal (store_has (blobs, r.layers[0].digest, r.layers[0].size, &err), 1);
         assert_int_equal (store_has (blobs, r.manifest_digest, r.manifest_size, &err), 1);

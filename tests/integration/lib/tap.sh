@@ -28,6 +28,16 @@ TEST_CACHE=${PGIMG_TEST_CACHE:-$ROOT/build/test-cache}
 TEST_OUT=${PGIMG_TEST_OUT:-$ROOT/build/test-out}
 mkdir -p "$TEST_CACHE" "$TEST_OUT"
 
+# Skip the whole test where pgimg cannot build: no binary, or no user
+# namespaces for its sandbox.
+skip_unless_builds() {
+	local probe
+	[ -x "$PGIMG" ] || skip_all "no pgimg binary at $PGIMG (make)"
+	probe=$("$PGIMG" sandbox --root / -- true 2>&1) || case $probe in
+		*"namespaces are unavailable"* | *"cannot create mount, pid"*) skip_all "${probe#pgimg: }" ;;
+	esac
+}
+
 have_docker() { command -v docker >/dev/null && docker info >/dev/null 2>&1; }
 
 # A private copy of the data directory (versions/, extensions/, images/,

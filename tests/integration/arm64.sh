@@ -1,0 +1,103 @@
+#!/bin/bash
+# arm64.sh - postgres-18 cross-built for linux/arm64 (docs/platforms.md):
+# the image's config says arm64, `file` finds every ELF file of every
+# layer aarch64 and none x86-64; and where the kernel runs aarch64
+# programs through qemu-user-static (binfmt_misc, registered here when
+# this user may), the image starts in the Docker Engine with
+# --platform linux/arm64, version() names aarch64 and pgcrypto loads.
+# The layers come from the shared test cache after the first run (a
+# cold cache costs a cross build of PostgreSQL).  Prints TAP; exits
+# 77 with the reason when the image cannot be run (no binfmt, no
+# Docker) and everything else passed.
+set -u
+. "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/containers.sh"
+
+skip_unless_builds
+command -v file >/dev/null || skip_all "file(1) is needed to tell the machine code of the image's files"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-arm64-XXXXXX")
+cleanup() { ct_cleanup; rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+tar=$work/pg18-arm64.tar
+if ! "$PGIMG" -q --cache-dir "$TEST_CACHE" build postgres-18 --platform linux/arm64 -o "$tar" 2>"$work/build.err"; then
+	fail "postgres-18 builds for linux/arm64" "$(tail -3 "$work/build.err")"
+	finish
+fi
+pass "postgres-18 builds for linux/arm64"
+
+# The image's config and layers, as the tarball's manifest names them.
+mkdir -p "$work/img" "$work/root"
+tar -xf "$tar" -C "$work/img"
+config=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["Config"])' "$work/img/manifest.json")
+arch=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["os"] + "/" + c["architecture"])' \
+	"$work/img/$config")
+if [ "$arch" = linux/arm64 ]; then pass "the image config says linux/arm64"; else fail "the image config says linux/arm64" "it says $arch"; fi
+python3 -c 'import json,sys; [print(l) for l in json.load(open(sys.argv[1]))[0]["Layers"]]' "$work/img/manifest.json" |
+	while read -r layer; do tar -xzf "$work/img/$layer" -C "$work/root" --no-same-owner --exclude='dev/*' 2>/dev/null || exit 1; done ||
+	fail "the layers unpack"
+
+# pgimg's own runtime runs amd64 images only, and says so.
+out=$("$PGIMG" --cache-dir "$TEST_CACHE" run -d --name "arm64-$$" "$tar" 2>&1) && "$PGIMG" --cache-dir "$TEST_CACHE" stop "arm64-$$" >/dev/null 2>&1
+case $out in
+*"is an image for linux/arm64; pgimg runs linux/amd64 images"*) pass "pgimg run refuses the arm64 image, naming its platform" ;;
+*) fail "pgimg run refuses the arm64 image, naming its platform" "$out" ;;
+esac
+
+# Every ELF file, by what file(1) says of it (not pgimg's own reader).
+find "$work/root" -type f -print0 | xargs -0 file -N -F '|' | grep '| *ELF' >"$work/elf"
+n_elf=$(wc -l <"$work/elf")
+x86=$(grep -c 'x86-64' "$work/elf")
+other=$(grep -vc 'ARM aarch64' "$work/elf")
+echo "# $n_elf ELF files in the image"
+if [ "$n_elf" -gt 100 ]; then pass "the image has ELF files ($n_elf)"; else fail "the image has ELF files" "only $n_elf"; fi
+if [ "$x86" -eq 0 ]; then pass "no ELF file is x86-64"; else fail "no ELF file is x86-64" "$(grep 'x86-64' "$work/elf" | head -3)"; fi
+if [ "$other" -eq 0 ]; then pass "every ELF file is aarch64"; else fail "every ELF file is aarch64" "$(grep -v 'ARM aarch64' "$work/elf" | head -3)"; fi
+grep -q 'usr/lib/postgresql/18/bin/postgres|.*ARM aarch64' "$work/elf" && pass "the server is aarch64" ||
+	fail "the server is aarch64" "$(grep 'bin/postgres|' "$work/elf")"
+
+# Running it needs the kernel to hand aarch64 programs to qemu, with the
+# F flag (the interpreter opened at registration, so that it works in a
+# container's root).
+binfmt_ready() { grep -q '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null && grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64; }
+if ! binfmt_ready && [ "$(id -u)" = 0 ] && command -v update-binfmts >/dev/null; then
+	[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null
+	update-binfmts --enable qemu-aarch64 >/dev/null 2>&1
+fi
+reason=
+if ! binfmt_ready; then
+	reason="no qemu-aarch64 binfmt_misc entry with the F flag (install qemu-user-static and binfmt-support, as root)"
+elif ! have_docker; then
+	reason="no Docker Engine reachable (docker info failed)"
+fi
+if [ -n "$reason" ]; then
+	[ "$TAP_FAIL" -eq 0 ] || finish
+	echo "1..$TAP_N"
+	echo "# SKIP running the image: $reason"
+	exit 77
+fi
+
+# Loaded by its ID: a tag another build may move.
+docker load -q -i "$tar" >/dev/null || { fail "docker load"; finish; }
+CT_IMAGE="sha256:${config##*/}"
+ok "the loaded image is arm64" test "$(docker image inspect -f '{{.Architecture}}' "$CT_IMAGE")" = arm64
+CT_READY_TIMEOUT_S=${READY_TIMEOUT_S:-300}
+if ct_run pg --platform linux/arm64 -e POSTGRES_PASSWORD=arm64-$$ "$CT_IMAGE" && ct_wait_ready pg; then
+	pass "initdb and the server start under qemu-aarch64"
+	v=$(ct_sql pg "select version()")
+	echo "# $v"
+	case $v in
+	*aarch64*) pass "version() names aarch64" ;;
+	*) fail "version() names aarch64" "$v" ;;
+	esac
+	# A module that links the arm64 libcrypto, loaded by the server.
+	d=$(ct_sql pg "create extension pgcrypto; select encode(digest('abc', 'sha256'), 'hex')")
+	ok "pgcrypto loads and hashes" test "$d" = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+	m=$(docker exec "$CT_PREFIX-pg" uname -m 2>&1)
+	ok "the container's machine is aarch64" test "$m" = aarch64
+else
+	fail "initdb and the server start under qemu-aarch64"
+fi
+finish
