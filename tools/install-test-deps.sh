@@ -7,7 +7,8 @@
 # (pg_upgrade --clone on a reflink filesystem), fdisk, e2fsprogs,
 # dosfstools, mtools, qemu-utils, qemu-system-x86 and OVMF (reading and
 # booting the disk images of --format disk), openssh-client (logging in
-# to a booted disk), then the Go-built servers
+# to a booted disk), file, qemu-user-static and binfmt-support (telling
+# and running the arm64 image's programs), then the Go-built servers
 # and checkers (versitygw, crane, cosign, syft) into
 # ${PGIMG_TEST_TOOLS:-~/.cache/pgimg-test-tools}.
 #
@@ -18,7 +19,7 @@
 # packages and installs nothing.
 set -eu
 dir=$(dirname "$0")
-pkgs="libcmocka-dev python3 bc curl postgresql-client skopeo umoci docker-registry apache2-utils xfsprogs fdisk e2fsprogs dosfstools mtools qemu-utils qemu-system-x86 ovmf openssh-client"
+pkgs="libcmocka-dev python3 bc curl postgresql-client skopeo umoci docker-registry apache2-utils xfsprogs fdisk e2fsprogs dosfstools mtools qemu-utils qemu-system-x86 ovmf openssh-client file qemu-user-static binfmt-support"
 # shellcheck disable=SC2086
 [ "${1:-}" != --list ] || { printf '%s\n' $pkgs; exit 0; }
 . "$dir/apt.sh"

@@ -17,7 +17,12 @@ skip_unless_builds
 command -v file >/dev/null || skip_all "file(1) is needed to tell the machine code of the image's files"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-arm64-XXXXXX")
-cleanup() { ct_cleanup; rm -rf "$work"; }
+binfmt_ours=
+cleanup() {
+	ct_cleanup
+	rm -rf "$work"
+	[ -z "$binfmt_ours" ] || update-binfmts --disable qemu-aarch64 >/dev/null 2>&1
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
@@ -64,7 +69,8 @@ grep -q 'usr/lib/postgresql/18/bin/postgres|.*ARM aarch64' "$work/elf" && pass "
 binfmt_ready() { grep -q '^flags:.*F' /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null && grep -q '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64; }
 if ! binfmt_ready && [ "$(id -u)" = 0 ] && command -v update-binfmts >/dev/null; then
 	[ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null
-	update-binfmts --enable qemu-aarch64 >/dev/null 2>&1
+	# Registered for this test only: taken back when it ends.
+	update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 && binfmt_ours=1
 fi
 reason=
 if ! binfmt_ready; then
