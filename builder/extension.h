@@ -41,6 +41,11 @@ struct extension_env {
         const char *blob_dir;
         const struct lock *lock;
         const char *major;
+        /* The image's Debian architecture: NULL or "amd64", or "arm64",
+         * cross-built (Debian's arm64 builds, debs_arm64; lock is the
+         * arm64 lock). */
+        const char *arch;
+        const struct lock *host_lock;           /* a cross build's toolchain lock, or NULL */
         const char *dev_key;                    /* the postgres-dev layer's key ... */
         const struct layer_desc *dev;           /* ... and blob */
         /* PostgreSQL's own source, for the parts of it built as

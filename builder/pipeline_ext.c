@@ -256,7 +256,8 @@ pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result
                 return pipeline_oom (err, "extensions");
         env = (struct extension_env) {
                 .cache_dir = o->cache_dir, .blob_dir = res->blob_dir, .lock = &res->lock,
-                .major = res->recipe.major, .dev_key = res->dev.key, .dev = &res->dev.desc,
+                .major = res->recipe.major, .arch = res->arch,
+                .host_lock = pipeline_is_cross (res->arch) ? &res->host_lock : NULL, .dev_key = res->dev.key, .dev = &res->dev.desc,
                 .pg_version = res->version->version, .pg_urls = (const char *const *) res->version->urls,
                 .pg_n_urls = res->version->n_urls, .pg_sha256 = res->version->sha256,
                 .pg_configure = res->recipe.configure_args,
