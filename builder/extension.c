@@ -353,6 +353,8 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
         } else {
                 rc |= layer_key_add (&k, "source", pick->version->sha256, err);
                 rc |= layer_key_add (&k, "script", ext_script, err);
+                if (extension_is_cross (env))
+                        rc |= layer_key_add (&k, "pg_config", extension_cross_pg_config_script, err);
         }
         if (rc == 0 && extension_is_cross (env))
                 rc = extension_cross_key (env, &k, err);
@@ -459,7 +461,8 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
                                   &src, err)) < 0)
                 return pgimg_error_wrap (err, "source of `%s`", what);
         t = timings_since (env->timings, l->name, "fetch", t);
-        if ((rc = rootfs_build_root_sets (env->cache_dir, env->lock, sets, &root, err)) < 0)
+        if ((rc = extension_is_cross (env) ? extension_cross_root (env, &root, err)
+                                           : rootfs_build_root_sets (env->cache_dir, env->lock, sets, &root, err)) < 0)
                 return -1;
         if (rc == 0)
                 timings_cached (env->timings, l->name, "build root", t);
@@ -594,6 +597,8 @@ layer_tree (const struct extension_env *env, const struct extension_pick *pick, 
                 return oom (err, "extension");
         if (fs_mkdir_p (out_dir, 0755, err) < 0 || unpack_below (env, below, n_below, pg, err) < 0)
                 return -1;
+        if (!deb && extension_is_cross (env) && extension_cross_pg_config (env, pg, err) < 0)
+                return -1;
         t = timings_since (env->timings, l->name, "unpack postgres-dev", t);
         if (deb) {
                 if (take_debs (env, pick, out_dir, owners, err) < 0)
@@ -700,17 +705,11 @@ layer_key_and_sets (const struct extension_env *env, const struct extension_pick
                 l->name = NULL;
                 return oom (err, "extension");
         }
-        if (v->n_debs && deb == NULL && extension_is_cross (env) && ext_version_deb (v, env->major))
-                return pgimg_make_error (err, ENOTSUP,
-                                         "extension `%s`: no Debian %s build for PostgreSQL %s is pinned; add it to debs_%s in `%s`",
-                                         l->name, env->arch, env->major, env->arch, r->path);
+        if (extension_is_cross (env) && extension_cross_supported (pick, env->major, env->arch, err) < 0)
+                return -1;
         if (v->n_debs && deb == NULL)
                 return pgimg_make_error (err, ENOTSUP, "extension `%s`: no Debian build for PostgreSQL %s",
                                          l->name, env->major);
-        if (deb == NULL && extension_is_cross (env))
-                return pgimg_make_error (err, ENOTSUP,
-                                         "extension `%s` is built from source, which is not cross-built for %s yet",
-                                         l->name, env->arch);
         if (asprintf (&l->comment, "pgimg: extension %s for PostgreSQL %s, %s", l->name,
                       env->major, deb ? "Debian build" : "built from source") < 0) {
                 l->comment = NULL;

@@ -22,4 +22,15 @@ size_t extension_arch_debs (const struct extension_env *env, const struct ext_ve
  * and the target lock's libraries and headers. */
 int extension_cross_key (const struct extension_env *env, struct layer_key *k, pgimg_error_t *err);
 
+/* The pg_config script of a cross build (a key input). */
+extern const char extension_cross_pg_config_script[];
+
+/* Put the pg_config script in place of the target's program in pg (the
+ * unpacked postgres-dev tree of a build, not a layer). */
+int extension_cross_pg_config (const struct extension_env *env, const char *pg, pgimg_error_t *err);
+
+/* The cross build root (rootfs_cross_root): *root malloc'ed; 0 when it
+ * was cached, 1 when made, -1 on failure. */
+int extension_cross_root (const struct extension_env *env, char **root, pgimg_error_t *err);
+
 #endif
