@@ -37,6 +37,12 @@ pass "postgres-18 with set default builds for linux/arm64"
 grep -q "leaving out pgtap of set .default.: .*build package .patch." "$work/build.err" &&
 	pass "pgtap is left out for arm64, saying why" || fail "pgtap is left out for arm64, saying why" "$(grep pgtap "$work/build.err")"
 
+# The SBOM beside it names the arm64 .debs of the Debian-built extensions.
+spdx=$tar.spdx.json
+n_arm64=$(grep -o 'postgresql-18-[a-z0-9-]*_[^_"]*_arm64\.deb' "$spdx" | sort -u | wc -l)
+if [ "$n_arm64" -ge 5 ] && ! grep -q '_amd64\.deb' "$spdx"; then pass "the SBOM names the extensions' arm64 .debs ($n_arm64)"
+else fail "the SBOM names the extensions' arm64 .debs" "$n_arm64 arm64, $(grep -o '[^/"]*_amd64\.deb' "$spdx" | sort -u | head -3)"; fi
+
 # The image's config and layers, as the tarball's manifest names them.
 mkdir -p "$work/img" "$work/root"
 tar -xf "$tar" -C "$work/img"
