@@ -12,6 +12,7 @@
 #include "builder/elfcheck.h"
 #include "builder/ext_times.h"
 #include "builder/extension.h"
+#include "builder/extension_int.h"
 #include "builder/fetch.h"
 #include "builder/rootfs.h"
 #include "common/buf.h"
@@ -335,10 +336,14 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
         rc |= layer_key_add (&k, "recipe", pick->version->canonical, err);
         rc |= layer_key_add (&k, "major", env->major, err);
         rc |= layer_key_add (&k, "postgres-dev", env->dev_key, err);
+        if (extension_is_cross (env))
+                rc |= layer_key_add (&k, "platform", env->arch, err);
         if (deb) {
-                for (size_t i = 0; i < pick->version->n_debs; i++)
-                        if (strcmp (pick->version->debs[i].major, env->major) == 0)
-                                rc |= layer_key_add (&k, "deb", pick->version->debs[i].sha256, err);
+                const struct ext_deb *debs;
+                size_t n = extension_arch_debs (env, pick->version, &debs);
+                for (size_t i = 0; i < n; i++)
+                        if (strcmp (debs[i].major, env->major) == 0)
+                                rc |= layer_key_add (&k, "deb", debs[i].sha256, err);
         } else if (pick->recipe->build == EXT_BUILD_POSTGRES) {
                 rc |= layer_key_add (&k, "source", env->pg_sha256, err);
                 rc |= layer_key_add (&k, "postgres-version", env->pg_version, err);
@@ -348,8 +353,12 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
         } else {
                 rc |= layer_key_add (&k, "source", pick->version->sha256, err);
                 rc |= layer_key_add (&k, "script", ext_script, err);
+                if (extension_is_cross (env))
+                        rc |= layer_key_add (&k, "pg_config", extension_cross_pg_config_script, err);
         }
-        if (rc == 0 && lock_set_digest (env->lock, "build", digest, err) == 0)
+        if (rc == 0 && extension_is_cross (env))
+                rc = extension_cross_key (env, &k, err);
+        else if (rc == 0 && lock_set_digest (env->lock, "build", digest, err) == 0)
                 rc |= layer_key_add (&k, "build-set", digest, err);
         else
                 rc = -1;
@@ -452,7 +461,8 @@ build_from_source (const struct extension_env *env, const struct extension_pick 
                                   &src, err)) < 0)
                 return pgimg_error_wrap (err, "source of `%s`", what);
         t = timings_since (env->timings, l->name, "fetch", t);
-        if ((rc = rootfs_build_root_sets (env->cache_dir, env->lock, sets, &root, err)) < 0)
+        if ((rc = extension_is_cross (env) ? extension_cross_root (env, &root, err)
+                                           : rootfs_build_root_sets (env->cache_dir, env->lock, sets, &root, err)) < 0)
                 return -1;
         if (rc == 0)
                 timings_cached (env->timings, l->name, "build root", t);
@@ -534,15 +544,18 @@ take_debs (const struct extension_env *env, const struct extension_pick *pick,
         const struct ext_version *v = pick->version;
         cleanup_free char *what = NULL, *from = NULL, *to = NULL;
 
-        if (asprintf (&what, "%s %s (Debian build for %s)", pick->recipe->name, v->version,
-                      env->major) < 0)
+        const struct ext_deb *debs;
+        size_t n = extension_arch_debs (env, v, &debs);
+
+        if (asprintf (&what, "%s %s (Debian %s build for %s)", pick->recipe->name, v->version,
+                      extension_is_cross (env) ? env->arch : "amd64", env->major) < 0)
                 return oom (err, "extension");
-        for (size_t i = 0; i < v->n_debs; i++) {
-                const char *urls[] = { v->debs[i].url, NULL };
+        for (size_t i = 0; i < n; i++) {
+                const char *urls[] = { debs[i].url, NULL };
                 cleanup_free char *path = NULL;
-                if (strcmp (v->debs[i].major, env->major) != 0)
+                if (strcmp (debs[i].major, env->major) != 0)
                         continue;
-                if (fetch_cached (env->cache_dir, urls, 1, v->debs[i].sha256, what, &path, err) < 0)
+                if (fetch_cached (env->cache_dir, urls, 1, debs[i].sha256, what, &path, err) < 0)
                         return pgimg_error_wrap (err, "`%s`", what);
                 if (deb_unpack (path, out_dir, &opts, err) < 0)
                         return pgimg_error_wrap (err, "unpack %s", what);
@@ -584,6 +597,8 @@ layer_tree (const struct extension_env *env, const struct extension_pick *pick, 
                 return oom (err, "extension");
         if (fs_mkdir_p (out_dir, 0755, err) < 0 || unpack_below (env, below, n_below, pg, err) < 0)
                 return -1;
+        if (!deb && extension_is_cross (env) && extension_cross_pg_config (env, pg, err) < 0)
+                return -1;
         t = timings_since (env->timings, l->name, "unpack postgres-dev", t);
         if (deb) {
                 if (take_debs (env, pick, out_dir, owners, err) < 0)
@@ -606,7 +621,9 @@ layer_tree (const struct extension_env *env, const struct extension_pick *pick, 
         t = rc == 0 ? timings_cached (env->timings, l->name, "runtime root", t)
                     : timings_since (env->timings, l->name, "assemble runtime root", t);
         const char *roots[] = { base, pg, NULL };
-        if (elfcheck_tree (out_dir, roots, err) < 0)
+        /* A cross build's files must be its architecture's, too. */
+        if ((extension_is_cross (env) ? elfcheck_tree_arch (out_dir, roots, env->arch, err)
+                                      : elfcheck_tree (out_dir, roots, err)) < 0)
                 return -1;
         timings_since (env->timings, l->name, "ELF check", t);
         return 0;
@@ -681,13 +698,15 @@ layer_key_and_sets (const struct extension_env *env, const struct extension_pick
 {
         const struct ext_recipe *r = pick->recipe;
         const struct ext_version *v = pick->version;
-        const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
+        const struct ext_deb *deb = v->n_debs ? ext_version_deb_arch (v, env->major, env->arch) : NULL;
 
         memset (l, 0, sizeof (*l));
         if (asprintf (&l->name, "%s@%s", r->name, r->build == EXT_BUILD_POSTGRES ? env->pg_version : v->version) < 0) {
                 l->name = NULL;
                 return oom (err, "extension");
         }
+        if (extension_is_cross (env) && extension_cross_supported (pick, env->major, env->arch, err) < 0)
+                return -1;
         if (v->n_debs && deb == NULL)
                 return pgimg_make_error (err, ENOTSUP, "extension `%s`: no Debian build for PostgreSQL %s",
                                          l->name, env->major);
@@ -718,7 +737,7 @@ extension_layer (const struct extension_env *env, const struct extension_pick *p
                  pgimg_error_t *err)
 {
         const struct ext_version *v = pick->version;
-        const struct ext_deb *deb = v->n_debs ? ext_version_deb (v, env->major) : NULL;
+        const struct ext_deb *deb = v->n_debs ? ext_version_deb_arch (v, env->major, env->arch) : NULL;
         cleanup_free char *build_set = NULL, *runtime_set = NULL;
         int rc;
 

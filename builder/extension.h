@@ -41,6 +41,11 @@ struct extension_env {
         const char *blob_dir;
         const struct lock *lock;
         const char *major;
+        /* The image's Debian architecture: NULL or "amd64", or "arm64",
+         * cross-built (Debian's arm64 builds, debs_arm64; lock is the
+         * arm64 lock). */
+        const char *arch;
+        const struct lock *host_lock;           /* a cross build's toolchain lock, or NULL */
         const char *dev_key;                    /* the postgres-dev layer's key ... */
         const struct layer_desc *dev;           /* ... and blob */
         /* PostgreSQL's own source, for the parts of it built as
@@ -82,6 +87,13 @@ int extension_layer_key (const struct extension_env *env, const struct extension
                          const struct extension_layer *below, size_t n_below, struct extension_layer *l,
                          pgimg_error_t *err);
 void extension_layer_free (struct extension_layer *l);
+
+/* 0 when pick builds for major on the Debian architecture arch other
+ * than amd64 (docs/platforms.md): a Debian build pinned for it
+ * (debs_arm64), or PGXS with no build packages of its own, cross-built;
+ * else ENOTSUP, one line naming the extension and why. */
+int extension_cross_supported (const struct extension_pick *pick, const char *major, const char *arch,
+                               pgimg_error_t *err);
 
 /* The lock sets that a recipe's packages go to. */
 int extension_set_names (const struct ext_recipe *r, char **build_set, char **runtime_set,

@@ -257,10 +257,6 @@ load_locks (const struct pipeline_opts *o, struct pipeline_result *res, pgimg_er
                 return -1;
         if (cross && load_host_lock (o, res, err) < 0)
                 return -1;
-        if (cross && ((o->with && o->with[0]) || (o->sets && o->sets[0])))
-                return pgimg_make_error (err, ENOTSUP,
-                                         "extensions and the jit layer are not built for %s yet; build without --with and --set",
-                                         res->arch);
         /* A cross build leaves out the recipe's build packages, which
          * are the jit's (LLVM): there is no jit layer for other
          * architectures yet. */
@@ -333,6 +329,9 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
                 return -1;
         if (pipeline_extension_picks (o, res, err) < 0)
                 return -1;
+        if (res->with_jit && pipeline_is_cross (res->arch))
+                return pgimg_make_error (err, ENOTSUP, "the jit layer is not built for %s yet; leave jit out of --with and --set",
+                                         res->arch);
         if (res->ext_recipes != NULL)
                 timings_since (o->timings, "prepare", "extension recipes", t);
         if (!o->extension_layers_only && base_layer (o, res, err) < 0)

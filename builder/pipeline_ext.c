@@ -72,7 +72,16 @@ gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char *
                                         return pipeline_oom (err, "image set");
                                 continue;
                         }
+                        /* What does not build for a cross build's
+                         * architecture is left out, saying why. */
+                        for (size_t k = 0; pipeline_is_cross (res->arch) && k < np && e == NULL; k++)
+                                if (extension_cross_supported (&p[k], res->recipe.major, res->arch, &e) < 0)
+                                        progress_note ("leaving out %s of set `%s`: %s", set[j], o->sets[i], e->msg);
                         free (p);
+                        if (e != NULL) {
+                                pgimg_error_free (&e);
+                                continue;
+                        }
                         if (strv_push (items, &n, set[j]) < 0)
                                 return pipeline_oom (err, "image set");
                 }
@@ -256,7 +265,8 @@ pipeline_extension_layers (const struct pipeline_opts *o, struct pipeline_result
                 return pipeline_oom (err, "extensions");
         env = (struct extension_env) {
                 .cache_dir = o->cache_dir, .blob_dir = res->blob_dir, .lock = &res->lock,
-                .major = res->recipe.major, .dev_key = res->dev.key, .dev = &res->dev.desc,
+                .major = res->recipe.major, .arch = res->arch,
+                .host_lock = pipeline_is_cross (res->arch) ? &res->host_lock : NULL, .dev_key = res->dev.key, .dev = &res->dev.desc,
                 .pg_version = res->version->version, .pg_urls = (const char *const *) res->version->urls,
                 .pg_n_urls = res->version->n_urls, .pg_sha256 = res->version->sha256,
                 .pg_configure = res->recipe.configure_args,

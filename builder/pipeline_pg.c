@@ -17,8 +17,7 @@
 #include "common/fsutil.h"
 #include "common/progress.h"
 
-/* The set of the target's libraries and headers in a cross build. */
-#define CROSS_TARGET_SET "build-target"
+#define CROSS_TARGET_SET ROOTFS_CROSS_TARGET_SET
 
 /* Headers, static archives and PGXS are for building extensions; the
  * image keeps the server and its modules only (they stay in the dev

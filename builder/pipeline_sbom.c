@@ -290,7 +290,7 @@ source_packages (const struct pipeline_result *res, struct parts *p, pgimg_error
         for (size_t i = 0; i < res->n_picks; i++) {
                 const struct ext_recipe *r = res->picks[i].recipe;
                 const struct ext_version *ev = res->picks[i].version;
-                const struct ext_deb *deb = ev->n_debs ? ext_version_deb (ev, res->recipe.major) : NULL;
+                const struct ext_deb *deb = ev->n_debs ? ext_version_deb_arch (ev, res->recipe.major, res->arch) : NULL;
                 int part = r->build == EXT_BUILD_POSTGRES;
 
                 if (res->ext_layers[i].failed_msg)
@@ -327,6 +327,9 @@ sbom_key (const struct pipeline_opts *o, const struct pipeline_result *res, char
         rc |= layer_key_add (&k, "pgimg", o->pgimg_version, err);
         rc |= layer_key_add (&k, "license", res->recipe.license, err);
         rc |= layer_key_add (&k, "homepage", res->recipe.homepage, err);
+        /* A cross build's SBOM names its own architecture's .debs. */
+        if (pipeline_is_cross (res->arch))
+                rc |= layer_key_add (&k, "platform", res->arch, err);
         for (size_t i = 0; i < res->n_picks; i++) {
                 const struct ext_recipe *r = res->picks[i].recipe;
                 rc |= layer_key_add (&k, "extension", r->name, err);

@@ -86,6 +86,11 @@ struct ext_version {
         char sha256[SHA256_HEX_LEN + 1];        /* of the source; "" for Debian builds */
         struct ext_deb *debs;           /* Debian builds by major, or NULL */
         size_t n_debs;
+        /* Debian's arm64 builds of the same versions ("debs_arm64"), for
+         * --platform linux/arm64; NULL when none is pinned.  Their majors
+         * are among those of debs. */
+        struct ext_deb *debs_arm64;
+        size_t n_debs_arm64;
         char **majors;                  /* the majors this version builds for */
         char *note;
         char *canonical;                /* the recipe reduced to this version: a key input */
@@ -141,6 +146,9 @@ const char *ext_recipe_unsupported (const struct ext_recipe *r, const char *key)
 int ext_version_supports (const struct ext_version *v, const char *major);
 /* The Debian build of v for major, or NULL. */
 const struct ext_deb *ext_version_deb (const struct ext_version *v, const char *major);
+/* The same for the Debian architecture arch (NULL or "amd64": debs;
+ * "arm64": debs_arm64). */
+const struct ext_deb *ext_version_deb_arch (const struct ext_version *v, const char *major, const char *arch);
 
 /* "pgvector" or "pgvector@0.8.0" for major: the recipe's version, or
  * an error that names the extension, the version and the major (and

@@ -18,7 +18,7 @@ static const char *const ext_top_keys[] = {
         "extensions", "homepage", "license", "majors", "make_args", "name", "output_plugins", "requires",
         "runtime_packages", "shared_preload_libraries", "summary", "unsupported", "update", "versions", NULL,
 };
-static const char *const ext_version_keys[] = { "debs", "majors", "note", "sha256", "urls", NULL };
+static const char *const ext_version_keys[] = { "debs", "debs_arm64", "majors", "note", "sha256", "urls", NULL };
 static const char *const ext_deb_keys[] = { "sha256", "url", NULL };
 static const char *const ext_build_names[] = {
         [EXT_BUILD_PGXS] = "pgxs", [EXT_BUILD_AUTOCONF] = "autoconf", [EXT_BUILD_CMAKE] = "cmake",
@@ -118,35 +118,54 @@ ext_version_majors_and_note (const struct recipe_fields *v, const struct ext_rec
         return recipe_field_string (v, "note", 0, &out->note, err);
 }
 
-/* Debian builds: one .deb per major, or several (a module and its SQL
- * scripts, packaged apart).  The majors of the version are the keys. */
+/* The .debs of a version's field debs or debs_arm64: one per major, or
+ * several (a module and its SQL scripts, packaged apart), into *out
+ * (calloc'ed) and *n.  amd64, when given, is the version read so far:
+ * each major must be one of its debs. */
 static int
-ext_version_debs (const struct recipe_fields *v, json_t *debs, struct ext_version *out,
-                  pgimg_error_t *err)
+ext_debs_parse (const struct recipe_fields *v, json_t *debs, const char *field, const struct ext_version *amd64,
+                struct ext_deb **out, size_t *n_out, pgimg_error_t *err)
 {
-        size_t total = 0, n_majors = 0;
+        size_t total = 0;
         const char *major;
         json_t *e;
 
         if (!json_is_object (debs) || json_object_size (debs) == 0)
-                return recipe_field_error (err, v, NULL, "debs must be an object from major to {url, sha256}");
+                return recipe_field_error (err, v, NULL, "%s must be an object from major to {url, sha256}", field);
         json_object_foreach (debs, major, e)
                 total += json_is_array (e) ? json_array_size (e) : 1;
-        out->debs = calloc (total + 1, sizeof (*out->debs));
-        out->majors = calloc (json_object_size (debs) + 1, sizeof (char *));
-        if (out->debs == NULL || out->majors == NULL)
+        if ((*out = calloc (total + 1, sizeof (**out))) == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "`%s`", v->path);
         json_object_foreach (debs, major, e) {
                 size_t n = json_is_array (e) ? json_array_size (e) : 1;
+                if (amd64 != NULL && ext_version_deb (amd64, major) == NULL)
+                        return recipe_field_error (err, v, NULL, "%s[\"%s\"] has no amd64 build in debs", field, major);
                 if (json_is_array (e) && n == 0)
-                        return recipe_field_error (err, v, NULL, "debs[\"%s\"] must not be empty", major);
+                        return recipe_field_error (err, v, NULL, "%s[\"%s\"] must not be empty", field, major);
                 for (size_t i = 0; i < n; i++)
                         if (ext_deb_entry (v, json_is_array (e) ? json_array_get (e, i) : e, major,
-                                           &out->debs[out->n_debs++], err) < 0)
+                                           &(*out)[(*n_out)++], err) < 0)
                                 return -1;
+        }
+        return 0;
+}
+
+/* Debian builds: the majors of the version are the keys. */
+static int
+ext_version_debs (const struct recipe_fields *v, json_t *debs, struct ext_version *out,
+                  pgimg_error_t *err)
+{
+        size_t n_majors = 0;
+        const char *major;
+        json_t *e;
+
+        if (ext_debs_parse (v, debs, "debs", NULL, &out->debs, &out->n_debs, err) < 0)
+                return -1;
+        if ((out->majors = calloc (json_object_size (debs) + 1, sizeof (char *))) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "`%s`", v->path);
+        json_object_foreach (debs, major, e)
                 if ((out->majors[n_majors++] = strdup (major)) == NULL)
                         return pgimg_make_error_errno (err, ENOMEM, "`%s`", v->path);
-        }
         if (json_object_get (v->obj, "majors") != NULL)
                 return recipe_field_error (err, v, NULL, "lists majors and debs: the majors of debs are their keys");
         return 0;
@@ -173,6 +192,7 @@ ext_version_entry (const struct recipe_fields *top, json_t *entry, const char *v
 {
         cleanup_recipe_fields struct recipe_fields v = { 0 };
         json_t *debs = json_object_get (entry, "debs");
+        json_t *debs_arm64 = json_object_get (entry, "debs_arm64");
         json_t *sha = json_object_get (entry, "sha256");
         json_t *urls = json_object_get (entry, "urls");
 
@@ -200,6 +220,12 @@ ext_version_entry (const struct recipe_fields *top, json_t *entry, const char *v
         if (r->build == EXT_BUILD_DEB && debs == NULL)
                 return recipe_field_error (err, &v, NULL, "needs debs: the recipe's build is \"deb\"");
         if (debs != NULL ? ext_version_debs (&v, debs, out, err) < 0 : ext_version_source (&v, sha, out, err) < 0)
+                return -1;
+        if (debs_arm64 != NULL && debs == NULL)
+                return recipe_field_error (err, &v, NULL, "has debs_arm64 but no debs: pin the amd64 builds too");
+        /* Debian's arm64 builds, for the majors of debs. */
+        if (debs_arm64 != NULL
+            && ext_debs_parse (&v, debs_arm64, "debs_arm64", out, &out->debs_arm64, &out->n_debs_arm64, err) < 0)
                 return -1;
         return ext_version_majors_and_note (&v, r, out, err);
 }
@@ -232,6 +258,9 @@ ext_version_canonical (json_t *root, const char *version, char **out)
                 return -1;
         }
         json_object_del (entry, "note");
+        /* An arm64 layer's key has the arm64 .debs' digests of their own
+         * (extension.c), so that pinning them leaves amd64 keys as they were. */
+        json_object_del (entry, "debs_arm64");
         if (json_object_set_new (only, version, entry) < 0 || json_object_set_new (copy, "versions", only) < 0)
                 return -1;
         for (size_t i = 0; presentation[i]; i++)
@@ -497,6 +526,11 @@ ext_recipe_free (struct ext_recipe *r)
                         free (v->debs[j].url);
                 }
                 free (v->debs);
+                for (size_t j = 0; j < v->n_debs_arm64; j++) {
+                        free (v->debs_arm64[j].major);
+                        free (v->debs_arm64[j].url);
+                }
+                free (v->debs_arm64);
                 strv_free (v->majors);
                 free (v->note);
                 free (v->canonical);
@@ -582,6 +616,19 @@ ext_version_deb (const struct ext_version *v, const char *major)
         for (size_t i = 0; i < v->n_debs; i++)
                 if (strcmp (v->debs[i].major, major) == 0)
                         return &v->debs[i];
+        return NULL;
+}
+
+const struct ext_deb *
+ext_version_deb_arch (const struct ext_version *v, const char *major, const char *arch)
+{
+        if (arch == NULL || strcmp (arch, "amd64") == 0)
+                return ext_version_deb (v, major);
+        if (strcmp (arch, "arm64") != 0)
+                return NULL;
+        for (size_t i = 0; i < v->n_debs_arm64; i++)
+                if (strcmp (v->debs_arm64[i].major, major) == 0)
+                        return &v->debs_arm64[i];
         return NULL;
 }
 

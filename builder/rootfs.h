@@ -46,6 +46,9 @@ int rootfs_build_root (const char *cache_dir, const struct lock *lock, const cha
 int rootfs_build_root_sets (const char *cache_dir, const struct lock *lock,
                             const char *const *sets, char **out, pgimg_error_t *err);
 
+/* The set of the target's libraries and headers in a cross build. */
+#define ROOTFS_CROSS_TARGET_SET "build-target"
+
 /* A cross build root under <cache_dir>/roots/<key>: the target
  * lock's set target_set (the target architecture's libraries and
  * headers, in their multiarch directories) with the host lock's set

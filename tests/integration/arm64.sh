@@ -1,10 +1,12 @@
 #!/bin/bash
-# arm64.sh - postgres-18 cross-built for linux/arm64 (docs/platforms.md):
-# the image's config says arm64, `file` finds every ELF file of every
-# layer aarch64 and none x86-64; and where the kernel runs aarch64
-# programs through qemu-user-static (binfmt_misc, registered here when
-# this user may), the image starts in the Docker Engine with
-# --platform linux/arm64, version() names aarch64 and pgcrypto loads.
+# arm64.sh - postgres-18 with set default cross-built for linux/arm64
+# (docs/platforms.md): the image's config says arm64, `file` finds every
+# ELF file of every layer aarch64 and none x86-64, each extension's
+# module among them (pgtap is left out, saying why); and where the
+# kernel runs aarch64 programs through qemu-user-static (binfmt_misc,
+# registered here when this user may), the image starts in the Docker
+# Engine with --platform linux/arm64, version() names aarch64, pgcrypto
+# loads, and each extension is created and answers one query.
 # The layers come from the shared test cache after the first run (a
 # cold cache costs a cross build of PostgreSQL).  Prints TAP; exits
 # 77 with the reason when the image cannot be run (no binfmt, no
@@ -27,11 +29,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 tar=$work/pg18-arm64.tar
-if ! "$PGIMG" -q --cache-dir "$TEST_CACHE" build postgres-18 --platform linux/arm64 -o "$tar" 2>"$work/build.err"; then
-	fail "postgres-18 builds for linux/arm64" "$(tail -3 "$work/build.err")"
+if ! "$PGIMG" --cache-dir "$TEST_CACHE" build postgres-18 --set default --platform linux/arm64 -o "$tar" 2>"$work/build.err"; then
+	fail "postgres-18 with set default builds for linux/arm64" "$(tail -3 "$work/build.err")"
 	finish
 fi
-pass "postgres-18 builds for linux/arm64"
+pass "postgres-18 with set default builds for linux/arm64"
+grep -q "leaving out pgtap of set .default.: .*build package .patch." "$work/build.err" &&
+	pass "pgtap is left out for arm64, saying why" || fail "pgtap is left out for arm64, saying why" "$(grep pgtap "$work/build.err")"
+
+# The SBOM beside it names the arm64 .debs of the Debian-built extensions.
+spdx=$tar.spdx.json
+n_arm64=$(grep -o 'postgresql-18-[a-z0-9-]*_[^_"]*_arm64\.deb' "$spdx" | sort -u | wc -l)
+if [ "$n_arm64" -ge 5 ] && ! grep -q '_amd64\.deb' "$spdx"; then pass "the SBOM names the extensions' arm64 .debs ($n_arm64)"
+else fail "the SBOM names the extensions' arm64 .debs" "$n_arm64 arm64, $(grep -o '[^/"]*_amd64\.deb' "$spdx" | sort -u | head -3)"; fi
 
 # The image's config and layers, as the tarball's manifest names them.
 mkdir -p "$work/img" "$work/root"
@@ -62,6 +72,11 @@ if [ "$x86" -eq 0 ]; then pass "no ELF file is x86-64"; else fail "no ELF file i
 if [ "$other" -eq 0 ]; then pass "every ELF file is aarch64"; else fail "every ELF file is aarch64" "$(grep -v 'ARM aarch64' "$work/elf" | head -3)"; fi
 grep -q 'usr/lib/postgresql/18/bin/postgres|.*ARM aarch64' "$work/elf" && pass "the server is aarch64" ||
 	fail "the server is aarch64" "$(grep 'bin/postgres|' "$work/elf")"
+# Debian's arm64 builds, and pg_partman cross-built with PGXS.
+for so in vector pg_cron pg_partman_bgw hypopg plpgsql_check wal2json; do
+	grep -q "usr/lib/postgresql/18/lib/$so.so|.*ARM aarch64" "$work/elf" && pass "$so.so is aarch64" ||
+		fail "$so.so is aarch64" "$(grep "/$so.so|" "$work/elf")"
+done
 
 # Running it needs the kernel to hand aarch64 programs to qemu, with the
 # F flag (the interpreter opened at registration, so that it works in a
@@ -90,7 +105,7 @@ docker load -q -i "$tar" >/dev/null || { fail "docker load"; finish; }
 CT_IMAGE="sha256:${config##*/}"
 ok "the loaded image is arm64" test "$(docker image inspect -f '{{.Architecture}}' "$CT_IMAGE")" = arm64
 CT_READY_TIMEOUT_S=${READY_TIMEOUT_S:-300}
-if ct_run pg --platform linux/arm64 -e POSTGRES_PASSWORD=arm64-$$ "$CT_IMAGE" && ct_wait_ready pg; then
+if ct_run pg --platform linux/arm64 -e POSTGRES_PASSWORD=arm64-$$ "$CT_IMAGE" -c wal_level=logical && ct_wait_ready pg; then
 	pass "initdb and the server start under qemu-aarch64"
 	v=$(ct_sql pg "select version()")
 	echo "# $v"
@@ -101,6 +116,25 @@ if ct_run pg --platform linux/arm64 -e POSTGRES_PASSWORD=arm64-$$ "$CT_IMAGE" &&
 	# A module that links the arm64 libcrypto, loaded by the server.
 	d=$(ct_sql pg "create extension pgcrypto; select encode(digest('abc', 'sha256'), 'hex')")
 	ok "pgcrypto loads and hashes" test "$d" = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+	# Each extension of the set, created and asked one thing.
+	sql_is() { local got; got=$(ct_sql pg "$2"); [ "$got" = "$3" ] && pass "$1" || fail "$1" "got: $got"; }
+	sql_is "vector: distance" "create extension vector; select '[1,2,3]'::vector <-> '[1,2,5]'::vector" 2
+	sql_is "pg_cron: cron.schedule" "create extension pg_cron; select cron.schedule('arm64', '0 0 * * *', 'select 1') > 0" t
+	sql_is "pg_partman: create_parent" "create schema partman; create extension pg_partman schema partman;
+		create table p (t timestamptz not null) partition by range (t);
+		select partman.create_parent('public.p', 't', '1 day')" t
+	sql_is "hypopg: a hypothetical index" "create extension hypopg; create table h (a int);
+		select count(*) from hypopg_create_index('create index on h (a)')" 1
+	sql_is "plpgsql_check: finds the error" "create extension plpgsql_check;
+		create function f() returns int language plpgsql as 'begin return nosuch; end';
+		select count(*) > 0 from plpgsql_check_function('f()')" t
+	# A slot is made outside a transaction that wrote, so one statement a call.
+	ct_sql pg "create table w (a int primary key)" >/dev/null
+	ct_sql pg "select 1 from pg_create_logical_replication_slot('arm64', 'wal2json')" >/dev/null
+	ct_sql pg "insert into w values (7)" >/dev/null
+	sql_is "wal2json: decodes a change" "select count(*) from pg_logical_slot_get_changes('arm64', null, null)
+		where data like '%\"w\"%'" 1
+	ct_sql pg "select pg_drop_replication_slot('arm64')" >/dev/null
 	m=$(docker exec "$CT_PREFIX-pg" uname -m 2>&1)
 	ok "the container's machine is aarch64" test "$m" = aarch64
 else

@@ -169,6 +169,47 @@ real_recipes_load_and_resolve (void **state)
         ext_recipes_free (rs, n);
 }
 
+/* Which extensions of the real recipes build for arm64 on 18: Debian's
+ * arm64 builds, PGXS without build packages; the others say why. */
+static void
+arm64_support_of_real_recipes (void **state)
+{
+        static const struct { const char *item, *major, *reason; } cases[] = {
+                { "pg_cron", "18", NULL },
+                { "pgvector", "18", NULL },
+                { "pg_partman", "18", NULL },
+                { "pg_cron", "15", "no Debian arm64 build for PostgreSQL 15 is pinned; add it to debs_arm64" },
+                { "pgtap", "18", "its build package `patch` is not in the cross toolchain's lock" },
+                { "postgis", "18", "which is not cross-built for arm64 yet" },
+        };
+        struct ext_recipe *rs = NULL;
+        size_t n = 0;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        if (ext_recipe_load_all ("extensions", &rs, &n, &err) < 0)
+                fail_msg ("%s", err->msg);
+        for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
+                const char *items[] = { cases[i].item, NULL };
+                struct extension_pick *picks = NULL;
+                size_t n_picks = 0;
+                int rc;
+                if (extension_resolve (rs, n, items, cases[i].major, &picks, &n_picks, &err) < 0)
+                        fail_msg ("%s", err->msg);
+                rc = extension_cross_supported (&picks[n_picks - 1], cases[i].major, "arm64", &err);
+                free (picks);
+                if (cases[i].reason == NULL && rc < 0)
+                        fail_msg ("%s for %s: %s", cases[i].item, cases[i].major, err->msg);
+                if (cases[i].reason != NULL) {
+                        assert_true (rc < 0);
+                        if (strstr (err->msg, cases[i].reason) == NULL || strstr (err->msg, cases[i].item) == NULL)
+                                fail_msg ("%s for %s: %s", cases[i].item, cases[i].major, err->msg);
+                        pgimg_error_free (&err);
+                }
+        }
+        ext_recipes_free (rs, n);
+}
+
 static void
 image_sets_load (void **state)
 {
@@ -337,6 +378,7 @@ main (void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test (good_recipe_loads),
+                cmocka_unit_test (arm64_support_of_real_recipes),
                 cmocka_unit_test (pick_errors_name_extension_version_and_major),
                 cmocka_unit_test (bad_recipes_are_refused),
                 cmocka_unit_test (real_recipes_load_and_resolve),

@@ -19,6 +19,7 @@
 #include "common/fsutil.h"
 
 #define SHA_15_18 "11df0df97fe3ea4ba9a791faaf39cee1d2fe571e78885b5b55d8517d27c323b4"
+#define SHA_ARM64 "2222222222222222222222222222222222222222222222222222222222222222"
 #define SHA_15_17 "ae14f24c14727e0b2ded1c5553031666099bd1054db3ef44bfa6e2bd6d554a56"
 
 /* A valid recipe; tests replace one piece of it at a time. */
@@ -533,6 +534,42 @@ extension_recipe_uses_the_same_reader (void **state)
         }
 }
 
+/* Debian's arm64 builds sit beside the amd64 ones, for the majors of
+ * debs, and leave the recipe text of the layer keys as it was. */
+static void
+extension_recipe_arm64_debs (void **state)
+{
+#define DEMO_DEBS(arm64) \
+        "{\"name\": \"demo\", \"summary\": \"a demo\", \"license\": \"MIT\",\n" \
+        " \"homepage\": \"https://example.org\", \"build\": \"deb\", \"majors\": [\"15\"],\n" \
+        " \"default_version\": \"1.0\", \"extensions\": [\"demo\"],\n" \
+        " \"versions\": {\"1.0\": {\"debs\": {\"15\": {\"url\": \"http://d/a.deb\",\n" \
+        "   \"sha256\": \"" SHA_15_18 "\"}}" arm64 "}}}\n"
+        static const char amd64_only[] = DEMO_DEBS ("");
+        static const char both[] = DEMO_DEBS (", \"debs_arm64\": {\"15\": {\"url\": \"http://d/b.deb\", \"sha256\": \""
+                                              SHA_ARM64 "\"}}");
+        static const char other_major[] = DEMO_DEBS (", \"debs_arm64\": {\"17\": {\"url\": \"http://d/b.deb\", "
+                                                     "\"sha256\": \"" SHA_ARM64 "\"}}");
+#undef DEMO_DEBS
+        struct ext_recipe a, b, c;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_int_equal (ext_recipe_load_buf (amd64_only, strlen (amd64_only), "extensions/demo.json", &a, &err), 0);
+        assert_int_equal (ext_recipe_load_buf (both, strlen (both), "extensions/demo.json", &b, &err), 0);
+        assert_string_equal (a.versions[0].canonical, b.versions[0].canonical);
+        assert_null (ext_version_deb_arch (&a.versions[0], "15", "arm64"));
+        assert_string_equal (ext_version_deb_arch (&b.versions[0], "15", "arm64")->sha256, SHA_ARM64);
+        assert_string_equal (ext_version_deb_arch (&b.versions[0], "15", "amd64")->sha256, SHA_15_18);
+        assert_string_equal (ext_version_deb_arch (&b.versions[0], "15", NULL)->url, "http://d/a.deb");
+        ext_recipe_free (&a);
+        ext_recipe_free (&b);
+        assert_true (ext_recipe_load_buf (other_major, strlen (other_major), "extensions/demo.json", &c, &err) < 0);
+        assert_string_equal (err->msg, "`extensions/demo.json`: field `versions[\"1.0\"]` debs_arm64[\"17\"] has no amd64 build in debs");
+        pgimg_error_free (&err);
+        ext_recipe_free (&c);
+}
+
 int
 main (void)
 {
@@ -555,6 +592,7 @@ main (void)
                 cmocka_unit_test (version_canonical_ignores_other_pins),
                 cmocka_unit_test (field_reader_messages),
                 cmocka_unit_test (extension_recipe_uses_the_same_reader),
+                cmocka_unit_test (extension_recipe_arm64_debs),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
