@@ -36,7 +36,10 @@ for slice in 0/3 4/3 x 1/0; do
 	expect "list --slice $slice is a usage error" 2 "slice: .$slice. is not a slice: write I/N" p list --extensions --slice "$slice"
 done
 expect "a typo in --with fails the plan as it would the build" 1 'pgvectr' p build postgres-18 --with pgvectr --plan
-expect "an unknown platform lists the known ones" 2 'unknown platform .linux/s390x.; use linux/amd64 or linux/arm64' p build postgres-18 --platform linux/s390x
+expect "an unknown platform lists the known ones" 2 'unknown platform .linux/s390x.; use linux/amd64, linux/arm64 or both, comma-separated' p build postgres-18 --platform linux/s390x
+expect "a platform named twice is a usage error" 2 'platform linux/arm64 given twice' p build postgres-18 --platform linux/arm64,linux/amd64,linux/arm64
+expect "an image index refuses --plan" 2 '--plan takes one platform' p build postgres-18 --platform linux/amd64,linux/arm64 --plan
+expect "an image index refuses disk images" 2 'disk images are amd64 only' p build postgres-18 --platform linux/amd64,linux/arm64 --format disk
 expect "arm64 refuses extensions for now" 1 'extensions and the jit layer are not built for arm64 yet' p build postgres-18 --platform linux/arm64 --with pgvector --plan
 expect "arm64 refuses disk images" 2 'disk images are amd64 only' p build postgres-18 --platform linux/arm64 --format disk
 
