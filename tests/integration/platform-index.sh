@@ -112,4 +112,10 @@ fi
 
 out=$(push) || fail "the second push" "$(tail -3 "$work/push.err")"
 ok "a second push sends no blob" test "$(field uploaded <<<"$out")" = 0 -a "$(field bytesUploaded <<<"$out")" = 0
+# The layout directory is the same index: pushed under another tag, it
+# sends no blob either.
+out=$("$PGIMG" --cache-dir "$TEST_CACHE" push --insecure --json "$work/layout" "${ref%:*}:layout" 2>"$work/push.err") ||
+	fail "pgimg push of the layout directory" "$(tail -3 "$work/push.err")"
+ok "the layout directory pushes the same index, sending no blob" \
+	test "$(field manifest <<<"$out")" = "$index" -a "$(field uploaded <<<"$out")" = 0
 finish
