@@ -120,7 +120,12 @@ open_index (const char *blob_dir, const struct oci_read_index *x, struct reg_ima
                 return -1;
         snprintf (img->manifest_digest, sizeof (img->manifest_digest), "%s", x->digest);
         img->manifest = buf_detach (&raw, &img->manifest_len);
-        img->manifest_media_type = strdup (REG_MEDIA_OCI_INDEX);
+        /* An OCI index or a Docker manifest list: the type it says. */
+        img->manifest_media_type = reg_json_media_type (img->manifest ? img->manifest : "", img->manifest_len);
+        if (img->manifest_media_type == NULL || !reg_media_is_index (img->manifest_media_type)) {
+                free (img->manifest_media_type);
+                img->manifest_media_type = strdup (REG_MEDIA_OCI_INDEX);
+        }
         img->platforms = calloc (x->n, sizeof (*img->platforms));
         if (img->manifest == NULL || img->manifest_media_type == NULL || img->platforms == NULL)
                 return pgimg_make_error (err, ENOMEM, "push: out of memory");
