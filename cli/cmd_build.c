@@ -67,7 +67,8 @@ help (void)
                 "  pgimg build postgres-18 --set default --plan\n"
                 "  pgimg build postgres-17 --with pgvector,pg_cron@1.6.5 -o pg17.tar\n"
                 "  pgimg build postgres-18 --set default --format disk -o pg18.raw\n"
-                "  pgimg build postgres-18 --platform linux/arm64 -o pg18-arm64.tar\n");
+                "  pgimg build postgres-18 --platform linux/arm64 -o pg18-arm64.tar\n"
+                "  pgimg build postgres-18 --platform linux/amd64,linux/arm64 -o pg18.tar\n");
 }
 
 /* The receipt and the SBOM beside the output: x.tar.receipt.json and
