@@ -130,6 +130,10 @@ int cli_write_disk (struct pgimg_ctx *ctx, const struct pipeline_opts *po, struc
  * each written whole or not at all. */
 int cli_write_beside (const char *out, const struct buf *receipt, const char *sbom, size_t sbom_len,
                       pgimg_error_t *err);
+/* Before anything is written: OUT<infix>.receipt.json and
+ * OUT<infix>.spdx.json must be files or not exist (infix "" or
+ * ".arm64"), else an error naming the one in the way. */
+int cli_check_beside (const char *out, const char *infix, pgimg_error_t *err);
 
 /* A plan's steps (res->plan, and extra after them when not NULL) on
  * stdout: a table, or with json an array of {step, name, version, key,
@@ -146,6 +150,14 @@ int cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char *
                          char **volume, pgimg_error_t *err);
 int cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, char ***env, char **volume,
                          pgimg_error_t *err);
+
+/* Build po->spec for each of the n (at most 2) Debian architectures
+ * arches (po->arch is set to each in turn) and write the images as one
+ * OCI image index at output (NULL: postgres-VERSION[.tar]) in format
+ * fmt, each platform's receipt and SBOM beside it, then the summary
+ * (JSON on stdout with json).  docs/platforms.md. */
+int cli_build_platforms (struct pgimg_ctx *ctx, struct pipeline_opts *po, const char *const *arches, size_t n,
+                         enum oci_format fmt, const char *output, int json, pgimg_error_t *err);
 
 int cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err);
 /* `pgimg build extension ...`, argv[0] being "extension". */

@@ -43,7 +43,8 @@ help (void)
                 "      --with EXT[@VER],...  add extensions (extensions/EXT.json); repeatable;\n"
                 "                            `jit` adds the JIT layer (LLVM)\n"
                 "      --platform PLATFORM   linux/amd64 (default: the machine pgimg runs on) or\n"
-                "                            linux/arm64, cross-built (docs/platforms.md)\n"
+                "                            linux/arm64, cross-built (docs/platforms.md); both,\n"
+                "                            comma-separated: one image index of the two\n"
                 "      --set NAME            add the extensions of images/NAME.json (default, full);\n"
                 "                            those that do not support the major are left out\n"
                 "      --cache-from REF      first take the layers a remote cache (REF or s3://...)\n"
@@ -66,7 +67,8 @@ help (void)
                 "  pgimg build postgres-18 --set default --plan\n"
                 "  pgimg build postgres-17 --with pgvector,pg_cron@1.6.5 -o pg17.tar\n"
                 "  pgimg build postgres-18 --set default --format disk -o pg18.raw\n"
-                "  pgimg build postgres-18 --platform linux/arm64 -o pg18-arm64.tar\n");
+                "  pgimg build postgres-18 --platform linux/arm64 -o pg18-arm64.tar\n"
+                "  pgimg build postgres-18 --platform linux/amd64,linux/arm64 -o pg18.tar\n");
 }
 
 /* The receipt and the SBOM beside the output: x.tar.receipt.json and
@@ -87,15 +89,16 @@ cli_write_beside (const char *out, const struct buf *receipt, const char *sbom, 
 
 /* Before anything is written: the files beside the output must be
  * files (or not exist yet), or the image would be written without them. */
-static int
-check_beside (const char *out, pgimg_error_t *err)
+int
+cli_check_beside (const char *out, const char *infix, pgimg_error_t *err)
 {
         static const char *const suffixes[] = { ".receipt.json", ".spdx.json" };
 
         for (size_t i = 0; i < sizeof (suffixes) / sizeof (suffixes[0]); i++) {
-                cleanup_free char *path = fs_path_beside (out, suffixes[i]);
+                cleanup_free char *suffix = NULL, *path = NULL;
                 struct stat st;
-                if (path == NULL)
+                if (asprintf (&suffix, "%s%s", infix, suffixes[i]) < 0
+                    || (path = fs_path_beside (out, suffix)) == NULL)
                         return pgimg_make_error_errno (err, ENOMEM, "output");
                 if (stat (path, &st) == 0 && !S_ISREG (st.st_mode))
                         return pgimg_make_error (err, EISDIR, "`%s` is in the way of the file pgimg writes beside the image; remove it or choose another -o",
@@ -205,6 +208,8 @@ struct build_args {
         int show_timings;               /* --timings */
         int plan;                       /* --plan, --dry-run */
         const char *arch;               /* --platform linux/ARCH: ARCH */
+        const char *arches[3];          /* --platform linux/amd64,linux/arm64: both, amd64 first */
+        size_t n_arches;
         struct timings times;           /* recorded whether shown or not, for --json */
         double start;                   /* timings_now () when the command began */
 };
@@ -258,13 +263,36 @@ lease_time_option (const char *arg, long long *seconds, pgimg_error_t *err)
         return 0;
 }
 
-/* --platform linux/amd64 or linux/arm64. */
+/* --platform linux/amd64 or linux/arm64, or both, comma-separated: an
+ * image index, whose platforms are always in the order amd64, arm64
+ * (the same bytes however they were given). */
 static int
 platform_option (const char *arg, struct build_args *a, pgimg_error_t *err)
 {
-        if (strcmp (arg, "linux/amd64") != 0 && strcmp (arg, "linux/arm64") != 0)
-                return cli_usage_error (err, "build", "unknown platform `%s`; use linux/amd64 or linux/arm64", arg);
-        a->arch = arg + strlen ("linux/");
+        static const char *const known[] = { "amd64", "arm64" };
+        int seen[2] = { 0, 0 };
+        const char *p = arg;
+
+        a->n_arches = 0;
+        while (*p) {
+                size_t len = strcspn (p, ","), k;
+                for (k = 0; k < 2; k++)
+                        if (len == strlen ("linux/") + strlen (known[k]) && strncmp (p, "linux/", 6) == 0
+                            && strncmp (p + 6, known[k], len - 6) == 0)
+                                break;
+                if (k == 2)
+                        return cli_usage_error (err, "build", "unknown platform `%.*s`; use linux/amd64, linux/arm64 or both, comma-separated",
+                                                (int) len, p);
+                if (seen[k]++)
+                        return cli_usage_error (err, "build", "platform linux/%s given twice", known[k]);
+                p += len + (p[len] == ',');
+        }
+        for (size_t k = 0; k < 2; k++)
+                if (seen[k])
+                        a->arches[a->n_arches++] = known[k];
+        if (a->n_arches == 0)
+                return cli_usage_error (err, "build", "--platform names no platform; use linux/amd64 or linux/arm64");
+        a->arch = a->n_arches == 1 ? a->arches[0] : NULL;
         return 0;
 }
 
@@ -276,8 +304,10 @@ check_args (int argc, const struct build_args *a, pgimg_error_t *err)
                 return cli_usage_error (err, "build", "expected one image to build, like postgres-18");
         if (a->disk_option && !a->disk)
                 return cli_usage_error (err, "build", "%s is for disk images; add --format disk", a->disk_option);
-        if (a->disk && pipeline_is_cross (a->arch))
+        if (a->disk && (pipeline_is_cross (a->arch) || a->n_arches > 1))
                 return cli_usage_error (err, "build", "disk images are amd64 only; leave out --platform");
+        if (a->plan && a->n_arches > 1)
+                return cli_usage_error (err, "build", "--plan takes one platform; give --platform linux/amd64 or linux/arm64");
         return 0;
 }
 
@@ -398,7 +428,7 @@ write_and_report (struct pgimg_ctx *ctx, struct build_args *a, const struct pipe
                         return pgimg_make_error_errno (err, ENOMEM, "build");
                 output = out;
         }
-        if (check_beside (output, err) < 0 || cli_write_image (res, a->fmt, output, manifest, err) < 0)
+        if (cli_check_beside (output, "", err) < 0 || cli_write_image (res, a->fmt, output, manifest, err) < 0)
                 return -1;
         t = timings_since (times, "image", a->fmt == OCI_FORMAT_DIR ? "write OCI layout" : "write tarball", t);
         cleanup_buf struct buf receipt = BUF_INIT;
@@ -428,7 +458,7 @@ write_disk (struct pgimg_ctx *ctx, struct build_args *a, const struct pipeline_o
                         return pgimg_make_error_errno (err, ENOMEM, "build");
                 output = out;
         }
-        if (check_beside (output, err) < 0
+        if (cli_check_beside (output, "", err) < 0
             || cli_write_disk (ctx, po, res, output, a->disk_format, a->disk_size_mib, err) < 0)
                 return -1;
         double total = timings_now () - a->start;
@@ -523,6 +553,13 @@ cmd_build (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 if (build_leases_init (&leases, ctx->cache_dir, a.cache_to, &a.ro, a.lease_s, err) < 0)
                         return pgimg_error_wrap (err, "build %s", po.spec);
                 po.lease = &leases.ops;
+        }
+        if (a.n_arches > 1) {
+                r = cli_build_platforms (ctx, &po, a.arches, a.n_arches, a.fmt, a.output, io.json, err);
+                if (r == 0 && a.cache_to && registry_cache_push (ctx->cache_dir, a.cache_to, &a.ro, NULL, err) < 0)
+                        r = pgimg_error_wrap (err, "build %s: --cache-to %s", po.spec, a.cache_to);
+                build_leases_end (&leases);
+                return r;
         }
         if (cli_build (ctx, "build", &po, &res, err) < 0) {
                 /* Whoever waits for a layer leased here builds it now. */

@@ -58,3 +58,42 @@ oci_write_stored (const char *blob_dir, const char *manifest_digest, const char 
                 return pgimg_error_wrap (err, "image `%s`", out_path);
         return 0;
 }
+
+#define MAX_PLATFORMS 8
+
+int
+oci_write_index (const char *blob_dir, const struct oci_image *const *imgs, size_t n, enum oci_format fmt,
+                 const char *out_path, char index_digest[LAYER_DIGEST_LEN],
+                 char (*manifest_digests)[LAYER_DIGEST_LEN], pgimg_error_t *err)
+{
+        cleanup_layout struct oci_layout layout = OCI_LAYOUT_INIT;
+        struct oci_blobs blobs[MAX_PLATFORMS];
+        struct oci_blob index;
+
+        if (fmt != OCI_FORMAT_ARCHIVE && fmt != OCI_FORMAT_DIR)
+                return pgimg_make_error (err, EINVAL, "image `%s`: unknown format %d", out_path, (int) fmt);
+        if (n == 0 || n > MAX_PLATFORMS)
+                return pgimg_make_error (err, EINVAL, "image `%s`: an index of %zu images (1 to %d)", out_path, n,
+                                         MAX_PLATFORMS);
+        for (size_t i = 0; i < n; i++) {
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp (imgs[i]->architecture, imgs[j]->architecture) == 0)
+                                return pgimg_make_error (err, EINVAL, "image `%s`: platform linux/%s given twice",
+                                                         out_path, imgs[i]->architecture);
+                if (oci_image_check (imgs[i], 1, err) < 0
+                    || oci_write_blobs_full (blob_dir, imgs[i], &blobs[i], err) < 0)
+                        return pgimg_error_wrap (err, "image `%s`: linux/%s", out_path, imgs[i]->architecture);
+        }
+        if (oci_write_index_blob (blob_dir, imgs, blobs, n, &index, err) < 0
+            || oci_layout_build_index (blob_dir, imgs, blobs, n, &index, &layout, err) < 0)
+                return pgimg_error_wrap (err, "image `%s`", out_path);
+        if ((fmt == OCI_FORMAT_ARCHIVE ? oci_layout_write_tar (&layout, imgs[0]->created, out_path, err)
+                                       : oci_layout_write_dir (&layout, out_path, err))
+            < 0)
+                return pgimg_error_wrap (err, "image `%s`", out_path);
+        if (index_digest != NULL)
+                memcpy (index_digest, index.digest, LAYER_DIGEST_LEN);
+        for (size_t i = 0; manifest_digests != NULL && i < n; i++)
+                memcpy (manifest_digests[i], blobs[i].manifest.digest, LAYER_DIGEST_LEN);
+        return 0;
+}

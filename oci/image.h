@@ -67,6 +67,19 @@ int oci_write_image (const char *blob_dir, const struct oci_image *img, enum oci
                      const char *out_path, char manifest_digest[LAYER_DIGEST_LEN],
                      pgimg_error_t *err);
 
+/* Write the n images imgs (one per platform: no architecture twice,
+ * at most 8) as one OCI image index at out_path, atomically, as
+ * oci_write_image writes one image: index.json names the image index
+ * (application/vnd.oci.image.index.v1+json) under each tag of imgs[0];
+ * the index holds each image's manifest with its platform, in the
+ * order given; manifest.json lists every image with its own tags, for
+ * `docker load`.  The tarball's mtime is imgs[0]->created.
+ * index_digest (may be NULL) receives the index's digest,
+ * manifest_digests[i] (may be NULL) that of imgs[i]'s manifest. */
+int oci_write_index (const char *blob_dir, const struct oci_image *const *imgs, size_t n, enum oci_format fmt,
+                     const char *out_path, char index_digest[LAYER_DIGEST_LEN],
+                     char (*manifest_digests)[LAYER_DIGEST_LEN], pgimg_error_t *err);
+
 /* Write the image whose manifest, config and layers are in the store
  * blob_dir (a pulled image) as one tarball at out_path, an OCI layout
  * and a docker-archive named tag ("host:port/name:tag"), atomically.

@@ -70,6 +70,11 @@ int oci_manifest_json (const struct oci_image *img, const struct oci_blob *confi
 /* oci_write_blobs, telling the caller both blobs. */
 int oci_write_blobs_full (const char *blob_dir, const struct oci_image *img,
                           struct oci_blobs *out, pgimg_error_t *err);
+/* Write the image index of the n images imgs (their blobs written
+ * already, blobs[i] for imgs[i]): one manifest descriptor per image,
+ * with its platform, in the order given.  *out describes it. */
+int oci_write_index_blob (const char *blob_dir, const struct oci_image *const *imgs, const struct oci_blobs *blobs,
+                          size_t n, struct oci_blob *out, pgimg_error_t *err);
 
 /* ---- layout.c ---- */
 
@@ -99,6 +104,13 @@ struct oci_layout {
  * size than its descriptor says. */
 int oci_layout_build (const char *blob_dir, const struct oci_image *img,
                       const struct oci_blobs *blobs, struct oci_layout *out, pgimg_error_t *err);
+/* The entries of the layout of the n images imgs under one image index
+ * (index_blob, from oci_write_index_blob): index.json names the index
+ * once per tag of imgs[0]; manifest.json lists every image with its
+ * own tags, for `docker load`. */
+int oci_layout_build_index (const char *blob_dir, const struct oci_image *const *imgs,
+                            const struct oci_blobs *blobs, size_t n, const struct oci_blob *index_blob,
+                            struct oci_layout *out, pgimg_error_t *err);
 void oci_layout_free (struct oci_layout *l);
 /* The entries of the layout of an image already in blob_dir, whose
  * manifest is manifest_digest (read and checked through the store),

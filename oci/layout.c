@@ -94,37 +94,39 @@ add_blob (struct oci_layout *l, const char *blob_dir, const char *digest, uint64
         return 0;
 }
 
-/* index.json: one manifest descriptor per tag, annotated the way
+/* index.json: one descriptor of target per tag, annotated the way
  * `docker save` (Docker 25 and later) does, so that containerd and
- * skopeo find each tag by name. */
+ * skopeo find each tag by name.  arch: the platform of a manifest;
+ * NULL for an image index, which holds the platforms itself. */
 static int
-index_json (const struct oci_image *img, const struct oci_blobs *blobs, struct buf *out,
-            pgimg_error_t *err)
+index_json (const char *const *tags, const char *media_type, const struct oci_blob *target, const char *arch,
+            struct buf *out, pgimg_error_t *err)
 {
         cleanup_json json_t *index = json_object ();
         cleanup_json json_t *manifests = json_array ();
 
         if (index == NULL || manifests == NULL)
                 goto oom;
-        for (const char *const *t = img->tags; *t != NULL; t++) {
+        for (const char *const *t = tags; *t != NULL; t++) {
                 struct oci_ref r;
                 cleanup_free char *full = NULL;
-                json_t *d, *annotations, *platform;
+                json_t *d, *annotations;
 
                 if (oci_ref_parse (*t, &r, err) < 0)
                         return -1;
                 full = oci_ref_full (&r);
-                d = oci_json_descriptor (OCI_MEDIA_MANIFEST, blobs->manifest.digest, blobs->manifest.size);
+                d = oci_json_descriptor (media_type, target->digest, target->size);
                 if (json_array_append_new (manifests, d) < 0 || full == NULL) {
                         oci_ref_free (&r);
                         goto oom;
                 }
                 annotations = json_pack ("{s:s, s:s}", "io.containerd.image.name", full,
                                          "org.opencontainers.image.ref.name", r.tag);
-                platform = json_pack ("{s:s, s:s}", "architecture", img->architecture, "os", "linux");
                 oci_ref_free (&r);
-                if (json_object_set_new (d, "annotations", annotations) < 0
-                    || json_object_set_new (d, "platform", platform) < 0)
+                if (json_object_set_new (d, "annotations", annotations) < 0)
+                        goto oom;
+                if (arch != NULL
+                    && json_object_set_new (d, "platform", json_pack ("{s:s, s:s}", "architecture", arch, "os", "linux")) < 0)
                         goto oom;
         }
         if (json_object_set_new (index, "schemaVersion", json_integer (2)) < 0
@@ -149,19 +151,18 @@ blob_name (const char *digest)
  * layer against rootfs.diff_ids, so the layer paths may name compressed
  * blobs.  repositories is only read by the Engine when manifest.json is
  * missing; it is written as `docker save` writes it (the top layer's
- * diff_id per tag) for older readers. */
+ * diff_id per tag) for older readers.  docker_item appends one image to
+ * both. */
 static int
-docker_json (const struct oci_image *img, const struct oci_blobs *blobs, struct buf *manifest_out,
-             struct buf *repositories_out, pgimg_error_t *err)
+docker_item (const struct oci_image *img, const struct oci_blobs *blobs, json_t *list, json_t *repos,
+             pgimg_error_t *err)
 {
-        cleanup_json json_t *list = json_array ();
         cleanup_json json_t *item = json_object ();
         cleanup_json json_t *tags = json_array ();
         cleanup_json json_t *layers = json_array ();
-        cleanup_json json_t *repos = json_object ();
         const char *top = img->n_layers ? store_digest_hex (img->layers[img->n_layers - 1].diff_id) : NULL;
 
-        if (list == NULL || item == NULL || tags == NULL || layers == NULL || repos == NULL)
+        if (item == NULL || tags == NULL || layers == NULL)
                 goto oom;
         for (size_t i = 0; i < img->n_layers; i++)
                 if (json_array_append_new (layers, blob_name (img->layers[i].digest)) < 0)
@@ -192,11 +193,26 @@ docker_json (const struct oci_image *img, const struct oci_blobs *blobs, struct 
             || json_object_set_new (item, "Layers", steal_pointer (&layers)) < 0
             || json_array_append_new (list, steal_pointer (&item)) < 0)
                 goto oom;
-        if (oci_json_dump (list, manifest_out, err) < 0 || oci_json_dump (repos, repositories_out, err) < 0)
-                return -1;
         return 0;
 oom:
         return pgimg_make_error (err, ENOMEM, "manifest.json: out of memory");
+}
+
+static int
+docker_json (const struct oci_image *const *imgs, const struct oci_blobs *blobs, size_t n, struct buf *manifest_out,
+             struct buf *repositories_out, pgimg_error_t *err)
+{
+        cleanup_json json_t *list = json_array ();
+        cleanup_json json_t *repos = json_object ();
+
+        if (list == NULL || repos == NULL)
+                return pgimg_make_error (err, ENOMEM, "manifest.json: out of memory");
+        for (size_t i = 0; i < n; i++)
+                if (docker_item (imgs[i], &blobs[i], list, repos, err) < 0)
+                        return -1;
+        if (oci_json_dump (list, manifest_out, err) < 0 || oci_json_dump (repos, repositories_out, err) < 0)
+                return -1;
+        return 0;
 }
 
 static int
@@ -205,29 +221,31 @@ compare_entries (const void *a, const void *b)
         return strcmp (((const struct oci_entry *) a)->name, ((const struct oci_entry *) b)->name);
 }
 
-int
-oci_layout_build (const char *blob_dir, const struct oci_image *img, const struct oci_blobs *blobs,
-                  struct oci_layout *out, pgimg_error_t *err)
+/* The layers, config and manifest of each image, then the files of
+ * the layout with index.json as given; sorted. */
+static int
+layout_finish (const char *blob_dir, const struct oci_image *const *imgs, const struct oci_blobs *blobs, size_t n,
+               struct buf *index, struct oci_layout *out, pgimg_error_t *err)
 {
-        cleanup_buf struct buf index = BUF_INIT;
         cleanup_buf struct buf manifest = BUF_INIT;
         cleanup_buf struct buf repositories = BUF_INIT;
         cleanup_buf struct buf layout = BUF_INIT;
 
-        for (size_t i = 0; i < img->n_layers; i++)
-                if (add_blob (out, blob_dir, img->layers[i].digest, img->layers[i].size, err) < 0)
-                        return pgimg_error_wrap (err, "layer %zu", i);
-        if (add_blob (out, blob_dir, blobs->config.digest, blobs->config.size, err) < 0
-            || add_blob (out, blob_dir, blobs->manifest.digest, blobs->manifest.size, err) < 0)
-                return -1;
-        if (index_json (img, blobs, &index, err) < 0
-            || docker_json (img, blobs, &manifest, &repositories, err) < 0)
+        for (size_t k = 0; k < n; k++) {
+                for (size_t i = 0; i < imgs[k]->n_layers; i++)
+                        if (add_blob (out, blob_dir, imgs[k]->layers[i].digest, imgs[k]->layers[i].size, err) < 0)
+                                return pgimg_error_wrap (err, "layer %zu", i);
+                if (add_blob (out, blob_dir, blobs[k].config.digest, blobs[k].config.size, err) < 0
+                    || add_blob (out, blob_dir, blobs[k].manifest.digest, blobs[k].manifest.size, err) < 0)
+                        return -1;
+        }
+        if (docker_json (imgs, blobs, n, &manifest, &repositories, err) < 0)
                 return -1;
         if (buf_adds (&layout, oci_layout_json) < 0)
                 return pgimg_make_error (err, ENOMEM, "oci-layout: out of memory");
         if (add_dir (out, "blobs", err) < 0 || add_dir (out, "blobs/sha256", err) < 0
             || add_file (out, "oci-layout", &layout, err) < 0
-            || add_file (out, "index.json", &index, err) < 0
+            || add_file (out, "index.json", index, err) < 0
             || add_file (out, "manifest.json", &manifest, err) < 0
             || add_file (out, "repositories", &repositories, err) < 0)
                 return -1;
@@ -235,6 +253,31 @@ oci_layout_build (const char *blob_dir, const struct oci_image *img, const struc
          * tarball, and each directory comes before what it holds. */
         qsort (out->v, out->n, sizeof (out->v[0]), compare_entries);
         return 0;
+}
+
+int
+oci_layout_build (const char *blob_dir, const struct oci_image *img, const struct oci_blobs *blobs,
+                  struct oci_layout *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf index = BUF_INIT;
+
+        if (index_json (img->tags, OCI_MEDIA_MANIFEST, &blobs->manifest, img->architecture, &index, err) < 0)
+                return -1;
+        return layout_finish (blob_dir, &img, blobs, 1, &index, out, err);
+}
+
+int
+oci_layout_build_index (const char *blob_dir, const struct oci_image *const *imgs, const struct oci_blobs *blobs,
+                        size_t n, const struct oci_blob *index_blob, struct oci_layout *out, pgimg_error_t *err)
+{
+        cleanup_buf struct buf index = BUF_INIT;
+
+        if (n == 0)
+                return pgimg_make_error (err, EINVAL, "an image index of no image");
+        if (add_blob (out, blob_dir, index_blob->digest, index_blob->size, err) < 0
+            || index_json (imgs[0]->tags, OCI_MEDIA_INDEX, index_blob, NULL, &index, err) < 0)
+                return -1;
+        return layout_finish (blob_dir, imgs, blobs, n, &index, out, err);
 }
 
 void

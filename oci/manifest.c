@@ -231,3 +231,32 @@ oci_write_blobs (const char *blob_dir, const struct oci_image *img,
         memcpy (manifest_digest, blobs.manifest.digest, LAYER_DIGEST_LEN);
         return 0;
 }
+
+int
+oci_write_index_blob (const char *blob_dir, const struct oci_image *const *imgs, const struct oci_blobs *blobs,
+                      size_t n, struct oci_blob *out, pgimg_error_t *err)
+{
+        cleanup_json json_t *index = json_object ();
+        cleanup_json json_t *manifests = json_array ();
+        cleanup_buf struct buf bytes = BUF_INIT;
+
+        if (index == NULL || manifests == NULL)
+                goto oom;
+        for (size_t i = 0; i < n; i++) {
+                json_t *d = oci_json_descriptor (OCI_MEDIA_MANIFEST, blobs[i].manifest.digest, blobs[i].manifest.size);
+                if (json_array_append_new (manifests, d) < 0
+                    || json_object_set_new (d, "platform", json_pack ("{s:s, s:s}", "architecture",
+                                                                      imgs[i]->architecture, "os", "linux"))
+                               < 0)
+                        goto oom;
+        }
+        if (json_object_set_new (index, "schemaVersion", json_integer (2)) < 0
+            || json_object_set_new (index, "mediaType", json_string (OCI_MEDIA_INDEX)) < 0
+            || json_object_set_new (index, "manifests", steal_pointer (&manifests)) < 0)
+                goto oom;
+        if (oci_json_dump (index, &bytes, err) < 0 || write_blob (blob_dir, &bytes, out, err) < 0)
+                return pgimg_error_wrap (err, "write the image index");
+        return 0;
+oom:
+        return pgimg_make_error (err, ENOMEM, "image index: out of memory");
+}

@@ -378,24 +378,34 @@ read_config (struct oci_read *r, json_t *config, pgimg_error_t *err)
         return 0;
 }
 
+/* The config and layers of the image whose manifest is m (already in
+ * the store, r->manifest_* set). */
+static int
+read_rest (struct source *s, json_t *manifest, struct oci_read *r, pgimg_error_t *err)
+{
+        cleanup_buf struct buf raw = BUF_INIT;
+        cleanup_json json_t *config = NULL;
+        const char *digest;
+
+        if (descriptor (json_object_get (manifest, "config"), "the config", &digest, &r->config_size, err) < 0
+            || (config = load_blob (s, digest, r->config_size, "the config", &raw, err)) == NULL)
+                return -1;
+        snprintf (r->config_digest, sizeof (r->config_digest), "%s", digest);
+        r->config_size = raw.len;
+        if (read_layers (s, manifest, r, err) < 0 || read_config (r, config, err) < 0)
+                return -1;
+        return 0;
+}
+
 static int
 read_image (struct source *s, const char *path, const char *blob_dir, struct oci_read *r, pgimg_error_t *err)
 {
         cleanup_buf struct buf index = BUF_INIT;
-        cleanup_buf struct buf raw = BUF_INIT;
         cleanup_json json_t *manifest = NULL;
-        cleanup_json json_t *config = NULL;
-        const char *digest;
 
         if (source_open (s, path, blob_dir, &index, err) < 0)
                 return -1;
-        if ((manifest = find_manifest (s, &index, r, err)) == NULL
-            || descriptor (json_object_get (manifest, "config"), "the config", &digest, &r->config_size, err) < 0
-            || (config = load_blob (s, digest, r->config_size, "the config", &raw, err)) == NULL)
-                return pgimg_error_wrap (err, "image `%s`", path);
-        snprintf (r->config_digest, sizeof (r->config_digest), "%s", digest);
-        r->config_size = raw.len;
-        if (read_layers (s, manifest, r, err) < 0 || read_config (r, config, err) < 0)
+        if ((manifest = find_manifest (s, &index, r, err)) == NULL || read_rest (s, manifest, r, err) < 0)
                 return pgimg_error_wrap (err, "image `%s`", path);
         return 0;
 }
@@ -412,6 +422,160 @@ oci_read_image (const char *path, const char *blob_dir, struct oci_read *r, pgim
         ret = read_image (&s, path, blob_dir, r, err);
         source_close (&s);
         return ret;
+}
+
+/* ---- every platform of an image index ---- */
+
+/* 1 when the image holds the blob digest (not checked yet). */
+static int
+source_has (struct source *s, const char *digest)
+{
+        const char *hex = store_digest_hex (digest);
+        struct stat st;
+
+        if (hex == NULL)
+                return 0;
+        if (!s->is_tar)
+                return fstatat (s->sha_fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        for (size_t i = 0; i < s->imp.n; i++)
+                if (strcmp (s->imp.v[i].hex, hex) == 0)
+                        return 1;
+        return 0;
+}
+
+/* The index's manifests when the image holds every one of them (what
+ * `pgimg build --platform A,B` writes); NULL when one is missing (a
+ * `docker save` of one platform of a multi-platform image names the
+ * others without their blobs): then the image is read as one. */
+static json_t *
+complete_manifests (struct source *s, json_t *index)
+{
+        json_t *list = json_object_get (index, "manifests"), *d;
+        size_t i;
+
+        if (!json_is_array (list) || json_array_size (list) == 0)
+                return NULL;
+        json_array_foreach (list, i, d)
+        if (!source_has (s, json_string_value (json_object_get (d, "digest"))))
+                return NULL;
+        return list;
+}
+
+/* One platform's image: its descriptor in the index must say the
+ * platform, name an image manifest, and agree with the config. */
+static int
+read_platform (struct source *s, json_t *desc, size_t i, struct oci_read *r, pgimg_error_t *err)
+{
+        cleanup_buf struct buf raw = BUF_INIT;
+        cleanup_json json_t *m = NULL;
+        json_t *p = json_object_get (desc, "platform");
+        const char *arch = json_string_value (json_object_get (p, "architecture"));
+        const char *os = json_string_value (json_object_get (p, "os"));
+        const char *media = json_string_value (json_object_get (desc, "mediaType")), *digest;
+        uint64_t size;
+
+        if (arch == NULL || os == NULL)
+                return pgimg_make_error (err, EINVAL, "manifest %zu of the index has no platform", i + 1);
+        if (media_is_index (media))
+                return pgimg_make_error (err, EINVAL, "manifest %zu of the index is an index itself; refused", i + 1);
+        if (descriptor (desc, "a manifest of the index", &digest, &size, err) < 0
+            || (m = load_blob (s, digest, size, "a manifest of the index", &raw, err)) == NULL)
+                return -1;
+        if (media == NULL)
+                media = json_string_value (json_object_get (m, "mediaType"));
+        snprintf (r->manifest_digest, sizeof (r->manifest_digest), "%s", digest);
+        r->manifest_size = raw.len;
+        if ((r->manifest_media_type = strdup (media ? media : OCI_MEDIA_MANIFEST)) == NULL)
+                return oom (err);
+        if (read_rest (s, m, r, err) < 0)
+                return pgimg_error_wrap (err, "%s/%s", os, arch);
+        if (r->architecture == NULL || strcmp (r->architecture, arch) != 0)
+                return pgimg_make_error (err, EINVAL, "the index says %s/%s, the config of its manifest says %s; refused", os,
+                                         arch, r->architecture ? r->architecture : "no architecture");
+        return 0;
+}
+
+static int
+read_platforms (struct source *s, json_t *list, struct oci_read_index *x, pgimg_error_t *err)
+{
+        json_t *d;
+        size_t i;
+
+        if ((x->images = calloc (json_array_size (list), sizeof (*x->images))) == NULL)
+                return oom (err);
+        json_array_foreach (list, i, d)
+        {
+                x->n = i + 1;
+                if ((x->images[i].blob_dir = strdup (s->blob_dir)) == NULL)
+                        return oom (err);
+                if (read_platform (s, d, i, &x->images[i], err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* index.json's (first) entry: an image index whose manifests are all
+ * in the image gives one image per platform; anything else one image,
+ * read as oci_read_image reads it. */
+static int
+read_index (struct source *s, const char *path, const char *blob_dir, struct oci_read_index *x, pgimg_error_t *err)
+{
+        cleanup_buf struct buf index = BUF_INIT;
+        cleanup_buf struct buf raw = BUF_INIT;
+        cleanup_json json_t *top = NULL;
+        cleanup_json json_t *inner = NULL;
+        cleanup_json json_t *manifest = NULL;
+        json_t *desc, *list = NULL;
+        const char *digest, *media;
+        uint64_t size;
+
+        if (source_open (s, path, blob_dir, &index, err) < 0)
+                return -1;
+        if ((top = parse_json (&index, "index.json", err)) == NULL)
+                return pgimg_error_wrap (err, "image `%s`", path);
+        desc = json_array_get (json_object_get (top, "manifests"), 0);
+        media = json_string_value (json_object_get (desc, "mediaType"));
+        if (desc != NULL && media_is_index (media)) {
+                if (descriptor (desc, "the image index", &digest, &size, err) < 0
+                    || (inner = load_blob (s, digest, size, "the image index", &raw, err)) == NULL)
+                        return pgimg_error_wrap (err, "image `%s`", path);
+                list = complete_manifests (s, inner);
+        }
+        if (list != NULL) {
+                snprintf (x->digest, sizeof (x->digest), "%s", digest);
+                x->size = raw.len;
+                if (read_platforms (s, list, x, err) < 0)
+                        return pgimg_error_wrap (err, "image `%s`", path);
+                return 0;
+        }
+        if ((x->images = calloc (1, sizeof (*x->images))) == NULL || (x->images[0].blob_dir = strdup (blob_dir)) == NULL)
+                return oom (err);
+        x->n = 1;
+        if ((manifest = find_manifest (s, &index, &x->images[0], err)) == NULL
+            || read_rest (s, manifest, &x->images[0], err) < 0)
+                return pgimg_error_wrap (err, "image `%s`", path);
+        return 0;
+}
+
+int
+oci_read_index (const char *path, const char *blob_dir, struct oci_read_index *x, pgimg_error_t *err)
+{
+        struct source s = { .sha_fd = -1, .imp = OCI_IMPORT_INIT };
+        int ret;
+
+        memset (x, 0, sizeof (*x));
+        ret = read_index (&s, path, blob_dir, x, err);
+        source_close (&s);
+        return ret;
+}
+
+void
+oci_read_index_free (struct oci_read_index *x)
+{
+        for (size_t i = 0; i < x->n; i++)
+                oci_read_free (&x->images[i]);
+        free (x->images);
+        memset (x, 0, sizeof (*x));
 }
 
 void

@@ -42,4 +42,25 @@ struct oci_read {
 int oci_read_image (const char *path, const char *blob_dir, struct oci_read *out, pgimg_error_t *err);
 void oci_read_free (struct oci_read *r);
 
+/* An image of one or several platforms. */
+struct oci_read_index {
+        char digest[LAYER_DIGEST_LEN];  /* the image index; "" for one image */
+        uint64_t size;
+        struct oci_read *images;        /* one per platform, in the index's order */
+        size_t n;
+};
+
+/* Read the image at path as oci_read_image does, every platform of it:
+ * when index.json names an image index (application/vnd.oci.image.index.v1+json,
+ * or a Docker manifest list) whose manifests are all in the image (as
+ * `pgimg build --platform linux/amd64,linux/arm64` writes), one image
+ * per manifest, each of which must say its platform, be an image
+ * manifest and have a config of that architecture; otherwise (an index
+ * that names manifests the image does not hold, as a `docker save` of
+ * one platform does, or a plain manifest) the one image oci_read_image
+ * would read, with digest "".  Release with oci_read_index_free, also
+ * after a failure. */
+int oci_read_index (const char *path, const char *blob_dir, struct oci_read_index *x, pgimg_error_t *err);
+void oci_read_index_free (struct oci_read_index *x);
+
 #endif

@@ -237,13 +237,20 @@ struct reg_image {
         struct reg_blob *blobs;         /* config first, then the layers */
         size_t n_blobs;
         char *sbom_path;                /* <tarball>.spdx.json beside it, or NULL */
+        /* An image index: manifest* above are the index's, blobs those of
+         * every platform once (borrowed from platforms[i]), and each
+         * platform's manifest goes up before the index. */
+        struct reg_image *platforms;
+        size_t n_platforms;
 };
 #define REG_IMAGE_INIT { 0 }
 
 /* Open an image tarball (an OCI layout inside a tar, as `pgimg build`
  * and `docker save` write) or an OCI layout directory, through
- * oci_read_image: every blob is put into the store blob_dir, checked,
- * and opened from there. */
+ * oci_read_index: every blob is put into the store blob_dir, checked,
+ * and opened from there.  An image index of several platforms whose
+ * manifests the image holds opens as one image per platform under the
+ * index (img->platforms). */
 int reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err);
 /* The image whose manifest is manifest_digest in the store blob_dir:
  * the manifest read and every blob opened through the store (checked). */

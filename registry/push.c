@@ -6,7 +6,8 @@
  * following the Location of the last answer; a dropped chunk is resumed
  * from the offset the registry reports.  Then the manifest with its own
  * media type, then the other tags, so no tag ever names a manifest
- * whose blobs are missing.
+ * whose blobs are missing.  An image index: the blobs of every
+ * platform, each platform's manifest by digest, then the index.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -418,6 +419,15 @@ push_tags (struct push *p, pgimg_error_t *err)
                                          img->manifest_digest, p->ref.digest);
         if (reg_conn_new (&p->c, &k, err) < 0)
                 return -1;
+        /* An index: each platform's manifest by its digest, before the
+         * index that names them goes under a tag. */
+        for (size_t i = 0; i < img->n_platforms; i++) {
+                const struct reg_image *m = &img->platforms[i];
+                if (put_manifest (k, p, m->manifest_digest, m->manifest, m->manifest_len, m->manifest_media_type,
+                                  m->manifest_digest, err)
+                    < 0)
+                        return -1;
+        }
         if (put_manifest (k, p, first, img->manifest, img->manifest_len, img->manifest_media_type,
                           img->manifest_digest, err)
             < 0)
@@ -499,6 +509,8 @@ reg_push_image (const struct reg_image *img, const char *dest, const struct regi
         strcpy (stats->manifest_digest, img->manifest_digest);
         if (opts->sign_key && reg_key_check (opts->sign_key, 1, err) < 0)
                 return -1;
+        if (registry_is_s3 (dest) && img->n_platforms > 0)
+                return pgimg_make_error (err, ENOTSUP, "an image of several platforms goes to a registry, not to S3 yet; push one platform's image (pgimg build --platform linux/ARCH)");
         if (registry_is_s3 (dest))
                 return reg_s3_push (img, dest, opts, stats, err);
         return push_registry (img, dest, opts, stats, err);

@@ -85,18 +85,76 @@ sbom_beside (const char *path, struct reg_image *img, pgimg_error_t *err)
         return 0;
 }
 
+/* Every platform's blobs once, borrowed: two platforms may share one
+ * (the same file in a layer of each). */
+static int
+index_blobs (struct reg_image *img, pgimg_error_t *err)
+{
+        size_t total = 0;
+
+        for (size_t i = 0; i < img->n_platforms; i++)
+                total += img->platforms[i].n_blobs;
+        if ((img->blobs = calloc (total ? total : 1, sizeof (*img->blobs))) == NULL)
+                return pgimg_make_error (err, ENOMEM, "push: out of memory");
+        for (size_t i = 0; i < img->n_platforms; i++)
+                for (size_t j = 0; j < img->platforms[i].n_blobs; j++) {
+                        const struct reg_blob *b = &img->platforms[i].blobs[j];
+                        size_t k = 0;
+                        while (k < img->n_blobs && strcmp (img->blobs[k].digest, b->digest) != 0)
+                                k++;
+                        if (k < img->n_blobs)
+                                continue;
+                        img->blobs[img->n_blobs] = *b;
+                        img->blobs[img->n_blobs++].owns_fd = 0;
+                }
+        return 0;
+}
+
+/* The index x->digest and one image per platform, from the store. */
+static int
+open_index (const char *blob_dir, const struct oci_read_index *x, struct reg_image *img, pgimg_error_t *err)
+{
+        cleanup_buf struct buf raw = BUF_INIT;
+
+        if (store_read (blob_dir, x->digest, REG_MAX_MANIFEST_BYTES, &raw, err) < 0)
+                return -1;
+        snprintf (img->manifest_digest, sizeof (img->manifest_digest), "%s", x->digest);
+        img->manifest = buf_detach (&raw, &img->manifest_len);
+        /* An OCI index or a Docker manifest list: the type it says. */
+        img->manifest_media_type = reg_json_media_type (img->manifest ? img->manifest : "", img->manifest_len);
+        if (img->manifest_media_type == NULL || !reg_media_is_index (img->manifest_media_type)) {
+                free (img->manifest_media_type);
+                img->manifest_media_type = strdup (REG_MEDIA_OCI_INDEX);
+        }
+        img->platforms = calloc (x->n, sizeof (*img->platforms));
+        if (img->manifest == NULL || img->manifest_media_type == NULL || img->platforms == NULL)
+                return pgimg_make_error (err, ENOMEM, "push: out of memory");
+        for (size_t i = 0; i < x->n; i++) {
+                img->n_platforms = i + 1;
+                if (reg_image_from_store (blob_dir, x->images[i].manifest_digest, &img->platforms[i], err) < 0)
+                        return -1;
+        }
+        return index_blobs (img, err);
+}
+
 int
 reg_image_open (const char *path, const char *blob_dir, struct reg_image *img, pgimg_error_t *err)
 {
-        struct oci_read r;
+        struct oci_read_index x;
         int ret;
 
         memset (img, 0, sizeof (*img));
-        ret = oci_read_image (path, blob_dir, &r, err);
-        if (ret == 0 && (ret = reg_image_from_store (blob_dir, r.manifest_digest, img, err)) < 0)
-                pgimg_error_wrap (err, "image `%s`", path);
-        oci_read_free (&r);
-        if (ret == 0 && (ret = sbom_beside (path, img, err)) < 0)
+        ret = oci_read_index (path, blob_dir, &x, err);
+        if (ret == 0) {
+                ret = x.digest[0] != '\0' ? open_index (blob_dir, &x, img, err)
+                                          : reg_image_from_store (blob_dir, x.images[0].manifest_digest, img, err);
+                if (ret < 0)
+                        pgimg_error_wrap (err, "image `%s`", path);
+        }
+        oci_read_index_free (&x);
+        if (ret == 0)
+                ret = sbom_beside (path, img, err);
+        if (ret < 0)
                 reg_image_close (img);
         return ret;
 }
@@ -107,6 +165,9 @@ reg_image_close (struct reg_image *img)
         for (size_t i = 0; i < img->n_blobs; i++)
                 if (img->blobs[i].owns_fd && img->blobs[i].fd >= 0)
                         close (img->blobs[i].fd);
+        for (size_t i = 0; i < img->n_platforms; i++)
+                reg_image_close (&img->platforms[i]);
+        free (img->platforms);
         free (img->blobs);
         free (img->manifest);
         free (img->manifest_media_type);

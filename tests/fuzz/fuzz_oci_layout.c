@@ -57,31 +57,76 @@ put_blob (const struct buf *b, struct buf *into, const char *digest_name, const 
         replace (into, size_name, value);
 }
 
+/* oci_read_index: every image it gives has layers and KEY=VALUE Env;
+ * an image index gives images whose config says an architecture. */
+static void
+read_index (const char *layout, const char *store)
+{
+        pgimg_error_t err = NULL;
+        struct oci_read_index x;
+
+        if (oci_read_index (layout, store, &x, &err) == 0) {
+                if (x.n == 0 || (x.digest[0] == '\0' && x.n != 1))
+                        abort ();
+                for (size_t i = 0; i < x.n; i++) {
+                        if (x.images[i].n_layers == 0 || x.images[i].env == NULL)
+                                abort ();
+                        if (x.digest[0] != '\0' && x.images[i].architecture == NULL)
+                                abort ();
+                }
+        }
+        pgimg_error_free (&err);
+        oci_read_index_free (&x);
+}
+
+/* The n-th NUL-separated document of data into *out (0 when missing). */
+static int
+document (const char *text, const char *end, int n, struct buf *out)
+{
+        for (; n > 0; n--) {
+                const char *nul = memchr (text, '\0', (size_t) (end - text));
+                if (nul == NULL)
+                        return 0;
+                text = nul + 1;
+        }
+        const char *nul = memchr (text, '\0', (size_t) (end - text));
+        buf_add (out, text, (size_t) ((nul ? nul : end) - text));
+        return 1;
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
         const char *text = (const char *) data, *end = text + size;
-        const char *nul1 = memchr (text, '\0', size);
-        const char *nul2 = nul1 ? memchr (nul1 + 1, '\0', (size_t) (end - nul1 - 1)) : NULL;
-        struct buf index = BUF_INIT, manifest = BUF_INIT, config = BUF_INIT, layer = BUF_INIT;
+        struct buf index = BUF_INIT, inner = BUF_INIT, manifest = BUF_INIT, config = BUF_INIT, layer = BUF_INIT;
+        int four = document (text, end, 3, &config);
         char *layout, *blobs, *store;
         pgimg_error_t err = NULL;
         struct oci_read r;
 
-        if (nul2 == NULL)
+        buf_release (&config);
+        if (!document (text, end, 2, &config))
                 return 0;
+        if (four) {
+                buf_release (&config);
+                document (text, end, 1, &inner);
+                document (text, end, 2, &manifest);
+                document (text, end, 3, &config);
+        } else {
+                document (text, end, 1, &manifest);
+        }
+        document (text, end, 0, &index);
         layout = fuzz_path ("layout");
         blobs = fuzz_path ("layout/blobs/sha256");
         store = fuzz_path ("store");
         if (fs_mkdir_p (blobs, 0755, &err) < 0 || fs_mkdir_p (store, 0755, &err) < 0)
                 abort ();
-        buf_add (&index, text, (size_t) (nul1 - text));
-        buf_add (&manifest, nul1 + 1, (size_t) (nul2 - nul1 - 1));
-        buf_add (&config, nul2 + 1, (size_t) (end - nul2 - 1));
         buf_add (&layer, "", 0);
         put_blob (&layer, &manifest, "@LAYER", "@LSIZE");
         put_blob (&config, &manifest, "@CONFIG", "@CSIZE");
-        put_blob (&manifest, &index, "@MANIFEST", "@MSIZE");
+        put_blob (&manifest, four ? &inner : &index, "@MANIFEST", "@MSIZE");
+        if (four)
+                put_blob (&inner, &index, "@INDEX", "@ISIZE");
         free (fuzz_file ("layout/index.json", (const uint8_t *) index.data, index.len));
         if (oci_read_image (layout, store, &r, &err) == 0) {
                 if (r.n_layers == 0 || r.env == NULL)
@@ -92,9 +137,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
         pgimg_error_free (&err);
         oci_read_free (&r);
+        fuzz_rm (store);
+        if (fs_mkdir_p (store, 0755, &err) < 0)
+                abort ();
+        read_index (layout, store);
         fuzz_rm (layout);
         fuzz_rm (store);
         buf_release (&index);
+        buf_release (&inner);
         buf_release (&manifest);
         buf_release (&config);
         buf_release (&layer);

@@ -36,7 +36,10 @@ for slice in 0/3 4/3 x 1/0; do
 	expect "list --slice $slice is a usage error" 2 "slice: .$slice. is not a slice: write I/N" p list --extensions --slice "$slice"
 done
 expect "a typo in --with fails the plan as it would the build" 1 'pgvectr' p build postgres-18 --with pgvectr --plan
-expect "an unknown platform lists the known ones" 2 'unknown platform .linux/s390x.; use linux/amd64 or linux/arm64' p build postgres-18 --platform linux/s390x
+expect "an unknown platform lists the known ones" 2 'unknown platform .linux/s390x.; use linux/amd64, linux/arm64 or both, comma-separated' p build postgres-18 --platform linux/s390x
+expect "a platform named twice is a usage error" 2 'platform linux/arm64 given twice' p build postgres-18 --platform linux/arm64,linux/amd64,linux/arm64
+expect "an image index refuses --plan" 2 '--plan takes one platform' p build postgres-18 --platform linux/amd64,linux/arm64 --plan
+expect "an image index refuses disk images" 2 'disk images are amd64 only' p build postgres-18 --platform linux/amd64,linux/arm64 --format disk
 expect "arm64 refuses jit for now" 1 'the jit layer is not built for arm64 yet' p build postgres-18 --platform linux/arm64 --with jit --plan
 expect "arm64 refuses an extension it cannot cross-build, naming it" 1 'extension .pgtap. is not built for arm64 yet: its build package .patch.' p build postgres-18 --platform linux/arm64 --with pgtap --plan
 expect "arm64 refuses a Debian build with no arm64 .deb pinned, naming the field" 1 'extension .pg_cron@1.4.2.: no Debian arm64 build for PostgreSQL 15 is pinned; add it to debs_arm64' p build postgres-15 --platform linux/arm64 --with pg_cron --plan

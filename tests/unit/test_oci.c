@@ -23,6 +23,7 @@
 #include "common/sha256.h"
 #include "oci/image.h"
 #include "oci/internal.h"
+#include "oci/read.h"
 
 #define EPOCH 1700000000        /* 2023-11-14T22:13:20Z */
 
@@ -731,6 +732,70 @@ formats_parse (void **state)
         pgimg_error_free (&err);
 }
 
+/* Two platforms as one image index: the same bytes twice, each
+ * manifest the one a single-platform write gives, the index naming
+ * both platforms, and read back one image per platform (and the amd64
+ * one by a reader of one image). */
+static void
+index_of_two_platforms (void **state)
+{
+        static const char *const arm_tags[] = { "pgimg/postgres:15.18-arm64", NULL };
+        struct fixture *f = *state;
+        struct oci_image amd = test_image (f), arm = test_image (f);
+        const struct oci_image *imgs[] = { &amd, &arm }, *twice[] = { &amd, &amd };
+        cleanup_free char *out1 = path_in (f, "index1.tar"), *out2 = path_in (f, "index2.tar");
+        cleanup_free char *single = path_in (f, "single.tar"), *store = path_in (f, "store");
+        cleanup_buf struct buf a = BUF_INIT, b = BUF_INIT;
+        char index[LAYER_DIGEST_LEN], index2[LAYER_DIGEST_LEN], one[LAYER_DIGEST_LEN];
+        char manifests[2][LAYER_DIGEST_LEN];
+        struct oci_read_index x;
+        struct oci_read r;
+        pgimg_error_t err = NULL;
+        json_t *j;
+
+        arm.architecture = "arm64";
+        arm.tags = arm_tags;
+        assert_int_equal (oci_write_index (f->blobs, imgs, 2, OCI_FORMAT_ARCHIVE, out1, index, manifests, &err), 0);
+        assert_int_equal (oci_write_index (f->blobs, imgs, 2, OCI_FORMAT_ARCHIVE, out2, index2, NULL, &err), 0);
+        assert_string_equal (index, index2);
+        assert_int_equal (fs_read_file (out1, 0, &a, &err), 0);
+        assert_int_equal (fs_read_file (out2, 0, &b, &err), 0);
+        assert_int_equal (a.len, b.len);
+        assert_memory_equal (a.data, b.data, a.len);
+        assert_int_equal (oci_write_image (f->blobs, &amd, OCI_FORMAT_ARCHIVE, single, one, &err), 0);
+        assert_string_equal (manifests[0], one);
+
+        j = load_blob (f, index);
+        assert_string_equal (str_at (j, "mediaType"), OCI_MEDIA_INDEX);
+        assert_int_equal (json_array_size (json_object_get (j, "manifests")), 2);
+        assert_string_equal (str_at (json_array_get (json_object_get (j, "manifests"), 1), "platform.architecture"), "arm64");
+        assert_string_equal (str_at (json_array_get (json_object_get (j, "manifests"), 1), "digest"), manifests[1]);
+        json_decref (j);
+
+        assert_int_equal (fs_mkdir_p (store, 0755, &err), 0);
+        if (oci_read_index (out1, store, &x, &err) < 0)
+                fail_msg ("%s", err->msg);
+        assert_string_equal (x.digest, index);
+        assert_int_equal (x.n, 2);
+        assert_string_equal (x.images[0].architecture, "amd64");
+        assert_string_equal (x.images[1].architecture, "arm64");
+        assert_string_equal (x.images[1].manifest_digest, manifests[1]);
+        oci_read_index_free (&x);
+        assert_int_equal (oci_read_image (out1, store, &r, &err), 0);
+        assert_string_equal (r.manifest_digest, manifests[0]);
+        oci_read_free (&r);
+        /* A plain image reads as one, with no index digest. */
+        assert_int_equal (oci_read_index (single, store, &x, &err), 0);
+        assert_int_equal (x.n, 1);
+        assert_string_equal (x.digest, "");
+        assert_string_equal (x.images[0].manifest_digest, one);
+        oci_read_index_free (&x);
+
+        assert_true (oci_write_index (f->blobs, twice, 2, OCI_FORMAT_ARCHIVE, out2, NULL, NULL, &err) < 0);
+        assert_non_null (strstr (err->msg, "platform linux/amd64 given twice"));
+        pgimg_error_free (&err);
+}
+
 int
 main (void)
 {
@@ -739,6 +804,7 @@ main (void)
                 cmocka_unit_test_setup_teardown (config_is_canonical_json, setup, teardown),
                 cmocka_unit_test_setup_teardown (archive_is_reproducible_and_complete, setup, teardown),
                 cmocka_unit_test_setup_teardown (archive_index_and_docker_manifest, setup, teardown),
+                cmocka_unit_test_setup_teardown (index_of_two_platforms, setup, teardown),
                 cmocka_unit_test_setup_teardown (missing_layer_blob_is_named_and_nothing_left, setup, teardown),
                 cmocka_unit_test_setup_teardown (corrupt_layer_blob_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown (dir_has_the_same_files_as_the_archive, setup, teardown),
