@@ -464,7 +464,7 @@ run_update (struct engine *eng, struct smoke_update *u, size_t number, pgimg_err
                 printf ("ok %zu - %s: ALTER EXTENSION %s UPDATE", number, u->name, u->ext);
                 if (before.data && before.data[0] != '|')
                         printf (" (C functions: %.*s -> %.*s)", (int) strcspn (before.data, "|"), before.data,
-                                (int) strcspn (after.data, "|"), after.data);
+                                after.data ? (int) strcspn (after.data, "|") : 0, after.data ? after.data : "");
                 printf ("\n");
                 u->passed = 1;
         } else {
