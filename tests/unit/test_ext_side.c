@@ -47,6 +47,16 @@ get (const char *root, const char *rel)
         return buf_detach (&b, NULL);
 }
 
+/* The file holds exactly want. */
+static void
+expect_text (const char *root, const char *rel, const char *want)
+{
+        cleanup_free char *text = get (root, rel);
+
+        assert_non_null (text);
+        assert_string_equal (text, want);
+}
+
 static void
 control_values (void **state)
 {
@@ -95,8 +105,7 @@ static void
 layer_tree_side_by_side (void **state)
 {
         char tmp[] = "/tmp/pgimg-test-side-XXXXXX";
-        cleanup_free char *so = NULL, *link = NULL, *primary = NULL, *second = NULL, *install = NULL,
-                          *update = NULL, *older = NULL, *cron = NULL;
+        cleanup_free char *link = NULL, *primary = NULL, *second = NULL, *update = NULL;
         char cron_name[] = "pg_cron";
         char *const preload[] = { cron_name, NULL };
         pgimg_error_t err = NULL;
@@ -115,16 +124,13 @@ layer_tree_side_by_side (void **state)
         put (tmp, "usr/lib/postgresql/15/share/semver/semver--0.31.0--0.31.1.sql", "AS '$libdir/semver'\n");
         assert_int_equal (ext_side_by_side (tmp, "15", "0.40.0", preload, &err), 0);
 
-        so = get (tmp, "usr/lib/postgresql/15/lib/semver-0.40.0.so");
-        assert_non_null (so);
-        assert_string_equal (so, "ELF");
+        expect_text (tmp, "usr/lib/postgresql/15/lib/semver-0.40.0.so", "ELF");
         assert_true (asprintf (&link, "%s/usr/lib/postgresql/15/lib/semver.so", tmp) > 0);
         n = readlink (link, target, sizeof (target) - 1);
         assert_true (n > 0);
         target[n] = '\0';
         assert_string_equal (target, "semver-0.40.0.so");
-        cron = get (tmp, "usr/lib/postgresql/15/lib/pg_cron.so");
-        assert_non_null (cron);
+        expect_text (tmp, "usr/lib/postgresql/15/lib/pg_cron.so", "ELF");
         assert_null (get (tmp, "usr/lib/postgresql/15/lib/pg_cron-0.40.0.so"));
 
         primary = get (tmp, "usr/lib/postgresql/15/share/extension/semver.control");
@@ -138,15 +144,11 @@ layer_tree_side_by_side (void **state)
         assert_non_null (strstr (second, "relocatable = true"));
         assert_non_null (strstr (second, "\nmodule_pathname = '$libdir/semver-0.40.0'\n"));
 
-        install = get (tmp, "usr/lib/postgresql/15/share/extension/semver--0.40.0.sql");
-        assert_non_null (install);
-        assert_string_equal (install, "AS 'MODULE_PATHNAME'\n");
+        expect_text (tmp, "usr/lib/postgresql/15/share/extension/semver--0.40.0.sql", "AS 'MODULE_PATHNAME'\n");
         update = get (tmp, "usr/lib/postgresql/15/share/extension/semver--0.32.1--0.40.0.sql");
         assert_non_null (update);
         assert_non_null (strstr (update, "UPDATE pg_catalog.pg_proc SET probin = 'MODULE_PATHNAME'"));
-        older = get (tmp, "usr/lib/postgresql/15/share/extension/semver--0.31.0--0.31.1.sql");
-        assert_non_null (older);
-        assert_string_equal (older, "AS 'MODULE_PATHNAME'\n");
+        expect_text (tmp, "usr/lib/postgresql/15/share/extension/semver--0.31.0--0.31.1.sql", "AS 'MODULE_PATHNAME'\n");
         assert_int_equal (fs_rm_rf (tmp, &err), 0);
 }
 
@@ -154,7 +156,6 @@ static void
 self_versioned_and_bad_version (void **state)
 {
         char tmp[] = "/tmp/pgimg-test-side-XXXXXX";
-        cleanup_free char *loader = NULL;
         pgimg_error_t err = NULL;
 
         (void) state;
@@ -162,9 +163,7 @@ self_versioned_and_bad_version (void **state)
         put (tmp, "usr/lib/postgresql/17/lib/timescaledb.so", "loader");
         put (tmp, "usr/lib/postgresql/17/lib/timescaledb-2.17.2.so", "module");
         assert_int_equal (ext_side_by_side (tmp, "17", "2.17.2", NULL, &err), 0);
-        loader = get (tmp, "usr/lib/postgresql/17/lib/timescaledb.so");
-        assert_non_null (loader);
-        assert_string_equal (loader, "loader");
+        expect_text (tmp, "usr/lib/postgresql/17/lib/timescaledb.so", "loader");
         assert_true (ext_side_by_side (tmp, "17", "1.0'; DROP", NULL, &err) < 0);
         assert_non_null (strstr (err->msg, "version `1.0'; DROP` cannot name a library"));
         pgimg_error_free (&err);
