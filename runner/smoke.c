@@ -243,12 +243,12 @@ static const char load_query[] =
         " WHERE e.extname = :'ext' AND l.lanname = 'c';\n"
         "SELECT count(*) FROM pgimg_c, LATERAL pg_catalog.fmgr_c_validator (pgimg_c.oid) \\g /dev/null\n"
         "SELECT coalesce ((SELECT pg_catalog.string_agg (DISTINCT probin, ' ') FROM pgimg_c), '') || '|'"
-        " || coalesce ((SELECT pg_catalog.string_agg (DISTINCT pg_catalog.substring (m FROM '[^/]+$'), ' ')"
+        " || coalesce ((SELECT pg_catalog.string_agg (DISTINCT pg_catalog.substring (m, '[^/]+$'), ' ')"
         "   FROM pg_catalog.regexp_split_to_table (pg_catalog.pg_read_file ('/proc/self/maps', 0, 16777216), E'\\n') m"
         "   WHERE m ~ '/lib/postgresql/[^/]+/lib/[^/]+[.]so$'), '');\n";
 
-/* psql -tA in database smoke with -v ext=EXT, the commands on stdin
- * (script) or given with -c; its output trimmed.  0 when it ran and
+/* psql -tA in database smoke with -v ext=EXT (for a script), the
+ * commands on stdin (script) or given with -c; its output trimmed.  0 when it ran and
  * exited 0, 1 when it failed (errout says why), <0 when the engine
  * failed. */
 static int
@@ -385,17 +385,19 @@ static int
 update_new (struct engine *eng, struct smoke_update *u, struct buf *version, struct buf *errout,
             pgimg_error_t *err)
 {
-        cleanup_buf struct buf update = BUF_INIT;
+        cleanup_buf struct buf update = BUF_INIT, query = BUF_INIT;
         int rc = 0;
 
         rc |= buf_adds (&update, "ALTER EXTENSION ");
         rc |= sql_quoted (&update, u->ext, '"');
         rc |= buf_adds (&update, " UPDATE TO ");
         rc |= sql_quoted (&update, u->to, '\'');
+        /* psql's variables are not interpolated in -c commands. */
+        rc |= buf_adds (&query, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = ");
+        rc |= sql_quoted (&query, u->ext, '\'');
         if (rc < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "update test");
-        return psql_smoke (eng, u->ext, NULL, update.data,
-                           "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = :'ext'", version, errout, err);
+        return psql_smoke (eng, u->ext, NULL, update.data, query.data, version, errout, err);
 }
 
 /* The smoke test on the updated extension, when it runs in database
