@@ -19,6 +19,10 @@
 #include "common/buf.h"
 #include "common/error.h"
 
+/* The key input of a layer made for versions side by side: changed
+ * (say, " 2" appended) whenever ext_side_by_side changes what it makes. */
+#define EXT_SIDE_KEY "versioned modules"
+
 /* The value of `key` in control file text (`key = 'value'` or `key =
  * value`, # comments) into out (NUL-terminated, at most size - 1 bytes):
  * 1 when found, 0 when not, -1 when it is longer than out. */

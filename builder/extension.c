@@ -344,7 +344,7 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
                 rc |= layer_key_add (&k, "platform", env->arch, err);
         /* Only then: a single version's layer keeps its key. */
         if (pick->side_by_side)
-                rc |= layer_key_add (&k, "side-by-side", "versioned modules", err);
+                rc |= layer_key_add (&k, "side-by-side", EXT_SIDE_KEY, err);
         if (deb) {
                 const struct ext_deb *debs;
                 size_t n = extension_arch_debs (env, pick->version, &debs);
