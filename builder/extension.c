@@ -10,6 +10,7 @@
 #include "builder/deb.h"
 #include "builder/deb_version.h"
 #include "builder/elfcheck.h"
+#include "builder/ext_side.h"
 #include "builder/ext_times.h"
 #include "builder/extension.h"
 #include "builder/extension_int.h"
@@ -143,8 +144,7 @@ add_pick (struct picks *p, const struct ext_recipe *r, const struct ext_version 
                         return oom (err, "extensions");
                 p->v = nv;
         }
-        p->v[p->n].recipe = r;
-        p->v[p->n].version = v;
+        p->v[p->n] = (struct extension_pick) { r, v, 0 };
         p->n++;
         return 0;
 }
@@ -249,6 +249,10 @@ extension_resolve (const struct ext_recipe *recipes, size_t n_recipes, const cha
         }
         for (size_t i = 0; i < p.n; i++)
                 emit_ordered (&p, i, ordered, &n, emitted, 0);
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++)
+                        if (j != i && ordered[j].recipe == ordered[i].recipe)
+                                ordered[i].side_by_side = 1;
         free (emitted);
         free (p.v);
         *out = ordered;
@@ -338,6 +342,9 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
         rc |= layer_key_add (&k, "postgres-dev", env->dev_key, err);
         if (extension_is_cross (env))
                 rc |= layer_key_add (&k, "platform", env->arch, err);
+        /* Only then: a single version's layer keeps its key. */
+        if (pick->side_by_side)
+                rc |= layer_key_add (&k, "side-by-side", EXT_SIDE_KEY, err);
         if (deb) {
                 const struct ext_deb *debs;
                 size_t n = extension_arch_debs (env, pick->version, &debs);
@@ -609,6 +616,8 @@ layer_tree (const struct extension_env *env, const struct extension_pick *pick, 
                         return -1;
                 t = timings_now ();
         }
+        if (pick->side_by_side && ext_side_by_side (out_dir, env->major, pick->version->version, r->preload, err) < 0)
+                return pgimg_error_wrap (err, "versions side by side");
         if (uses_set (env, r->runtime_packages, runtime_set)) {
                 if (rootfs_unpack_extra (env->cache_dir, env->lock, runtime_set, "runtime", out_dir,
                                          owners, err) < 0)

@@ -22,12 +22,16 @@
 struct extension_pick {
         const struct ext_recipe *recipe;        /* points into the loaded recipes */
         const struct ext_version *version;
+        /* Another version of the same recipe is in the image: this one's
+         * layer installs its modules under versioned names (ext_side.h),
+         * and its key says so. */
+        int side_by_side;
 };
 
 /* Resolve "pgvector,pg_cron@1.6.5" items (each "name" or "name@version")
  * for major against recipes: requires added, duplicates merged, sorted
  * by name then version (so the newest version of one extension is the
- * upper layer).  *out malloc'ed.  Errors name the extension, the version
+ * upper layer), side_by_side set where one recipe has several.  *out malloc'ed.  Errors name the extension, the version
  * and the major. */
 int extension_resolve (const struct ext_recipe *recipes, size_t n_recipes,
                        const char *const *items, const char *major,

@@ -25,8 +25,10 @@ help (void)
                 "\n"
                 "Build the image with the given extensions and pgTAP (from its own layer),\n"
                 "start it in a container, and run tests/smoke/<extension>.sql for each\n"
-                "extension in a fresh database.  Prints TAP, then `N passed, N failed`;\n"
-                "exits 1 when a test failed.\n"
+                "extension in a fresh database.  Two versions of one extension side by side\n"
+                "(--with semver@0.32.0,semver@0.40.0) also test ALTER EXTENSION ... UPDATE from\n"
+                "one to the next: its C functions must move to the new version's module.\n"
+                "Prints TAP, then `N passed, N failed`; exits 1 when a test failed.\n"
                 "\n"
                 "      --with EXT[@VER],...  extensions to test; repeatable\n"
                 "      --set NAME            the extensions of images/NAME.json\n"
@@ -68,8 +70,8 @@ test_cases (const struct pgimg_ctx *ctx, const struct pipeline_result *res,
 /* Consecutive versions of one extension in the image (picks are sorted
  * by name, then version): each pair is an update to test. */
 static int
-test_updates (const struct pipeline_result *res, struct smoke_update **out, size_t *n,
-              char ***owned, pgimg_error_t *err)
+test_updates (const struct pipeline_result *res, const struct smoke_case *cases, struct smoke_update **out,
+              size_t *n, char ***owned, pgimg_error_t *err)
 {
         struct smoke_update *u = calloc (res->n_picks + 1, sizeof (*u));
         char **names = calloc (res->n_picks + 1, sizeof (char *));
@@ -87,7 +89,7 @@ test_updates (const struct pipeline_result *res, struct smoke_update **out, size
                 if (asprintf (&names[*n], "%s %s -> %s", a->recipe->name, a->version->version, b->version->version) < 0)
                         return pgimg_make_error_errno (err, ENOMEM, "test");
                 u[*n] = (struct smoke_update) { names[*n], a->recipe->extensions[0], a->version->version,
-                                                b->version->version, 0 };
+                                                b->version->version, cases[i + 1].file, 0 };
                 (*n)++;
         }
         return 0;
@@ -182,7 +184,7 @@ run_tests (struct pgimg_ctx *ctx, struct pipeline_result *res, enum engine_kind 
         int rc;
 
         if (test_cases (ctx, res, &cases, &owned, err) < 0
-            || test_updates (res, &updates, &n_updates, &owned_updates, err) < 0)
+            || test_updates (res, cases, &updates, &n_updates, &owned_updates, err) < 0)
                 return -1;
         rc = start_engine (ctx, res, kind, tmp, &eng, err);
         if (rc == 0)

@@ -229,42 +229,251 @@ sql_quoted (struct buf *b, const char *s, char q)
         return buf_add (b, &q, 1);
 }
 
-static int
-run_update (struct engine *eng, struct smoke_update *u, size_t number, pgimg_error_t *err)
-{
-        cleanup_buf struct buf create = BUF_INIT, update = BUF_INIT, query = BUF_INIT;
-        cleanup_buf struct buf out = BUF_INIT_MAX (1 << 16);
-        cleanup_buf struct buf errout = BUF_INIT_MAX (1 << 16);
-        int status, rc = 0;
+/* The C functions of the extension (-v ext=…), the modules they name
+ * and the libraries of PostgreSQL's lib directory that this backend has
+ * loaded, after loading every one of them (fmgr_c_validator finds each
+ * symbol in its module): "probin probin|lib.so lib.so". */
+static const char load_query[] =
+        "CREATE TEMP VIEW pgimg_c AS SELECT p.oid, p.probin FROM pg_catalog.pg_proc p"
+        " JOIN pg_catalog.pg_depend d ON d.objid = p.oid AND d.deptype = 'e'"
+        "  AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+        "  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass"
+        " JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid"
+        " JOIN pg_catalog.pg_language l ON l.oid = p.prolang"
+        " WHERE e.extname = :'ext' AND l.lanname = 'c';\n"
+        "SELECT count(*) FROM pgimg_c, LATERAL pg_catalog.fmgr_c_validator (pgimg_c.oid) \\g /dev/null\n"
+        "SELECT coalesce ((SELECT pg_catalog.string_agg (DISTINCT probin, ' ') FROM pgimg_c), '') || '|'"
+        " || coalesce ((SELECT pg_catalog.string_agg (DISTINCT pg_catalog.substring (m, '[^/]+$'), ' ')"
+        "   FROM pg_catalog.regexp_split_to_table (pg_catalog.pg_read_file ('/proc/self/maps', 0, 16777216), E'\\n') m"
+        "   WHERE m ~ '/lib/postgresql/[^/]+/lib/[^/]+[.]so$'), '');\n";
 
-        u->passed = 0;
-        rc |= buf_adds (&create, "CREATE EXTENSION ");
-        rc |= sql_quoted (&create, u->ext, '"');
-        rc |= buf_adds (&create, " VERSION ");
-        rc |= sql_quoted (&create, u->from, '\'');
-        rc |= buf_adds (&create, " CASCADE");
+/* psql -tA in database smoke with -v ext=EXT (for a script), the
+ * commands on stdin (script) or given with -c; its output trimmed.  0 when it ran and
+ * exited 0, 1 when it failed (errout says why), <0 when the engine
+ * failed. */
+static int
+psql_smoke (struct engine *eng, const char *ext, const char *script, const char *c1, const char *c2,
+            struct buf *out, struct buf *errout, pgimg_error_t *err)
+{
+        cleanup_free char *var = NULL, *path = NULL;
+        int status;
+
+        if (asprintf (&var, "ext=%s", ext) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "update test");
+        const char *argv[] = { "psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-v", var, "-U", "postgres",
+                               "-d", "smoke", c1 ? "-c" : "-f", c1 ? c1 : "-", c2 ? "-c" : NULL, c2, NULL };
+        if (script) {
+                char tmpl[] = "/tmp/pgimg-update-XXXXXX";
+                int fd = mkstemp (tmpl);
+                if (fd < 0)
+                        return pgimg_make_error_errno (err, errno, "update test");
+                path = strdup (tmpl);
+                int w = fs_write_all (fd, script, strlen (script));
+                close (fd);
+                if (path == NULL || w < 0) {
+                        unlink (tmpl);
+                        return pgimg_make_error_errno (err, ENOMEM, "update test");
+                }
+        }
+        int rc = engine_exec (eng, argv, path, out, errout, &status, err);
+        if (path)
+                unlink (path);
+        if (rc < 0)
+                return -1;
+        while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == ' '))
+                out->data[--out->len] = '\0';
+        return WIFEXITED (status) && WEXITSTATUS (status) == 0 ? 0 : 1;
+}
+
+/* Whether a word of the space-separated list ends in "-VERSION" plus
+ * suffix; all: every word does (and there is one). */
+static int
+words_end (const char *list, const char *version, const char *suffix, int all)
+{
+        cleanup_free char *tail = NULL;
+        int any = 0, every = 1;
+
+        if (asprintf (&tail, "-%s%s", version, suffix) < 0)
+                return 0;
+        for (const char *p = list; *p;) {
+                size_t n = strcspn (p, " |");
+                int hit = n >= strlen (tail) && strncmp (p + n - strlen (tail), tail, strlen (tail)) == 0;
+                any |= hit;
+                every &= hit;
+                p += n;
+                if (*p == '|')
+                        break;
+                p += *p == ' ';
+        }
+        return all ? any && every : any;
+}
+
+/* What the two loads say: the old version's functions ran its module,
+ * the updated ones run the new version's (when the image versions the
+ * extension's module: docs/extension-recipes.md).  NULL when right. */
+static const char *
+judge_modules (const struct smoke_update *u, const char *before, const char *after)
+{
+        const char *maps_before = strchr (before, '|'), *maps_after = strchr (after, '|');
+
+        if (maps_before == NULL || maps_after == NULL)
+                return "no report of the modules";
+        if (!words_end (before, u->from, "", 0))
+                return NULL;    /* no versioned module: pure SQL, or one module (preloaded) */
+        if (!words_end (after, u->to, "", 1))
+                return "after the update, a C function names another module than the new version's";
+        if (!words_end (maps_before + 1, u->from, ".so", 0))
+                return "before the update, the old version's module was not loaded";
+        if (!words_end (maps_after + 1, u->to, ".so", 0) || words_end (maps_after + 1, u->from, ".so", 0))
+                return "after the update, the new version's module alone should be loaded";
+        return NULL;
+}
+
+/* The schema the smoke test wants the extension in ("CREATE EXTENSION
+ * IF NOT EXISTS pg_partman SCHEMA partman"), or "". */
+static void
+smoke_schema (const char *file, const char *ext, char schema[64])
+{
+        cleanup_buf struct buf text = BUF_INIT;
+        cleanup_free char *needle = NULL;
+        pgimg_error_t ignored = NULL;
+        const char *hit;
+
+        schema[0] = '\0';
+        if (file == NULL || asprintf (&needle, "CREATE EXTENSION IF NOT EXISTS %s SCHEMA ", ext) < 0)
+                return;
+        if (fs_read_file (file, 1 << 20, &text, &ignored) < 0) {
+                pgimg_error_free (&ignored);
+                return;
+        }
+        if ((hit = strstr (text.data, needle)) != NULL) {
+                size_t n = strspn (hit + strlen (needle), "abcdefghijklmnopqrstuvwxyz0123456789_");
+                if (n < 64) {
+                        memcpy (schema, hit + strlen (needle), n);
+                        schema[n] = '\0';
+                }
+        }
+}
+
+/* Session 1: the old version, created and loaded; its report into before. */
+static int
+create_old (struct engine *eng, struct smoke_update *u, struct buf *before, struct buf *errout,
+            pgimg_error_t *err)
+{
+        cleanup_buf struct buf script = BUF_INIT;
+        char schema[64];
+        int rc = 0;
+
+        smoke_schema (u->file, u->ext, schema);
+        if (schema[0])
+                rc |= buf_addf (&script, "CREATE SCHEMA IF NOT EXISTS %s;\n", schema);
+        rc |= buf_adds (&script, "CREATE EXTENSION ");
+        rc |= sql_quoted (&script, u->ext, '"');
+        if (schema[0])
+                rc |= buf_addf (&script, " SCHEMA %s", schema);
+        rc |= buf_adds (&script, " VERSION ");
+        rc |= sql_quoted (&script, u->from, '\'');
+        rc |= buf_adds (&script, " CASCADE;\n");
+        rc |= buf_adds (&script, load_query);
+        if (rc < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "update test");
+        return psql_smoke (eng, u->ext, script.data, NULL, NULL, before, errout, err);
+}
+
+/* Session 2: the update, and the installed version into version. */
+static int
+update_new (struct engine *eng, struct smoke_update *u, struct buf *version, struct buf *errout,
+            pgimg_error_t *err)
+{
+        cleanup_buf struct buf update = BUF_INIT, query = BUF_INIT;
+        int rc = 0;
+
         rc |= buf_adds (&update, "ALTER EXTENSION ");
         rc |= sql_quoted (&update, u->ext, '"');
         rc |= buf_adds (&update, " UPDATE TO ");
         rc |= sql_quoted (&update, u->to, '\'');
-        rc |= buf_adds (&query, "SELECT extversion FROM pg_extension WHERE extname = ");
+        /* psql's variables are not interpolated in -c commands. */
+        rc |= buf_adds (&query, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = ");
         rc |= sql_quoted (&query, u->ext, '\'');
         if (rc < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "update test");
-        const char *argv[] = { "psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", "smoke",
-                               "-c", create.data, "-c", update.data, "-c", query.data, NULL };
-        if (psql (eng, "postgres", "DROP DATABASE IF EXISTS smoke", NULL, NULL, &errout, &status, err) < 0
-            || psql (eng, "postgres", "CREATE DATABASE smoke", NULL, NULL, &errout, &status, err) < 0
-            || engine_exec (eng, argv, NULL, &out, &errout, &status, err) < 0)
+        return psql_smoke (eng, u->ext, NULL, update.data, query.data, version, errout, err);
+}
+
+/* The smoke test on the updated extension, when it runs in database
+ * smoke: *why says why it failed. */
+static int
+use_new (struct engine *eng, struct smoke_update *u, const char **why, struct buf *errout, pgimg_error_t *err)
+{
+        cleanup_buf struct buf out = BUF_INIT_MAX (4 << 20);
+        struct smoke_tap tap;
+        char db[64];
+        int status;
+
+        if (u->file == NULL || !fs_exists (u->file))
+                return 0;
+        if (database_of (u->file, db, err) < 0)
                 return -1;
-        while (out.len && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == ' '))
-                out.data[--out.len] = '\0';
-        if (WIFEXITED (status) && WEXITSTATUS (status) == 0 && out.data && strcmp (out.data, u->to) == 0) {
-                printf ("ok %zu - %s: ALTER EXTENSION %s UPDATE\n", number, u->name, u->ext);
+        if (strcmp (db, "smoke") != 0)
+                return 0;
+        if (psql (eng, "smoke", "CREATE EXTENSION IF NOT EXISTS pgtap", NULL, NULL, errout, &status, err) < 0
+            || psql (eng, "smoke", NULL, u->file, &out, errout, &status, err) < 0)
+                return -1;
+        smoke_tap_parse (out.data ? out.data : "", out.len, &tap);
+        if (!(WIFEXITED (status) && WEXITSTATUS (status) == 0 && smoke_tap_ok (&tap))) {
+                *why = "its smoke test fails on the updated extension";
+                buf_add (errout, tap.failures.data ? tap.failures.data : "", tap.failures.len);
+        }
+        buf_release (&tap.failures);
+        return 0;
+}
+
+/* The module lists of a report ("a b|x.so"), for a TAP line. */
+static void
+print_report (const char *when, const struct buf *report)
+{
+        printf ("#   %s: %.*s\n", when, report->data ? (int) strcspn (report->data, "|") : 0,
+                report->data ? report->data : "");
+}
+
+/* The old version created and loaded (session 1), updated (2), the new
+ * one loaded (3) and its smoke test run: each its own backend, as a
+ * user's sessions are before and after an update. */
+static int
+run_update (struct engine *eng, struct smoke_update *u, size_t number, pgimg_error_t *err)
+{
+        cleanup_buf struct buf before = BUF_INIT_MAX (1 << 16), after = BUF_INIT_MAX (1 << 16);
+        cleanup_buf struct buf version = BUF_INIT_MAX (1 << 16), errout = BUF_INIT_MAX (1 << 16);
+        const char *why = NULL;
+        int status, r;
+
+        u->passed = 0;
+        if (psql (eng, "postgres", "DROP DATABASE IF EXISTS smoke", NULL, NULL, &errout, &status, err) < 0
+            || psql (eng, "postgres", "CREATE DATABASE smoke", NULL, NULL, &errout, &status, err) < 0)
+                return -1;
+        if ((r = create_old (eng, u, &before, &errout, err)) != 0)
+                why = "could not create and load the old version";
+        else if ((r = update_new (eng, u, &version, &errout, err)) != 0
+                 || strcmp (version.data ? version.data : "", u->to) != 0)
+                why = "the update did not reach the new version";
+        else if ((r = psql_smoke (eng, u->ext, load_query, NULL, NULL, &after, &errout, err)) != 0)
+                why = "could not load the updated functions";
+        else if ((why = judge_modules (u, before.data ? before.data : "", after.data ? after.data : "")) == NULL)
+                r = use_new (eng, u, &why, &errout, err);
+        if (r < 0)
+                return -1;
+        if (why == NULL) {
+                printf ("ok %zu - %s: ALTER EXTENSION %s UPDATE", number, u->name, u->ext);
+                if (before.data && before.data[0] != '|')
+                        printf (" (C functions: %.*s -> %.*s)", (int) strcspn (before.data, "|"), before.data,
+                                after.data ? (int) strcspn (after.data, "|") : 0, after.data ? after.data : "");
+                printf ("\n");
                 u->passed = 1;
         } else {
-                printf ("not ok %zu - %s: ALTER EXTENSION %s UPDATE TO '%s' (installed: %s)\n", number, u->name,
-                        u->ext, u->to, out.data ? out.data : "nothing");
+                printf ("not ok %zu - %s: ALTER EXTENSION %s UPDATE TO '%s': %s (installed: %s)\n", number,
+                        u->name, u->ext, u->to, why, version.data ? version.data : "nothing");
+                print_report ("before", &before);
+                print_report ("after", &after);
                 print_indented (errout.data ? errout.data : "", errout.len);
         }
         psql (eng, "postgres", "DROP DATABASE IF EXISTS smoke", NULL, NULL, NULL, &status, err);

@@ -42,14 +42,21 @@ struct smoke_case {
         char reason[400];       /* why it failed, one line */
 };
 
-/* An update between two versions of one extension in the image:
- * CREATE EXTENSION ext VERSION 'from', then ALTER EXTENSION ext UPDATE
- * TO 'to', and the installed version must be `to`. */
+/* An update between two versions of one extension in the image, in
+ * database smoke: CREATE EXTENSION ext VERSION 'from' and every C
+ * function of it loaded; ALTER EXTENSION ext UPDATE TO 'to', and the
+ * installed version must be `to`; every C function loaded again, each
+ * step in a session of its own.  Where the image versions the module
+ * (NAME-VERSION.so, docs/extension-recipes.md), the old version's
+ * functions must have named and loaded the old module, the updated ones
+ * must name and load the new one only.  Then file, the smoke test of the
+ * extension, runs on the updated extension. */
 struct smoke_update {
         const char *name;       /* "pgtap 1.3.3 -> 1.3.4" */
         const char *ext;
         const char *from;
         const char *to;
+        const char *file;       /* tests/smoke/<recipe>.sql, or NULL */
         int passed;
 };
 

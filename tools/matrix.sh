@@ -4,7 +4,9 @@
 # containers by `pgimg test`, then docs/extensions.md written from the
 # results by `pgimg matrix`.  Per major, one image holds the default
 # version of everything (images/full.json); the other versions go into
-# further images, one version of each extension per image.  From 18 on,
+# further images, one version of each extension per image, and one more
+# with the versions of each extension that has several, side by side
+# (its updates checked, no cells).  From 18 on,
 # each version is also tested as an extension image (tools/matrix-images.sh).  Exits 1 when
 # any cell fails; the matrix is written either way.
 #   PGIMG_MAJORS="17 18"          only these majors (the others' results in OUT are kept)
@@ -57,6 +59,26 @@ PY
 		tail -1 "$out/r$m-$k.log"
 		k=$((k + 1))
 	done < "$out/others-$m.txt"
+	# Every version of each extension with several on this major, side by
+	# side in one image: the updates between them (docs/extension-recipes.md).
+	# They check modules, not cells: no --results.
+	# shellcheck disable=SC2086  # the items are words
+	side=$(python3 - "$m" "$out/recipes.json" $only <<'PY'
+import json, sys
+major, recipes, only = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3:]
+items = []
+for r in recipes:
+    vs = [v["version"] for v in r["versions"] if major in v["majors"]]
+    if len(vs) > 1 and (not only or r["name"] in only):
+        items += ["%s@%s" % (r["name"], v) for v in vs]
+print(",".join(items))
+PY
+)
+	if [ -n "$side" ]; then
+		echo "# postgres-$m: versions side by side ($side)"
+		./pgimg test "postgres-$m" --with "$side" >"$out/r$m-side.log" 2>&1 || status=1
+		tail -1 "$out/r$m-side.log"
+	fi
 	# From 18 on, each version as an extension image too (the "M image" column).
 	if [ "$m" -ge 18 ]; then
 		echo "# postgres-$m: extension images"

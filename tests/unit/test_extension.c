@@ -147,6 +147,7 @@ real_recipes_load_and_resolve (void **state)
         const char *items[] = { "pg_cron", "hypopg", "pg_cron", NULL };
         const char *unknown[] = { "no_such_ext", NULL };
         const char *bad[] = { "pg_cron@", NULL };
+        const char *sbs[] = { "semver@0.40.0", "hypopg", "semver@0.32.0", NULL };
 
         (void) state;
         if (ext_recipe_load_all ("extensions", &rs, &n, &err) < 0)
@@ -159,6 +160,15 @@ real_recipes_load_and_resolve (void **state)
         assert_int_equal (n_picks, 2);
         assert_string_equal (picks[0].recipe->name, "hypopg");
         assert_string_equal (picks[1].recipe->name, "pg_cron");
+        assert_false (picks[0].side_by_side || picks[1].side_by_side);
+        free (picks);
+        /* Two versions of one recipe: both layers version their modules,
+         * the other extension's does not; the newest is on top. */
+        assert_int_equal (extension_resolve (rs, n, sbs, "15", &picks, &n_picks, &err), 0);
+        assert_int_equal (n_picks, 3);
+        assert_string_equal (picks[1].version->version, "0.32.0");
+        assert_string_equal (picks[2].version->version, "0.40.0");
+        assert_true (!picks[0].side_by_side && picks[1].side_by_side && picks[2].side_by_side);
         free (picks);
         assert_true (extension_resolve (rs, n, unknown, "17", &picks, &n_picks, &err) < 0);
         assert_non_null (strstr (err->msg, "unknown extension `no_such_ext`"));
