@@ -1,11 +1,14 @@
+-- pgimg-smoke: database=postgres
 \set ON_ERROR_STOP 1
 \pset format unaligned
 \pset tuples_only on
 \pset pager off
--- pgsentinel is preloaded with pg_stat_statements; its worker samples
--- the active sessions every second (pgsentinel_ash.sampling_period).
-BEGIN;
-SELECT plan(5);
+-- pgsentinel is preloaded with pg_stat_statements. Its worker samples
+-- the active sessions every second (pgsentinel_ash.sampling_period) from
+-- the database pgsentinel.db_name (postgres), with a function of the
+-- extension: the extension must be created, and committed, there. It
+-- is dropped at the end.
+SELECT plan(6);
 
 CREATE EXTENSION IF NOT EXISTS pgsentinel;
 SELECT has_extension('pgsentinel');
@@ -16,6 +19,9 @@ SELECT lives_ok($$SELECT pg_sleep(3.5)$$, 'an active session');
 SELECT ok((SELECT count(*) FROM pg_active_session_history
            WHERE pid = pg_backend_pid() AND query LIKE '%pg_sleep%') >= 2,
     'the sleeping session was sampled, with its query');
+SELECT ok((SELECT count(*) FROM pg_active_session_history
+           WHERE pid = pg_backend_pid() AND wait_event = 'PgSleep') >= 2,
+    'and with what it waited for');
 
 SELECT * FROM finish();
-ROLLBACK;
+DROP EXTENSION pgsentinel;

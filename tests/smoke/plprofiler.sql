@@ -6,7 +6,7 @@
 -- monitor and global modes) need it; local profiling does not. Whether
 -- a transaction is profiled is decided at its first PL/pgSQL call (and
 -- pgTAP is PL/pgSQL): each step is its own transaction, no BEGIN/ROLLBACK.
-SELECT plan(7);
+SELECT plan(8);
 
 CREATE EXTENSION IF NOT EXISTS plprofiler;
 SELECT has_extension('plprofiler');

@@ -17,9 +17,9 @@ INSERT INTO smoke_toast VALUES (1, 'short'),
     (2, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 400) AS g));
 INSERT INTO smoke_inline VALUES (1, repeat('abc', 1000));
 SELECT is((SELECT pg_toastinfo(v)::text FROM smoke_toast WHERE id = 1), 'short inline varlena', 'a short value is stored inline');
-SELECT like((SELECT pg_toastinfo(v)::text FROM smoke_toast WHERE id = 2), 'toasted varlena, uncompressed%',
+SELECT alike((SELECT pg_toastinfo(v)::text FROM smoke_toast WHERE id = 2), 'toasted varlena, uncompressed%',
     'a long value with EXTERNAL storage is moved to the TOAST table');
-SELECT like((SELECT pg_toastinfo(v)::text FROM smoke_inline), 'long inline varlena, compressed%',
+SELECT alike((SELECT pg_toastinfo(v)::text FROM smoke_inline), 'long inline varlena, compressed%',
     'a long compressible value is compressed inline');
 
 SELECT * FROM finish();
