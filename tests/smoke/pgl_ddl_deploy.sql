@@ -16,7 +16,7 @@ CREATE PUBLICATION smoke_pub;
 INSERT INTO pgl_ddl_deploy.set_configs (set_name, include_schema_regex, driver)
     VALUES ('smoke_pub', '^smoke_s$', 'native'::pgl_ddl_deploy.driver);
 SELECT ok(pgl_ddl_deploy.deploy('smoke_pub'), 'deploy the configuration');
-SELECT ok(EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname LIKE 'pgl_ddl_deploy%'), 'its event triggers are in place');
+SELECT ok(EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname LIKE 'auto_rep_ddl_create_%smoke_pub'), 'its event triggers are in place');
 CREATE SCHEMA smoke_s;
 CREATE TABLE smoke_s.orders (id int PRIMARY KEY, item text);
 SELECT ok(EXISTS (SELECT 1 FROM pg_publication_tables WHERE pubname = 'smoke_pub' AND schemaname = 'smoke_s' AND tablename = 'orders'),
