@@ -12,9 +12,9 @@ SELECT plan(6);
 
 CREATE EXTENSION IF NOT EXISTS pg_rewrite;
 SELECT has_extension('pg_rewrite');
-CREATE TABLE smoke_rw (id integer, city integer NOT NULL, logdate date NOT NULL, PRIMARY KEY (id, logdate));
+CREATE TABLE smoke_rw (id integer, city integer, logdate date, PRIMARY KEY (id, logdate));
 INSERT INTO smoke_rw SELECT g, g % 7, date '2024-01-01' + g % 60 FROM generate_series(1, 2000) AS g;
-CREATE TABLE smoke_rw_aux (id bigint, city integer NOT NULL, logdate date NOT NULL, PRIMARY KEY (id, logdate))
+CREATE TABLE smoke_rw_aux (id bigint, city integer, logdate date, PRIMARY KEY (id, logdate))
     PARTITION BY RANGE (logdate);
 CREATE TABLE smoke_rw_2024_01 PARTITION OF smoke_rw_aux FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
 CREATE TABLE smoke_rw_2024_02 PARTITION OF smoke_rw_aux FOR VALUES FROM ('2024-02-01') TO ('2024-04-01');
