@@ -1,9 +1,13 @@
+-- pgimg-smoke: database=postgres
 \set ON_ERROR_STOP 1
 \pset format unaligned
 \pset tuples_only on
 \pset pager off
 -- The pg_auto_failover monitor: pgautofailover preloaded (it runs the
 -- health checks in a background worker) and btree_gist from contrib.
+-- It runs in the postgres database: the monitor's health-check worker
+-- connects to each database that has the extension, and would keep a
+-- database `smoke` from being dropped.
 -- Two nodes register as pg_autoctl would do for them: the first becomes
 -- the single node of the default formation, the second waits to be its
 -- standby.
