@@ -17,7 +17,7 @@ SELECT is((SELECT count(*) FROM icu_word_boundaries('Hello, wide world!', 'en') 
 SELECT is(icu_transform('Привет', 'Cyrillic-Latin'), 'Privet', 'icu_transform transliterates');
 SELECT results_eq(
     $$SELECT w FROM unnest(ARRAY['zebra', 'Äpfel', 'apple', 'Zürich']) AS w ORDER BY icu_sort_key(w, 'de')$$,
-    ARRAY['apple', 'Äpfel', 'zebra', 'Zürich'], 'icu_sort_key orders words as German does');
+    ARRAY['Äpfel', 'apple', 'zebra', 'Zürich'], 'icu_sort_key orders words as German does: Ä with A, by the letters after it');
 
 SELECT * FROM finish();
 ROLLBACK;
