@@ -16,7 +16,7 @@
 #include "common/error.h"
 
 /* Bumped whenever the layout of the image's layer changes. */
-#define EXT_IMAGE_LOGIC_VERSION "3"
+#define EXT_IMAGE_LOGIC_VERSION "4"
 
 #define EXT_IMAGE_N_LABELS 15
 

@@ -134,17 +134,19 @@ move_entries (const char *src_dir, const char *dst_dir, pgimg_error_t *err)
         return 0;
 }
 
-/* The shared libraries an extension's runtime packages added to the
- * system's library directory (not its subdirectories: plugins of other
- * libraries are looked for at fixed paths) go to system/. */
+/* The shared libraries an extension's runtime packages added to a
+ * system library directory, sub ("usr/lib/x86_64-linux-gnu", or
+ * "usr/lib" where a package is not multiarch, as libscrypt0), go to
+ * system/; not those of its subdirectories: plugins of other libraries
+ * are looked for at fixed paths. */
 static int
-move_system_libs (const char *src, const char *dst, pgimg_error_t *err)
+move_system_libs (const char *src, const char *sub, const char *dst, pgimg_error_t *err)
 {
         cleanup_free char *lib = NULL;
         cleanup_dir DIR *d = NULL;
         struct dirent *e;
 
-        if (asprintf (&lib, "%s/usr/lib/x86_64-linux-gnu", src) < 0)
+        if (asprintf (&lib, "%s/%s", src, sub) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "extension image");
         if ((d = opendir (lib)) == NULL)
                 return errno == ENOENT ? 0 : pgimg_make_error_errno (err, errno, "open `%s`", lib);
@@ -291,7 +293,8 @@ ext_image_tree (const char *src, const char *major, const char *control_name, co
             || asprintf (&lic, "%s/licenses", dst) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "extension image");
         if (move_entries (pg_lib, lib, err) < 0 || move_entries (pg_share, share, err) < 0
-            || move_entries (deb_share, share, err) < 0 || move_system_libs (src, dst, err) < 0
+            || move_entries (deb_share, share, err) < 0 || move_system_libs (src, "usr/lib/x86_64-linux-gnu", dst, err) < 0
+            || move_system_libs (src, "usr/lib", dst, err) < 0
             || (licenses && move_entries (licenses, lic, err) < 0)
             || strip_share (dst, rewritten, err) < 0)
                 return -1;

@@ -3,7 +3,9 @@
  * column per major, each cell tested (from source or a Debian build),
  * not supported, failing (with the reason), or not tested.  Majors with
  * extension images (18 and later) get a second column, "M image", from
- * results whose major is "M-image" (tools/matrix-images.sh). */
+ * results whose major is "M-image" (tools/matrix-images.sh).  A section
+ * "Left out" lists the Debian source packages of extensions/left-out.tsv
+ * with why each has no recipe. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -15,21 +17,25 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "runner/left_out.h"
 #include "runner/matrix_doc.h"
 
 static void
 help (void)
 {
-        printf ("usage: pgimg matrix [-o FILE] [--merge MATRIX] RESULTS...\n"
+        printf ("usage: pgimg matrix [-o FILE] [--merge MATRIX]... RESULTS...\n"
                 "\n"
                 "Write the extension matrix (Markdown) from the result files that\n"
                 "`pgimg test --results FILE` wrote, against every recipe in extensions/\n"
-                "and every major in versions/.\n"
+                "and every major in versions/; then the Debian source packages of\n"
+                "extensions/left-out.tsv, each with why it has no recipe.\n"
                 "\n"
                 "  -o, --output FILE  where to write it (default: stdout)\n"
                 "      --merge MATRIX the tested cells of a matrix written earlier (it may\n"
                 "                     be FILE) count as results that RESULTS replace: a run\n"
-                "                     of a few cells updates them and keeps the others\n"
+                "                     of a few cells updates them and keeps the others;\n"
+                "                     repeatable: a later matrix's cells replace an\n"
+                "                     earlier one's (matrices of several machines)\n"
                 "\n"
                 "Example:\n"
                 "  pgimg test postgres-17 --set full --results r17.tsv\n"
@@ -112,6 +118,50 @@ read_matrix (const char *path, struct result **v, size_t *n, pgimg_error_t *err)
         return parse_results (lines.data, path, v, n, err);
 }
 
+/* extensions/left-out.tsv, if there is one; a package in it that a
+ * recipe names as its Debian source (or its name) is an error, so that
+ * the matrix's counts never count a package twice. */
+static int
+read_left_out (const char *ext_dir, const struct ext_recipe *rs, size_t n, struct left_out **out, size_t *n_out,
+               pgimg_error_t *err)
+{
+        cleanup_free char *path = NULL;
+        cleanup_buf struct buf text = BUF_INIT;
+
+        if (asprintf (&path, "%s/left-out.tsv", ext_dir) < 0)
+                return pgimg_make_error_errno (err, ENOMEM, "left-out.tsv");
+        if (!fs_exists (path))
+                return 0;
+        if (fs_read_file (path, 1 << 20, &text, err) < 0)
+                return pgimg_error_wrap (err, "left-out packages");
+        if (left_out_parse (text.data ? text.data : "", text.len, path, out, n_out, err) < 0)
+                return -1;
+        for (size_t i = 0; i < *n_out; i++)
+                for (size_t k = 0; k < n; k++)
+                        if (strcmp ((*out)[i].package, rs[k].debian_source ? rs[k].debian_source : rs[k].name) == 0)
+                                return pgimg_make_error (err, EINVAL,
+                                                         "`%s`: `%s` has a recipe (%s); remove its line",
+                                                         path, (*out)[i].package, rs[k].path);
+        return 0;
+}
+
+/* The section after the table: one row per left-out package. */
+static int
+render_left_out (const struct left_out *lo, size_t n_lo, struct buf *out)
+{
+        int rc = 0;
+
+        if (n_lo == 0)
+                return 0;
+        rc |= buf_adds (out, "\n## Left out\n\n"
+                             "Debian source packages that build against PostgreSQL but have no recipe here\n"
+                             "(`extensions/left-out.tsv`), each with the reason.\n\n"
+                             "| package | why |\n|---|---|\n");
+        for (size_t i = 0; i < n_lo; i++)
+                rc |= buf_addf (out, "| %s | %s |\n", lo[i].package, lo[i].reason);
+        return rc;
+}
+
 /* The newest result for (major, extension, version); later files win. */
 static const struct result *
 find (const struct result *v, size_t n, const char *major, const char *name, const char *version)
@@ -173,7 +223,7 @@ cell (struct buf *b, const struct ext_recipe *r, const struct ext_version *v, co
 
 static int
 render (const struct ext_recipe *rs, size_t n, const struct recipe *pgs, size_t n_pg,
-        const struct result *res, size_t n_res, struct buf *out, pgimg_error_t *err)
+        const struct result *res, size_t n_res, size_t n_lo, struct buf *out, pgimg_error_t *err)
 {
         cleanup_buf struct buf rows = BUF_INIT;
         size_t counts[4] = { 0, 0, 0, 0 };
@@ -218,8 +268,11 @@ render (const struct ext_recipe *rs, size_t n, const struct recipe *pgs, size_t 
                         "Spread over N machines, each takes its share with `pgimg list --extensions --slice I/N`\n"
                         "(balanced by the build times in the cache; docs/cli.md) and `pgimg test --with` it, and\n"
                         "`pgimg matrix` puts all their `--results` files together.\n\n"
-                        "%zu recipes; %zu cells tested, %zu failing, %zu not supported, %zu not tested.\n\n",
+                        "%zu recipes; %zu cells tested, %zu failing, %zu not supported, %zu not tested",
                         n, counts[0], counts[1], counts[2], counts[3]);
+        if (n_lo)
+                rc |= buf_addf (out, "; %zu Debian source packages left out (below)", n_lo);
+        rc |= buf_adds (out, ".\n\n");
         rc |= buf_add (out, rows.data, rows.len);
         return rc < 0 ? pgimg_make_error_errno (err, ENOMEM, "matrix") : 0;
 }
@@ -239,8 +292,10 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         struct ext_recipe *rs = NULL;
         struct recipe *pgs = NULL;
         struct result *res = NULL;
-        size_t n = 0, n_pg = 0, n_res = 0;
-        const char *output = NULL, *merge = NULL;
+        struct left_out *lo = NULL;
+        size_t n = 0, n_pg = 0, n_res = 0, n_lo = 0;
+        const char *output = NULL, *merge[8];
+        size_t n_merge = 0;
         int c, rc = 0;
 
         while ((c = cli_getopt (ctx, argc, argv, "ho:", opts)) != -1) {
@@ -252,18 +307,20 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         output = optarg;
                         break;
                 case 'M':
-                        merge = optarg;
+                        if (n_merge == sizeof merge / sizeof merge[0])
+                                return cli_usage_error (err, "matrix", "at most 8 `--merge` matrices");
+                        merge[n_merge++] = optarg;
                         break;
                 default:
                         return cli_option_error (err, "matrix");
                 }
         }
-        if (optind >= argc && merge == NULL)
+        if (optind >= argc && n_merge == 0)
                 return cli_usage_error (err, "matrix", "expected result files of `pgimg test --results`");
         if (ext_dir == NULL || pg_dir == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "matrix");
-        if (merge)
-                rc = read_matrix (merge, &res, &n_res, err);
+        for (size_t i = 0; i < n_merge && rc == 0; i++)
+                rc = read_matrix (merge[i], &res, &n_res, err);
         for (int i = optind; i < argc && rc == 0; i++)
                 rc = read_results (argv[i], &res, &n_res, err);
         if (rc == 0)
@@ -271,7 +328,11 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (rc == 0)
                 rc = recipe_load_all (pg_dir, &pgs, &n_pg, err);
         if (rc == 0)
-                rc = render (rs, n, pgs, n_pg, res, n_res, &out, err);
+                rc = read_left_out (ext_dir, rs, n, &lo, &n_lo, err);
+        if (rc == 0)
+                rc = render (rs, n, pgs, n_pg, res, n_res, n_lo, &out, err);
+        if (rc == 0 && render_left_out (lo, n_lo, &out) < 0)
+                rc = pgimg_make_error_errno (err, ENOMEM, "matrix");
         if (rc == 0 && output)
                 rc = fs_write_file_atomic (output, out.data, out.len, 0644, err);
         else if (rc == 0 && fwrite (out.data, 1, out.len, stdout) != out.len)
@@ -280,6 +341,7 @@ cmd_matrix (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                 for (int k = 0; k < 7; k++)
                         free (res[i].f[k]);
         free (res);
+        left_out_free (lo, n_lo);
         ext_recipes_free (rs, n);
         for (size_t i = 0; i < n_pg; i++)
                 recipe_free (&pgs[i]);

@@ -114,6 +114,7 @@ layer_is_laid_out (void **state)
         put (src, "usr/lib/postgresql/18/share/extension/hypo--0.9--1.0.sql", "SELECT 1;\n");
         put (src, "usr/lib/x86_64-linux-gnu/libfoo.so.1", "LIB");
         put (src, "usr/lib/x86_64-linux-gnu/sasl2/libplugin.so", "PLUGIN");
+        put (src, "usr/lib/libscrypt.so.0", "NOT MULTIARCH");
         put (lic, "hypo/LICENSE", "terms");
 
         assert_int_equal (ext_image_tree (src, "18", "hypo", lic, dst, &rewritten, &version, &err), 0);
@@ -130,6 +131,7 @@ layer_is_laid_out (void **state)
         assert_non_null (strstr (ctl, "module_pathname = 'hypo'"));
         assert_true (exists_in (dst, "system/libfoo.so.1"));
         assert_false (exists_in (dst, "system/libplugin.so"));
+        assert_true (exists_in (dst, "system/libscrypt.so.0"));
         assert_true (exists_in (dst, "licenses/hypo/LICENSE"));
         strv_free (rewritten);
         free (version);

@@ -22,6 +22,7 @@
 #include "builder/recipe.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "runner/left_out.h"
 #include "runner/matrix_doc.h"
 #include "runner/smoke.h"
 
@@ -340,6 +341,60 @@ matrix_cells_read_back (void **state)
         pgimg_error_free (&err);
 }
 
+/* extensions/left-out.tsv parses, sorted, every package named once and
+ * none with a recipe; each kind of bad line is refused naming the file,
+ * the line and what to write. */
+static void
+left_out_lines (void **state)
+{
+        cleanup_buf struct buf doc = BUF_INIT;
+        struct left_out *lo = NULL;
+        pgimg_error_t err = NULL;
+        size_t n = 0;
+        static const char ok[] = "# comment\npg-x\tneeds libfoo\r\n\nabc+1.2\ta client\n";
+        static const struct {
+                const char *text, *want;
+        } bad[] = {
+                { "pg_x\tneeds libfoo\n", "`t.tsv` line 1: expected `source-package<TAB>reason`" },
+                { "\n\nno-tab here\n", "`t.tsv` line 3: expected" },
+                { "Pg-x\tr\n", "line 1: expected" },
+                { "pg-x\t\n", "`t.tsv` line 1 (pg-x): an empty reason" },
+                { "pg-x\ta | b\n", "a '|' in the reason" },
+                { "pg-x\ta\tb\n", "a tab or control character" },
+                { "pg-x\t a\n", "spaces around the reason" },
+                { "pg-x\ta\npg-y\tb\npg-x\tc\n", "`t.tsv`: `pg-x` is listed twice; keep one line" },
+                { "pg-x\ta\0b\n", "line 1: a NUL byte" },
+        };
+
+        (void) state;
+        assert_int_equal (left_out_parse (ok, strlen (ok), "t.tsv", &lo, &n, &err), 0);
+        assert_int_equal (n, 2);
+        assert_string_equal (lo[0].package, "abc+1.2");
+        assert_string_equal (lo[1].package, "pg-x");
+        assert_string_equal (lo[1].reason, "needs libfoo");
+        left_out_free (lo, n);
+        for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+                size_t len = strlen (bad[i].text);
+                if (strstr (bad[i].want, "NUL"))
+                        len = 9;        /* past the NUL */
+                lo = NULL;
+                assert_true (left_out_parse (bad[i].text, len, "t.tsv", &lo, &n, &err) < 0);
+                assert_null (lo);
+                if (strstr (err->msg, bad[i].want) == NULL)
+                        fail_msg ("%s: %s", bad[i].want, err->msg);
+                pgimg_error_free (&err);
+        }
+        assert_int_equal (fs_read_file ("extensions/left-out.tsv", 0, &doc, &err), 0);
+        assert_int_equal (left_out_parse (doc.data, doc.len, "extensions/left-out.tsv", &lo, &n, &err), 0);
+        assert_true (n > 0);
+        for (size_t i = 0; i < n; i++) {
+                cleanup_free char *path = NULL;
+                assert_true (asprintf (&path, "extensions/%s.json", lo[i].package) > 0);
+                assert_false (fs_exists (path));
+        }
+        left_out_free (lo, n);
+}
+
 static void
 elf_needed_of_a_real_binary (void **state)
 {
@@ -396,6 +451,7 @@ main (void)
                 cmocka_unit_test (tap_is_judged),
                 cmocka_unit_test (reasons_name_the_error),
                 cmocka_unit_test (matrix_cells_read_back),
+                cmocka_unit_test (left_out_lines),
                 cmocka_unit_test (elf_needed_of_a_real_binary),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
