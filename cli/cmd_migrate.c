@@ -297,6 +297,8 @@ print_report (const struct mig_opts *o, const struct mig_report *r, int ok)
                 printf ("  extensions updated: %s\n", r->updates.data);
         if (r->skipped.len)
                 printf ("  not created in OLD: %s\n", r->skipped.data);
+        if (r->not_preloaded.len)
+                printf ("  OLD's preload libraries NEW lacks, not carried: %s\n", r->not_preloaded.data);
         if (r->only_new.len)
                 printf ("  only in NEW (OLD lacks them): %s\n", r->only_new.data);
         if (r->fixtures.len)

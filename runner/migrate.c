@@ -97,6 +97,7 @@ mig_report_free (struct mig_report *r)
         buf_release (&r->check_output);
         buf_release (&r->skipped);
         buf_release (&r->only_new);
+        buf_release (&r->not_preloaded);
         buf_release (&r->carried);
         buf_release (&r->fixtures);
 }

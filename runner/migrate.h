@@ -93,6 +93,7 @@ struct mig_report {
         struct buf updates;             /* "vector 0.8.0 -> 0.8.7, ..." */
         struct buf check_output;        /* pg_upgrade --check's report when it failed */
         struct buf skipped;             /* extensions prime.sql was told to skip, and why */
+        struct buf not_preloaded;       /* OLD's preload libraries NEW lacks (their extensions only OLD has) */
         struct buf only_new;            /* extensions NEW has and OLD lacks */
         struct buf carried;             /* "vector 0.8.7, postgis 3.6.4": installed in NEW after the upgrade */
         struct buf fixtures;            /* extensions whose fixture was loaded */

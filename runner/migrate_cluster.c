@@ -45,6 +45,8 @@ list_has (const char *list, const char *item, size_t len)
         return 0;
 }
 
+static int has_lib (const struct mig_image *img, const char *name);
+
 /* The old cluster's shared_preload_libraries carried over to the new
  * one: NEW's own list, plus any library OLD preloaded that it lacks. */
 int
@@ -72,8 +74,18 @@ mig_carry_preload (struct mig *m, const char *conf, int fd, pgimg_error_t *err)
         if (buf_adds (&merged, new_list.data) < 0)
                 return oom (err);
         for (const char *p = old_list.data, *it; (it = next_item (&p, &n)) != NULL;) {
+                cleanup_free char *lib = strndup (it, n);
+                if (lib == NULL)
+                        return oom (err);
                 if (n == 0 || list_has (merged.data, it, n))
                         continue;
+                /* The library of an extension only OLD's major has (it was
+                 * not created in OLD): NEW could not start with it. */
+                if (has_lib (&m->o->new_img, lib) == 0) {
+                        if (buf_addf (&m->r->not_preloaded, "%s%s", m->r->not_preloaded.len ? ", " : "", lib) < 0)
+                                return oom (err);
+                        continue;
+                }
                 if (buf_addf (&merged, "%s%.*s", merged.len ? "," : "", (int) n, it) < 0)
                         return oom (err);
                 added++;
@@ -203,6 +215,25 @@ has_ext_file (const struct mig_image *img, const char *name, const char *suffix)
         if (root_fd < 0)
                 return 0;
         fd = resolve_open (root_fd, p, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+        return fd >= 0;
+}
+
+/* A library of an image's PostgreSQL (lib/NAME.so), resolved as above. */
+static int
+has_lib (const struct mig_image *img, const char *name)
+{
+        cleanup_free char *p = NULL;
+        cleanup_fd int root_fd = -1;
+        cleanup_fd int fd = -1;
+
+        if (strchr (name, '/') != NULL)
+                return 1;
+        if (asprintf (&p, "usr/lib/postgresql/%d/lib/%s.so", img->major, name) < 0)
+                return -1;
+        root_fd = open (img->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return 0;
+        fd = resolve_open (root_fd, p, O_PATH | O_CLOEXEC, 0);
         return fd >= 0;
 }
 
