@@ -123,6 +123,13 @@ struct ext_recipe {
          * EXTENSION ... UPDATE (its update scripts) only; 1 DROP and
          * CREATE where no update path leads there (it keeps no data). */
         int update_recreate;
+        /* "migration": what pgimg migration-test does for the extension
+         * (its first CREATE EXTENSION name), each NULL when not said: SQL
+         * run in a database being restored from a dump right after the
+         * dump creates the extension, SQL run in each database that has
+         * it after the restore, and after pg_upgrade or a restart; and
+         * why pg_upgrade needs OLD's installed version in NEW too. */
+        char *mig_before_restore, *mig_after_restore, *mig_after_upgrade, *mig_same_version;
         struct ext_version *versions;   /* newest first */
         size_t n_versions;
 };

@@ -15,11 +15,13 @@
 
 static const char *const ext_top_keys[] = {
         "build", "build_packages", "configure_args", "debian_source", "default_version",
-        "extensions", "homepage", "license", "majors", "make_args", "name", "output_plugins", "requires",
-        "runtime_packages", "shared_preload_libraries", "summary", "unsupported", "update", "versions", NULL,
+        "extensions", "homepage", "license", "majors", "make_args", "migration", "name", "output_plugins",
+        "requires", "runtime_packages", "shared_preload_libraries", "summary", "unsupported", "update", "versions", NULL,
 };
 static const char *const ext_version_keys[] = { "debs", "debs_arm64", "majors", "note", "sha256", "urls", NULL };
 static const char *const ext_deb_keys[] = { "sha256", "url", NULL };
+static const char *const ext_migration_keys[] = { "after_restore", "after_upgrade", "before_restore", "same_version",
+                                                  NULL };
 static const char *const ext_build_names[] = {
         [EXT_BUILD_PGXS] = "pgxs", [EXT_BUILD_AUTOCONF] = "autoconf", [EXT_BUILD_CMAKE] = "cmake",
         [EXT_BUILD_MESON] = "meson", [EXT_BUILD_DEB] = "deb", [EXT_BUILD_POSTGRES] = "postgres",
@@ -244,7 +246,7 @@ static int
 ext_version_canonical (json_t *root, const char *version, char **out)
 {
         static const char *const presentation[] = { "summary", "debian_source", "default_version",
-                                                    "majors", "homepage", "unsupported", NULL };
+                                                    "majors", "homepage", "unsupported", "migration", NULL };
         cleanup_json json_t *copy = json_deep_copy (root);
         json_t *entry, *only;
 
@@ -434,6 +436,29 @@ ext_load_update (const struct recipe_fields *top, struct ext_recipe *r, pgimg_er
         return 0;
 }
 
+/* What an upgrade must do for the extension beside updating it
+ * ("migration"): SQL around a restored dump and after pg_upgrade, and
+ * why pg_upgrade needs OLD's version in NEW.  Not part of any layer key. */
+static int
+ext_load_migration (const struct recipe_fields *top, struct ext_recipe *r, pgimg_error_t *err)
+{
+        json_t *m = json_object_get (top->obj, "migration");
+        cleanup_recipe_fields struct recipe_fields f = { 0 };
+
+        if (m == NULL)
+                return 0;
+        if (!json_is_object (m))
+                return recipe_field_error (err, top, "migration", "must be an object (%s)",
+                                           "after_restore, after_upgrade, before_restore, same_version");
+        if (recipe_fields_enter (top, m, &f, err, "migration") < 0 || recipe_fields_known (&f, ext_migration_keys, err) < 0
+            || recipe_field_string (&f, "before_restore", 0, &r->mig_before_restore, err) < 0
+            || recipe_field_string (&f, "after_restore", 0, &r->mig_after_restore, err) < 0
+            || recipe_field_string (&f, "after_upgrade", 0, &r->mig_after_upgrade, err) < 0
+            || recipe_field_string (&f, "same_version", 0, &r->mig_same_version, err) < 0)
+                return -1;
+        return 0;
+}
+
 static int
 ext_load_versions (const struct recipe_fields *top, struct ext_recipe *r, pgimg_error_t *err)
 {
@@ -467,7 +492,8 @@ ext_recipe_from_json (json_t *root, const char *path, struct ext_recipe *r, pgim
         if (!json_is_object (root))
                 return pgimg_make_error (err, EINVAL, "`%s`: a recipe must be a JSON object", path);
         if (recipe_fields_known (&top, ext_top_keys, err) < 0 || ext_load_scalars (&top, r, err) < 0
-            || ext_load_lists (&top, r, err) < 0 || ext_load_update (&top, r, err) < 0)
+            || ext_load_lists (&top, r, err) < 0 || ext_load_update (&top, r, err) < 0
+            || ext_load_migration (&top, r, err) < 0)
                 return -1;
         if (strv_contains (r->requires, r->name))
                 return recipe_field_error (err, &top, "requires", "names the recipe itself");
@@ -546,6 +572,10 @@ ext_recipe_free (struct ext_recipe *r)
         free (r->default_version);
         strv_free (r->default_by_major);
         strv_free (r->unsupported);
+        free (r->mig_before_restore);
+        free (r->mig_after_restore);
+        free (r->mig_after_upgrade);
+        free (r->mig_same_version);
         strv_free (r->extensions);
         strv_free (r->preload);
         strv_free (r->output_plugins);

@@ -165,31 +165,69 @@ side_open (struct pgimg_ctx *ctx, struct side *s, const struct side *both, int j
         return 0;
 }
 
-/* The CREATE EXTENSION names of the recipes that say "update": "recreate". */
+/* What the recipes say about each CREATE EXTENSION name, for an upgrade
+ * to NEW's major: the names of those that say "update": "recreate",
+ * their "migration" steps, and why NEW's major cannot have one.  The
+ * strings point into the recipes, which live as long as this. */
+struct recipe_facts {
+        struct ext_recipe *v;
+        size_t n;
+        char **recreate;
+        struct mig_ext *exts;
+        size_t n_exts;
+        char major[16];
+};
+
+static void
+recipe_facts_free (struct recipe_facts *f)
+{
+        ext_recipes_free (f->v, f->n);
+        strv_free (f->recreate);
+        free (f->exts);
+}
+
 static int
-recreate_list (struct pgimg_ctx *ctx, char ***out, pgimg_error_t *err)
+recipe_facts_load (struct pgimg_ctx *ctx, int new_major, struct recipe_facts *f, pgimg_error_t *err)
 {
         cleanup_free char *dir = cli_data_path (ctx, "extensions");
-        struct ext_recipe *v = NULL;
-        size_t n = 0, k = 0;
+        size_t k = 0, total = 0;
 
         if (dir == NULL)
                 return pgimg_make_error_errno (err, ENOMEM, "migration-test");
-        if (ext_recipe_load_all (dir, &v, &n, err) < 0)
+        if (ext_recipe_load_all (dir, &f->v, &f->n, err) < 0)
                 return -1;
-        for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; v[i].update_recreate && v[i].extensions[j]; j++) {
-                        char **grown = realloc (*out, (k + 2) * sizeof (char *));
-                        if (grown == NULL || (grown[k] = strdup (v[i].extensions[j])) == NULL) {
-                                if (grown)
-                                        *out = grown;
-                                ext_recipes_free (v, n);
-                                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
-                        }
-                        grown[++k] = NULL;
-                        *out = grown;
+        snprintf (f->major, sizeof (f->major), "%d", new_major);
+        for (size_t i = 0; i < f->n; i++)
+                for (char **x = f->v[i].extensions; x && *x; x++)
+                        total++;
+        if ((f->exts = calloc (total + 1, sizeof (*f->exts))) == NULL
+            || (f->recreate = calloc (total + 1, sizeof (char *))) == NULL)
+                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+        for (size_t i = 0; i < f->n; i++) {
+                const struct ext_recipe *r = &f->v[i];
+                const struct ext_version *v;
+                pgimg_error_t why = NULL;
+                const char *not_in_new = NULL;
+                if (ext_recipe_pick (r, NULL, f->major, &v, &why) < 0) {
+                        not_in_new = ext_recipe_unsupported (r, f->major);
+                        if (not_in_new == NULL)
+                                not_in_new = "no version of its recipe builds for NEW's major";
                 }
-        ext_recipes_free (v, n);
+                pgimg_error_free (&why);
+                for (size_t j = 0; r->extensions[j]; j++) {
+                        struct mig_ext *e = &f->exts[f->n_exts++];
+                        e->name = r->extensions[j];
+                        e->not_in_new = not_in_new;
+                        if (j == 0) {
+                                e->before_restore = r->mig_before_restore;
+                                e->after_restore = r->mig_after_restore;
+                                e->after_upgrade = r->mig_after_upgrade;
+                                e->same_version = r->mig_same_version;
+                        }
+                        if (r->update_recreate && (f->recreate[k++] = strdup (r->extensions[j])) == NULL)
+                                return pgimg_make_error_errno (err, ENOMEM, "migration-test");
+                }
+        }
         return 0;
 }
 
@@ -227,11 +265,12 @@ write_results (const char *path, const struct mig_opts *o, const struct mig_repo
         for (char *p = clean; *p; p++)
                 if (*p == '\t' || *p == '\n')
                         *p = ' ';
-        if (buf_addf (&b, "%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%llu\t%zu\t%s\t%s\n", o->old_img.version,
+        if (buf_addf (&b, "%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%llu\t%zu\t%s\t%s\t%s\t%s\t%s\t%s\n", o->old_img.version,
                       o->new_img.version, mig_method_name (o->method),
                       o->method == MIG_PG_UPGRADE ? mig_mode_name (o->mode) : "-", reason ? "failed" : "passed",
                       r->seconds, r->upgrade_seconds, r->rows, r->tables, r->updates.len ? r->updates.data : "-",
-                      clean) < 0)
+                      clean, r->carried.len ? r->carried.data : "-", r->skipped.len ? r->skipped.data : "-",
+                      r->only_new.len ? r->only_new.data : "-", r->fixtures.len ? r->fixtures.data : "-") < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "results");
         if ((fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
                 return pgimg_make_error_errno (err, errno, "open %s", path);
@@ -258,6 +297,14 @@ print_report (const struct mig_opts *o, const struct mig_report *r, int ok)
                 printf ("  extensions updated: %s\n", r->updates.data);
         if (r->skipped.len)
                 printf ("  not created in OLD: %s\n", r->skipped.data);
+        if (r->not_preloaded.len)
+                printf ("  OLD's preload libraries NEW lacks, not carried: %s\n", r->not_preloaded.data);
+        if (r->only_new.len)
+                printf ("  only in NEW (OLD lacks them): %s\n", r->only_new.data);
+        if (r->fixtures.len)
+                printf ("  extension fixtures loaded: %s\n", r->fixtures.data);
+        if (r->carried.len)
+                printf ("  extensions in NEW: %s\n", r->carried.data);
         if (r->old_data && r->old_files)
                 printf ("  old data directory: %s (%zu files compared)\n", r->old_data, r->old_files);
         else if (r->old_data)
@@ -502,7 +549,8 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
         struct mig_opts o = { .scale = 1, .mode = MIG_COPY };
         struct mig_report rep;
         cleanup_free char *work = NULL;
-        cleanup_strv char **recreate = NULL;
+        __attribute__ ((cleanup (recipe_facts_free))) struct recipe_facts facts = { 0 };
+        cleanup_free char *fixtures = NULL;
         int r;
 
         if ((r = parse_mig_args (ctx, argc, argv, &o, &a, err)) != 0)
@@ -518,9 +566,14 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
             || mig_validate (&o, err) < 0 || mig_work_dir (ctx, a.keep, &work, err) < 0)
                 return pgimg_error_wrap (err, "migration-test");
         o.work_dir = work;
-        if (recreate_list (ctx, &recreate, err) < 0)
+        if (recipe_facts_load (ctx, o.new_img.major, &facts, err) < 0)
                 return pgimg_error_wrap (err, "migration-test");
-        o.recreate = (const char *const *) recreate;
+        o.recreate = (const char *const *) facts.recreate;
+        o.exts = facts.exts;
+        o.n_exts = facts.n_exts;
+        if ((fixtures = cli_data_path (ctx, "tests/migrations/extensions")) == NULL)
+                return pgimg_error_wrap (err, "migration-test");
+        o.fixtures_dir = fixtures;
         if (install_signals () < 0) {
                 pgimg_make_error_errno (err, errno, "sigaction");
                 return pgimg_error_wrap (err, "migration-test");

@@ -16,6 +16,7 @@
  * their own path, so OLD's binaries run from /tmp/old over NEW's root (its
  * C library and the base's shared libraries).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -95,6 +96,10 @@ mig_report_free (struct mig_report *r)
         buf_release (&r->updates);
         buf_release (&r->check_output);
         buf_release (&r->skipped);
+        buf_release (&r->only_new);
+        buf_release (&r->not_preloaded);
+        buf_release (&r->carried);
+        buf_release (&r->fixtures);
 }
 
 static int
@@ -421,6 +426,37 @@ copy_input (struct mig *m, const char *src, const char *name, pgimg_error_t *err
         return fs_copy_file (src, dst, err);
 }
 
+/* The extensions' fixtures (NAME.sql) into in/ext/. */
+static int
+copy_fixtures (struct mig *m, pgimg_error_t *err)
+{
+        cleanup_free char *dir = NULL;
+        DIR *d;
+        struct dirent *e;
+        int r = 0;
+
+        if (asprintf (&dir, "%s/ext", m->in) < 0)
+                return oom (err);
+        if (fs_mkdir_p (dir, 0755, err) < 0)
+                return -1;
+        if (m->o->fixtures_dir == NULL || (d = opendir (m->o->fixtures_dir)) == NULL)
+                return 0;
+        while (r == 0 && (e = readdir (d)) != NULL) {
+                size_t len = strlen (e->d_name);
+                cleanup_free char *src = NULL;
+                cleanup_free char *dst = NULL;
+                if (len <= 4 || strcmp (e->d_name + len - 4, ".sql") != 0 || e->d_name[0] == '.')
+                        continue;
+                if (asprintf (&src, "%s/%s", m->o->fixtures_dir, e->d_name) < 0
+                    || asprintf (&dst, "%s/%s", dir, e->d_name) < 0)
+                        r = oom (err);
+                else
+                        r = fs_copy_file (src, dst, err);
+        }
+        closedir (d);
+        return r;
+}
+
 static int
 setup (struct mig *m, pgimg_error_t *err)
 {
@@ -444,7 +480,7 @@ setup (struct mig *m, pgimg_error_t *err)
             || copy_input (m, o->data_file, "data.sql", err) < 0
             || copy_input (m, o->fingerprint_file, "fingerprint.sql", err) < 0)
                 return -1;
-        return 0;
+        return copy_fixtures (m, err);
 }
 
 static int
@@ -472,7 +508,8 @@ run_all (struct mig *m, pgimg_error_t *err)
         if (mig_read_out (m, "size-before.txt", &size, err) < 0 || mig_read_out (m, "fp-before.txt", &facts, err) < 0)
                 return -1;
         m->r->db_bytes = strtoull (size.data, NULL, 10);
-        if (mig_check_new_has_extensions (m, facts.data, err) < 0)
+        if (mig_check_new_has_extensions (m, facts.data, err) < 0
+            || (o->method == MIG_PG_UPGRADE && mig_check_same_versions (m, facts.data, err) < 0))
                 return -1;
         if (mig_server_stop (m, &m->old_srv, o->old_img.label, err) < 0 || mig_manifest (m, "old-before.txt", err) < 0)
                 return -1;
@@ -489,7 +526,8 @@ run_all (struct mig *m, pgimg_error_t *err)
                 return -1;
         }
         m->r->upgrade_seconds = now_s () - t;
-        if (mig_fingerprint (m, NEW_PORT, "after", err) < 0)
+        if (mig_fingerprint (m, NEW_PORT, "after", err) < 0 || mig_read_out (m, "fp-after.txt", &facts, err) < 0
+            || mig_list_carried (m, facts.data, err) < 0)
                 return -1;
         if (mig_server_stop (m, &m->new_srv, o->new_img.label, err) < 0)
                 return -1;

@@ -37,6 +37,22 @@ struct mig_image {
         const char *version;            /* "15.18" */
 };
 
+/* What the recipes say about one extension (a CREATE EXTENSION name). */
+struct mig_ext {
+        const char *name;
+        /* The recipe's "migration" SQL (its first extension only), NULL
+         * when it says nothing: run in a database being restored from a
+         * dump right after the dump creates the extension; in each
+         * database that has it after the restore; after pg_upgrade or a
+         * restart.  same_version: why pg_upgrade needs OLD's installed
+         * version in NEW too. */
+        const char *before_restore, *after_restore, *after_upgrade, *same_version;
+        /* Why NEW's major cannot have it (no version of the recipe builds
+         * for it), or NULL: such an extension of OLD is not created, and
+         * the report names it as OLD's only. */
+        const char *not_in_new;
+};
+
 enum mig_method { MIG_PG_UPGRADE, MIG_PG_DUMPALL, MIG_RESTART };
 enum mig_mode { MIG_COPY, MIG_LINK, MIG_CLONE };
 
@@ -51,6 +67,11 @@ struct mig_opts {
         /* Extensions an upgrade drops and creates again when no update
          * path leads to NEW's version (their recipes' "update": "recreate"). */
         const char *const *recreate;
+        const struct mig_ext *exts;     /* every recipe's extensions, n_exts of them */
+        size_t n_exts;
+        /* tests/migrations/extensions/: NAME.sql is loaded after the data
+         * set into the database `migration` when extension NAME is there. */
+        const char *fixtures_dir;
         /* Host paths of the inputs. */
         const char *conf_file;          /* tests/postgresql.conf */
         const char *prime_file;         /* tests/prime.sql */
@@ -72,6 +93,10 @@ struct mig_report {
         struct buf updates;             /* "vector 0.8.0 -> 0.8.7, ..." */
         struct buf check_output;        /* pg_upgrade --check's report when it failed */
         struct buf skipped;             /* extensions prime.sql was told to skip, and why */
+        struct buf not_preloaded;       /* OLD's preload libraries NEW lacks (their extensions only OLD has) */
+        struct buf only_new;            /* extensions NEW has and OLD lacks */
+        struct buf carried;             /* "vector 0.8.7, postgis 3.6.4": installed in NEW after the upgrade */
+        struct buf fixtures;            /* extensions whose fixture was loaded */
         const char *old_data;           /* what became of the old data directory */
         int interrupted;                /* the signal that stopped the test, or 0 */
 };

@@ -2,6 +2,7 @@
  * loading the data set, fingerprinting it, carrying preload libraries
  * over and updating extensions after the upgrade (see migrate.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,6 +45,8 @@ list_has (const char *list, const char *item, size_t len)
         return 0;
 }
 
+static int has_lib (const struct mig_image *img, const char *name);
+
 /* The old cluster's shared_preload_libraries carried over to the new
  * one: NEW's own list, plus any library OLD preloaded that it lacks. */
 int
@@ -71,8 +74,18 @@ mig_carry_preload (struct mig *m, const char *conf, int fd, pgimg_error_t *err)
         if (buf_adds (&merged, new_list.data) < 0)
                 return oom (err);
         for (const char *p = old_list.data, *it; (it = next_item (&p, &n)) != NULL;) {
+                cleanup_free char *lib = strndup (it, n);
+                if (lib == NULL)
+                        return oom (err);
                 if (n == 0 || list_has (merged.data, it, n))
                         continue;
+                /* The library of an extension only OLD's major has (it was
+                 * not created in OLD): NEW could not start with it. */
+                if (has_lib (&m->o->new_img, lib) == 0) {
+                        if (buf_addf (&m->r->not_preloaded, "%s%s", m->r->not_preloaded.len ? ", " : "", lib) < 0)
+                                return oom (err);
+                        continue;
+                }
                 if (buf_addf (&merged, "%s%.*s", merged.len ? "," : "", (int) n, it) < 0)
                         return oom (err);
                 added++;
@@ -116,6 +129,18 @@ mig_fingerprint (struct mig *m, int port, const char *tag, pgimg_error_t *err)
         return mig_step (m, &m->o->new_img, 0, what, NULL, -1, script, err);
 }
 
+/* Shell lines, inside a loop over the databases ($db), that run sql in
+ * $db when extension name is installed there.  -1 out of memory. */
+int
+mig_ext_sql (struct buf *b, const char *name, const char *sql)
+{
+        return buf_addf (b, "  if [ \"$(psql -X -At -d \"$db\" -c \"SELECT count(*) FROM pg_extension "
+                         "WHERE extname = '%s'\")\" = 1 ]; then\n"
+                         "    echo \"database $db: %s\"\n"
+                         "    psql -X -q -v ON_ERROR_STOP=1 -d \"$db\" <<'PGIMG_SQL'\n%s;\nPGIMG_SQL\n"
+                         "  fi\n", name, name, sql);
+}
+
 /* Extensions whose default version in NEW differs from the installed
  * one are moved to it in every database, as the pg_upgrade docs say
  * (pg_upgrade keeps the old version's objects): ALTER EXTENSION ...
@@ -125,6 +150,7 @@ int
 mig_update_extensions (struct mig *m, int port, pgimg_error_t *err)
 {
         cleanup_buf struct buf recreate = BUF_INIT;
+        cleanup_buf struct buf after = BUF_INIT;
         cleanup_free char *script = NULL;
 
         for (size_t i = 0; m->o->recreate && m->o->recreate[i]; i++) {
@@ -134,11 +160,21 @@ mig_update_extensions (struct mig *m, int port, pgimg_error_t *err)
                 if (buf_addf (&recreate, "%s'%s'", recreate.len ? ", " : "", n) < 0)
                         return oom (err);
         }
+        /* A recipe's own upgrade (PostGIS's postgis_extensions_upgrade())
+         * first, where the extension's objects were carried as they were. */
+        for (size_t i = 0; m->o->method != MIG_PG_DUMPALL && i < m->o->n_exts; i++) {
+                const struct mig_ext *e = &m->o->exts[i];
+                if (e->after_upgrade == NULL)
+                        continue;
+                if (mig_ext_sql (&after, e->name, e->after_upgrade) < 0)
+                        return oom (err);
+        }
         if (asprintf (&script,
                       "set -euo pipefail\n"
                       "export PGPORT=%d\n"
                       "for db in $(psql -X -At -d postgres -c \"SELECT datname FROM pg_database WHERE datallowconn "
                       "AND NOT datistemplate ORDER BY 1\"); do\n"
+                      "%s"
                       "  psql -X -At -v ON_ERROR_STOP=1 -d \"$db\" -c \"SELECT CASE WHEN a.name = ANY (ARRAY[%s]::text[]) "
                       "AND NOT EXISTS (SELECT 1 FROM pg_extension_update_paths(a.name) p WHERE p.source = a.installed_version "
                       "AND p.target = a.default_version AND p.path IS NOT NULL) "
@@ -156,30 +192,130 @@ mig_update_extensions (struct mig *m, int port, pgimg_error_t *err)
                       "WHERE installed_version IS NOT NULL AND installed_version <> default_version\")\n"
                       "  if [ -n \"$left\" ]; then echo \"database $db: not updated: $left\" >&2; exit 1; fi\n"
                       "done\n",
-                      port, recreate.len ? recreate.data : "") < 0)
+                      port, after.len ? after.data : "", recreate.len ? recreate.data : "") < 0)
                 return oom (err);
         return mig_step (m, &m->o->new_img, 0, "update extensions", NULL, -1, script, err);
 }
 
-/* The extensions of an image's PostgreSQL: "<root>/usr/lib/postgresql/N/share/extension/NAME.control".
+/* A file of an image's extension directory, "<root>/usr/lib/postgresql/N/share/extension/FILE".
  * The path is resolved inside the image's root, as its server sees it:
  * a symlink in the image (usr -> /home/you) must not let an image ask
  * pgimg whether a host path exists.  1 when it does (the last name is
  * not followed, as lstat), 0 when not, -1 out of memory. */
 static int
-has_control (const struct mig_image *img, const char *name)
+has_ext_file (const struct mig_image *img, const char *name, const char *suffix)
 {
         cleanup_free char *p = NULL;
         cleanup_fd int root_fd = -1;
         cleanup_fd int fd = -1;
 
-        if (asprintf (&p, "usr/lib/postgresql/%d/share/extension/%s.control", img->major, name) < 0)
+        if (asprintf (&p, "usr/lib/postgresql/%d/share/extension/%s%s", img->major, name, suffix) < 0)
                 return -1;
         root_fd = open (img->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
                 return 0;
         fd = resolve_open (root_fd, p, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
         return fd >= 0;
+}
+
+/* A library of an image's PostgreSQL (lib/NAME.so), resolved as above. */
+static int
+has_lib (const struct mig_image *img, const char *name)
+{
+        cleanup_free char *p = NULL;
+        cleanup_fd int root_fd = -1;
+        cleanup_fd int fd = -1;
+
+        if (strchr (name, '/') != NULL)
+                return 1;
+        if (asprintf (&p, "usr/lib/postgresql/%d/lib/%s.so", img->major, name) < 0)
+                return -1;
+        root_fd = open (img->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return 0;
+        fd = resolve_open (root_fd, p, O_PATH | O_CLOEXEC, 0);
+        return fd >= 0;
+}
+
+/* The extensions of an image's PostgreSQL (NAME.control). */
+static int
+has_control (const struct mig_image *img, const char *name)
+{
+        return has_ext_file (img, name, ".control");
+}
+
+static int
+str_cmp (const void *a, const void *b)
+{
+        return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The names of img's control files, sorted, into *out (a vector). */
+static int
+control_names (const struct mig_image *img, char ***out, size_t *n, pgimg_error_t *err)
+{
+        cleanup_free char *p = NULL;
+        cleanup_fd int root_fd = -1;
+        int fd;
+        DIR *d;
+        struct dirent *e;
+
+        *out = NULL;
+        *n = 0;
+        if (asprintf (&p, "usr/lib/postgresql/%d/share/extension", img->major) < 0)
+                return oom (err);
+        if ((root_fd = open (img->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0
+            || (fd = resolve_open (root_fd, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)) < 0)
+                return 0;
+        if ((d = fdopendir (fd)) == NULL) {
+                close (fd);
+                return pgimg_make_error_errno (err, errno, "%s: the extension directory", img->label);
+        }
+        while ((e = readdir (d)) != NULL) {
+                size_t len = strlen (e->d_name);
+                char **grown;
+                if (len <= 8 || strcmp (e->d_name + len - 8, ".control") != 0)
+                        continue;
+                if ((grown = realloc (*out, (*n + 2) * sizeof (char *))) == NULL
+                    || (grown[*n] = strndup (e->d_name, len - 8)) == NULL) {
+                        if (grown)
+                                *out = grown;
+                        closedir (d);
+                        return oom (err);
+                }
+                grown[++*n] = NULL;
+                *out = grown;
+        }
+        closedir (d);
+        if (*n)
+                qsort (*out, *n, sizeof (char *), str_cmp);
+        return 0;
+}
+
+static const struct mig_ext *
+find_ext (const struct mig_opts *o, const char *name)
+{
+        for (size_t i = 0; i < o->n_exts; i++)
+                if (strcmp (o->exts[i].name, name) == 0)
+                        return &o->exts[i];
+        return NULL;
+}
+
+/* The extensions NEW has and OLD lacks, for the report (nothing in OLD
+ * can be lost there, but the reader learns what was not tried). */
+static int
+list_only_new (struct mig *m, pgimg_error_t *err)
+{
+        cleanup_strv char **names = NULL;
+        size_t n;
+
+        if (control_names (&m->o->new_img, &names, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (has_control (&m->o->old_img, names[i]) == 0
+                    && buf_addf (&m->r->only_new, "%s%s", m->r->only_new.len ? ", " : "", names[i]) < 0)
+                        return oom (err);
+        return 0;
 }
 
 /* Extensions PostgreSQL itself stopped shipping: not created in OLD
@@ -203,6 +339,22 @@ prime_skip (struct mig *m, struct buf *skip, pgimg_error_t *err)
                                  dropped[i].name, dropped[i].removed_in) < 0)
                         return oom (err);
         }
+        /* An extension NEW's major cannot have (no version of its recipe
+         * builds for it) is OLD's only: named, with the recipe's reason.
+         * One NEW could have but was built without stays an error
+         * (mig_check_new_has_extensions). */
+        for (size_t i = 0; i < m->o->n_exts; i++) {
+                const struct mig_ext *e = &m->o->exts[i];
+                if (e->not_in_new == NULL || has_control (&m->o->old_img, e->name) != 1
+                    || has_control (&m->o->new_img, e->name) != 0)
+                        continue;
+                if (buf_addf (skip, "%s%s", skip->len ? "," : "", e->name) < 0
+                    || buf_addf (&m->r->skipped, "%s%s (only in OLD: %s)", m->r->skipped.len ? ", " : "", e->name,
+                                 e->not_in_new) < 0)
+                        return oom (err);
+        }
+        if (list_only_new (m, err) < 0)
+                return -1;
         if (skip->data == NULL && buf_add (skip, "", 0) < 0)
                 return oom (err);
         return 0;
@@ -237,21 +389,98 @@ mig_load_data (struct mig *m, pgimg_error_t *err)
 {
         cleanup_buf struct buf skip = BUF_INIT;
         cleanup_free char *script = NULL;
+        cleanup_free char *path = NULL;
+        cleanup_buf struct buf loaded = BUF_INIT;
         double t0 = now_s ();
 
         if (prime_skip (m, &skip, err) < 0)
                 return -1;
-        /* OLD's own psql loads the data, as a user of OLD would. */
+        /* OLD's own psql loads the data, as a user of OLD would; then each
+         * extension's fixture (in/ext/NAME.sql) where NAME is installed. */
         if (asprintf (&script,
                       "set -euo pipefail\n"
                       "export PGPORT=%d\n"
                       "psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE migration'\n"
                       "psql -X -q -v ON_ERROR_STOP=1 -d migration -v skip='%s' -f /tmp/in/prime.sql\n"
-                      "psql -X -q -v ON_ERROR_STOP=1 -d migration -v scale=%d -f /tmp/in/data.sql\n",
+                      "psql -X -q -v ON_ERROR_STOP=1 -d migration -v scale=%d -f /tmp/in/data.sql\n"
+                      ": > /tmp/out/fixtures.txt\n"
+                      "for f in /tmp/in/ext/*.sql; do\n"
+                      "  [ -e \"$f\" ] || continue\n"
+                      "  e=$(basename \"$f\" .sql)\n"
+                      "  [ \"$(psql -X -At -d migration -c \"SELECT count(*) FROM pg_extension WHERE extname = '$e'\")\" = 1 ] || continue\n"
+                      "  echo \"==> fixture $e\"\n"
+                      "  psql -X -q -v ON_ERROR_STOP=1 -d migration -f \"$f\"\n"
+                      "  echo \"$e\" >> /tmp/out/fixtures.txt\n"
+                      "done\n"
+                      "psql -X -q -v ON_ERROR_STOP=1 -d migration -c CHECKPOINT\n",
                       OLD_PORT, skip.data, m->o->scale) < 0)
                 return oom (err);
         if (mig_step (m, &m->o->old_img, 0, "load the data set", NULL, -1, script, err) < 0)
                 return -1;
+        if (mig_read_out (m, "fixtures.txt", &loaded, err) < 0)
+                return -1;
+        for (char *p = loaded.data, *nl; *p; p = nl + 1) {
+                if ((nl = strchr (p, '\n')) == NULL)
+                        break;
+                *nl = '\0';
+                if (buf_addf (&m->r->fixtures, "%s%s", m->r->fixtures.len ? ", " : "", p) < 0)
+                        return oom (err);
+        }
         m->r->load_seconds = now_s () - t0;
+        return 0;
+}
+
+/* What NEW has installed after the upgrade, from its fingerprint:
+ * "name version" of each extension of the database `migration`. */
+int
+mig_list_carried (struct mig *m, const char *facts, pgimg_error_t *err)
+{
+        for (const char *p = facts; p && *p;) {
+                const char *nl = strchr (p, '\n');
+                size_t n = nl ? (size_t) (nl - p) : strlen (p);
+                char db[128], kind[32], name[128], version[128];
+                cleanup_free char *line = strndup (p, n);
+
+                if (line == NULL)
+                        return oom (err);
+                if (sscanf (line, "%127[^\t]\t%31[^\t]\t%127[^\t]\t%127[^\t]", db, kind, name, version) == 4
+                    && strcmp (kind, "extension") == 0 && strcmp (db, "migration") == 0
+                    && buf_addf (&m->r->carried, "%s%s %s", m->r->carried.len ? ", " : "", name, version) < 0)
+                        return oom (err);
+                p = nl ? nl + 1 : NULL;
+        }
+        return 0;
+}
+
+/* pg_upgrade carries an extension's objects as they are: one whose
+ * library is named after its version (its recipe's same_version) needs
+ * OLD's installed version in NEW too.  Say which one cannot be carried,
+ * and why, before pg_upgrade runs. */
+int
+mig_check_same_versions (struct mig *m, const char *facts, pgimg_error_t *err)
+{
+        for (const char *p = facts; p && *p;) {
+                const char *nl = strchr (p, '\n');
+                size_t n = nl ? (size_t) (nl - p) : strlen (p);
+                char db[128], kind[32], name[128], version[128];
+                cleanup_free char *line = strndup (p, n);
+                cleanup_free char *script = NULL;
+                const struct mig_ext *e;
+
+                if (line == NULL)
+                        return oom (err);
+                p = nl ? nl + 1 : NULL;
+                if (sscanf (line, "%127[^\t]\t%31[^\t]\t%127[^\t]\t%127[^\t]", db, kind, name, version) != 4
+                    || strcmp (kind, "extension") != 0 || (e = find_ext (m->o, name)) == NULL || e->same_version == NULL)
+                        continue;
+                if (asprintf (&script, "--%s.sql", version) < 0)
+                        return oom (err);
+                if (has_ext_file (&m->o->new_img, name, script) == 0)
+                        return pgimg_make_error (err, ENOTSUP,
+                                                 "pg_upgrade cannot carry %s %s (database %s): NEW (%s) does not have "
+                                                 "version %s, and %s; use pg_dumpall, or build NEW with %s %s",
+                                                 name, version, db, m->o->new_img.label, version, e->same_version,
+                                                 name, version);
+        }
         return 0;
 }

@@ -79,6 +79,13 @@ int mig_load_data (struct mig *m, pgimg_error_t *err);
 int mig_fingerprint (struct mig *m, int port, const char *tag, pgimg_error_t *err);
 int mig_check_new_has_extensions (struct mig *m, const char *facts, pgimg_error_t *err);
 int mig_update_extensions (struct mig *m, int port, pgimg_error_t *err);
+/* Shell lines for a loop over the databases ($db): run sql where
+ * extension name is installed.  -1 out of memory. */
+int mig_ext_sql (struct buf *b, const char *name, const char *sql);
+/* "name version" of NEW's extensions in the database `migration`. */
+int mig_list_carried (struct mig *m, const char *facts, pgimg_error_t *err);
+/* Refuse pg_upgrade where an extension needs OLD's version in NEW. */
+int mig_check_same_versions (struct mig *m, const char *facts, pgimg_error_t *err);
 
 /* ---- migrate_method.c ---- */
 

@@ -171,26 +171,70 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         return mig_update_extensions (m, NEW_PORT, err);
 }
 
+/* The recipes' SQL for a restored dump: before_restore into
+ * in/restore/NAME.sql, which the restore inserts right after the dump's
+ * CREATE EXTENSION NAME (TimescaleDB's timescaledb_pre_restore() must
+ * run in the database before its catalog's rows are loaded), and the
+ * after_restore lines for a loop over NEW's databases into *after. */
+static int
+restore_steps (struct mig *m, struct buf *after, pgimg_error_t *err)
+{
+        cleanup_free char *dir = NULL;
+
+        if (asprintf (&dir, "%s/restore", m->in) < 0)
+                return oom (err);
+        if (fs_mkdir_p (dir, 0755, err) < 0)
+                return -1;
+        for (size_t i = 0; i < m->o->n_exts; i++) {
+                const struct mig_ext *e = &m->o->exts[i];
+                cleanup_free char *path = NULL;
+                cleanup_free char *sql = NULL;
+                if (e->after_restore && mig_ext_sql (after, e->name, e->after_restore) < 0)
+                        return oom (err);
+                if (e->before_restore == NULL)
+                        continue;
+                if (asprintf (&path, "%s/%s.sql", dir, e->name) < 0 || asprintf (&sql, "%s;\n", e->before_restore) < 0)
+                        return oom (err);
+                if (fs_write_file_atomic (path, sql, strlen (sql), 0644, err) < 0)
+                        return -1;
+        }
+        if (after->data == NULL && buf_add (after, "", 0) < 0)
+                return oom (err);
+        return 0;
+}
+
 int
 mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
 {
         const struct mig_opts *o = m->o;
         cleanup_free char *script = NULL;
         cleanup_buf struct buf errors = BUF_INIT;
+        cleanup_buf struct buf after = BUF_INIT;
         const char *p;
 
-        if (mig_init_cluster (m, &o->new_img, 0, "", err) < 0)
+        if (mig_init_cluster (m, &o->new_img, 0, "", err) < 0 || restore_steps (m, &after, err) < 0)
                 return -1;
         if (mig_server_start (m, &o->old_img, 1, OLD_PORT, &m->old_srv, err) < 0
             || mig_server_start (m, &o->new_img, 0, NEW_PORT, &m->new_srv, err) < 0)
                 return -1;
         /* NEW's pg_dumpall, as the docs advise; the superuser exists
-         * already, so its CREATE ROLE is the one error allowed. */
+         * already, so its CREATE ROLE is the one error allowed.  After a
+         * CREATE EXTENSION of the dump comes its recipe's before_restore. */
         if (asprintf (&script,
                       "set -euo pipefail\n"
-                      "pg_dumpall -p %d | psql -X -q -p %d -d postgres > /dev/null 2> /tmp/out/restore-errors.txt\n"
+                      "pg_dumpall -p %d | awk '{ print }\n"
+                      "  /^CREATE EXTENSION / { n = ($3 == \"IF\") ? $6 : $3; sub(/;$/, \"\", n); gsub(/\"/, \"\", n)\n"
+                      "    f = \"/tmp/in/restore/\" n \".sql\"\n"
+                      "    while ((getline l < f) > 0) print l\n"
+                      "    close(f) }'"
+                      " | psql -X -q -p %d -d postgres > /dev/null 2> /tmp/out/restore-errors.txt\n"
+                      "export PGPORT=%d\n"
+                      "for db in $(psql -X -At -d postgres -c \"SELECT datname FROM pg_database WHERE datallowconn "
+                      "AND NOT datistemplate ORDER BY 1\"); do\n"
+                      "%s"
+                      "done\n"
                       "vacuumdb -p %d --all --analyze-only --jobs %d\n",
-                      OLD_PORT, NEW_PORT, NEW_PORT, o->jobs) < 0)
+                      OLD_PORT, NEW_PORT, NEW_PORT, after.data, NEW_PORT, o->jobs) < 0)
                 return oom (err);
         if (mig_step (m, &o->new_img, 0, "pg_dumpall | psql", NULL, -1, script, err) < 0)
                 return -1;

@@ -7,11 +7,23 @@
 # written from the results.  PGIMG_MAJORS="15 18" limits the majors;
 # results of runs not redone are kept; PGIMG_CELLS="13:15:pg_upgrade ..."
 # runs only those cells, and --doc only writes the page from the results.
+# PGIMG_SET=full runs the pairs of majors with the whole catalogue
+# (images/full.json, `--set full`) instead, by both methods, no minor
+# steps, into build/migrations-full, and writes only the page's section
+# on the full set (between its markers), with the extensions each run
+# carried.  PGIMG_CACHE passes --cache-dir.
 # Exits 1 when any cell fails; the page is written either way.
 set -u
 cd "$(dirname "$0")/.."
 [ -x ./pgimg ] || make
-out=${PGIMG_MIGRATION_OUT:-build/migrations}
+set_name=${PGIMG_SET:-default}
+case $set_name in
+default) out=${PGIMG_MIGRATION_OUT:-build/migrations} ;;
+full) out=${PGIMG_MIGRATION_OUT:-build/migrations-full} ;;
+*) echo "PGIMG_SET=$set_name: only default and full are known (images/*.json)" >&2; exit 2 ;;
+esac
+cache=()
+[ -n "${PGIMG_CACHE:-}" ] && cache=(--cache-dir "$PGIMG_CACHE")
 majors=${PGIMG_MAJORS:-$(cd versions && ls *.json | sed 's/\.json$//' | sort -n)}
 mkdir -p "$out"
 ./pgimg list --json > "$out/versions.json"
@@ -25,7 +37,7 @@ run() { # old new method [options]
 	awk -F'\t' -v o="$old" -v n="$new" -v m="$method" '!(($1 == o || $1 ~ "^" o "\\.") && ($2 == n || $2 ~ "^" n "\\.") && $3 == m)' \
 		"$out/results.tsv" > "$out/results.tmp" && mv "$out/results.tmp" "$out/results.tsv"
 	echo "# $old -> $new by $method"
-	if ! ./pgimg migration-test "$old" "$new" "$method" --results "$out/results.tsv" "$@" \
+	if ! ./pgimg "${cache[@]}" migration-test "$old" "$new" "$method" --set "$set_name" --results "$out/results.tsv" "$@" \
 		>"$out/$old-$new-$method.log" 2>&1; then
 		status=1
 	fi
@@ -48,6 +60,7 @@ for a in $majors; do
 	done
 done
 for m in $majors; do
+	[ "$set_name" = full ] && break
 	oldest=$(python3 -c 'import json,sys
 for v in json.load(open(sys.argv[1])):
     if v["major"] == sys.argv[2]: print(v["versions"][-1])' "$out/versions.json" "$m")
@@ -58,13 +71,19 @@ for v in json.load(open(sys.argv[1])):
 done
 fi
 
+if [ "$set_name" = full ]; then
+	python3 tools/migration-full-doc.py "$out/results.tsv" "$majors" "$out/versions.json" docs/upgrades.md
+	echo "docs/upgrades.md: the full set's section, $(wc -l < "$out/results.tsv") runs"
+	exit $status
+fi
+
 python3 - "$out/results.tsv" "$out/versions.json" > docs/upgrades.md.tmp <<'PY' && mv docs/upgrades.md.tmp docs/upgrades.md
 import json, subprocess, sys, time
 
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 cells = {}
 for r in rows:
-    old, new, method, mode, result, secs, up, nrows, tables, updates, reason = (r + [""] * 11)[:11]
+    old, new, method, mode, result, secs, up, nrows, tables, updates, reason = (r + [""] * 15)[:11]
     cells[(old, new, method)] = dict(mode=mode, result=result, secs=float(secs or 0), up=float(up or 0),
                                      rows=int(nrows or 0), tables=int(tables or 0), updates=updates, reason=reason)
 
@@ -104,6 +123,15 @@ for (o, n, m), c in sorted(cells.items(), key=lambda kv: ([float(x) for x in kv[
     if c["updates"] not in ("", "-"):
         print("| %s → %s | %s | %s |" % (o, n, m, c["updates"]))
 print()
+# The section on the full set (PGIMG_SET=full) is kept as it was.
+try:
+    page = open("docs/upgrades.md").read()
+    a, b = page.find("<!-- full set -->"), page.find("<!-- end of full set -->")
+    if a >= 0 and b > a:
+        print(page[a:b + len("<!-- end of full set -->")])
+        print()
+except OSError:
+    pass
 print("How a run works, what it compares and what it masks: [migration-test.md](migration-test.md).")
 PY
 echo "docs/upgrades.md: $(wc -l < "$out/results.tsv") runs"

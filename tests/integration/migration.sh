@@ -1,6 +1,7 @@
 #!/bin/bash
 # Migration tests: 15 -> 18 by pg_upgrade (copy and --link) and by
-# pg_dumpall from an image tarball, one minor step by restart, and the
+# pg_dumpall from an image tarball, one minor step by restart, an
+# extension only OLD's major has and an extension fixture, and the
 # bad inputs: a downgrade, no data set, an extension OLD has and NEW
 # lacks, a failing pg_upgrade --check, a full disk, Ctrl-C mid-upgrade.
 # The full matrix is tools/migration-matrix.sh.
@@ -66,6 +67,15 @@ if [ "$(stat -f -c %T "$work")" = "ext2/ext3" ]; then
 	ok "--clone on ext4 is refused with the reason" refused_clone
 fi
 rm -rf "$work/noclone"
+
+# An extension NEW's major cannot have (pgfincore: none for 18) is named,
+# not created and not an error; another (semver) gets its fixture, whose
+# rows and index query are compared, and is reported at NEW's version.
+migrate "only-in-old" "postgres-$OLD --with pgtap,pgfincore,semver" "postgres-$NEW --with pgtap,semver" pg_upgrade
+only_in_old() { grep -q 'not created in OLD: .*pgfincore (only in OLD: ' "$TEST_OUT/migration-only-in-old.txt" \
+	&& grep -q 'extension fixtures loaded: semver' "$TEST_OUT/migration-only-in-old.txt" \
+	&& grep -Eq 'extensions in NEW: .*semver [0-9.]+' "$TEST_OUT/migration-only-in-old.txt"; }
+ok "pgfincore, which 18 cannot have, is named; semver's fixture is carried" only_in_old
 
 # OLD from an image tarball (as one built by an earlier pgimg would be).
 if p build "postgres-$OLD" --set default -o "$work/old.tar" >"$TEST_OUT/migration-old-build.txt" 2>&1; then

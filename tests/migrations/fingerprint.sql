@@ -26,6 +26,8 @@
 --   role       name  attributes...  md5-of-password-hash-or-empty
 --   member     role  member  admin_option
 --   setting    role  database  setting          ALTER ROLE/DATABASE ... SET
+--   jit        available  t or f                whether JIT compilation can
+--                                              load (the image's jit layer)
 --
 -- role, member, setting and the database ACLs are cluster-wide; they are
 -- printed only in the database `postgres` (the caller runs this file there
@@ -306,4 +308,10 @@ SELECT concat_ws(E'\t', 'setting',
                  c.setting)
 FROM pg_db_role_setting s, unnest(s.setconfig) AS c(setting)
 ORDER BY 1;
+
+-- JIT is a layer of the image, not an extension: with jit on, whether the
+-- server can load its provider (llvmjit.so).
+SET jit = on;
+SELECT concat_ws(E'\t', 'jit', 'available', pg_jit_available());
+SET jit = off;
 \endif

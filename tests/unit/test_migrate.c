@@ -91,11 +91,47 @@ extensions_are_looked_up_inside_the_root (void **state)
         assert_int_equal (fs_rm_rf (host, &err), 0);
 }
 
+/* pg_upgrade needs OLD's installed version of an extension whose recipe
+ * says same_version: NEW has only 2.19.3's script, OLD has 2.17.0. */
+static void
+same_version_is_checked_before_pg_upgrade (void **state)
+{
+        cleanup_free char *root = make_temp_dir ();
+        struct mig_ext exts[] = { { .name = "timescaledb", .same_version = "its library is named after its version" } };
+        struct mig_opts o = { .exts = exts, .n_exts = 1 };
+        struct mig_report r = { 0 };
+        struct mig m = { .o = &o, .r = &r };
+        pgimg_error_t err = NULL;
+        (void) state;
+
+        o.new_img.label = "postgres-18.1";
+        o.new_img.rootfs = root;
+        o.new_img.major = 18;
+        {
+                cleanup_free char *dir = NULL;
+                cleanup_free char *file = NULL;
+                assert_true (asprintf (&dir, "%s/usr/" EXT_DIR, root) > 0);
+                assert_true (asprintf (&file, "%s/timescaledb--2.19.3.sql", dir) > 0);
+                assert_int_equal (fs_mkdir_p (dir, 0755, &err), 0);
+                assert_int_equal (fs_write_file_atomic (file, "-- 2.19.3\n", 10, 0644, &err), 0);
+        }
+        assert_true (mig_check_same_versions (&m, "migration\textension\ttimescaledb\t2.17.0\tpublic\n", &err) < 0);
+        assert_string_equal (err->msg, "pg_upgrade cannot carry timescaledb 2.17.0 (database migration): NEW "
+                             "(postgres-18.1) does not have version 2.17.0, and its library is named after its "
+                             "version; use pg_dumpall, or build NEW with timescaledb 2.17.0");
+        pgimg_error_free (&err);
+        /* Another extension, or the version NEW has, passes. */
+        assert_int_equal (mig_check_same_versions (&m, "migration\textension\ttimescaledb\t2.19.3\tpublic\n"
+                                                   "migration\textension\tvector\t0.8.0\tpublic\n", &err), 0);
+        assert_int_equal (fs_rm_rf (root, &err), 0);
+}
+
 int
 main (void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test (extensions_are_looked_up_inside_the_root),
+                cmocka_unit_test (same_version_is_checked_before_pg_upgrade),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }

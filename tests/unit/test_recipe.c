@@ -511,9 +511,15 @@ extension_recipe_uses_the_same_reader (void **state)
                   "`extensions/demo.json`: field `majors` must be an array of strings" },
                 { "\"versions\": {\"1.0\"", "\"versionz\": {\"1.0\"",
                   "`extensions/demo.json`: unknown field `versionz` (known: build, build_packages, configure_args, "
-                  "debian_source, default_version, extensions, homepage, license, majors, make_args, name, "
+                  "debian_source, default_version, extensions, homepage, license, majors, make_args, migration, name, "
                   "output_plugins, requires, runtime_packages, shared_preload_libraries, summary, unsupported, update, versions)" },
                 { "\"summary\": \"a demo\"", "\"summary\": 3", "`extensions/demo.json`: field `summary` must be a string" },
+                { "\"extensions\": [\"demo\"]", "\"extensions\": [\"demo\"], \"migration\": {\"after_upgrad\": \"SELECT 1\"}",
+                  "`extensions/demo.json`: unknown field `migration.after_upgrad` (known: after_restore, after_upgrade, "
+                  "before_restore, same_version)" },
+                { "\"extensions\": [\"demo\"]", "\"extensions\": [\"demo\"], \"migration\": [\"SELECT 1\"]",
+                  "`extensions/demo.json`: field `migration` must be an object (after_restore, after_upgrade, "
+                  "before_restore, same_version)" },
         };
         struct ext_recipe r;
         pgimg_error_t err = NULL;
