@@ -130,6 +130,10 @@ struct ext_recipe {
          * it after the restore, and after pg_upgrade or a restart; and
          * why pg_upgrade needs OLD's installed version in NEW too. */
         char *mig_before_restore, *mig_after_restore, *mig_after_upgrade, *mig_same_version;
+        /* Tables ("schema.table") of the extension that a dump leaves
+         * empty by design (never NULL; empty when not said), and why. */
+        char **mig_dump_loses;
+        char *mig_dump_loses_why;
         struct ext_version *versions;   /* newest first */
         size_t n_versions;
 };

@@ -20,8 +20,8 @@ static const char *const ext_top_keys[] = {
 };
 static const char *const ext_version_keys[] = { "debs", "debs_arm64", "majors", "note", "sha256", "urls", NULL };
 static const char *const ext_deb_keys[] = { "sha256", "url", NULL };
-static const char *const ext_migration_keys[] = { "after_restore", "after_upgrade", "before_restore", "same_version",
-                                                  NULL };
+static const char *const ext_migration_keys[] = { "after_restore", "after_upgrade", "before_restore", "dump_loses",
+                                                  "dump_loses_why", "same_version", NULL };
 static const char *const ext_build_names[] = {
         [EXT_BUILD_PGXS] = "pgxs", [EXT_BUILD_AUTOCONF] = "autoconf", [EXT_BUILD_CMAKE] = "cmake",
         [EXT_BUILD_MESON] = "meson", [EXT_BUILD_DEB] = "deb", [EXT_BUILD_POSTGRES] = "postgres",
@@ -436,6 +436,19 @@ ext_load_update (const struct recipe_fields *top, struct ext_recipe *r, pgimg_er
         return 0;
 }
 
+/* "schema.table", lower case, as the migration fingerprint names a table. */
+static int
+is_qualified_table (const char *s)
+{
+        const char *dot = strchr (s, '.');
+
+        if (dot == NULL || dot == s || dot[1] == '\0' || strchr (dot + 1, '.') != NULL)
+                return 0;
+        return strspn (s, "abcdefghijklmnopqrstuvwxyz0123456789_.") == strlen (s);
+}
+
+static const struct recipe_check qualified_table = { is_qualified_table, "is not a table as schema.table (lower case)" };
+
 /* What an upgrade must do for the extension beside updating it
  * ("migration"): SQL around a restored dump and after pg_upgrade, and
  * why pg_upgrade needs OLD's version in NEW.  Not part of any layer key. */
@@ -449,13 +462,22 @@ ext_load_migration (const struct recipe_fields *top, struct ext_recipe *r, pgimg
                 return 0;
         if (!json_is_object (m))
                 return recipe_field_error (err, top, "migration", "must be an object (%s)",
-                                           "after_restore, after_upgrade, before_restore, same_version");
+                                           "after_restore, after_upgrade, before_restore, dump_loses, "
+                                           "dump_loses_why, same_version");
         if (recipe_fields_enter (top, m, &f, err, "migration") < 0 || recipe_fields_known (&f, ext_migration_keys, err) < 0
             || recipe_field_string (&f, "before_restore", 0, &r->mig_before_restore, err) < 0
             || recipe_field_string (&f, "after_restore", 0, &r->mig_after_restore, err) < 0
             || recipe_field_string (&f, "after_upgrade", 0, &r->mig_after_upgrade, err) < 0
-            || recipe_field_string (&f, "same_version", 0, &r->mig_same_version, err) < 0)
+            || recipe_field_string (&f, "same_version", 0, &r->mig_same_version, err) < 0
+            || recipe_field_strv (&f, "dump_loses", 0, &qualified_table, &r->mig_dump_loses, NULL, err) < 0
+            || recipe_field_string (&f, "dump_loses_why", 0, &r->mig_dump_loses_why, err) < 0)
                 return -1;
+        if (r->mig_dump_loses[0] != NULL && r->mig_dump_loses_why == NULL)
+                return recipe_field_error (err, &f, "dump_loses_why", "is missing: say why a dump leaves %s empty",
+                                           "the tables of dump_loses");
+        if (r->mig_dump_loses[0] == NULL && r->mig_dump_loses_why != NULL)
+                return recipe_field_error (err, &f, "dump_loses", "is missing: name the tables a dump leaves empty, %s",
+                                           "as schema.table");
         return 0;
 }
 
@@ -576,6 +598,8 @@ ext_recipe_free (struct ext_recipe *r)
         free (r->mig_after_restore);
         free (r->mig_after_upgrade);
         free (r->mig_same_version);
+        strv_free (r->mig_dump_loses);
+        free (r->mig_dump_loses_why);
         strv_free (r->extensions);
         strv_free (r->preload);
         strv_free (r->output_plugins);

@@ -223,6 +223,8 @@ recipe_facts_load (struct pgimg_ctx *ctx, int new_major, struct recipe_facts *f,
                                 e->after_restore = r->mig_after_restore;
                                 e->after_upgrade = r->mig_after_upgrade;
                                 e->same_version = r->mig_same_version;
+                                e->dump_loses = (const char *const *) r->mig_dump_loses;
+                                e->dump_loses_why = r->mig_dump_loses_why;
                         }
                         if (r->update_recreate && (f->recreate[k++] = strdup (r->extensions[j])) == NULL)
                                 return pgimg_make_error_errno (err, ENOMEM, "migration-test");
@@ -303,6 +305,8 @@ print_report (const struct mig_opts *o, const struct mig_report *r, int ok)
                 printf ("  only in NEW (OLD lacks them): %s\n", r->only_new.data);
         if (r->fixtures.len)
                 printf ("  extension fixtures loaded: %s\n", r->fixtures.data);
+        if (r->dump_lost.len)
+                printf ("  left empty by the dump, as the recipes say: %s\n", r->dump_lost.data);
         if (r->carried.len)
                 printf ("  extensions in NEW: %s\n", r->carried.data);
         if (r->old_data && r->old_files)

@@ -100,6 +100,7 @@ mig_report_free (struct mig_report *r)
         buf_release (&r->not_preloaded);
         buf_release (&r->carried);
         buf_release (&r->fixtures);
+        buf_release (&r->dump_lost);
 }
 
 static int

@@ -47,6 +47,11 @@ struct mig_ext {
          * restart.  same_version: why pg_upgrade needs OLD's installed
          * version in NEW too. */
         const char *before_restore, *after_restore, *after_upgrade, *same_version;
+        /* Tables a dump leaves empty by design ("schema.table", NULL-ended,
+         * or NULL), and why: pg_dumpall's comparison leaves them out and
+         * the report names them. */
+        const char *const *dump_loses;
+        const char *dump_loses_why;
         /* Why NEW's major cannot have it (no version of the recipe builds
          * for it), or NULL: such an extension of OLD is not created, and
          * the report names it as OLD's only. */
@@ -97,6 +102,7 @@ struct mig_report {
         struct buf only_new;            /* extensions NEW has and OLD lacks */
         struct buf carried;             /* "vector 0.8.7, postgis 3.6.4": installed in NEW after the upgrade */
         struct buf fixtures;            /* extensions whose fixture was loaded */
+        struct buf dump_lost;           /* "pglogical: pglogical.node, ... (why)": left empty by a dump, as recipes say */
         const char *old_data;           /* what became of the old data directory */
         int interrupted;                /* the signal that stopped the test, or 0 */
 };

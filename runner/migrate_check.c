@@ -47,6 +47,45 @@ mig_check_old_data (struct mig *m, pgimg_error_t *err)
         return 0;
 }
 
+/* For pg_dumpall: a mask dropping the facts of each table that a
+ * recipe says a dump leaves empty, where OLD's fingerprint has rows in it; the
+ * report names them, with the recipe's reason. */
+static int
+dump_loss_masks (struct mig *m, const char *before, struct buf *masks, pgimg_error_t *err)
+{
+        for (size_t i = 0; i < m->o->n_exts; i++) {
+                const struct mig_ext *e = &m->o->exts[i];
+                size_t n = 0;
+                if (e->dump_loses == NULL)
+                        continue;
+                for (size_t j = 0; e->dump_loses[j]; j++) {
+                        cleanup_free char *fact = NULL;
+                        const char *hit;
+                        if (asprintf (&fact, "\ttable\t%s\t", e->dump_loses[j]) < 0)
+                                return oom (err);
+                        /* Only a table that had rows: an empty one loses nothing. */
+                        if ((hit = strstr (before, fact)) == NULL || strncmp (hit + strlen (fact), "0\t", 2) == 0)
+                                continue;
+                        /* Names are [a-z0-9_.]: only the dot needs escaping. */
+                        if (buf_adds (masks, "\n^[^\t]+\ttable\t") < 0)
+                                return oom (err);
+                        for (const char *p = e->dump_loses[j]; *p; p++)
+                                if ((*p == '.' && buf_adds (masks, "\\") < 0) || buf_addf (masks, "%c", *p) < 0)
+                                        return oom (err);
+                        if (buf_adds (masks, "\t\n") < 0)
+                                return oom (err);
+                        if ((n == 0 && buf_addf (&m->r->dump_lost, "%s%s: ", m->r->dump_lost.len ? "; " : "", e->name) < 0)
+                            || (n > 0 && buf_adds (&m->r->dump_lost, ", ") < 0)
+                            || buf_adds (&m->r->dump_lost, e->dump_loses[j]) < 0)
+                                return oom (err);
+                        n++;
+                }
+                if (n && buf_addf (&m->r->dump_lost, " (%s)", e->dump_loses_why) < 0)
+                        return oom (err);
+        }
+        return 0;
+}
+
 int
 mig_compare (struct mig *m, pgimg_error_t *err)
 {
@@ -60,6 +99,8 @@ mig_compare (struct mig *m, pgimg_error_t *err)
                 return -1;
         if (m->o->fact_masks_file && fs_read_file (m->o->fact_masks_file, 1 << 20, &masks, err) < 0)
                 return pgimg_error_wrap (err, "fact masks");
+        if (m->o->method == MIG_PG_DUMPALL && dump_loss_masks (m, a.data ? a.data : "", &masks, err) < 0)
+                return -1;
         if (fp_normalize (&a, masks.data, err) < 0 || fp_normalize (&b, masks.data, err) < 0)
                 return -1;
         buf_reset (&masks);
