@@ -58,6 +58,12 @@ int cli_parse_long (pgimg_error_t *err, const char *cmd, const char *opt, const 
 int cli_parse_int (pgimg_error_t *err, const char *cmd, const char *opt, const char *arg, int min, int max,
                    int *out);
 
+/* --platform linux/amd64 or linux/arm64, or both, comma-separated (an
+ * image index), into arches (NULL-terminated, *n of them): always in
+ * the order amd64, arm64, so the same bytes however they were given.
+ * A usage error naming cmd for anything else. */
+int cli_platform_option (const char *cmd, const char *arg, const char *arches[3], size_t *n, pgimg_error_t *err);
+
 /* The options that choose what goes into an image, shared by build,
  * test, run and migration-test: --with and --set (comma lists,
  * repeatable), -j/--jobs (parallel make jobs) and --json.  Their getopt

@@ -263,35 +263,11 @@ lease_time_option (const char *arg, long long *seconds, pgimg_error_t *err)
         return 0;
 }
 
-/* --platform linux/amd64 or linux/arm64, or both, comma-separated: an
- * image index, whose platforms are always in the order amd64, arm64
- * (the same bytes however they were given). */
 static int
 platform_option (const char *arg, struct build_args *a, pgimg_error_t *err)
 {
-        static const char *const known[] = { "amd64", "arm64" };
-        int seen[2] = { 0, 0 };
-        const char *p = arg;
-
-        a->n_arches = 0;
-        while (*p) {
-                size_t len = strcspn (p, ","), k;
-                for (k = 0; k < 2; k++)
-                        if (len == strlen ("linux/") + strlen (known[k]) && strncmp (p, "linux/", 6) == 0
-                            && strncmp (p + 6, known[k], len - 6) == 0)
-                                break;
-                if (k == 2)
-                        return cli_usage_error (err, "build", "unknown platform `%.*s`; use linux/amd64, linux/arm64 or both, comma-separated",
-                                                (int) len, p);
-                if (seen[k]++)
-                        return cli_usage_error (err, "build", "platform linux/%s given twice", known[k]);
-                p += len + (p[len] == ',');
-        }
-        for (size_t k = 0; k < 2; k++)
-                if (seen[k])
-                        a->arches[a->n_arches++] = known[k];
-        if (a->n_arches == 0)
-                return cli_usage_error (err, "build", "--platform names no platform; use linux/amd64 or linux/arm64");
+        if (cli_platform_option ("build", arg, a->arches, &a->n_arches, err) < 0)
+                return -1;
         a->arch = a->n_arches == 1 ? a->arches[0] : NULL;
         return 0;
 }

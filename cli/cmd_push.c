@@ -27,8 +27,10 @@ help (void)
                 "to build that image first.  DEST is HOST[:PORT]/NAME[:TAG] or\n"
                 "s3://BUCKET/PREFIX[:TAG].  Blobs already there are not sent again.\n"
                 "An image index of several platforms (pgimg build --platform\n"
-                "linux/amd64,linux/arm64) goes to a registry whole: every platform's\n"
-                "blobs and manifest, then the index under the tag.\n"
+                "linux/amd64,linux/arm64) goes whole: every platform's blobs and\n"
+                "manifest, then the index under the tag (in S3 as a registry holds it).\n"
+                "With --platform, postgres-MAJOR is built for those platforms and pushed\n"
+                "as one image, or as an image index of both.\n"
                 "With --cache, push the layer cache instead (every layer built so far,\n"
                 "by input key): a build elsewhere that pulls it builds none of them.\n"
                 "With --sign-key, a cosign signature goes to the tag sha256-<hex>.sig, and\n"
@@ -45,6 +47,8 @@ help (void)
                 "      --json                print a JSON summary on stdout\n"
                 "      --limit-rate MB       at most MB per second per transfer\n"
                 "      --mount-from REPO     mount blobs from this repository of the same registry\n"
+                "      --platform PLATFORMS  for postgres-MAJOR: linux/amd64 (default), linux/arm64\n"
+                "                            or both, comma-separated (an image index)\n"
                 "      --retries N           retries per request on 5xx, 429 and drops (default 4)\n"
                 "      --sign-key FILE       sign the image with this P-256 key, as cosign does\n"
                 "  -t, --tag TAG             point this tag at the image as well (repeatable)\n"
@@ -55,6 +59,7 @@ help (void)
                 "\n"
                 "Example:\n"
                 "  pgimg push pg17.tar localhost:5000/pgimg/postgres:17 --insecure\n"
+                "  pgimg push postgres-18 --platform linux/amd64,linux/arm64 registry.example/pgimg/postgres:18\n"
                 "  pgimg push --cache --sign-key ci.key s3://ci-cache/pgimg:main\n");
 }
 
@@ -97,12 +102,13 @@ add_repeat (const char **v, size_t *n, const char *arg, const char *opt, pgimg_e
         return 0;
 }
 
-/* Build spec through the pipeline (its layers come from the cache when
- * they are there) and push the image it makes straight from the blob
- * store: its config and manifest are written there, no tarball. */
+/* Build spec through the pipeline for arch (NULL: amd64; its layers
+ * come from the cache when they are there) and push the image it makes
+ * straight from the blob store: its config and manifest are written
+ * there, no tarball. */
 static int
-push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const struct registry_opts *ro,
-            struct registry_stats *st, pgimg_error_t *err)
+push_built (struct pgimg_ctx *ctx, const char *spec, const char *arch, const char *dest,
+            const struct registry_opts *ro, struct registry_stats *st, pgimg_error_t *err)
 {
         struct pipeline_opts po;
         struct pipeline_result res;
@@ -112,6 +118,7 @@ push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const str
 
         /* No extensions; --jobs is the blobs pushed at once, not make's. */
         cli_pipeline_opts (ctx, spec, NULL, &po);
+        po.arch = arch;
         if (cli_build (ctx, "build", &po, &res, err) < 0)
                 return -1;
         r = cli_write_image (&res, OCI_FORMAT_ARCHIVE, NULL, manifest, err);
@@ -128,6 +135,31 @@ push_built (struct pgimg_ctx *ctx, const char *spec, const char *dest, const str
                 r = registry_push_stored (res.blob_dir, manifest, sbom, dest, ro, st, err);
         fs_drop_temp_dir (work);
         pipeline_result_free (&res);
+        return r;
+}
+
+/* Build spec for every platform of arches and push them as one image
+ * index: written as `pgimg build --platform A,B --format oci-dir` writes
+ * it (its blobs hard-linked from the store where they can be), with the
+ * linux/amd64 SBOM beside it for --sign-key, into a scratch directory
+ * removed after. */
+static int
+push_built_index (struct pgimg_ctx *ctx, const char *spec, const char *const *arches, size_t n, const char *dest,
+                  const struct registry_opts *ro, struct registry_stats *st, pgimg_error_t *err)
+{
+        struct pipeline_opts po;
+        cleanup_free char *work = NULL, *layout = NULL;
+        int r;
+
+        cli_pipeline_opts (ctx, spec, NULL, &po);
+        r = fs_work_dir (ctx->cache_dir, "push-index", &work, err);
+        if (r == 0 && (layout = fs_path_beside (work, "/image")) == NULL)
+                r = pgimg_make_error_errno (err, ENOMEM, "push");
+        if (r == 0)
+                r = cli_build_platforms (ctx, &po, arches, n, OCI_FORMAT_DIR, layout, 0, err);
+        if (r == 0)
+                r = registry_push (layout, ctx->cache_dir, dest, ro, st, err);
+        fs_drop_temp_dir (work);
         return r;
 }
 
@@ -176,6 +208,7 @@ static const struct option opts[] = {
         { "json", no_argument, NULL, 'J' },
         { "limit-rate", required_argument, NULL, 'L' },
         { "mount-from", required_argument, NULL, 'm' },
+        { "platform", required_argument, NULL, 'P' },
         { "retries", required_argument, NULL, 'r' },
         { "sign-key", required_argument, NULL, 's' },
         { "tag", required_argument, NULL, 't' },
@@ -185,8 +218,8 @@ static const struct option opts[] = {
 int
 cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
-        const char *mounts[MAX_REPEATS] = { NULL }, *tags[MAX_REPEATS] = { NULL };
-        size_t n_mounts = 0, n_tags = 0;
+        const char *mounts[MAX_REPEATS] = { NULL }, *tags[MAX_REPEATS] = { NULL }, *arches[3] = { NULL };
+        size_t n_mounts = 0, n_tags = 0, n_arches = 0;
         struct registry_opts ro = { .retries = -1, .mount_from = mounts, .extra_tags = tags };
         struct registry_stats st;
         const char *image, *dest;
@@ -219,6 +252,10 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         if (add_repeat (mounts, &n_mounts, optarg, "--mount-from", err) < 0)
                                 return -1;
                         break;
+                case 'P':
+                        if (cli_platform_option ("push", optarg, arches, &n_arches, err) < 0)
+                                return -1;
+                        break;
                 case 's':
                         ro.sign_key = optarg;
                         break;
@@ -237,14 +274,20 @@ cmd_push (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         dest = argv[argc - 1];
         if (!plain_text (dest))
                 return cli_usage_error (err, "push", "the destination holds quotes or control characters");
+        if (n_arches > 0 && (cache || stat (image, &sb) == 0 || strncmp (image, "postgres-", 9) != 0))
+                return cli_usage_error (err, "push",
+                                        "--platform goes with postgres-MAJOR, which is built for it; an image file "
+                                        "or the cache is pushed with the platforms it has");
         progress_set_quiet (ctx->quiet);
         if (cache) {
                 if (registry_cache_push (ctx->cache_dir, dest, &ro, &st, err) < 0)
                         return pgimg_error_wrap (err, "push --cache %s", dest);
                 return print_summary (dest, &st, json, err);
         }
-        if (stat (image, &sb) < 0 && errno == ENOENT && strncmp (image, "postgres-", 9) == 0)
-                r = push_built (ctx, image, dest, &ro, &st, err);
+        if (n_arches > 1)
+                r = push_built_index (ctx, image, arches, n_arches, dest, &ro, &st, err);
+        else if (n_arches == 1 || (stat (image, &sb) < 0 && errno == ENOENT && strncmp (image, "postgres-", 9) == 0))
+                r = push_built (ctx, image, arches[0], dest, &ro, &st, err);
         else
                 r = registry_push (image, ctx->cache_dir, dest, &ro, &st, err);
         if (r < 0)

@@ -137,3 +137,33 @@ cli_image_opts_release (struct cli_image_opts *io)
         free (io->sets);
         *io = (struct cli_image_opts) CLI_IMAGE_OPTS_INIT;
 }
+
+int
+cli_platform_option (const char *cmd, const char *arg, const char *arches[3], size_t *n, pgimg_error_t *err)
+{
+        static const char *const known[] = { "amd64", "arm64" };
+        int seen[2] = { 0, 0 };
+        const char *p = arg;
+
+        *n = 0;
+        while (*p) {
+                size_t len = strcspn (p, ","), k;
+                for (k = 0; k < 2; k++)
+                        if (len == strlen ("linux/") + strlen (known[k]) && strncmp (p, "linux/", 6) == 0
+                            && strncmp (p + 6, known[k], len - 6) == 0)
+                                break;
+                if (k == 2)
+                        return cli_usage_error (err, cmd, "unknown platform `%.*s`; use linux/amd64, linux/arm64 or both, comma-separated",
+                                                (int) len, p);
+                if (seen[k]++)
+                        return cli_usage_error (err, cmd, "platform linux/%s given twice", known[k]);
+                p += len + (p[len] == ',');
+        }
+        for (size_t k = 0; k < 2; k++)
+                if (seen[k])
+                        arches[(*n)++] = known[k];
+        arches[*n] = NULL;
+        if (*n == 0)
+                return cli_usage_error (err, cmd, "--platform names no platform; use linux/amd64 or linux/arm64");
+        return 0;
+}

@@ -509,8 +509,6 @@ reg_push_image (const struct reg_image *img, const char *dest, const struct regi
         strcpy (stats->manifest_digest, img->manifest_digest);
         if (opts->sign_key && reg_key_check (opts->sign_key, 1, err) < 0)
                 return -1;
-        if (registry_is_s3 (dest) && img->n_platforms > 0)
-                return pgimg_make_error (err, ENOTSUP, "an image of several platforms goes to a registry, not to S3 yet; push one platform's image (pgimg build --platform linux/ARCH)");
         if (registry_is_s3 (dest))
                 return reg_s3_push (img, dest, opts, stats, err);
         return push_registry (img, dest, opts, stats, err);

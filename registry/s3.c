@@ -1,10 +1,13 @@
 /* s3.c - registry_push and registry_pull against S3.
  *
  * Layout under s3://bucket/prefix, like BuildKit's S3 cache:
- *     blobs/sha256/<hex>        config, layers and manifests
+ *     blobs/sha256/<hex>        config, layers and manifests (and image indexes)
  *     signatures/<hex>.json     cosign's simple-signing payload for manifest <hex>
  *     signatures/<hex>.sig      its ECDSA signature in base64 (`cosign sign-blob`'s)
  *     manifests/<tag>           a small OCI index naming the manifest
+ * An image index of several platforms is stored as a registry stores
+ * it: every platform's blobs, each platform's manifest and the index
+ * itself under blobs/sha256/, and manifests/<tag> naming the index.
  * The index of a tag is written last, so a failed push leaves the old
  * one.  Requests are signed with AWS Signature V4 (HMAC-SHA256 through
  * OpenSSL); a custom --endpoint is addressed path-style (endpoint/bucket/
@@ -566,6 +569,12 @@ reg_s3_push (const struct reg_image *img, const char *dest, const struct registr
                 r = reg_parallel (img->n_blobs, opts->jobs, s3_blob_job, &s, err);
         if (r == 0)
                 r = reg_conn_new (&s.c, &k, err);
+        /* An index: each platform's manifest before the index naming them. */
+        for (size_t i = 0; r == 0 && i < img->n_platforms; i++) {
+                const struct reg_image *m = &img->platforms[i];
+                blob_key (m->manifest_digest, key);
+                r = put_bytes (k, &s, key, m->manifest, m->manifest_len, err);
+        }
         blob_key (img->manifest_digest, key);
         if (r == 0)
                 r = put_bytes (k, &s, key, img->manifest, img->manifest_len, err);
@@ -664,12 +673,34 @@ check_signature (struct reg_conn *k, struct s3 *s, const char *digest, const cha
         return r == REG_SIG_OK ? 0 : reg_cosign_refusal (r, key, digest, other, n, err);
 }
 
+/* The object blobs/sha256/<hex> of descriptor d into m, checked
+ * against d's digest before anything reads it. */
 static int
-s3_fetch_manifest (struct reg_conn *k, struct s3 *s, struct buf *m, struct reg_desc *d, pgimg_error_t *err)
+get_checked (struct reg_conn *k, struct s3 *s, const struct reg_desc *d, struct buf *m, pgimg_error_t *err)
+{
+        char key[96], hex[SHA256_HEX_LEN + 1];
+
+        blob_key (d->digest, key);
+        buf_reset (m);
+        if (get_bytes (k, s, key, m, NULL, err) < 0 || sha256_buf_hex (m->data ? m->data : "", m->len, hex, err) < 0)
+                return -1;
+        if (strcmp (hex, d->digest + 7) != 0)
+                return pgimg_make_error (err, EIO, "bucket %s: manifest %s has digest sha256:%s; refused", s->bucket,
+                                         d->digest, hex);
+        return 0;
+}
+
+/* From manifests/<tag> to the image manifest: d is what the tag names
+ * (top, whose signature a pull checks), and when that is an image
+ * index, stored in blob_dir, its linux/amd64 manifest (as a registry
+ * pull picks it) is fetched and checked as well.  *d ends as the
+ * manifest's descriptor and m holds its bytes. */
+static int
+s3_fetch_manifest (struct reg_conn *k, struct s3 *s, const char *blob_dir, struct buf *m, struct reg_desc *d,
+                   char top[72], pgimg_error_t *err)
 {
         cleanup_buf struct buf index = BUF_INIT_MAX (REG_MAX_REPLY_BYTES);
-        cleanup_free char *tag_key = NULL;
-        char key[96], hex[SHA256_HEX_LEN + 1];
+        cleanup_free char *tag_key = NULL, *media_type = NULL;
         int missing = 0;
 
         if (asprintf (&tag_key, "manifests/%s", s->tag) < 0)
@@ -680,13 +711,18 @@ s3_fetch_manifest (struct reg_conn *k, struct s3 *s, struct buf *m, struct reg_d
                 return pgimg_make_error (err, ENOENT, "bucket %s has no %s%s", s->bucket, s->prefix, tag_key);
         if (reg_index_pick (index.data, index.len, d, err) < 0)
                 return pgimg_error_wrap (err, "bucket %s: %s", s->bucket, tag_key);
-        blob_key (d->digest, key);
-        if (get_bytes (k, s, key, m, NULL, err) < 0 || sha256_buf_hex (m->data ? m->data : "", m->len, hex, err) < 0)
+        if (get_checked (k, s, d, m, err) < 0)
                 return -1;
-        if (strcmp (hex, d->digest + 7) != 0)
-                return pgimg_make_error (err, EIO, "bucket %s: manifest %s has digest sha256:%s; refused", s->bucket,
-                                         d->digest, hex);
-        return 0;
+        strcpy (top, d->digest);
+        media_type = reg_json_media_type (m->data, m->len);
+        if (!reg_media_is_index (media_type))
+                return 0;
+        if (reg_store_bytes (blob_dir, d->digest, m->data, m->len, err) < 0)
+                return -1;
+        reg_desc_free (d);
+        if (reg_index_pick (m->data, m->len, d, err) < 0)
+                return pgimg_error_wrap (err, "bucket %s: image index %s", s->bucket, top);
+        return get_checked (k, s, d, m, err);
 }
 
 int
@@ -699,6 +735,7 @@ reg_s3_pull (const char *src, const char *cache_dir, const char *out_path, const
         cleanup_free char *blob_dir = NULL, *what = NULL, *refname = NULL;
         struct reg_manifest man = { 0 };
         struct reg_desc d = { 0 };
+        char top[72] = "";
         int r;
 
         r = s3_open (src, opts, &s, err);
@@ -711,9 +748,11 @@ reg_s3_pull (const char *src, const char *cache_dir, const char *out_path, const
         if (r == 0)
                 r = reg_conn_new (&s.c, &k, err);
         if (r == 0)
-                r = s3_fetch_manifest (k, &s, &m, &d, err);
+                r = s3_fetch_manifest (k, &s, blob_dir, &m, &d, top, err);
+        /* Signed is what the tag names, as for a registry: an index pins
+         * the manifest picked from it. */
         if (r == 0 && opts->trusted_keys)
-                r = check_signature (k, &s, d.digest, opts->trusted_keys, err);
+                r = check_signature (k, &s, top, opts->trusted_keys, err);
         if (r == 0)
                 r = reg_manifest_parse (m.data, m.len, &man, err);
         if (r == 0) {

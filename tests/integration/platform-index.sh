@@ -118,4 +118,28 @@ out=$("$PGIMG" --cache-dir "$TEST_CACHE" push --insecure --json "$work/layout" "
 	fail "pgimg push of the layout directory" "$(tail -3 "$work/push.err")"
 ok "the layout directory pushes the same index, sending no blob" \
 	test "$(field manifest <<<"$out")" = "$index" -a "$(field uploaded <<<"$out")" = 0
+# Build-then-push: postgres-18 --platform linux/amd64,linux/arm64 builds
+# both (from the cache: the layers above) and pushes the same index.
+out=$("$PGIMG" -q --cache-dir "$TEST_CACHE" push --insecure --json --platform linux/amd64,linux/arm64 postgres-18 \
+	"${ref%:*}:built" 2>"$work/push.err") || fail "pgimg push postgres-18 --platform linux/amd64,linux/arm64" "$(tail -3 "$work/push.err")"
+ok "push postgres-18 --platform linux/amd64,linux/arm64 pushes the same index, sending no blob" \
+	test "$(field manifest <<<"$out")" = "$index" -a "$(field uploaded <<<"$out")" = 0
+ok "it leaves no scratch directory in the cache" eval '! ls -a "$TEST_CACHE/work" 2>/dev/null | grep -q -- -push-index-'
+if [ -n "$crane" ]; then
+	got=$("$crane" manifest --insecure "${ref%:*}:built" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(*sorted(m["platform"]["architecture"] for m in d["manifests"]))' 2>&1)
+	ok "crane manifest of the built-then-pushed tag: amd64 and arm64" test "$got" = "amd64 arm64"
+fi
+# pgimg pull of the index takes its linux/amd64 image.
+pulled_pg() {
+	local fresh
+	fresh=$(mktemp -d "$work/pull-XXXXXX")
+	out=$("$PGIMG" --cache-dir "$fresh" pull --insecure --json "${ref%:*}:built" -o "$work/pulled.tar" 2>"$work/pull.err") &&
+		python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1] + "/blobs/sha256/" + sys.argv[2][7:]))
+c = json.load(open(sys.argv[1] + "/blobs/sha256/" + m["config"]["digest"][7:]))
+assert c["architecture"] == "amd64", c["architecture"]' "$fresh" "$(field manifest <<<"$out")" &&
+		[ -s "$fresh/blobs/sha256/${index#sha256:}" ]
+}
+ok "pgimg pull of the index takes its linux/amd64 image and keeps the index" pulled_pg
 finish

@@ -11,7 +11,11 @@
 # (SignatureDoesNotMatch) and key id, a missing bucket, a corrupted blob
 # refused on pull with nothing stored, signatures, and a server killed
 # mid-push leaving the tag as it was, and a layer cache moved through
-# the bucket (push --cache, pull --cache).
+# the bucket (push --cache, pull --cache), and an image index of
+# linux/amd64 and linux/arm64 stored as a registry stores it (the index
+# and each manifest under blobs/sha256/), pulled back, signed, and
+# refused when the index or a manifest in the bucket is not what its
+# digest says.
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/servers.sh"
@@ -202,6 +206,74 @@ cache_round_trip() {
 		[ "$(sha256sum < "$other/blobs/sha256/$layer" | cut -d' ' -f1)" = "$layer" ]
 }
 ok "push --cache to S3 and pull --cache into an empty cache: the entry and its blob arrive" cache_round_trip
+
+# ------------------------------------------------ an image index
+# Two platforms under one tag: every blob, each manifest and the index
+# by digest, and manifests/<tag> naming the index.
+ok "make an image index of linux/amd64 and linux/arm64 (2 MiB each)" \
+	"$ROOT/tests/integration/helpers/index-image.sh" "$work/index.tar" 2
+ix=$(tar -xOf "$work/index.tar" index.json | python3 -c 'import json,sys; print(json.load(sys.stdin)["manifests"][0]["digest"][7:])')
+plat=$(tar -xOf "$work/index.tar" "blobs/sha256/$ix" |
+	python3 -c 'import json,sys; print(*(m["platform"]["architecture"] + "=" + m["digest"][7:] for m in json.load(sys.stdin)["manifests"]))')
+amd=$(tr ' ' '\n' <<<"$plat" | sed -n 's/^amd64=//p')
+arm=$(tr ' ' '\n' <<<"$plat" | sed -n 's/^arm64=//p')
+out=$(push "$work/index.tar" s3://pgimg-test/multi/pg:18 2>"$work/index.err")
+check_index_push() { [ "$(field manifest <<<"$out")" = "sha256:$ix" ] && [ "$(field uploaded <<<"$out")" = 4 ]; }
+ok "push an index to S3: 4 blobs (2 configs, 2 layers), the index's digest" check_index_push
+[ -s "$work/index.err" ] && sed 's/^/#   /' "$work/index.err"
+object_ok() { [ "$(s3curl "$endpoint/pgimg-test/multi/pg/blobs/sha256/$1" | sha256sum | cut -d' ' -f1)" = "$1" ]; }
+ok "blobs/sha256/ holds the index" object_ok "$ix"
+ok "blobs/sha256/ holds the linux/amd64 manifest" object_ok "$amd"
+ok "blobs/sha256/ holds the linux/arm64 manifest" object_ok "$arm"
+tag_names_index() {
+	s3curl "$endpoint/pgimg-test/multi/pg/manifests/18" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)["manifests"]
+assert len(m) == 1 and m[0]["digest"] == "sha256:" + sys.argv[1], m
+assert m[0]["mediaType"] == "application/vnd.oci.image.index.v1+json", m' "$ix"
+}
+ok "manifests/18 names the index, as an index" tag_names_index
+out=$(push "$work/index.tar" s3://pgimg-test/multi/pg:18 2>/dev/null)
+ok "a second push of the index uploads 0 blob bytes" [ "$(field bytesUploaded <<<"$out")" = 0 ]
+index_pull() {
+	local fresh r
+	fresh=$(cache_copy)
+	out=$("$PGIMG" --cache-dir "$fresh" pull --endpoint "$endpoint" --json s3://pgimg-test/multi/pg:18 \
+		-o "$work/multi.tar" 2>"$work/index.err")
+	r=$?
+	[ "$r" = 0 ] && [ "$(field manifest <<<"$out")" = "sha256:$amd" ] &&
+		[ "$(sha256sum < "$fresh/blobs/sha256/$ix" | cut -d' ' -f1)" = "$ix" ] &&
+		[ "$(digest_of "$work/multi.tar")" = "$amd" ]
+	r=$?
+	rm -rf "$fresh"
+	return $r
+}
+ok "pull of the index takes its linux/amd64 image, the index kept in the store" index_pull
+signed_index() {
+	push --sign-key "$work/ci.key" "$work/index.tar" s3://pgimg-test/multi/pg:signed >/dev/null 2>&1 &&
+		s3curl "$endpoint/pgimg-test/multi/pg/signatures/$ix.json" | grep -q "\"docker-manifest-digest\":\"sha256:$ix\"" &&
+		qpull --trusted-key "$work/ci.pub" s3://pgimg-test/multi/pg:signed &&
+		! qpull --trusted-key "$work/other.pub" s3://pgimg-test/multi/pg:signed
+}
+ok "a signed index: the signature names the index; pull takes the signer's key, not another" signed_index
+# A changed index, or a changed manifest of it, is refused on pull.
+index_tampered() {
+	local what=$1 hex=$2 fresh msg r
+	push "$work/index.tar" "s3://pgimg-test/bad-$what/pg:1" >/dev/null 2>&1 || return 1
+	printf '{"schemaVersion":2,"manifests":[]}' > "$work/garbage.json"
+	s3put "$work/garbage.json" "$endpoint/pgimg-test/bad-$what/pg/blobs/sha256/$hex" || return 1
+	fresh=$(cache_copy)
+	msg=$("$PGIMG" --cache-dir "$fresh" pull --endpoint "$endpoint" "s3://pgimg-test/bad-$what/pg:1" 2>&1)
+	r=$?
+	[ "$r" = 1 ] && grep -q "bucket pgimg-test: manifest sha256:$hex has digest sha256:" <<<"$msg" &&
+		[ ! -e "$fresh/blobs/sha256/$hex" ]
+	r=$?
+	[ "$r" = 0 ] || echo "#   $msg"
+	rm -rf "$fresh"
+	return $r
+}
+ok "a changed index in the bucket is refused, nothing stored under its digest" index_tampered index "$ix"
+ok "a changed linux/amd64 manifest in the bucket is refused" index_tampered amd64 "$amd"
 
 # --------------------------------------------------- killed mid-push
 ok "make a 96 MiB image of random data" "$ROOT/tests/integration/helpers/random-image.sh" "$work/big.tar" 96

@@ -1,10 +1,10 @@
 #!/bin/bash
-# random-image.sh OUT SIZE_MIB [TAG] - write an image tarball (as pgimg
+# random-image.sh OUT SIZE_MIB [TAG [ARCH]] - write an image tarball (as pgimg
 # build writes them, through tests/integration/helpers/oci-write.c) whose
 # one layer is SIZE_MIB of random data: big enough to be sent in chunks
 # and to stop a server in the middle.  Needs cc and build/libpgimg.a.
 set -eu
-out=$1 size=$2 tag=${3:-pgimg-test/random:1}
+out=$1 size=$2 tag=${3:-pgimg-test/random:1} arch=${4:-amd64}
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/pgimg-random-image-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
@@ -19,4 +19,4 @@ diff_id=sha256:$(sha256sum < "$dir/layer.tar" | cut -d' ' -f1)
 hex=$(sha256sum < "$dir/layer.gz" | cut -d' ' -f1)
 mv "$dir/layer.gz" "$dir/blobs/$hex"
 "$dir/oci-write" --blobs "$dir/blobs" --out "$out" --layer "sha256:$hex,$diff_id,$(stat -c %s "$dir/blobs/$hex")" \
-	--tag "$tag" --created 0 --entrypoint /data >/dev/null
+	--tag "$tag" --created 0 --entrypoint /data --arch "$arch" >/dev/null
