@@ -137,3 +137,16 @@ cli_image_opts_release (struct cli_image_opts *io)
         free (io->sets);
         *io = (struct cli_image_opts) CLI_IMAGE_OPTS_INIT;
 }
+
+int
+cli_platform_one (const char *cmd, const char *arg, const char **arch, pgimg_error_t *err)
+{
+        if (strcmp (arg, "linux/amd64") == 0)
+                *arch = "amd64";
+        else if (strcmp (arg, "linux/arm64") == 0)
+                *arch = "arm64";
+        else
+                return cli_usage_error (err, cmd, "unknown platform `%s`; use linux/amd64 or linux/arm64 (one platform)",
+                                        arg);
+        return 0;
+}
