@@ -106,8 +106,8 @@ extension_cross_supported (const struct extension_pick *pick, const char *major,
                 if (!in_host_build_set (host_lock, r->build_packages[i]))
                         return pgimg_make_error (err, ENOTSUP,
                                                  "extension `%s` is not built for %s yet: its build package `%s` is not "
-                                                 "in set `build` of the cross toolchain's lock (add it to "
-                                                 "lock/packages-cross-%s.json and run `pgimg lock`)",
+                                                 "in set `build` of the cross toolchain's lock (a program the build runs goes "
+                                                 "into lock/packages-cross-%s.json, then `pgimg lock`)",
                                                  r->name, arch, r->build_packages[i], arch);
         return 0;
 }
