@@ -92,7 +92,7 @@ for so in vector pg_cron pg_partman_bgw hypopg plpgsql_check wal2json; do
 		fail "$so.so is aarch64" "$(grep "/$so.so|" "$work/elf")"
 done
 # pgTAP, built with the cross lock's patch: SQL only.
-ok "pgtap's SQL is in the image" test -s "$work/root/usr/share/postgresql/18/extension/pgtap.control"
+ok "pgtap's SQL is in the image" test -s "$work/root/usr/lib/postgresql/18/share/extension/pgtap.control"
 
 # Running it needs the kernel to hand aarch64 programs to qemu, with the
 # F flag (the interpreter opened at registration, so that it works in a
