@@ -42,7 +42,7 @@ expect "an image index refuses --plan" 2 '--plan takes one platform' p build pos
 expect "an image index refuses disk images" 2 'disk images are amd64 only' p build postgres-18 --platform linux/amd64,linux/arm64 --format disk
 expect "arm64 refuses jit for now" 1 'the jit layer is not built for arm64 yet' p build postgres-18 --platform linux/arm64 --with jit --plan
 expect "arm64 refuses an extension it cannot cross-build, naming it" 1 'extension .mysql_fdw. is not built for arm64 yet: its build package .libmariadb-dev. is not in set .build. of the cross toolchain.s lock' p build postgres-18 --platform linux/arm64 --with mysql_fdw --plan
-expect "test: an unknown platform is a usage error" 2 'test: unknown platform .linux/arm. use linux/amd64 or linux/arm64' p test postgres-18 --platform linux/arm
+expect "test: an unknown platform is a usage error" 2 'test: unknown platform .linux/arm.; use linux/amd64 or linux/arm64' p test postgres-18 --platform linux/arm
 expect "migration-test: two platforms are a usage error" 2 'migration-test: unknown platform .linux/amd64,linux/arm64.' p migration-test 15 18 pg_upgrade --platform linux/amd64,linux/arm64
 # Without qemu-aarch64 in binfmt_misc an arm64 image cannot run: refused
 # before anything is built (arm64.sh runs them where it is registered).
