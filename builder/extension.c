@@ -316,7 +316,9 @@ static int
 check_sets (const struct extension_env *env, const struct ext_recipe *r, const char *build_set,
             const char *runtime_set, pgimg_error_t *err)
 {
-        if (check_set (env, r, r->build_packages, build_set, err) < 0)
+        /* A cross build's were checked in the toolchain's lock
+         * (extension_cross_supported). */
+        if (!extension_is_cross (env) && check_set (env, r, r->build_packages, build_set, err) < 0)
                 return -1;
         return check_set (env, r, r->runtime_packages, runtime_set, err);
 }
@@ -369,7 +371,9 @@ compute_key (const struct extension_env *env, const struct extension_pick *pick,
                 rc |= layer_key_add (&k, "build-set", digest, err);
         else
                 rc = -1;
-        if (rc == 0 && uses_set (env, pick->recipe->build_packages, build_set)) {
+        /* A cross build's packages are in the toolchain's set `build`,
+         * whose digest extension_cross_key added. */
+        if (rc == 0 && !extension_is_cross (env) && uses_set (env, pick->recipe->build_packages, build_set)) {
                 if (lock_set_digest (env->lock, build_set, digest, err) < 0)
                         rc = -1;
                 else
@@ -714,7 +718,7 @@ layer_key_and_sets (const struct extension_env *env, const struct extension_pick
                 l->name = NULL;
                 return oom (err, "extension");
         }
-        if (extension_is_cross (env) && extension_cross_supported (pick, env->major, env->arch, err) < 0)
+        if (extension_is_cross (env) && extension_cross_supported (pick, env->major, env->arch, env->host_lock, err) < 0)
                 return -1;
         if (v->n_debs && deb == NULL)
                 return pgimg_make_error (err, ENOTSUP, "extension `%s`: no Debian build for PostgreSQL %s",

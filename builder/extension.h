@@ -94,10 +94,11 @@ void extension_layer_free (struct extension_layer *l);
 
 /* 0 when pick builds for major on the Debian architecture arch other
  * than amd64 (docs/platforms.md): a Debian build pinned for it
- * (debs_arm64), or PGXS with no build packages of its own, cross-built;
+ * (debs_arm64), or PGXS whose build packages are all in set `build` of
+ * the toolchain's lock host_lock (may be NULL: none is), cross-built;
  * else ENOTSUP, one line naming the extension and why. */
 int extension_cross_supported (const struct extension_pick *pick, const char *major, const char *arch,
-                               pgimg_error_t *err);
+                               const struct lock *host_lock, pgimg_error_t *err);
 
 /* The lock sets that a recipe's packages go to. */
 int extension_set_names (const struct ext_recipe *r, char **build_set, char **runtime_set,

@@ -72,9 +72,23 @@ const char extension_cross_pg_config_script[] =
         "  esac\n"
         "done\n";
 
+/* Whether package is in set `build` of the toolchain's lock: the cross
+ * build root has that set only (amd64 programs, such as patch, that a
+ * recipe's build runs). */
+static int
+in_host_build_set (const struct lock *host_lock, const char *package)
+{
+        const struct lock_set *set = host_lock ? lock_find_set (host_lock, "build") : NULL;
+
+        for (size_t i = 0; set && i < set->n; i++)
+                if (strcmp (set->packages[i], package) == 0)
+                        return 1;
+        return 0;
+}
+
 int
 extension_cross_supported (const struct extension_pick *pick, const char *major, const char *arch,
-                           pgimg_error_t *err)
+                           const struct lock *host_lock, pgimg_error_t *err)
 {
         const struct ext_recipe *r = pick->recipe;
         const struct ext_version *v = pick->version;
@@ -88,10 +102,13 @@ extension_cross_supported (const struct extension_pick *pick, const char *major,
         if (r->build != EXT_BUILD_PGXS)
                 return pgimg_make_error (err, ENOTSUP, "extension `%s` builds with %s, which is not cross-built for %s yet",
                                          r->name, ext_build_name (r->build), arch);
-        if (r->build_packages && r->build_packages[0])
-                return pgimg_make_error (err, ENOTSUP,
-                                         "extension `%s` is not built for %s yet: its build package `%s` is not in the "
-                                         "cross toolchain's lock", r->name, arch, r->build_packages[0]);
+        for (size_t i = 0; r->build_packages && r->build_packages[i]; i++)
+                if (!in_host_build_set (host_lock, r->build_packages[i]))
+                        return pgimg_make_error (err, ENOTSUP,
+                                                 "extension `%s` is not built for %s yet: its build package `%s` is not "
+                                                 "in set `build` of the cross toolchain's lock (a program the build runs goes "
+                                                 "into lock/packages-cross-%s.json, then `pgimg lock`)",
+                                                 r->name, arch, r->build_packages[i], arch);
         return 0;
 }
 

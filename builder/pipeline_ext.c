@@ -75,7 +75,7 @@ gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char *
                         /* What does not build for a cross build's
                          * architecture is left out, saying why. */
                         for (size_t k = 0; pipeline_is_cross (res->arch) && k < np && e == NULL; k++)
-                                if (extension_cross_supported (&p[k], res->recipe.major, res->arch, &e) < 0)
+                                if (extension_cross_supported (&p[k], res->recipe.major, res->arch, &res->host_lock, &e) < 0)
                                         progress_note ("leaving out %s of set `%s`: %s", set[j], o->sets[i], e->msg);
                         free (p);
                         if (e != NULL) {

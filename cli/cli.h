@@ -82,6 +82,10 @@ struct cli_image_opts {
  * value with *err set. */
 int cli_image_option (const char *cmd, int c, const char *arg, struct cli_image_opts *io, pgimg_error_t *err);
 void cli_image_opts_release (struct cli_image_opts *io);
+/* --platform of a command that runs one image (test, migration-test):
+ * linux/amd64 or linux/arm64 into *arch as a Debian architecture
+ * ("amd64", "arm64"), or a usage error naming cmd and arg. */
+int cli_platform_one (const char *cmd, const char *arg, const char **arch, pgimg_error_t *err);
 static inline void
 cleanup_image_optsp (struct cli_image_opts *io)
 {
@@ -150,12 +154,15 @@ int cli_print_plan (const struct pipeline_result *res, const struct pipeline_ste
 
 /* An image's root for pgimg's runtime (runtime_rootfs), its Env and
  * volume: from a spec through the build pipeline (po filled but for
- * nothing else), or from an image on disk (an OCI layout, or a tarball
- * pgimg wrote).  The outputs are malloc'ed. */
+ * nothing else; po->arch chooses the platform), or from an image on
+ * disk (an OCI layout, or a tarball pgimg wrote), with its Debian
+ * architecture in *arch when arch is not NULL.  An image of a platform
+ * this machine does not run is refused (platform_runnable).  The
+ * outputs are malloc'ed. */
 int cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **rootfs, char ***env,
                          char **volume, pgimg_error_t *err);
 int cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, char ***env, char **volume,
-                         pgimg_error_t *err);
+                         char **arch, pgimg_error_t *err);
 
 /* Build po->spec for each of the n (at most 2) Debian architectures
  * arches (po->arch is set to each in turn) and write the images as one

@@ -20,6 +20,7 @@
 #include "common/number.h"
 #include "common/progress.h"
 #include "runner/migrate.h"
+#include "runner/platform.h"
 #include "runner/runtime.h"
 
 static void
@@ -32,7 +33,8 @@ help (void)
                 "METHOD, fingerprint it again and compare: per table the row count and a hash\n"
                 "of every row, sequences, large objects, the schema, roles and privileges,\n"
                 "extensions, and index scans.  The old data directory must be left as it was.\n"
-                "Everything runs in pgimg's rootless runtime; nothing is left behind.\n"
+                "Everything runs in pgimg's rootless runtime; nothing is left behind.  Both\n"
+                "images are of one platform: linux/arm64 ones run through qemu-user.\n"
                 "\n"
                 "OLD and NEW: 15, 15.17, postgres-17, \"postgres-17 --with pgvector\", or an\n"
                 "image that `pgimg build` wrote (a tarball or an OCI layout directory).\n"
@@ -49,6 +51,9 @@ help (void)
                 "      --set NAME            an image set of both images (default: default)\n"
                 "      --scale N             multiply the data set's rows by N (default 1)\n"
                 "      --data FILE           the data set (default tests/migrations/data.sql)\n"
+                "      --platform PLATFORM   linux/amd64 (default) or linux/arm64: images built\n"
+                "                            for it, run through qemu-user (binfmt_misc's\n"
+                "                            qemu-aarch64); an image file must be of it\n"
                 "      --keep DIR            work in DIR (new or empty) and keep it: clusters,\n"
                 "                            fingerprints, dumps and the log\n"
                 "      --results FILE        append one tab-separated line (old, new, method,\n"
@@ -59,6 +64,7 @@ help (void)
                 "Examples:\n"
                 "  pgimg migration-test 15 18 pg_upgrade --link\n"
                 "  pgimg migration-test 17.9 17.11 restart\n"
+                "  pgimg migration-test 15 18 pg_upgrade --platform linux/arm64\n"
                 "  pgimg migration-test old-pg15.tar \"postgres-18 --with pgvector\" pg_dumpall\n");
 }
 
@@ -68,6 +74,7 @@ struct side {
         char **with, **sets;
         size_t n_with, n_sets;
         char *rootfs, *volume, *label;
+        char *arch;             /* its Debian architecture */
         char **env;
 };
 
@@ -80,6 +87,7 @@ side_free (struct side *s)
         free (s->rootfs);
         free (s->volume);
         free (s->label);
+        free (s->arch);
         strv_free (s->env);
 }
 
@@ -120,20 +128,36 @@ side_parse (const char *arg, struct side *s, pgimg_error_t *err)
         return 0;
 }
 
+/* An image file of another platform than --platform (arch, NULL when
+ * not given) asks for: refused before its layers are unpacked. */
 static int
-side_open (struct pgimg_ctx *ctx, struct side *s, const struct side *both, int jobs, struct mig_image *img,
-           pgimg_error_t *err)
+side_platform (const struct side *s, const char *arch, pgimg_error_t *err)
+{
+        if (arch == NULL || strcmp (s->arch, arch) == 0)
+                return 0;
+        return pgimg_make_error (err, EINVAL, "`%s` is an image for linux/%s, not --platform linux/%s: build it for "
+                                 "that platform or leave out --platform", s->spec, s->arch, arch);
+}
+
+static int
+side_open (struct pgimg_ctx *ctx, struct side *s, const struct side *both, int jobs, const char *arch,
+           struct mig_image *img, pgimg_error_t *err)
 {
         const char *major, *version;
         long m;
         int r;
 
         if (s->is_path) {
-                r = cli_image_from_path (ctx, s->spec, &s->rootfs, &s->env, &s->volume, err);
+                r = cli_image_from_path (ctx, s->spec, &s->rootfs, &s->env, &s->volume, &s->arch, err);
+                if (r == 0)
+                        r = side_platform (s, arch, err);
         } else {
                 struct pipeline_opts po;
                 cli_pipeline_opts (ctx, s->spec, NULL, &po);
                 po.jobs = jobs;
+                po.arch = arch;
+                if ((s->arch = strdup (arch ? arch : "amd64")) == NULL)
+                        return pgimg_make_error_errno (err, ENOMEM, "migration-test");
                 if (s->n_with || s->n_sets) {
                         po.with = (const char *const *) s->with;
                         po.sets = (const char *const *) s->sets;
@@ -344,6 +368,7 @@ static const struct option opts[] = {
         { "jobs", required_argument, NULL, 'j' },
         { "keep", required_argument, NULL, 'K' },
         { "link", no_argument, NULL, 'l' },
+        { "platform", required_argument, NULL, 'A' },
         { "results", required_argument, NULL, 'R' },
         { "scale", required_argument, NULL, 's' },
         { "set", required_argument, NULL, 'S' },
@@ -355,6 +380,7 @@ static const struct option opts[] = {
 struct mig_args {
         struct side old_side, new_side, both;
         const char *keep, *results, *data_arg;
+        const char *arch;       /* --platform: "amd64", "arm64", or NULL */
         int jobs;
 };
 
@@ -397,6 +423,10 @@ parse_mig_args (struct pgimg_ctx *ctx, int argc, char **argv, struct mig_opts *o
                         continue;
                 }
                 switch (c) {
+                case 'A':
+                        if (cli_platform_one ("migration-test", optarg, &a->arch, err) < 0)
+                                return -1;
+                        break;
                 case 'k':
                         o->check_only = 1;
                         break;
@@ -545,6 +575,18 @@ mig_finish (struct pgimg_ctx *ctx, const struct mig_opts *o, struct mig_report *
         return r;
 }
 
+/* pg_upgrade runs OLD's programs beside NEW's on one data directory:
+ * the two images must be of one platform. */
+static int
+both_one_platform (const struct mig_args *a, pgimg_error_t *err)
+{
+        if (strcmp (a->old_side.arch, a->new_side.arch) == 0)
+                return 0;
+        return pgimg_make_error (err, EINVAL, "OLD (%s) is an image for linux/%s and NEW (%s) for linux/%s: migrate "
+                                 "between images of one platform (--platform)", a->old_side.spec, a->old_side.arch,
+                                 a->new_side.spec, a->new_side.arch);
+}
+
 int
 cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
 {
@@ -564,9 +606,13 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
                 return pgimg_error_wrap (err, "migration-test");
         progress_set_quiet (ctx->quiet);
         fetch_set_quiet (ctx->quiet);
+        /* Before a build whose image could not run. */
+        if (a.arch != NULL && platform_runnable (a.arch, "migration-test --platform linux/arm64", NULL, err) < 0)
+                return -1;
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0
-            || side_open (ctx, &a.old_side, &a.both, a.jobs, &o.old_img, err) < 0
-            || side_open (ctx, &a.new_side, &a.both, a.jobs, &o.new_img, err) < 0
+            || side_open (ctx, &a.old_side, &a.both, a.jobs, a.arch, &o.old_img, err) < 0
+            || side_open (ctx, &a.new_side, &a.both, a.jobs, a.arch, &o.new_img, err) < 0
+            || both_one_platform (&a, err) < 0
             || mig_validate (&o, err) < 0 || mig_work_dir (ctx, a.keep, &work, err) < 0)
                 return pgimg_error_wrap (err, "migration-test");
         o.work_dir = work;

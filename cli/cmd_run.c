@@ -514,7 +514,7 @@ cmd_run (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         if (running_pid (paths.pid) > 0)
                 r = pgimg_make_error (err, EEXIST, "`%s` is running already (`pgimg stop %s`)", name, name);
         if (r == 0)
-                r = a.from_path ? cli_image_from_path (ctx, a.spec, &img.rootfs, &img.env, &img.volume, err)
+                r = a.from_path ? cli_image_from_path (ctx, a.spec, &img.rootfs, &img.env, &img.volume, NULL, err)
                                 : cli_image_from_spec (ctx, &po, &img.rootfs, &img.env, &img.volume, err);
         if (r == 0)
                 r = start_server (&a, &paths, name, &img, argv + optind, err);

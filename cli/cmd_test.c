@@ -16,6 +16,7 @@
 #include "common/fsutil.h"
 #include "common/progress.h"
 #include "runner/engine.h"
+#include "runner/platform.h"
 #include "runner/smoke.h"
 
 static void
@@ -34,6 +35,8 @@ help (void)
                 "      --set NAME            the extensions of images/NAME.json\n"
                 "      --engine ENGINE       pgimg (default: pgimg's own rootless runtime, no\n"
                 "                            Docker needed) or docker (docker load and run)\n"
+                "      --platform PLATFORM   linux/amd64 (default) or linux/arm64: cross-built,\n"
+                "                            run through qemu-user (binfmt_misc's qemu-aarch64)\n"
                 "      --results FILE        write one line per extension (tab-separated: major,\n"
                 "                            version, extension, its version, source, result,\n"
                 "                            reason) for `pgimg matrix`\n"
@@ -41,7 +44,8 @@ help (void)
                 "  -h, --help                this text\n"
                 "\n"
                 "Example:\n"
-                "  pgimg test postgres-17 --with pgvector,pg_cron\n");
+                "  pgimg test postgres-17 --with pgvector,pg_cron\n"
+                "  pgimg test postgres-18 --set default --platform linux/arm64\n");
 }
 
 static int
@@ -140,6 +144,14 @@ write_results (const char *path, const struct pipeline_result *res, const struct
 
 enum engine_kind { ENGINE_PGIMG, ENGINE_DOCKER };
 
+/* How long the first start (initdb) may take: under qemu-user an
+ * arm64 server runs several times slower. */
+static int
+start_timeout_s (const struct pipeline_result *res)
+{
+        return pipeline_is_cross (res->arch) ? 600 : 120;
+}
+
 static int
 start_engine (struct pgimg_ctx *ctx, struct pipeline_result *res, enum engine_kind kind,
               const char *tmp, struct engine *eng, pgimg_error_t *err)
@@ -160,14 +172,14 @@ start_engine (struct pgimg_ctx *ctx, struct pipeline_result *res, enum engine_ki
                         .work_dir = tmp,
                 };
                 progress_note ("starting postgres-%s in pgimg's runtime", res->version->version);
-                return engine_pgimg_start (eng, &img, server_args, 120, err);
+                return engine_pgimg_start (eng, &img, server_args, start_timeout_s (res), err);
         }
         if (asprintf (&tarball, "%s/image.tar", tmp) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "test");
         if (test_tags (res, err) < 0 || cli_write_image (res, OCI_FORMAT_ARCHIVE, tarball, manifest, err) < 0)
                 return -1;
         progress_note ("starting %s in the Docker Engine", res->tags[0]);
-        return engine_docker_start (eng, tarball, res->tags[0], server_args, 120, err);
+        return engine_docker_start (eng, tarball, res->tags[0], res->arch, server_args, start_timeout_s (res), err);
 }
 
 static int
@@ -202,6 +214,7 @@ static const struct option opts[] = {
         { "engine", required_argument, NULL, 'e' },
         { "help", no_argument, NULL, 'h' },
         { "jobs", required_argument, NULL, 'j' },
+        { "platform", required_argument, NULL, 'A' },
         { "results", required_argument, NULL, 'R' },
         { "set", required_argument, NULL, 'S' },
         { "with", required_argument, NULL, 'w' },
@@ -219,6 +232,7 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         cleanup_free char *tmp = NULL;
         enum engine_kind kind = ENGINE_PGIMG;
         const char *results = NULL;
+        const char *arch = NULL;
         int c, r;
 
         while ((c = cli_getopt (ctx, argc, argv, "hj:", opts)) != -1) {
@@ -236,6 +250,10 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
                         else
                                 return cli_usage_error (err, "test", "unknown engine `%s` (pgimg, docker)", optarg);
                         break;
+                case 'A':
+                        if (cli_platform_one ("test", optarg, &arch, err) < 0)
+                                return -1;
+                        break;
                 case 'h':
                         help ();
                         return 0;
@@ -248,6 +266,9 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         }
         if (argc - optind != 1)
                 return cli_usage_error (err, "test", "expected one image to test, like postgres-17");
+        /* Before a build it could not run. */
+        if (arch != NULL && platform_runnable (arch, "test --platform linux/arm64", NULL, err) < 0)
+                return -1;
         /* pgTAP runs the tests: it is in every test image. */
         if (cli_strv_split ("pgtap", &io.with, &io.n_with) < 0)
                 return pgimg_make_error_errno (err, ENOMEM, "test");
@@ -255,6 +276,7 @@ cmd_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t *err)
         fetch_set_quiet (ctx->quiet);
         cli_pipeline_opts (ctx, argv[optind], &io, &po);
         po.keep_going = 1;
+        po.arch = arch;
         if (cli_build (ctx, "test", &po, &res, err) < 0)
                 return -1;
         r = asprintf (&work, "%s/work", ctx->cache_dir) < 0 ? pgimg_make_error_errno (err, ENOMEM, "test") : 0;

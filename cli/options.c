@@ -167,3 +167,16 @@ cli_platform_option (const char *cmd, const char *arg, const char *arches[3], si
                 return cli_usage_error (err, cmd, "--platform names no platform; use linux/amd64 or linux/arm64");
         return 0;
 }
+
+int
+cli_platform_one (const char *cmd, const char *arg, const char **arch, pgimg_error_t *err)
+{
+        if (strcmp (arg, "linux/amd64") == 0)
+                *arch = "amd64";
+        else if (strcmp (arg, "linux/arm64") == 0)
+                *arch = "arm64";
+        else
+                return cli_usage_error (err, cmd, "unknown platform `%s`; use linux/amd64 or linux/arm64 (one platform)",
+                                        arg);
+        return 0;
+}

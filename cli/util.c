@@ -18,6 +18,7 @@
 #include "layers/layer.h"
 #include "layers/store.h"
 #include "oci/read.h"
+#include "runner/platform.h"
 #include "runner/runtime.h"
 
 int
@@ -204,9 +205,11 @@ cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **roo
                  char **volume, pgimg_error_t *err)
 {
         struct pipeline_result res;
+        char what[64];
         int r;
 
-        if (cli_build (ctx, NULL, po, &res, err) < 0)
+        snprintf (what, sizeof (what), "--platform linux/%s", po->arch ? po->arch : "amd64");
+        if (platform_runnable (po->arch, what, NULL, err) < 0 || cli_build (ctx, NULL, po, &res, err) < 0)
                 return -1;
         r = runtime_rootfs (ctx->cache_dir, res.blob_dir, res.image.oci.layers, res.image.oci.n_layers, rootfs,
                             err);
@@ -224,7 +227,7 @@ cli_image_from_spec (struct pgimg_ctx *ctx, struct pipeline_opts *po, char **roo
  * by oci_read_image. */
 int
 cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, char ***env, char **volume,
-                 pgimg_error_t *err)
+                     char **arch, pgimg_error_t *err)
 {
         cleanup_free char *blob_dir = NULL;
         struct oci_read img;
@@ -238,12 +241,18 @@ cli_image_from_path (struct pgimg_ctx *ctx, const char *path, char **rootfs, cha
         if (r == 0 && img.volume == NULL && (img.env == NULL || img.env[0] == NULL))
                 r = pgimg_make_error (err, EINVAL, "`%s` holds no PostgreSQL server (an extension image? mount it "
                                       "into a server image: docs/extension-images.md)", path);
-        /* Its programs would not run in the sandbox (or only through the
-         * host's binfmt emulation, behind pgimg's back). */
-        if (r == 0 && img.architecture != NULL && strcmp (img.architecture, "amd64") != 0)
-                r = pgimg_make_error (err, ENOTSUP, "`%s` is an image for linux/%s; pgimg runs linux/amd64 images "
-                                      "(run it with `docker run --platform linux/%s`: docs/platforms.md)",
-                                      path, img.architecture, img.architecture);
+        /* An arm64 image's programs run in the sandbox through the
+         * host's qemu-user only, which the kernel must be set up to call. */
+        if (r == 0 && img.architecture != NULL) {
+                cleanup_free char *what = NULL;
+                if (asprintf (&what, "`%s`", path) < 0)
+                        r = pgimg_make_error_errno (err, ENOMEM, "run");
+                else
+                        r = platform_runnable (img.architecture, what, NULL, err);
+        }
+        if (r == 0 && arch != NULL
+            && (*arch = strdup (img.architecture ? img.architecture : "amd64")) == NULL)
+                r = pgimg_make_error_errno (err, ENOMEM, "run");
         if (r == 0)
                 r = runtime_rootfs (ctx->cache_dir, img.blob_dir, img.layers, img.n_layers, rootfs, err);
         if (r == 0) {

@@ -32,10 +32,11 @@ struct engine {
 #define ENGINE_INIT { NULL, NULL }
 
 /* Docker: load the image tarball (the tag it carries is ref) and start it
- * with extra server arguments (NULL-terminated, may be NULL); returns
+ * with --platform linux/ARCH (arch NULL or "amd64": none, the host's)
+ * and extra server arguments (NULL-terminated, may be NULL); returns
  * once the server accepts connections or fails with its log's tail.
  * Even on failure, e must be stopped and freed. */
-int engine_docker_start (struct engine *e, const char *tarball, const char *ref,
+int engine_docker_start (struct engine *e, const char *tarball, const char *ref, const char *arch,
                          const char *const *server_args, int timeout_s, pgimg_error_t *err);
 
 /* What engine_pgimg_start runs: the image's layers (in blob_dir), its

@@ -107,12 +107,13 @@ static void docker_free (struct engine *eng);
 static const struct engine_ops docker_ops = { docker_exec, docker_stop, docker_free };
 
 int
-engine_docker_start (struct engine *eng, const char *tarball, const char *ref,
+engine_docker_start (struct engine *eng, const char *tarball, const char *ref, const char *arch,
                      const char *const *server_args, int timeout_s, pgimg_error_t *err)
 {
         struct docker_engine *e = calloc (1, sizeof (*e));
         char pw[25];
         cleanup_free char *env_pw = NULL;
+        cleanup_free char *platform = NULL;
         cleanup_buf struct buf errout = BUF_INIT_MAX (1 << 16);
         char *argv[64];
         size_t n = 0;
@@ -128,7 +129,8 @@ engine_docker_start (struct engine *eng, const char *tarball, const char *ref,
         e->image_ref = strdup (ref);
         if (e->password == NULL || e->image_ref == NULL
             || asprintf (&e->container, "pgimg-test-%ld", (long) getpid ()) < 0
-            || asprintf (&env_pw, "POSTGRES_PASSWORD=%s", pw) < 0) {
+            || asprintf (&env_pw, "POSTGRES_PASSWORD=%s", pw) < 0
+            || asprintf (&platform, "linux/%s", arch ? arch : "amd64") < 0) {
                 e->container = NULL;
                 return oom (err);
         }
@@ -148,6 +150,10 @@ engine_docker_start (struct engine *eng, const char *tarball, const char *ref,
         argv[n++] = e->container;
         argv[n++] = (char *) "-e";
         argv[n++] = env_pw;
+        if (arch != NULL && strcmp (arch, "amd64") != 0) {
+                argv[n++] = (char *) "--platform";
+                argv[n++] = platform;
+        }
         argv[n++] = e->image_ref;
         argv[n++] = (char *) "postgres";
         for (size_t i = 0; server_args && server_args[i] && n < 62; i++)

@@ -19,6 +19,8 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "runner/platform.h"
 #include "runner/runtime.h"
 
 static void
@@ -148,6 +150,52 @@ mode_of (const char *path)
 
         assert_int_equal (lstat (path, &st), 0);
         return st.st_mode & 07777;
+}
+
+/* binfmt_misc's entry as the kernel prints it: enabled with F, or not. */
+static void
+binfmt_entry_needs_enabled_and_f (void **state)
+{
+        static const char good[] = "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: PF\n"
+                                   "offset 0\nmagic 7f454c46\n";
+        static const char no_f[] = "enabled\ninterpreter /usr/bin/qemu-aarch64\nflags: \noffset 0\n";
+        static const char off[] = "disabled\ninterpreter /usr/bin/qemu-aarch64\nflags: F\n";
+        static const char unended[] = "flags: OCF\nenabled";
+
+        (void) state;
+        assert_int_equal (platform_binfmt_usable (good, strlen (good)), 1);
+        assert_int_equal (platform_binfmt_usable (no_f, strlen (no_f)), 0);
+        assert_int_equal (platform_binfmt_usable (off, strlen (off)), 0);
+        assert_int_equal (platform_binfmt_usable (unended, strlen (unended)), 1);
+        assert_int_equal (platform_binfmt_usable ("", 0), 0);
+}
+
+/* amd64 always runs; arm64 only with a usable qemu-aarch64 entry, and
+ * the refusal names the entry and how to register it. */
+static void
+arm64_runs_only_with_binfmt (void **state)
+{
+        cleanup_free char *dir = scratch ();
+        cleanup_free char *entry = NULL;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_int_equal (platform_runnable ("amd64", "x", dir, &err), 0);
+        assert_int_equal (platform_runnable (NULL, "x", dir, &err), 0);
+        assert_true (platform_runnable ("arm64", "`img.tar`", dir, &err) < 0);
+        assert_int_equal (err->status, ENOTSUP);
+        assert_non_null (strstr (err->msg, "`img.tar`: linux/arm64 images run here only through qemu-user"));
+        assert_non_null (strstr (err->msg, "/qemu-aarch64` is not an enabled binfmt_misc entry with the F flag"));
+        assert_non_null (strstr (err->msg, "update-binfmts --enable qemu-aarch64"));
+        pgimg_error_free (&err);
+        assert_true (platform_runnable ("riscv64", "`img.tar`", dir, &err) < 0);
+        assert_non_null (strstr (err->msg, "an image for linux/riscv64; pgimg runs linux/amd64 and linux/arm64"));
+        pgimg_error_free (&err);
+        assert_true (asprintf (&entry, "%s/qemu-aarch64", dir) > 0);
+        assert_int_equal (fs_write_file_atomic (entry, "enabled\nflags: F\n", 17, 0644, &err), 0);
+        assert_int_equal (platform_runnable ("arm64", "x", dir, &err), 0);
+        assert_int_equal (unlink (entry), 0);
+        assert_int_equal (rmdir (dir), 0);
 }
 
 static void
@@ -305,6 +353,8 @@ main (void)
                 cmocka_unit_test (hba_trusts_only_the_socket),
                 cmocka_unit_test (host_auth_method_other_than_scram_is_named),
                 cmocka_unit_test (initdb_is_told_scram_before_the_users_arguments),
+                cmocka_unit_test (binfmt_entry_needs_enabled_and_f),
+                cmocka_unit_test (arm64_runs_only_with_binfmt),
         };
         return cmocka_run_group_tests (tests, NULL, NULL);
 }
