@@ -601,14 +601,14 @@ cmd_migration_test (struct pgimg_ctx *ctx, int argc, char **argv, pgimg_error_t 
 
         if ((r = parse_mig_args (ctx, argc, argv, &o, &a, err)) != 0)
                 return r < 0 ? r : 0;
+        /* Before anything else: images that could not run here. */
+        if (a.arch != NULL && platform_runnable (a.arch, "migration-test --platform linux/arm64", NULL, err) < 0)
+                return -1;
         if (side_parse (argv[optind], &a.old_side, err) < 0 || side_parse (argv[optind + 1], &a.new_side, err) < 0
             || mig_files_init (ctx, a.data_arg, &files, &o, err) < 0)
                 return pgimg_error_wrap (err, "migration-test");
         progress_set_quiet (ctx->quiet);
         fetch_set_quiet (ctx->quiet);
-        /* Before a build whose image could not run. */
-        if (a.arch != NULL && platform_runnable (a.arch, "migration-test --platform linux/arm64", NULL, err) < 0)
-                return -1;
         if (fs_mkdir_p (ctx->cache_dir, 0755, err) < 0
             || side_open (ctx, &a.old_side, &a.both, a.jobs, a.arch, &o.old_img, err) < 0
             || side_open (ctx, &a.new_side, &a.both, a.jobs, a.arch, &o.new_img, err) < 0
