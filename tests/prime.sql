@@ -89,6 +89,19 @@ BEGIN
 END
 $cron$;
 
+-- plpgsql_check is created by a statement of its own, not from the PL/pgSQL
+-- loop below: loading it while a PL/pgSQL block runs kills the backend
+-- (signal 11) on a server that preloads other PL/pgSQL plugins, as the full
+-- set does (plugin_debugger, plprofiler): `DO $$ BEGIN CREATE EXTENSION
+-- plpgsql_check; END $$` crashed 15.18 with images/full.json.
+SELECT EXISTS (SELECT FROM pg_available_extensions
+               WHERE name = 'plpgsql_check' AND installed_version IS NULL)
+       AND NOT 'plpgsql_check' = ANY (string_to_array(replace(current_setting('pgimg.skip'), ' ', ''), ','))
+       AS prime_plpgsql_check \gset
+\if :prime_plpgsql_check
+CREATE EXTENSION plpgsql_check;
+\endif
+
 DO $prime$
 DECLARE
     -- No extension is left out here on its own account.  Every one tried
