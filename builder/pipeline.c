@@ -330,7 +330,7 @@ pipeline_postgres (const struct pipeline_opts *o, struct pipeline_result *res, p
         if (pipeline_extension_picks (o, res, err) < 0)
                 return -1;
         if (res->with_jit && pipeline_is_cross (res->arch))
-                return pgimg_make_error (err, ENOTSUP, "the jit layer is not built for %s yet; leave jit out of --with and --set",
+                return pgimg_make_error (err, ENOTSUP, "the jit layer is not built for %s yet; leave jit out of --with",
                                          res->arch);
         if (res->ext_recipes != NULL)
                 timings_since (o->timings, "prepare", "extension recipes", t);

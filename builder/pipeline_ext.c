@@ -57,6 +57,12 @@ gather_items (const struct pipeline_opts *o, struct pipeline_result *res, char *
                         int jit = pipeline_jit_wanted (set[j], err);
                         if (jit < 0)
                                 return pgimg_error_wrap (err, "image set `%s`", o->sets[i]);
+                        if (jit && pipeline_is_cross (res->arch)) {
+                                /* As for an extension that does not cross-build. */
+                                progress_note ("leaving out jit of set `%s`: the jit layer is not built for %s yet",
+                                               o->sets[i], res->arch);
+                                continue;
+                        }
                         if (jit) {
                                 res->with_jit = 1;
                                 continue;

@@ -7,11 +7,11 @@
 # none of these layers.  The same script runs in .github/workflows/ci.yml
 # and, against a local registry, in tests/integration/publish.sh.
 #
-# A platform that cannot have a major's image (a set naming jit, which
-# is not built for arm64) is left out of that major, saying so: its tags
-# then hold the linux/amd64 image alone.  Extensions of the set that are
-# not built for arm64 yet (pgtap) are left out of the arm64 image only,
-# and named here; the index still carries both platforms (docs/platforms.md).
+# A platform whose plan for a major's image is refused is left out of
+# that major, saying so: its tags then hold the linux/amd64 image alone.
+# Extensions of the set that are not built for arm64 yet, and a set's
+# jit layer, are left out of the arm64 image only, and named here; the
+# index still carries both platforms (docs/platforms.md).
 #
 #   PGIMG_PUBLISH_REPO      registry repository, e.g. ghcr.io/org/pgimg/postgres (required)
 #   PGIMG_PUBLISH_CACHE     where the layer cache goes: a registry reference or
