@@ -41,7 +41,7 @@ expect "a platform named twice is a usage error" 2 'platform linux/arm64 given t
 expect "an image index refuses --plan" 2 '--plan takes one platform' p build postgres-18 --platform linux/amd64,linux/arm64 --plan
 expect "an image index refuses disk images" 2 'disk images are amd64 only' p build postgres-18 --platform linux/amd64,linux/arm64 --format disk
 expect "arm64 refuses jit for now" 1 'the jit layer is not built for arm64 yet' p build postgres-18 --platform linux/arm64 --with jit --plan
-expect "arm64 refuses a Debian build with no arm64 .deb pinned, naming the field" 1 'extension .hll@2.17.: no Debian arm64 build for PostgreSQL 15 is pinned; add it to debs_arm64' p build postgres-15 --platform linux/arm64 --with hll --plan
+expect "arm64 refuses a Debian build with no arm64 .deb pinned, naming the field" 1 'extension .pldebugger@1.5.: no Debian arm64 build for PostgreSQL 15 is pinned; add it to debs_arm64' p build postgres-15 --platform linux/arm64 --with pldebugger --plan
 expect "push: an unknown platform lists the known ones" 2 'push: unknown platform .linux/s390x.; use linux/amd64, linux/arm64 or both' p push --platform linux/s390x postgres-18 127.0.0.1:1/pgimg/postgres:18
 printf 'not an image' > "$outdir/image.tar"
 expect "push: --platform with an image file says it goes with postgres-MAJOR" 2 'push: --platform goes with postgres-MAJOR, which is built for it; an image file or the cache is pushed with the platforms it has' p push --platform linux/arm64 "$outdir/image.tar" 127.0.0.1:1/pgimg/postgres:18

@@ -194,7 +194,8 @@ arm64_support_of_real_recipes (void **state)
                 { "pgtap", "18", NULL, 0 },
                 { "pg_cron", "15", NULL, 0 },
                 { "wal2json", "13", NULL, 0 },
-                { "hll", "15", "no Debian arm64 build for PostgreSQL 15 is pinned; add it to debs_arm64", 0 },
+                { "pldebugger", "15", "no Debian arm64 build for PostgreSQL 15 is pinned; add it to debs_arm64", 0 },
+                { "hll", "15", NULL, 0 },
                 { "pgtap", "18", "its build package `patch` is not in set `build` of the cross toolchain's lock", 1 },
                 { "postgis", "18", "which is not cross-built for arm64 yet", 0 },
         };
