@@ -134,6 +134,9 @@ struct ext_recipe {
          * empty by design (never NULL; empty when not said), and why. */
         char **mig_dump_loses;
         char *mig_dump_loses_why;
+        /* Settings ("name=value", never NULL) of the session that restores
+         * a dump into NEW: credcheck must let hashed passwords in. */
+        char **mig_restore_settings;
         struct ext_version *versions;   /* newest first */
         size_t n_versions;
 };

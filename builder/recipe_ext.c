@@ -21,7 +21,7 @@ static const char *const ext_top_keys[] = {
 static const char *const ext_version_keys[] = { "debs", "debs_arm64", "majors", "note", "sha256", "urls", NULL };
 static const char *const ext_deb_keys[] = { "sha256", "url", NULL };
 static const char *const ext_migration_keys[] = { "after_restore", "after_upgrade", "before_restore", "dump_loses",
-                                                  "dump_loses_why", "same_version", NULL };
+                                                  "dump_loses_why", "restore_settings", "same_version", NULL };
 static const char *const ext_build_names[] = {
         [EXT_BUILD_PGXS] = "pgxs", [EXT_BUILD_AUTOCONF] = "autoconf", [EXT_BUILD_CMAKE] = "cmake",
         [EXT_BUILD_MESON] = "meson", [EXT_BUILD_DEB] = "deb", [EXT_BUILD_POSTGRES] = "postgres",
@@ -447,6 +447,20 @@ is_qualified_table (const char *s)
         return strspn (s, "abcdefghijklmnopqrstuvwxyz0123456789_.") == strlen (s);
 }
 
+/* "name=value" for a server setting: a custom setting's dotted name, and a
+ * plain value (it goes into PGOPTIONS as `-c name=value`). */
+static int
+is_setting (const char *s)
+{
+        const char *eq = strchr (s, '=');
+
+        if (eq == NULL || eq == s || eq[1] == '\0' || strspn (s, "abcdefghijklmnopqrstuvwxyz0123456789_.") != (size_t) (eq - s))
+                return 0;
+        return strspn (eq + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen (eq + 1);
+}
+
+static const struct recipe_check setting_check = { is_setting, "is not a setting as name=value (letters, digits, _ . -)" };
+
 static const struct recipe_check qualified_table = { is_qualified_table, "is not a table as schema.table (lower case)" };
 
 /* What an upgrade must do for the extension beside updating it
@@ -463,14 +477,15 @@ ext_load_migration (const struct recipe_fields *top, struct ext_recipe *r, pgimg
         if (!json_is_object (m))
                 return recipe_field_error (err, top, "migration", "must be an object (%s)",
                                            "after_restore, after_upgrade, before_restore, dump_loses, "
-                                           "dump_loses_why, same_version");
+                                           "dump_loses_why, restore_settings, same_version");
         if (recipe_fields_enter (top, m, &f, err, "migration") < 0 || recipe_fields_known (&f, ext_migration_keys, err) < 0
             || recipe_field_string (&f, "before_restore", 0, &r->mig_before_restore, err) < 0
             || recipe_field_string (&f, "after_restore", 0, &r->mig_after_restore, err) < 0
             || recipe_field_string (&f, "after_upgrade", 0, &r->mig_after_upgrade, err) < 0
             || recipe_field_string (&f, "same_version", 0, &r->mig_same_version, err) < 0
             || recipe_field_strv (&f, "dump_loses", 0, &qualified_table, &r->mig_dump_loses, NULL, err) < 0
-            || recipe_field_string (&f, "dump_loses_why", 0, &r->mig_dump_loses_why, err) < 0)
+            || recipe_field_string (&f, "dump_loses_why", 0, &r->mig_dump_loses_why, err) < 0
+            || recipe_field_strv (&f, "restore_settings", 0, &setting_check, &r->mig_restore_settings, NULL, err) < 0)
                 return -1;
         if (r->mig_dump_loses[0] != NULL && r->mig_dump_loses_why == NULL)
                 return recipe_field_error (err, &f, "dump_loses_why", "is missing: say why a dump leaves %s empty",
@@ -599,6 +614,7 @@ ext_recipe_free (struct ext_recipe *r)
         free (r->mig_after_upgrade);
         free (r->mig_same_version);
         strv_free (r->mig_dump_loses);
+        strv_free (r->mig_restore_settings);
         free (r->mig_dump_loses_why);
         strv_free (r->extensions);
         strv_free (r->preload);

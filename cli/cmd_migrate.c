@@ -249,6 +249,7 @@ recipe_facts_load (struct pgimg_ctx *ctx, int new_major, struct recipe_facts *f,
                                 e->same_version = r->mig_same_version;
                                 e->dump_loses = (const char *const *) r->mig_dump_loses;
                                 e->dump_loses_why = r->mig_dump_loses_why;
+                                e->restore_settings = (const char *const *) r->mig_restore_settings;
                         }
                         if (r->update_recreate && (f->recreate[k++] = strdup (r->extensions[j])) == NULL)
                                 return pgimg_make_error_errno (err, ENOMEM, "migration-test");

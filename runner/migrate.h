@@ -52,6 +52,9 @@ struct mig_ext {
          * the report names them. */
         const char *const *dump_loses;
         const char *dump_loses_why;
+        /* "name=value" settings (NULL-ended, or NULL) of the session that
+         * restores a dump into NEW. */
+        const char *const *restore_settings;
         /* Why NEW's major cannot have it (no version of the recipe builds
          * for it), or NULL: such an extension of OLD is not created, and
          * the report names it as OLD's only. */

@@ -237,6 +237,38 @@ has_lib (const struct mig_image *img, const char *name)
         return fd >= 0;
 }
 
+/* The default_version of an image's NAME.control, resolved as above,
+ * into v: 1 when read, 0 when there is none, -1 out of memory. */
+static int
+control_version (const struct mig_image *img, const char *name, char *v, size_t size)
+{
+        cleanup_free char *p = NULL;
+        cleanup_fd int root_fd = -1;
+        cleanup_fd int fd = -1;
+        char text[16384];
+        ssize_t n;
+        const char *at, *q;
+
+        if (asprintf (&p, "usr/lib/postgresql/%d/share/extension/%s.control", img->major, name) < 0)
+                return -1;
+        root_fd = open (img->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0 || (fd = resolve_open (root_fd, p, O_RDONLY | O_CLOEXEC, 0)) < 0)
+                return 0;
+        n = read (fd, text, sizeof (text) - 1);
+        if (n <= 0)
+                return 0;
+        text[n] = '\0';
+        for (at = strstr (text, "default_version"); at && at != text && at[-1] != '\n';
+             at = strstr (at + 1, "default_version"))
+                ;
+        if (at == NULL || (at = strchr (at, '\'')) == NULL || (q = strchr (at + 1, '\'')) == NULL
+            || (size_t) (q - at - 1) >= size || q - at - 1 == 0)
+                return 0;
+        memcpy (v, at + 1, (size_t) (q - at - 1));
+        v[q - at - 1] = '\0';
+        return 1;
+}
+
 /* The extensions of an image's PostgreSQL (NAME.control). */
 static int
 has_control (const struct mig_image *img, const char *name)
@@ -351,6 +383,29 @@ prime_skip (struct mig *m, struct buf *skip, pgimg_error_t *err)
                 if (buf_addf (skip, "%s%s", skip->len ? "," : "", e->name) < 0
                     || buf_addf (&m->r->skipped, "%s%s (only in OLD: %s)", m->r->skipped.len ? ", " : "", e->name,
                                  e->not_in_new) < 0)
+                        return oom (err);
+        }
+        /* pg_upgrade cannot carry an extension whose library is named
+         * after its version (same_version) when NEW lacks OLD's version:
+         * left out of OLD, named, as real upgrades must do; pg_dumpall
+         * carries it. */
+        for (size_t i = 0; m->o->method == MIG_PG_UPGRADE && i < m->o->n_exts; i++) {
+                const struct mig_ext *e = &m->o->exts[i];
+                cleanup_free char *script = NULL;
+                char v[64];
+                int r;
+                if (e->same_version == NULL || has_control (&m->o->old_img, e->name) != 1
+                    || (r = control_version (&m->o->old_img, e->name, v, sizeof v)) == 0)
+                        continue;
+                if (r < 0 || asprintf (&script, "--%s.sql", v) < 0)
+                        return oom (err);
+                if ((r = has_ext_file (&m->o->new_img, e->name, script)) < 0)
+                        return oom (err);
+                if (r == 1)
+                        continue;
+                if (buf_addf (skip, "%s%s", skip->len ? "," : "", e->name) < 0
+                    || buf_addf (&m->r->skipped, "%s%s %s (pg_upgrade cannot carry it: NEW lacks version %s, and %s)",
+                                 m->r->skipped.len ? ", " : "", e->name, v, v, e->same_version) < 0)
                         return oom (err);
         }
         if (list_only_new (m, err) < 0)

@@ -210,10 +210,17 @@ mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
         cleanup_free char *script = NULL;
         cleanup_buf struct buf errors = BUF_INIT;
         cleanup_buf struct buf after = BUF_INIT;
+        cleanup_buf struct buf settings = BUF_INIT;
         const char *p;
 
         if (mig_init_cluster (m, &o->new_img, 0, "", err) < 0 || restore_steps (m, &after, err) < 0)
                 return -1;
+        /* The recipes' restore settings; names and values are checked by
+         * the recipe reader ([a-z0-9_.] = [A-Za-z0-9_.-]), safe in quotes. */
+        for (size_t i = 0; i < o->n_exts; i++)
+                for (size_t j = 0; o->exts[i].restore_settings && o->exts[i].restore_settings[j]; j++)
+                        if (buf_addf (&settings, "%s-c %s", settings.len ? " " : "", o->exts[i].restore_settings[j]) < 0)
+                                return oom (err);
         if (mig_server_start (m, &o->old_img, 1, OLD_PORT, &m->old_srv, err) < 0
             || mig_server_start (m, &o->new_img, 0, NEW_PORT, &m->new_srv, err) < 0)
                 return -1;
@@ -227,14 +234,14 @@ mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
                       "    f = \"/tmp/in/restore/\" n \".sql\"\n"
                       "    while ((getline l < f) > 0) print l\n"
                       "    close(f) }'"
-                      " | psql -X -q -p %d -d postgres > /dev/null 2> /tmp/out/restore-errors.txt\n"
+                      " | PGOPTIONS='%s' psql -X -q -p %d -d postgres > /dev/null 2> /tmp/out/restore-errors.txt\n"
                       "export PGPORT=%d\n"
                       "for db in $(psql -X -At -d postgres -c \"SELECT datname FROM pg_database WHERE datallowconn "
                       "AND NOT datistemplate ORDER BY 1\"); do\n"
                       "%s"
                       "done\n"
                       "vacuumdb -p %d --all --analyze-only --jobs %d\n",
-                      OLD_PORT, NEW_PORT, NEW_PORT, after.data, NEW_PORT, o->jobs) < 0)
+                      OLD_PORT, settings.data ? settings.data : "", NEW_PORT, NEW_PORT, after.data, NEW_PORT, o->jobs) < 0)
                 return oom (err);
         if (mig_step (m, &o->new_img, 0, "pg_dumpall | psql", NULL, -1, script, err) < 0)
                 return -1;
