@@ -121,6 +121,21 @@ check_failed (struct mig *m, const char *out_path, pgimg_error_t *err)
         return pgimg_make_error (err, EIO, "pg_upgrade --check failed: %s (its report is above)", line);
 }
 
+/* The recipes' restore settings as "-c name=value ..." (names and values
+ * are checked by the recipe reader: [a-z0-9_.] = [A-Za-z0-9_.-], safe in
+ * single quotes); an empty string when none. */
+static int
+restore_settings (const struct mig_opts *o, struct buf *out, pgimg_error_t *err)
+{
+        for (size_t i = 0; i < o->n_exts; i++)
+                for (size_t j = 0; o->exts[i].restore_settings && o->exts[i].restore_settings[j]; j++)
+                        if (buf_addf (out, "%s-c %s", out->len ? " " : "", o->exts[i].restore_settings[j]) < 0)
+                                return oom (err);
+        if (out->data == NULL && buf_add (out, "", 0) < 0)
+                return oom (err);
+        return 0;
+}
+
 int
 mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
 {
@@ -130,6 +145,7 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         cleanup_free char *run = NULL;
         cleanup_free char *analyze = NULL;
         cleanup_free char *out_path = NULL;
+        cleanup_buf struct buf settings = BUF_INIT;
         cleanup_fd int fd = -1;
         /* Copy is the default; pg_upgrade has a --copy option from 16 on only. */
         const char *mode = o->mode == MIG_LINK ? " --link" : o->mode == MIG_CLONE ? " --clone"
@@ -143,10 +159,15 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         if (mig_init_cluster (m, &o->new_img, 0, checksums ? "--data-checksums"
                               : o->new_img.major >= 18 ? "--no-data-checksums" : "", err) < 0)
                 return -1;
+        /* The new server restores OLD's roles and schemas: the recipes'
+         * restore settings apply to it (credcheck and hashed passwords). */
+        if (restore_settings (o, &settings, err) < 0)
+                return -1;
         if (asprintf (&cmd, "pg_upgrade -U postgres -b /tmp/old/usr/lib/postgresql/%d/bin "
                       "-B /usr/lib/postgresql/%d/bin -d /var/lib/postgresql/old -D /var/lib/postgresql/new "
-                      "-p 50432 -P 50433 --jobs %d%s",
-                      o->old_img.major, o->new_img.major, o->jobs, mode) < 0
+                      "-p 50432 -P 50433 --jobs %d%s%s%s%s",
+                      o->old_img.major, o->new_img.major, o->jobs, mode, settings.len ? " -O '" : "",
+                      settings.data, settings.len ? "'" : "") < 0
             || asprintf (&check, "exec %s --check", cmd) < 0 || asprintf (&run, "exec %s", cmd) < 0
             || asprintf (&out_path, "%s/pg_upgrade-check.txt", m->out) < 0)
                 return oom (err);
@@ -215,12 +236,8 @@ mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
 
         if (mig_init_cluster (m, &o->new_img, 0, "", err) < 0 || restore_steps (m, &after, err) < 0)
                 return -1;
-        /* The recipes' restore settings; names and values are checked by
-         * the recipe reader ([a-z0-9_.] = [A-Za-z0-9_.-]), safe in quotes. */
-        for (size_t i = 0; i < o->n_exts; i++)
-                for (size_t j = 0; o->exts[i].restore_settings && o->exts[i].restore_settings[j]; j++)
-                        if (buf_addf (&settings, "%s-c %s", settings.len ? " " : "", o->exts[i].restore_settings[j]) < 0)
-                                return oom (err);
+        if (restore_settings (o, &settings, err) < 0)
+                return -1;
         if (mig_server_start (m, &o->old_img, 1, OLD_PORT, &m->old_srv, err) < 0
             || mig_server_start (m, &o->new_img, 0, NEW_PORT, &m->new_srv, err) < 0)
                 return -1;
@@ -241,7 +258,7 @@ mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
                       "%s"
                       "done\n"
                       "vacuumdb -p %d --all --analyze-only --jobs %d\n",
-                      OLD_PORT, settings.data ? settings.data : "", NEW_PORT, NEW_PORT, after.data, NEW_PORT, o->jobs) < 0)
+                      OLD_PORT, settings.data, NEW_PORT, NEW_PORT, after.data, NEW_PORT, o->jobs) < 0)
                 return oom (err);
         if (mig_step (m, &o->new_img, 0, "pg_dumpall | psql", NULL, -1, script, err) < 0)
                 return -1;
