@@ -89,6 +89,26 @@ BEGIN
 END
 $cron$;
 
+-- pgnodemx goes into its own schema: its fips_mode() would otherwise sit in
+-- public beside pgcrypto's, which pgcrypto 1.4 (PostgreSQL 18) also defines,
+-- and neither a restored dump nor ALTER EXTENSION pgcrypto UPDATE could
+-- create it there.
+DO $pgnodemx$
+BEGIN
+    IF EXISTS (SELECT FROM pg_available_extensions
+               WHERE name = 'pgnodemx' AND installed_version IS NULL)
+       AND NOT 'pgnodemx' = ANY (string_to_array(replace(current_setting('pgimg.skip'), ' ', ''), ','))
+    THEN
+        BEGIN
+            CREATE SCHEMA IF NOT EXISTS pgnodemx;
+            CREATE EXTENSION pgnodemx SCHEMA pgnodemx;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'prime: extension pgnodemx not created: %', SQLERRM;
+        END;
+    END IF;
+END
+$pgnodemx$;
+
 -- plpgsql_check is created by a statement of its own, not from the PL/pgSQL
 -- loop below: loading it while a PL/pgSQL block runs kills the backend
 -- (signal 11) on a server that preloads other PL/pgSQL plugins, as the full
