@@ -144,6 +144,11 @@ for _ in $(seq 1 600); do
 	grep -qs 'checking' "$cache"/logs/postgres-15.*.log && break
 	sleep 0.5
 done
+# The build's own processes (configure among them), not other builds'
+# that may run on the same machine.
+tree() { local c; for c in $(pgrep -P "$1"); do echo "$c"; tree "$c"; done; }
+mine=$(tree "$pid")
+seen=$(for q in $mine; do tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null; echo; done)
 kill -INT "$pid"
 wait "$pid"
 rc=$?
@@ -152,6 +157,9 @@ ok "Ctrl-C stops the build with status 130" interrupted
 sleep 1
 clean() { [ ! -e "$outdir/y.tar" ] && [ -z "$(temps_in "$cache")" ] && [ -z "$(ls -A "$cache/work" 2>/dev/null)" ]; }
 ok "Ctrl-C leaves no partial file" clean
-no_proc() { ! pgrep -f "configure --prefix=/usr/lib/postgresql" >/dev/null; }
+no_proc() {
+	grep -q 'configure --prefix=/usr/lib/postgresql' <<<"$seen" || { echo "#   configure was not among the build's processes"; return 1; }
+	for q in $mine; do [ ! -d "/proc/$q" ] || { echo "#   left: $q $(tr '\0' ' ' <"/proc/$q/cmdline")"; return 1; }; done
+}
 ok "Ctrl-C leaves no build process" no_proc
 finish
