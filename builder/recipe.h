@@ -137,6 +137,9 @@ struct ext_recipe {
         /* Settings ("name=value", never NULL) of the session that restores
          * a dump into NEW: credcheck must let hashed passwords in. */
         char **mig_restore_settings;
+        /* Why pg_upgrade (18 and later) must not carry planner statistics
+         * when the extension is installed, or NULL. */
+        char *mig_no_statistics;
         struct ext_version *versions;   /* newest first */
         size_t n_versions;
 };

@@ -250,6 +250,7 @@ recipe_facts_load (struct pgimg_ctx *ctx, int new_major, struct recipe_facts *f,
                                 e->dump_loses = (const char *const *) r->mig_dump_loses;
                                 e->dump_loses_why = r->mig_dump_loses_why;
                                 e->restore_settings = (const char *const *) r->mig_restore_settings;
+                                e->no_statistics = r->mig_no_statistics;
                         }
                         if (r->update_recreate && (f->recreate[k++] = strdup (r->extensions[j])) == NULL)
                                 return pgimg_make_error_errno (err, ENOMEM, "migration-test");
@@ -330,6 +331,8 @@ print_report (const struct mig_opts *o, const struct mig_report *r, int ok)
                 printf ("  only in NEW (OLD lacks them): %s\n", r->only_new.data);
         if (r->fixtures.len)
                 printf ("  extension fixtures loaded: %s\n", r->fixtures.data);
+        if (r->no_statistics.len)
+                printf ("  pg_upgrade without planner statistics (ANALYZE made them): %s\n", r->no_statistics.data);
         if (r->dump_lost.len)
                 printf ("  left empty by the dump, as the recipes say: %s\n", r->dump_lost.data);
         if (r->carried.len)

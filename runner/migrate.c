@@ -101,6 +101,7 @@ mig_report_free (struct mig_report *r)
         buf_release (&r->carried);
         buf_release (&r->fixtures);
         buf_release (&r->dump_lost);
+        buf_release (&r->no_statistics);
 }
 
 static int

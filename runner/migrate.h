@@ -55,6 +55,9 @@ struct mig_ext {
         /* "name=value" settings (NULL-ended, or NULL) of the session that
          * restores a dump into NEW. */
         const char *const *restore_settings;
+        /* Why pg_upgrade must not carry the planner statistics (its
+         * type's input needs data not there yet), or NULL. */
+        const char *no_statistics;
         /* Why NEW's major cannot have it (no version of the recipe builds
          * for it), or NULL: such an extension of OLD is not created, and
          * the report names it as OLD's only. */
@@ -105,6 +108,7 @@ struct mig_report {
         struct buf only_new;            /* extensions NEW has and OLD lacks */
         struct buf carried;             /* "vector 0.8.7, postgis 3.6.4": installed in NEW after the upgrade */
         struct buf fixtures;            /* extensions whose fixture was loaded */
+        struct buf no_statistics;       /* "unit: why": statistics left to ANALYZE */
         struct buf dump_lost;           /* "pglogical: pglogical.node, ... (why)": left empty by a dump, as recipes say */
         const char *old_data;           /* what became of the old data directory */
         int interrupted;                /* the signal that stopped the test, or 0 */

@@ -270,8 +270,8 @@ control_version (const struct mig_image *img, const char *name, char *v, size_t 
 }
 
 /* The extensions of an image's PostgreSQL (NAME.control). */
-static int
-has_control (const struct mig_image *img, const char *name)
+int
+mig_has_control (const struct mig_image *img, const char *name)
 {
         return has_ext_file (img, name, ".control");
 }
@@ -344,7 +344,7 @@ list_only_new (struct mig *m, pgimg_error_t *err)
         if (control_names (&m->o->new_img, &names, &n, err) < 0)
                 return -1;
         for (size_t i = 0; i < n; i++)
-                if (has_control (&m->o->old_img, names[i]) == 0
+                if (mig_has_control (&m->o->old_img, names[i]) == 0
                     && buf_addf (&m->r->only_new, "%s%s", m->r->only_new.len ? ", " : "", names[i]) < 0)
                         return oom (err);
         return 0;
@@ -364,7 +364,7 @@ static int
 prime_skip (struct mig *m, struct buf *skip, pgimg_error_t *err)
 {
         for (size_t i = 0; i < sizeof (dropped) / sizeof (dropped[0]); i++) {
-                if (m->o->new_img.major < dropped[i].removed_in || has_control (&m->o->old_img, dropped[i].name) != 1)
+                if (m->o->new_img.major < dropped[i].removed_in || mig_has_control (&m->o->old_img, dropped[i].name) != 1)
                         continue;
                 if (buf_addf (skip, "%s%s", skip->len ? "," : "", dropped[i].name) < 0
                     || buf_addf (&m->r->skipped, "%s%s (PostgreSQL %d removed it)", m->r->skipped.len ? ", " : "",
@@ -377,8 +377,8 @@ prime_skip (struct mig *m, struct buf *skip, pgimg_error_t *err)
          * (mig_check_new_has_extensions). */
         for (size_t i = 0; i < m->o->n_exts; i++) {
                 const struct mig_ext *e = &m->o->exts[i];
-                if (e->not_in_new == NULL || has_control (&m->o->old_img, e->name) != 1
-                    || has_control (&m->o->new_img, e->name) != 0)
+                if (e->not_in_new == NULL || mig_has_control (&m->o->old_img, e->name) != 1
+                    || mig_has_control (&m->o->new_img, e->name) != 0)
                         continue;
                 if (buf_addf (skip, "%s%s", skip->len ? "," : "", e->name) < 0
                     || buf_addf (&m->r->skipped, "%s%s (only in OLD: %s)", m->r->skipped.len ? ", " : "", e->name,
@@ -394,7 +394,7 @@ prime_skip (struct mig *m, struct buf *skip, pgimg_error_t *err)
                 cleanup_free char *script = NULL;
                 char v[64];
                 int r;
-                if (e->same_version == NULL || has_control (&m->o->old_img, e->name) != 1
+                if (e->same_version == NULL || mig_has_control (&m->o->old_img, e->name) != 1
                     || (r = control_version (&m->o->old_img, e->name, v, sizeof v)) == 0)
                         continue;
                 if (r < 0 || asprintf (&script, "--%s.sql", v) < 0)
@@ -429,7 +429,7 @@ mig_check_new_has_extensions (struct mig *m, const char *facts, pgimg_error_t *e
                 if (line == NULL)
                         return oom (err);
                 if (sscanf (line, "%127[^\t]\t%31[^\t]\t%127[^\t]", db, kind, name) == 3
-                    && strcmp (kind, "extension") == 0 && has_control (&m->o->new_img, name) == 0)
+                    && strcmp (kind, "extension") == 0 && mig_has_control (&m->o->new_img, name) == 0)
                         return pgimg_make_error (err, ENOENT,
                                                  "extension %s is installed in OLD (%s, database %s) but NEW (%s) does not have it: "
                                                  "build NEW with it (--with) or leave it out of OLD",

@@ -85,6 +85,8 @@ int mig_ext_sql (struct buf *b, const char *name, const char *sql);
 /* "name version" of NEW's extensions in the database `migration`. */
 int mig_list_carried (struct mig *m, const char *facts, pgimg_error_t *err);
 /* Refuse pg_upgrade where an extension needs OLD's version in NEW. */
+/* 1 when the image's PostgreSQL has extension NAME (its control file). */
+int mig_has_control (const struct mig_image *img, const char *name);
 int mig_check_same_versions (struct mig *m, const char *facts, pgimg_error_t *err);
 
 /* ---- migrate_method.c ---- */

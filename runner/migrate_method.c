@@ -163,11 +163,19 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
          * restore settings apply to it (credcheck and hashed passwords). */
         if (restore_settings (o, &settings, err) < 0)
                 return -1;
+        /* From 18 pg_upgrade restores the planner statistics before the
+         * data is there: an extension whose type's input reads its own
+         * tables (unit) says so, and ANALYZE makes them instead. */
+        for (size_t i = 0; o->new_img.major >= 18 && i < o->n_exts; i++)
+                if (o->exts[i].no_statistics && mig_has_control (&o->old_img, o->exts[i].name) == 1
+                    && buf_addf (&m->r->no_statistics, "%s%s: %s", m->r->no_statistics.len ? "; " : "",
+                                 o->exts[i].name, o->exts[i].no_statistics) < 0)
+                        return oom (err);
         if (asprintf (&cmd, "pg_upgrade -U postgres -b /tmp/old/usr/lib/postgresql/%d/bin "
                       "-B /usr/lib/postgresql/%d/bin -d /var/lib/postgresql/old -D /var/lib/postgresql/new "
-                      "-p 50432 -P 50433 --jobs %d%s%s%s%s",
+                      "-p 50432 -P 50433 --jobs %d%s%s%s%s%s",
                       o->old_img.major, o->new_img.major, o->jobs, mode, settings.len ? " -O '" : "",
-                      settings.data, settings.len ? "'" : "") < 0
+                      settings.data, settings.len ? "'" : "", m->r->no_statistics.len ? " --no-statistics" : "") < 0
             || asprintf (&check, "exec %s --check", cmd) < 0 || asprintf (&run, "exec %s", cmd) < 0
             || asprintf (&out_path, "%s/pg_upgrade-check.txt", m->out) < 0)
                 return oom (err);
@@ -185,7 +193,7 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         /* From 18 on pg_upgrade carries the planner statistics over; only
          * what it could not carry needs ANALYZE. */
         if (asprintf (&analyze, "exec vacuumdb -p %d --all --analyze-in-stages --jobs %d%s", NEW_PORT, o->jobs,
-                      o->new_img.major >= 18 ? " --missing-stats-only" : "") < 0)
+                      o->new_img.major >= 18 && m->r->no_statistics.len == 0 ? " --missing-stats-only" : "") < 0)
                 return oom (err);
         if (mig_step (m, &o->new_img, 0, "rebuild statistics", NULL, -1, analyze, err) < 0)
                 return -1;
