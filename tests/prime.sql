@@ -119,7 +119,12 @@ SELECT EXISTS (SELECT FROM pg_available_extensions
        AND NOT 'plpgsql_check' = ANY (string_to_array(replace(current_setting('pgimg.skip'), ' ', ''), ','))
        AS prime_plpgsql_check \gset
 \if :prime_plpgsql_check
+-- Where its library cannot load (a Debian build for a later minor), the
+-- error is reported and the load goes on, as in the loop below.
+\set prime_stop :ON_ERROR_STOP
+\set ON_ERROR_STOP off
 CREATE EXTENSION plpgsql_check;
+\set ON_ERROR_STOP :prime_stop
 \endif
 
 DO $prime$
