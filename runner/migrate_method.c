@@ -121,14 +121,16 @@ check_failed (struct mig *m, const char *out_path, pgimg_error_t *err)
         return pgimg_make_error (err, EIO, "pg_upgrade --check failed: %s (its report is above)", line);
 }
 
-/* The recipes' restore settings as "-c name=value ..." (names and values
- * are checked by the recipe reader: [a-z0-9_.] = [A-Za-z0-9_.-], safe in
- * single quotes); an empty string when none. */
+/* The restore settings of the recipes whose extension NEW has, as
+ * "-c name=value ..." (names and values are checked by the recipe reader:
+ * [a-z0-9_.] = [A-Za-z0-9_.-], safe in single quotes); an empty string
+ * when none. */
 static int
 restore_settings (const struct mig_opts *o, struct buf *out, pgimg_error_t *err)
 {
         for (size_t i = 0; i < o->n_exts; i++)
-                for (size_t j = 0; o->exts[i].restore_settings && o->exts[i].restore_settings[j]; j++)
+                for (size_t j = 0; o->exts[i].restore_settings && o->exts[i].restore_settings[j]
+                                   && mig_has_control (&o->new_img, o->exts[i].name) == 1; j++)
                         if (buf_addf (out, "%s-c %s", out->len ? " " : "", o->exts[i].restore_settings[j]) < 0)
                                 return oom (err);
         if (out->data == NULL && buf_add (out, "", 0) < 0)
