@@ -140,6 +140,9 @@ struct ext_recipe {
         /* Why pg_upgrade (18 and later) must not carry planner statistics
          * when the extension is installed, or NULL. */
         char *mig_no_statistics;
+        /* Why a dump must be restored at OLD's installed version of the
+         * extension (then updated, as pg_upgrade does), or NULL. */
+        char *mig_restore_old_version;
         struct ext_version *versions;   /* newest first */
         size_t n_versions;
 };

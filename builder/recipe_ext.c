@@ -21,8 +21,8 @@ static const char *const ext_top_keys[] = {
 static const char *const ext_version_keys[] = { "debs", "debs_arm64", "majors", "note", "sha256", "urls", NULL };
 static const char *const ext_deb_keys[] = { "sha256", "url", NULL };
 static const char *const ext_migration_keys[] = { "after_restore", "after_upgrade", "before_restore", "dump_loses",
-                                                  "dump_loses_why", "no_statistics", "restore_settings", "same_version",
-                                                  NULL };
+                                                  "dump_loses_why", "no_statistics", "restore_old_version",
+                                                  "restore_settings", "same_version", NULL };
 static const char *const ext_build_names[] = {
         [EXT_BUILD_PGXS] = "pgxs", [EXT_BUILD_AUTOCONF] = "autoconf", [EXT_BUILD_CMAKE] = "cmake",
         [EXT_BUILD_MESON] = "meson", [EXT_BUILD_DEB] = "deb", [EXT_BUILD_POSTGRES] = "postgres",
@@ -478,13 +478,15 @@ ext_load_migration (const struct recipe_fields *top, struct ext_recipe *r, pgimg
         if (!json_is_object (m))
                 return recipe_field_error (err, top, "migration", "must be an object (%s)",
                                            "after_restore, after_upgrade, before_restore, dump_loses, "
-                                           "dump_loses_why, no_statistics, restore_settings, same_version");
+                                           "dump_loses_why, no_statistics, restore_old_version, restore_settings, "
+                                           "same_version");
         if (recipe_fields_enter (top, m, &f, err, "migration") < 0 || recipe_fields_known (&f, ext_migration_keys, err) < 0
             || recipe_field_string (&f, "before_restore", 0, &r->mig_before_restore, err) < 0
             || recipe_field_string (&f, "after_restore", 0, &r->mig_after_restore, err) < 0
             || recipe_field_string (&f, "after_upgrade", 0, &r->mig_after_upgrade, err) < 0
             || recipe_field_string (&f, "same_version", 0, &r->mig_same_version, err) < 0
             || recipe_field_string (&f, "no_statistics", 0, &r->mig_no_statistics, err) < 0
+            || recipe_field_string (&f, "restore_old_version", 0, &r->mig_restore_old_version, err) < 0
             || recipe_field_strv (&f, "dump_loses", 0, &qualified_table, &r->mig_dump_loses, NULL, err) < 0
             || recipe_field_string (&f, "dump_loses_why", 0, &r->mig_dump_loses_why, err) < 0
             || recipe_field_strv (&f, "restore_settings", 0, &setting_check, &r->mig_restore_settings, NULL, err) < 0)
@@ -618,6 +620,7 @@ ext_recipe_free (struct ext_recipe *r)
         strv_free (r->mig_dump_loses);
         strv_free (r->mig_restore_settings);
         free (r->mig_no_statistics);
+        free (r->mig_restore_old_version);
         free (r->mig_dump_loses_why);
         strv_free (r->extensions);
         strv_free (r->preload);

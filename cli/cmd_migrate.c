@@ -251,6 +251,7 @@ recipe_facts_load (struct pgimg_ctx *ctx, int new_major, struct recipe_facts *f,
                                 e->dump_loses_why = r->mig_dump_loses_why;
                                 e->restore_settings = (const char *const *) r->mig_restore_settings;
                                 e->no_statistics = r->mig_no_statistics;
+                                e->restore_old_version = r->mig_restore_old_version;
                         }
                         if (r->update_recreate && (f->recreate[k++] = strdup (r->extensions[j])) == NULL)
                                 return pgimg_make_error_errno (err, ENOMEM, "migration-test");
@@ -323,6 +324,8 @@ print_report (const struct mig_opts *o, const struct mig_report *r, int ok)
                 mig_method_name (o->method), r->upgrade_seconds, r->fingerprint_seconds, mbs);
         if (r->updates.len)
                 printf ("  extensions updated: %s\n", r->updates.data);
+        if (r->ext_changed)
+                printf ("  tables the updates changed or added, no row lost: %zu\n", r->ext_changed);
         if (r->skipped.len)
                 printf ("  not created in OLD: %s\n", r->skipped.data);
         if (r->not_preloaded.len)
@@ -333,6 +336,8 @@ print_report (const struct mig_opts *o, const struct mig_report *r, int ok)
                 printf ("  extension fixtures loaded: %s\n", r->fixtures.data);
         if (r->no_statistics.len)
                 printf ("  pg_upgrade without planner statistics (ANALYZE made them): %s\n", r->no_statistics.data);
+        if (r->old_version.len)
+                printf ("  restored at OLD's version, then updated: %s\n", r->old_version.data);
         if (r->dump_lost.len)
                 printf ("  left empty by the dump, as the recipes say: %s\n", r->dump_lost.data);
         if (r->carried.len)

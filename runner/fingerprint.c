@@ -169,6 +169,65 @@ is_update (const struct fact *a, const struct fact *b)
         return strcmp (sa, sb) == 0;
 }
 
+/* A table of an extension has a third value, "EXTNAME VERSION"; NULL
+ * for other facts and tables. */
+static const char *
+table_ext (const struct fact *f)
+{
+        const char *v = fact_value (f);
+        const char *t;
+
+        if (!kind_is (f, "table") || (t = strchr (v, '\t')) == NULL || (t = strchr (t + 1, '\t')) == NULL)
+                return NULL;
+        return t + 1;
+}
+
+/* 1 when the extension that table t belongs to ("name version") is at
+ * another version, or missing, in facts other: the same database's
+ * "extension" fact says. */
+static int
+ext_moved (const struct facts *other, const struct fact *t)
+{
+        const char *ext = table_ext (t);
+        size_t db_len = (size_t) (t->kind - 1 - t->line);
+        size_t name_len;
+
+        if (ext == NULL || (name_len = strcspn (ext, " ")) == strlen (ext))
+                return 0;
+        for (size_t i = 0; i < other->n; i++) {
+                const struct fact *e = &other->v[i];
+                const char *name = e->kind + e->kind_len + 1;
+                if (!kind_is (e, "extension") || (size_t) (e->kind - 1 - e->line) != db_len
+                    || memcmp (e->line, t->line, db_len) != 0 || (size_t) (e->line + e->key_len - name) != name_len
+                    || memcmp (name, ext, name_len) != 0)
+                        continue;
+                return strcspn (fact_value (e), "\t") != strlen (ext + name_len + 1)
+                       || memcmp (fact_value (e), ext + name_len + 1, strlen (ext + name_len + 1)) != 0;
+        }
+        return 1;
+}
+
+/* A table of an extension whose version moved between before (a) and
+ * after (b) may be changed by the update's scripts (PoWA adds modules to
+ * its config tables): it passes when it lost no rows, 1 when its rows
+ * changed, 2 when they did not.  An extension's new table passes too. */
+static int
+ext_update_changed (const struct facts *fa, const struct fact *a, const struct fact *b)
+{
+        const char *ea = a ? table_ext (a) : NULL, *eb = table_ext (b);
+
+        if (eb == NULL)
+                return 0;
+        if (a == NULL)
+                return ext_moved (fa, b);
+        if (ea == NULL || strcspn (ea, " ") != strcspn (eb, " ") || memcmp (ea, eb, strcspn (ea, " ")) != 0
+            || strcmp (ea, eb) == 0)
+                return 0;
+        if (ea - fact_value (a) == eb - fact_value (b) && memcmp (fact_value (a), fact_value (b), (size_t) (ea - fact_value (a))) == 0)
+                return 2;
+        return strtoull (fact_value (b), NULL, 10) >= strtoull (fact_value (a), NULL, 10);
+}
+
 static int
 add_update (struct buf *updates, const struct fact *a, const struct fact *b)
 {
@@ -190,7 +249,7 @@ fp_compare (const char *before, size_t before_len, const char *after, size_t aft
 {
         struct facts a = { 0 }, b = { 0 };
         size_t i = 0, j = 0;
-        int r = 0;
+        int r = 0, k;
 
         memset (res, 0, sizeof (*res));
         if (facts_parse (before, before_len, "before", &a, err) < 0
@@ -207,7 +266,10 @@ fp_compare (const char *before, size_t before_len, const char *after, size_t aft
                         continue;
                 }
                 if (c > 0) {
-                        r = report_line (report, max_lines, res, &b.v[j], NULL, fact_value (&b.v[j]));
+                        if (ext_update_changed (&a, NULL, &b.v[j]))
+                                res->n_ext_changed++;
+                        else
+                                r = report_line (report, max_lines, res, &b.v[j], NULL, fact_value (&b.v[j]));
                         j++;
                         continue;
                 }
@@ -225,6 +287,8 @@ fp_compare (const char *before, size_t before_len, const char *after, size_t aft
                         if (is_update (&a.v[i], &b.v[j])) {
                                 res->n_updates++;
                                 r = add_update (updates, &a.v[i], &b.v[j]);
+                        } else if ((k = ext_update_changed (&a, &a.v[i], &b.v[j])) > 0) {
+                                res->n_ext_changed += k == 1;
                         } else {
                                 r = report_line (report, max_lines, res, &a.v[i], fact_value (&a.v[i]),
                                                  fact_value (&b.v[j]));

@@ -28,6 +28,8 @@ struct fp_result {
         unsigned long long n_rows;      /* rows in the tables, from before */
         size_t n_diffs;         /* differences written to the report */
         size_t n_updates;       /* extension versions that moved */
+        size_t n_ext_changed;   /* tables of those extensions changed or added by
+                                 * the update, with no row lost */
 };
 
 /* Compare two fingerprints; each difference is one line of report

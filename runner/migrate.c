@@ -101,6 +101,7 @@ mig_report_free (struct mig_report *r)
         buf_release (&r->carried);
         buf_release (&r->fixtures);
         buf_release (&r->dump_lost);
+        buf_release (&r->old_version);
         buf_release (&r->no_statistics);
 }
 
@@ -499,8 +500,12 @@ run_all (struct mig *m, pgimg_error_t *err)
                 return -1;
         /* Every tuple frozen and its hint bits set, so that reading the
          * old cluster (pg_upgrade dumps its schema) dirties no page: its
-         * files must come out of a copy-mode upgrade as they went in. */
+         * files must come out of a copy-mode upgrade as they went in.
+         * Analyzed first: pg_dumpall starts the old server again, and its
+         * autovacuum must find no table whose statistics are due; the
+         * freeze then covers the statistics rows ANALYZE wrote. */
         if (mig_step (m, &o->new_img, 0, "freeze the old cluster", NULL, -1,
+                  "vacuumdb -p " STR (OLD_PORT) " --all --analyze-only --quiet && "
                   "exec vacuumdb -p " STR (OLD_PORT) " --all --freeze --quiet", err) < 0)
                 return -1;
         t = now_s ();

@@ -58,6 +58,10 @@ struct mig_ext {
         /* Why pg_upgrade must not carry the planner statistics (its
          * type's input needs data not there yet), or NULL. */
         const char *no_statistics;
+        /* Why a dump must be restored at OLD's installed version (where
+         * NEW has its script) and then updated, or NULL: PoWA's config
+         * tables are marked for pg_dump with a filter that changed. */
+        const char *restore_old_version;
         /* Why NEW's major cannot have it (no version of the recipe builds
          * for it), or NULL: such an extension of OLD is not created, and
          * the report names it as OLD's only. */
@@ -109,6 +113,8 @@ struct mig_report {
         struct buf carried;             /* "vector 0.8.7, postgis 3.6.4": installed in NEW after the upgrade */
         struct buf fixtures;            /* extensions whose fixture was loaded */
         struct buf no_statistics;       /* "unit: why": statistics left to ANALYZE */
+        size_t ext_changed;             /* tables an extension's update changed, no row lost */
+        struct buf old_version;         /* "powa 5.0.2 (why)": a dump restored at OLD's version, then updated */
         struct buf dump_lost;           /* "pglogical: pglogical.node, ... (why)": left empty by a dump, as recipes say */
         const char *old_data;           /* what became of the old data directory */
         int interrupted;                /* the signal that stopped the test, or 0 */

@@ -110,6 +110,7 @@ mig_compare (struct mig *m, pgimg_error_t *err)
         m->r->rows = res.n_rows;
         m->r->tables = res.n_tables;
         m->r->facts = res.n_facts;
+        m->r->ext_changed = res.n_ext_changed;
         m->r->diffs += res.n_diffs;
         if (m->o->masks_file && fs_read_file (m->o->masks_file, 1 << 20, &masks, err) < 0)
                 return pgimg_error_wrap (err, "schema masks");

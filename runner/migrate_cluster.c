@@ -144,8 +144,13 @@ mig_ext_sql (struct buf *b, const char *name, const char *sql)
 /* Extensions whose default version in NEW differs from the installed
  * one are moved to it in every database, as the pg_upgrade docs say
  * (pg_upgrade keeps the old version's objects): ALTER EXTENSION ...
- * UPDATE, or, where no update path leads there, DROP and CREATE for the
- * extensions that keep no data and say so (opts.recreate). */
+ * UPDATE, or DROP and CREATE for the extensions that keep no data and
+ * say so (opts.recreate): their update scripts are not needed, and some
+ * are missing or fail (pg_stat_kcache 2.3.0's from 2.2 drops a view its
+ * other view is built on).  Those are
+ * also dropped before, and created after, the update of an extension
+ * they require: pg_stat_statements' update replaces its view, which
+ * pg_stat_kcache's views are built on. */
 int
 mig_update_extensions (struct mig *m, int port, pgimg_error_t *err)
 {
@@ -176,12 +181,15 @@ mig_update_extensions (struct mig *m, int port, pgimg_error_t *err)
                       "AND NOT datistemplate ORDER BY 1\"); do\n"
                       "%s"
                       "  psql -X -At -v ON_ERROR_STOP=1 -d \"$db\" -c \"SELECT CASE WHEN a.name = ANY (ARRAY[%s]::text[]) "
-                      "AND NOT EXISTS (SELECT 1 FROM pg_extension_update_paths(a.name) p WHERE p.source = a.installed_version "
-                      "AND p.target = a.default_version AND p.path IS NOT NULL) "
                       "THEN format('DROP EXTENSION %%I; CREATE EXTENSION %%I SCHEMA %%I;', a.name, a.name, n.nspname) "
-                      "ELSE format('ALTER EXTENSION %%I UPDATE;', a.name) END "
+                      "ELSE concat_ws(' ', dep.drops, format('ALTER EXTENSION %%I UPDATE;', a.name), dep.creates) END "
                       "FROM pg_available_extensions a JOIN pg_extension e ON e.extname = a.name "
                       "JOIN pg_namespace n ON n.oid = e.extnamespace "
+                      "CROSS JOIN LATERAL (SELECT string_agg(format('DROP EXTENSION %%I;', d.extname), ' ') AS drops, "
+                      "string_agg(format('CREATE EXTENSION %%I SCHEMA %%I;', d.extname, dn.nspname), ' ') AS creates "
+                      "FROM pg_depend p JOIN pg_extension d ON d.oid = p.objid JOIN pg_namespace dn ON dn.oid = d.extnamespace "
+                      "WHERE p.classid = 'pg_extension'::regclass AND p.refclassid = 'pg_extension'::regclass "
+                      "AND p.refobjid = e.oid AND p.deptype = 'n' AND d.extname = ANY (ARRAY[%s]::text[])) dep "
                       "WHERE a.installed_version <> a.default_version ORDER BY a.name\" > /tmp/out/update-$db.sql\n"
                       "  if [ -s /tmp/out/update-$db.sql ]; then\n"
                       "    echo \"database $db:\"; cat /tmp/out/update-$db.sql\n"
@@ -192,7 +200,8 @@ mig_update_extensions (struct mig *m, int port, pgimg_error_t *err)
                       "WHERE installed_version IS NOT NULL AND installed_version <> default_version\")\n"
                       "  if [ -n \"$left\" ]; then echo \"database $db: not updated: $left\" >&2; exit 1; fi\n"
                       "done\n",
-                      port, after.len ? after.data : "", recreate.len ? recreate.data : "") < 0)
+                      port, after.len ? after.data : "", recreate.len ? recreate.data : "",
+                      recreate.len ? recreate.data : "") < 0)
                 return oom (err);
         return mig_step (m, &m->o->new_img, 0, "update extensions", NULL, -1, script, err);
 }
@@ -267,6 +276,31 @@ control_version (const struct mig_image *img, const char *name, char *v, size_t 
         memcpy (v, at + 1, (size_t) (q - at - 1));
         v[q - at - 1] = '\0';
         return 1;
+}
+
+/* Whether img can run version v of extension name: its install script
+ * and a library of that version, which is the control file's default
+ * version or a version side by side (its own NAME--V.control).  A script
+ * alone is not enough: Debian's repmgr 5.5 ships 5.2's script, whose
+ * functions name C symbols its library no longer has.  1 yes, 0 no, -1
+ * out of memory. */
+static int
+has_version (const struct mig_image *img, const char *name, const char *v)
+{
+        cleanup_free char *script = NULL;
+        cleanup_free char *control = NULL;
+        char def[64];
+        int r;
+
+        if (asprintf (&script, "--%s.sql", v) < 0 || asprintf (&control, "--%s.control", v) < 0)
+                return -1;
+        if ((r = has_ext_file (img, name, script)) != 1)
+                return r;
+        if ((r = control_version (img, name, def, sizeof def)) < 0)
+                return -1;
+        if (r == 1 && strcmp (def, v) == 0)
+                return 1;
+        return has_ext_file (img, name, control);
 }
 
 /* The extensions of an image's PostgreSQL (NAME.control). */
@@ -391,15 +425,12 @@ prime_skip (struct mig *m, struct buf *skip, pgimg_error_t *err)
          * carries it. */
         for (size_t i = 0; m->o->method == MIG_PG_UPGRADE && i < m->o->n_exts; i++) {
                 const struct mig_ext *e = &m->o->exts[i];
-                cleanup_free char *script = NULL;
                 char v[64];
                 int r;
                 if (e->same_version == NULL || mig_has_control (&m->o->old_img, e->name) != 1
                     || (r = control_version (&m->o->old_img, e->name, v, sizeof v)) == 0)
                         continue;
-                if (r < 0 || asprintf (&script, "--%s.sql", v) < 0)
-                        return oom (err);
-                if ((r = has_ext_file (&m->o->new_img, e->name, script)) < 0)
+                if (r < 0 || (r = has_version (&m->o->new_img, e->name, v)) < 0)
                         return oom (err);
                 if (r == 1)
                         continue;
@@ -439,22 +470,41 @@ mig_check_new_has_extensions (struct mig *m, const char *facts, pgimg_error_t *e
         return 0;
 }
 
+/* The restore settings of the recipes whose extension img has, as
+ * "-c name=value ..." (names and values are checked by the recipe reader:
+ * [a-z0-9_.] = [A-Za-z0-9_.-], safe in single quotes); an empty string
+ * when none. */
+int
+mig_restore_settings (const struct mig_opts *o, const struct mig_image *img, struct buf *out, pgimg_error_t *err)
+{
+        for (size_t i = 0; i < o->n_exts; i++)
+                for (size_t j = 0; o->exts[i].restore_settings && o->exts[i].restore_settings[j]
+                                   && mig_has_control (img, o->exts[i].name) == 1; j++)
+                        if (buf_addf (out, "%s-c %s", out->len ? " " : "", o->exts[i].restore_settings[j]) < 0)
+                                return oom (err);
+        if (out->data == NULL && buf_add (out, "", 0) < 0)
+                return oom (err);
+        return 0;
+}
+
 int
 mig_load_data (struct mig *m, pgimg_error_t *err)
 {
         cleanup_buf struct buf skip = BUF_INIT;
         cleanup_free char *script = NULL;
-        cleanup_free char *path = NULL;
         cleanup_buf struct buf loaded = BUF_INIT;
+        cleanup_buf struct buf settings = BUF_INIT;
         double t0 = now_s ();
 
-        if (prime_skip (m, &skip, err) < 0)
+        if (prime_skip (m, &skip, err) < 0 || mig_restore_settings (m->o, &m->o->old_img, &settings, err) < 0)
                 return -1;
         /* OLD's own psql loads the data, as a user of OLD would; then each
-         * extension's fixture (in/ext/NAME.sql) where NAME is installed. */
+         * extension's fixture (in/ext/NAME.sql) where NAME is installed.
+         * The data set's roles have hashed passwords: the recipes' restore
+         * settings apply (credcheck refuses them otherwise). */
         if (asprintf (&script,
                       "set -euo pipefail\n"
-                      "export PGPORT=%d\n"
+                      "export PGPORT=%d PGOPTIONS='%s'\n"
                       "psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE migration'\n"
                       "psql -X -q -v ON_ERROR_STOP=1 -d migration -v skip='%s' -f /tmp/in/prime.sql\n"
                       "psql -X -q -v ON_ERROR_STOP=1 -d migration -v scale=%d -f /tmp/in/data.sql\n"
@@ -468,7 +518,7 @@ mig_load_data (struct mig *m, pgimg_error_t *err)
                       "  echo \"$e\" >> /tmp/out/fixtures.txt\n"
                       "done\n"
                       "psql -X -q -v ON_ERROR_STOP=1 -d migration -c CHECKPOINT\n",
-                      OLD_PORT, skip.data, m->o->scale) < 0)
+                      OLD_PORT, settings.data, skip.data, m->o->scale) < 0)
                 return oom (err);
         if (mig_step (m, &m->o->old_img, 0, "load the data set", NULL, -1, script, err) < 0)
                 return -1;
@@ -509,7 +559,7 @@ mig_list_carried (struct mig *m, const char *facts, pgimg_error_t *err)
 
 /* pg_upgrade carries an extension's objects as they are: one whose
  * library is named after its version (its recipe's same_version) needs
- * OLD's installed version in NEW too.  Say which one cannot be carried,
+ * OLD's installed version in NEW too (its script and its library).  Say which one cannot be carried,
  * and why, before pg_upgrade runs. */
 int
 mig_check_same_versions (struct mig *m, const char *facts, pgimg_error_t *err)
@@ -519,8 +569,8 @@ mig_check_same_versions (struct mig *m, const char *facts, pgimg_error_t *err)
                 size_t n = nl ? (size_t) (nl - p) : strlen (p);
                 char db[128], kind[32], name[128], version[128];
                 cleanup_free char *line = strndup (p, n);
-                cleanup_free char *script = NULL;
                 const struct mig_ext *e;
+                int r;
 
                 if (line == NULL)
                         return oom (err);
@@ -528,9 +578,9 @@ mig_check_same_versions (struct mig *m, const char *facts, pgimg_error_t *err)
                 if (sscanf (line, "%127[^\t]\t%31[^\t]\t%127[^\t]\t%127[^\t]", db, kind, name, version) != 4
                     || strcmp (kind, "extension") != 0 || (e = find_ext (m->o, name)) == NULL || e->same_version == NULL)
                         continue;
-                if (asprintf (&script, "--%s.sql", version) < 0)
+                if ((r = has_version (&m->o->new_img, name, version)) < 0)
                         return oom (err);
-                if (has_ext_file (&m->o->new_img, name, script) == 0)
+                if (r == 0)
                         return pgimg_make_error (err, ENOTSUP,
                                                  "pg_upgrade cannot carry %s %s (database %s): NEW (%s) does not have "
                                                  "version %s, and %s; use pg_dumpall, or build NEW with %s %s",

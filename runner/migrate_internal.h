@@ -87,6 +87,10 @@ int mig_list_carried (struct mig *m, const char *facts, pgimg_error_t *err);
 /* Refuse pg_upgrade where an extension needs OLD's version in NEW. */
 /* 1 when the image's PostgreSQL has extension NAME (its control file). */
 int mig_has_control (const struct mig_image *img, const char *name);
+/* "-c name=value ..." of the recipes' restore settings whose extension
+ * img has; "" when none.  -1 out of memory. */
+int mig_restore_settings (const struct mig_opts *o, const struct mig_image *img, struct buf *out,
+                          pgimg_error_t *err);
 int mig_check_same_versions (struct mig *m, const char *facts, pgimg_error_t *err);
 
 /* ---- migrate_method.c ---- */

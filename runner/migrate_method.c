@@ -121,23 +121,6 @@ check_failed (struct mig *m, const char *out_path, pgimg_error_t *err)
         return pgimg_make_error (err, EIO, "pg_upgrade --check failed: %s (its report is above)", line);
 }
 
-/* The restore settings of the recipes whose extension NEW has, as
- * "-c name=value ..." (names and values are checked by the recipe reader:
- * [a-z0-9_.] = [A-Za-z0-9_.-], safe in single quotes); an empty string
- * when none. */
-static int
-restore_settings (const struct mig_opts *o, struct buf *out, pgimg_error_t *err)
-{
-        for (size_t i = 0; i < o->n_exts; i++)
-                for (size_t j = 0; o->exts[i].restore_settings && o->exts[i].restore_settings[j]
-                                   && mig_has_control (&o->new_img, o->exts[i].name) == 1; j++)
-                        if (buf_addf (out, "%s-c %s", out->len ? " " : "", o->exts[i].restore_settings[j]) < 0)
-                                return oom (err);
-        if (out->data == NULL && buf_add (out, "", 0) < 0)
-                return oom (err);
-        return 0;
-}
-
 int
 mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
 {
@@ -163,7 +146,7 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
                 return -1;
         /* The new server restores OLD's roles and schemas: the recipes'
          * restore settings apply to it (credcheck and hashed passwords). */
-        if (restore_settings (o, &settings, err) < 0)
+        if (mig_restore_settings (o, &o->new_img, &settings, err) < 0)
                 return -1;
         /* From 18 pg_upgrade restores the planner statistics before the
          * data is there: an extension whose type's input reads its own
@@ -202,6 +185,90 @@ mig_run_pg_upgrade (struct mig *m, pgimg_error_t *err)
         return mig_update_extensions (m, NEW_PORT, err);
 }
 
+/* The filter between pg_dumpall and psql.  After the dump's CREATE
+ * EXTENSION NAME it inserts the recipe's before_restore
+ * (/tmp/in/restore/NAME.sql), with the search path on the extension's
+ * schema (the dump empties it, and the recipe's SQL names its functions
+ * as their documentation does) and emptied again after; an extension listed in
+ * /tmp/out/restore-versions.tsv for the database being restored
+ * ("db<TAB>name<TAB>version", versions NEW has a script for) is created
+ * at that version, OLD's: pg_dump leaves the version out on purpose, and
+ * a newer version's CREATE EXTENSION may seed config rows that OLD's
+ * dump carries too (PoWA).  The update to NEW's version follows the
+ * restore, as after pg_upgrade. */
+static const char restore_awk[] =
+        "BEGIN { while ((getline l < \"/tmp/out/restore-versions.tsv\") > 0) {\n"
+        "    split(l, a, \"\\t\"); v[a[1] SUBSEP a[2]] = a[3] } }\n"
+        "/^\\\\connect / { db = ($2 == \"-reuse-previous=on\") ? $3 : $2\n"
+        "  if (db ~ /^\"dbname=/) { sub(/^\"dbname='/, \"\", db); sub(/'\"$/, \"\", db) } else gsub(/\"/, \"\", db) }\n"
+        "/^CREATE EXTENSION / { n = ($3 == \"IF\") ? $6 : $3; sub(/;$/, \"\", n); gsub(/\"/, \"\", n)\n"
+        "  if ((db SUBSEP n) in v) { x = v[db SUBSEP n]; gsub(/'/, \"''\", x); sub(/;$/, \" VERSION '\" x \"';\") } }\n"
+        "{ print }\n"
+        "/^CREATE EXTENSION / { f = \"/tmp/in/restore/\" n \".sql\"; s = \"public\"\n"
+        "  if (match($0, / SCHEMA [^ ;]+/)) s = substr($0, RSTART + 8, RLENGTH - 8)\n"
+        "  if ((getline l < f) > 0) {\n"
+        "    print \"SET search_path = \" s \", pg_catalog;\"; print l\n"
+        "    while ((getline l < f) > 0) print l\n"
+        "    print \"SELECT pg_catalog.set_config('search_path', '', false);\" }\n"
+        "  close(f) }\n";
+
+/* Shell lines that write /tmp/out/restore-versions.tsv: for each of OLD's
+ * databases, the installed version of each extension whose recipe says
+ * restore_old_version, where NEW has a script for that version.  OLD's
+ * version strings reach NEW's psql only as variables. */
+static int
+restore_versions_script (const struct mig_opts *o, struct buf *b, pgimg_error_t *err)
+{
+        cleanup_buf struct buf names = BUF_INIT;
+
+        for (size_t i = 0; i < o->n_exts; i++)
+                if (o->exts[i].restore_old_version && buf_addf (&names, "%s'%s'", names.len ? ", " : "",
+                                                                 o->exts[i].name) < 0)
+                        return oom (err);
+        if (names.len == 0)
+                return buf_adds (b, ": > /tmp/out/restore-versions.tsv\n") < 0 ? oom (err) : 0;
+        if (buf_addf (b,
+                      "for db in $(psql -X -At -p %d -d postgres -c \"SELECT datname FROM pg_database WHERE datallowconn "
+                      "AND NOT datistemplate ORDER BY 1\"); do\n"
+                      "  psql -X -At -F \"$(printf '\\t')\" -p %d -d \"$db\" -c \"SELECT current_database(), extname, "
+                      "extversion FROM pg_extension WHERE extname = ANY (ARRAY[%s]::text[])\"\n"
+                      "done | while IFS=\"$(printf '\\t')\" read -r d n v; do\n"
+                      "  if [ \"$(echo \"SELECT count(*) FROM pg_available_extension_versions WHERE name = :'n' "
+                      "AND version = :'v'\" | psql -X -At -p %d -d postgres -v n=\"$n\" -v v=\"$v\")\" = 1 ]; then\n"
+                      "    printf '%%s\\t%%s\\t%%s\\n' \"$d\" \"$n\" \"$v\"\n"
+                      "  fi\n"
+                      "done > /tmp/out/restore-versions.tsv\n",
+                      OLD_PORT, OLD_PORT, names.data, NEW_PORT) < 0)
+                return oom (err);
+        return 0;
+}
+
+/* The report's line of what was restored at OLD's version, and why. */
+static int
+report_old_versions (struct mig *m, pgimg_error_t *err)
+{
+        cleanup_buf struct buf used = BUF_INIT;
+
+        if (mig_read_out (m, "restore-versions.tsv", &used, err) < 0)
+                return -1;
+        for (size_t i = 0; used.len && i < m->o->n_exts; i++) {
+                const struct mig_ext *e = &m->o->exts[i];
+                cleanup_free char *key = NULL;
+                const char *at;
+                if (e->restore_old_version == NULL)
+                        continue;
+                if (asprintf (&key, "\t%s\t", e->name) < 0)
+                        return oom (err);
+                if ((at = strstr (used.data, key)) == NULL)
+                        continue;
+                at += strlen (key);
+                if (buf_addf (&m->r->old_version, "%s%s %.*s (%s)", m->r->old_version.len ? "; " : "", e->name,
+                              (int) strcspn (at, "\n"), at, e->restore_old_version) < 0)
+                        return oom (err);
+        }
+        return 0;
+}
+
 /* The recipes' SQL for a restored dump: before_restore into
  * in/restore/NAME.sql, which the restore inserts right after the dump's
  * CREATE EXTENSION NAME (TimescaleDB's timescaledb_pre_restore() must
@@ -211,10 +278,15 @@ static int
 restore_steps (struct mig *m, struct buf *after, pgimg_error_t *err)
 {
         cleanup_free char *dir = NULL;
+        cleanup_free char *awk = NULL;
 
         if (asprintf (&dir, "%s/restore", m->in) < 0)
                 return oom (err);
         if (fs_mkdir_p (dir, 0755, err) < 0)
+                return -1;
+        if (asprintf (&awk, "%s/restore.awk", m->in) < 0)
+                return oom (err);
+        if (fs_write_file_atomic (awk, restore_awk, strlen (restore_awk), 0644, err) < 0)
                 return -1;
         for (size_t i = 0; i < m->o->n_exts; i++) {
                 const struct mig_ext *e = &m->o->exts[i];
@@ -242,11 +314,12 @@ mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
         cleanup_buf struct buf errors = BUF_INIT;
         cleanup_buf struct buf after = BUF_INIT;
         cleanup_buf struct buf settings = BUF_INIT;
+        cleanup_buf struct buf versions = BUF_INIT;
         const char *p;
 
         if (mig_init_cluster (m, &o->new_img, 0, "", err) < 0 || restore_steps (m, &after, err) < 0)
                 return -1;
-        if (restore_settings (o, &settings, err) < 0)
+        if (mig_restore_settings (o, &o->new_img, &settings, err) < 0 || restore_versions_script (o, &versions, err) < 0)
                 return -1;
         if (mig_server_start (m, &o->old_img, 1, OLD_PORT, &m->old_srv, err) < 0
             || mig_server_start (m, &o->new_img, 0, NEW_PORT, &m->new_srv, err) < 0)
@@ -256,11 +329,8 @@ mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
          * CREATE EXTENSION of the dump comes its recipe's before_restore. */
         if (asprintf (&script,
                       "set -euo pipefail\n"
-                      "pg_dumpall -p %d | awk '{ print }\n"
-                      "  /^CREATE EXTENSION / { n = ($3 == \"IF\") ? $6 : $3; sub(/;$/, \"\", n); gsub(/\"/, \"\", n)\n"
-                      "    f = \"/tmp/in/restore/\" n \".sql\"\n"
-                      "    while ((getline l < f) > 0) print l\n"
-                      "    close(f) }'"
+                      "%s"
+                      "pg_dumpall -p %d | awk -f /tmp/in/restore.awk"
                       " | PGOPTIONS='%s' psql -X -q -p %d -d postgres > /dev/null 2> /tmp/out/restore-errors.txt\n"
                       "export PGPORT=%d\n"
                       "for db in $(psql -X -At -d postgres -c \"SELECT datname FROM pg_database WHERE datallowconn "
@@ -268,7 +338,7 @@ mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
                       "%s"
                       "done\n"
                       "vacuumdb -p %d --all --analyze-only --jobs %d\n",
-                      OLD_PORT, settings.data, NEW_PORT, NEW_PORT, after.data, NEW_PORT, o->jobs) < 0)
+                      versions.data, OLD_PORT, settings.data, NEW_PORT, NEW_PORT, after.data, NEW_PORT, o->jobs) < 0)
                 return oom (err);
         if (mig_step (m, &o->new_img, 0, "pg_dumpall | psql", NULL, -1, script, err) < 0)
                 return -1;
@@ -280,6 +350,8 @@ mig_run_pg_dumpall (struct mig *m, pgimg_error_t *err)
                         continue;
                 return pgimg_make_error (err, EIO, "restoring the dump into NEW failed: %.*s", (int) n, p);
         }
+        if (report_old_versions (m, err) < 0)
+                return -1;
         if (mig_server_stop (m, &m->old_srv, o->old_img.label, err) < 0)
                 return -1;
         return mig_update_extensions (m, NEW_PORT, err);

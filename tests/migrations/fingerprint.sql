@@ -59,6 +59,15 @@
 --   ALTER EXTENSION ... UPDATE, while a restored dump creates the new
 --   cluster's default version.  The extension lines show it; a table of an
 --   extension whose version changed may then have other columns and rows.
+--   A table line of an extension's table ends with the extension's name and
+--   version: when the version moved, pgimg asks of such a table only that
+--   no row was lost (an update script may change or add rows and tables).
+-- * TimescaleDB's job statistics (_timescaledb_internal.bgw_job_stat,
+--   bgw_job_stat_history and its sequence) are left out: its background
+--   workers write them whenever a job (its telemetry among them) runs, on
+--   either server.  So is _timescaledb_catalog.metadata: it holds the
+--   installation's uuid and install time, which a restored dump makes anew
+--   by design (pg_upgrade carries them).
 -- * cron.job_run_details and cron.runid_seq are left out: pg_cron writes to
 --   them whenever a job runs, which can happen between the two fingerprints
 --   (the data set's job runs at 03:00).  cron.job itself is compared.
@@ -98,18 +107,24 @@ SELECT CASE
                   format('%I.%I', n.nspname, c.relname))
          ELSE
            format($q$SELECT concat_ws(E'\t', 'table', %L, count(*),
-                          coalesce(sum(('x' || left(md5(fp_row::text), 16))::bit(64)::bigint::numeric), 0))
+                          coalesce(sum(('x' || left(md5(fp_row::text), 16))::bit(64)::bigint::numeric), 0), %L)
                      FROM ONLY %I.%I AS fp_row$q$,
-                  format('%I.%I', n.nspname, c.relname), n.nspname, c.relname)
+                  format('%I.%I', n.nspname, c.relname), x.ext, n.nspname, c.relname)
        END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN LATERAL (SELECT e.extname || ' ' || e.extversion AS ext
+                   FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                     AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') x ON true
 WHERE c.relkind IN ('r', 'm')
   AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg\_temp\_%'
   AND n.nspname NOT LIKE 'pg\_toast\_temp\_%'
-  AND format('%I.%I', n.nspname, c.relname) NOT IN ('cron.job_run_details')
+  AND format('%I.%I', n.nspname, c.relname) NOT IN ('cron.job_run_details',
+      '_timescaledb_internal.bgw_job_stat', '_timescaledb_internal.bgw_job_stat_history',
+      '_timescaledb_catalog.metadata')
 ORDER BY format('%I.%I', n.nspname, c.relname) COLLATE "C"
 \gexec
 
@@ -124,7 +139,8 @@ WHERE c.relkind = 'S'
   AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg\_temp\_%'
-  AND format('%I.%I', n.nspname, c.relname) NOT IN ('cron.runid_seq')
+  AND format('%I.%I', n.nspname, c.relname) NOT IN ('cron.runid_seq',
+      '_timescaledb_internal.bgw_job_stat_history_id_seq')
 ORDER BY format('%I.%I', n.nspname, c.relname) COLLATE "C"
 \gexec
 

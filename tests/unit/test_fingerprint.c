@@ -48,6 +48,47 @@ equal_facts_in_any_order_match (void **state)
         assert_int_equal (report.len, 0);
 }
 
+/* An extension's update may change its own tables (PoWA adds modules to
+ * its config): where the extension's version moved, its tables pass when
+ * no row was lost, and its new tables pass; at one version they must be
+ * equal, and another extension's or a plain table's change is named. */
+static void
+an_updated_extension_may_change_its_tables (void **state)
+{
+        static const char a[] =
+                "migration\textension\tpowa\t5.0.2\tpublic\n"
+                "migration\textension\tcron\t1.6\tcron\n"
+                "migration\ttable\tpublic.powa_modules\t16\t111\tpowa 5.0.2\n"
+                "migration\ttable\tpublic.powa_servers\t3\t222\tpowa 5.0.2\n"
+                "migration\ttable\tpublic.powa_same\t4\t444\tpowa 5.0.2\n"
+                "migration\ttable\tcron.job\t2\t333\tcron 1.6\n"
+                "migration\ttable\tpublic.orders\t10\t555\n";
+        static const char b[] =
+                "migration\textension\tpowa\t5.3.0\tpublic\n"
+                "migration\textension\tcron\t1.6\tcron\n"
+                "migration\ttable\tpublic.powa_modules\t18\t999\tpowa 5.3.0\n"
+                "migration\ttable\tpublic.powa_servers\t2\t888\tpowa 5.3.0\n"
+                "migration\ttable\tpublic.powa_same\t4\t444\tpowa 5.3.0\n"
+                "migration\ttable\tpublic.powa_new\t0\t0\tpowa 5.3.0\n"
+                "migration\ttable\tcron.new\t0\t0\tcron 1.6\n"
+                "migration\ttable\tcron.job\t3\t777\tcron 1.6\n"
+                "migration\ttable\tpublic.orders\t11\t666\n";
+        cleanup_buf struct buf report = BUF_INIT;
+        struct fp_result r;
+        pgimg_error_t err = NULL;
+
+        (void) state;
+        assert_int_equal (fp_compare (a, strlen (a), b, strlen (b), 10, &report, NULL, &r, &err), 0);
+        /* powa_modules changed with rows added, powa_new is new: passed. */
+        assert_int_equal (r.n_ext_changed, 2);
+        assert_int_equal (r.n_updates, 1);
+        assert_int_equal (r.n_diffs, 4);
+        assert_non_null (strstr (report.data, "migration table public.powa_servers: 3 222 powa 5.0.2 before, 2 888 powa 5.3.0 after"));
+        assert_non_null (strstr (report.data, "migration table cron.job: 2 333 cron 1.6 before, 3 777 cron 1.6 after"));
+        assert_non_null (strstr (report.data, "migration table cron.new: only after"));
+        assert_non_null (strstr (report.data, "migration table public.orders: 10 555 before, 11 666 after"));
+}
+
 static void
 a_lost_row_is_named_down_to_the_table (void **state)
 {
@@ -303,6 +344,7 @@ main (void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test (equal_facts_in_any_order_match),
                 cmocka_unit_test (a_lost_row_is_named_down_to_the_table),
+                cmocka_unit_test (an_updated_extension_may_change_its_tables),
                 cmocka_unit_test (an_extension_that_moved_schema_is_a_difference),
                 cmocka_unit_test (an_index_query_must_still_use_an_index),
                 cmocka_unit_test (report_lines_are_capped_but_counted),

@@ -108,12 +108,22 @@ same_version_is_checked_before_pg_upgrade (void **state)
         o.new_img.rootfs = root;
         o.new_img.major = 18;
         {
+                static const char control[] = "default_version = '2.19.3'\n";
                 cleanup_free char *dir = NULL;
                 cleanup_free char *file = NULL;
+                cleanup_free char *ctl = NULL;
                 assert_true (asprintf (&dir, "%s/usr/" EXT_DIR, root) > 0);
                 assert_true (asprintf (&file, "%s/timescaledb--2.19.3.sql", dir) > 0);
+                assert_true (asprintf (&ctl, "%s/timescaledb.control", dir) > 0);
                 assert_int_equal (fs_mkdir_p (dir, 0755, &err), 0);
                 assert_int_equal (fs_write_file_atomic (file, "-- 2.19.3\n", 10, 0644, &err), 0);
+                /* 2.17.0's script without its library (the control file's
+                 * default is 2.19.3, no timescaledb--2.17.0.control):
+                 * Debian's repmgr 5.5 ships 5.2's script so. */
+                free (file);
+                assert_true (asprintf (&file, "%s/timescaledb--2.17.0.sql", dir) > 0);
+                assert_int_equal (fs_write_file_atomic (file, "-- 2.17.0\n", 10, 0644, &err), 0);
+                assert_int_equal (fs_write_file_atomic (ctl, control, strlen (control), 0644, &err), 0);
         }
         assert_true (mig_check_same_versions (&m, "migration\textension\ttimescaledb\t2.17.0\tpublic\n", &err) < 0);
         assert_string_equal (err->msg, "pg_upgrade cannot carry timescaledb 2.17.0 (database migration): NEW "

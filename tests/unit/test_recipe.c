@@ -516,10 +516,10 @@ extension_recipe_uses_the_same_reader (void **state)
                 { "\"summary\": \"a demo\"", "\"summary\": 3", "`extensions/demo.json`: field `summary` must be a string" },
                 { "\"extensions\": [\"demo\"]", "\"extensions\": [\"demo\"], \"migration\": {\"after_upgrad\": \"SELECT 1\"}",
                   "`extensions/demo.json`: unknown field `migration.after_upgrad` (known: after_restore, after_upgrade, "
-                  "before_restore, dump_loses, dump_loses_why, no_statistics, restore_settings, same_version)" },
+                  "before_restore, dump_loses, dump_loses_why, no_statistics, restore_old_version, restore_settings, same_version)" },
                 { "\"extensions\": [\"demo\"]", "\"extensions\": [\"demo\"], \"migration\": [\"SELECT 1\"]",
                   "`extensions/demo.json`: field `migration` must be an object (after_restore, after_upgrade, "
-                  "before_restore, dump_loses, dump_loses_why, no_statistics, restore_settings, same_version)" },
+                  "before_restore, dump_loses, dump_loses_why, no_statistics, restore_old_version, restore_settings, same_version)" },
                 { "\"extensions\": [\"demo\"]", "\"extensions\": [\"demo\"], \"migration\": {\"dump_loses\": [\"demo.conf\"]}",
                   "`extensions/demo.json`: field `migration.dump_loses_why` is missing: say why a dump leaves the tables "
                   "of dump_loses empty" },
@@ -527,6 +527,8 @@ extension_recipe_uses_the_same_reader (void **state)
                   "\"extensions\": [\"demo\"], \"migration\": {\"dump_loses\": [\"conf\"], \"dump_loses_why\": \"x\"}",
                   "`extensions/demo.json`: field `migration.dump_loses[0]` (`conf`) is not a table as schema.table "
                   "(lower case)" },
+                { "\"extensions\": [\"demo\"]", "\"extensions\": [\"demo\"], \"migration\": {\"restore_old_version\": true}",
+                  "`extensions/demo.json`: field `migration.restore_old_version` must be a string" },
         };
         struct ext_recipe r;
         pgimg_error_t err = NULL;
