@@ -1,5 +1,6 @@
 #!/bin/bash
-# Build the image of every major, load it into the Docker Engine, run the
+# Build the image of each major (PGIMG_MAJORS: in `make test` 15 and 18,
+# every major in tools/majors.sh), load it into the Docker Engine, run the
 # official image's contract against it, and check that a second build
 # of an unchanged recipe builds nothing, and that two builds of one
 # major at once in one cache build it once.
@@ -7,7 +8,7 @@ set -u
 . "$(dirname "$0")/lib/tap.sh"
 have_docker || skip_all "no Docker Engine"
 
-majors=${PGIMG_MAJORS:-$(cd "$ROOT/versions" && ls *.json | sed 's/\.json$//' | sort -n)}
+majors=${PGIMG_MAJORS:-15 18}
 first=$(echo $majors | awk '{print $1}')
 twin="$TEST_OUT/twin"
 for m in $majors; do

@@ -9,7 +9,7 @@
 set -u
 . "$(dirname "$0")/lib/tap.sh"
 
-m=${PGIMG_REPRO_MAJOR:-13}
+m=${PGIMG_REPRO_MAJOR:-15}
 user=pgimg-test
 [ "$(id -u)" -eq 0 ] || skip_all "needs root to create the unprivileged user $user"
 if ! id "$user" >/dev/null 2>&1; then

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The ways the official image is commonly run, on 18 and on 17 (whose
+# The ways the official image is commonly run, on 18 and on 15 (whose
 # volume is PGDATA itself rather than its parent): a tmpfs on the data
 # directory, a fresh named volume, a bind mount of a root-owned host
 # directory, --user 999 on a directory it owns, --read-only with the
@@ -41,7 +41,7 @@ pid1_is_server() {
 
 finish_one() { docker rm -f -v "$CT_PREFIX-$1" >/dev/null 2>&1; }
 
-majors=${PGIMG_MAJORS:-17 18}
+majors=${PGIMG_MAJORS:-15 18}
 for m in $majors; do
 	if ! ct_build "$m"; then
 		fail "build and load postgres-$m --set default"; continue

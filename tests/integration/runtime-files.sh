@@ -1,5 +1,6 @@
 #!/bin/bash
-# The files of the image that PostgreSQL reads at run time, on every major:
+# The files of the image that PostgreSQL reads at run time, on each major
+# (PGIMG_MAJORS: 15 and 18, every major in tools/majors.sh):
 # one container per major, started once, then the system views and
 # functions a user would query (time zones, extensions, pg_config, the
 # hba file, the WAL directory, settings, ICU and libc collations) and the
@@ -48,7 +49,7 @@ awk_is_mawk() {
 2" ]
 }
 
-majors=${PGIMG_MAJORS:-13 15 17 18}
+majors=${PGIMG_MAJORS:-15 18}
 for m in $majors; do
 	if ! ct_build "$m"; then
 		fail "build and load postgres-$m --set default"; continue
