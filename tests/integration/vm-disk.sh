@@ -220,8 +220,14 @@ wait_ssh() { # seconds
 # The filesystem that holds the data directory: "LABEL FSTYPE MOUNTPOINT".
 data_fs() { ssh_vm "findmnt -no LABEL,FSTYPE,TARGET --target '$pgdata'" | awk '{ print $1, $2, $3 }'; }
 
+# Without KVM, TCG runs the two vCPUs in one host thread: with a thread
+# each, the guest kernel's live patching of its own code (text_poke)
+# can race and panic it early in a boot ("Oops: int3" in
+# sched_clock_cpu, seen here once).
+if [ -w /dev/kvm ]; then accel=kvm; else accel=tcg,thread=single; fi
 boot() { # console-log
-	qemu-system-x86_64 -machine q35 -m 2048 -smp 2 -bios "$ovmf" -display none -no-reboot \
+	console=$1
+	qemu-system-x86_64 -machine q35 -accel "$accel" -m 2048 -smp 2 -bios "$ovmf" -display none -no-reboot \
 		-serial "file:$1" -monitor "unix:$work/monitor,server,nowait" \
 		-drive "file=$root_file,format=$root_format,if=none,id=root" -device nvme,serial=pgimg-root,drive=root \
 		"${seed_drive[@]}" "${data_drive[@]}" \
@@ -234,6 +240,8 @@ wait_ready() { # seconds
 	for ((i = 0; i < $1; i += 5)); do
 		psql_vm 'select 1' | grep -qx 1 && return 0
 		kill -0 "$qemu_pid" 2>/dev/null || return 1
+		# A panicked guest never answers: say so now, not at the timeout.
+		grep -aq 'Kernel panic' "$console" 2>/dev/null && return 1
 		sleep 5
 	done
 	return 1
